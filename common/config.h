@@ -1,0 +1,60 @@
+/*
+ * config: a node's petrel.yaml. Every key has a default; every path can be
+ * overridden, so that several nodes run on one machine, each in its own
+ * network namespace.
+ *
+ *   node: node1                 # default: the host name
+ *   datastore: sqlite:/var/lib/petrel/petrel.db
+ *   runDir: /run/petrel         # felix.sock (status socket), felix.pid
+ *   netns: ""                   # the node's network namespace: a name under
+ *                               # /run/netns or a path; "" = the caller's own
+ *   workloadNetnsPrefix: ""     # prefix of the named netns petrelctl makes
+ *   routeProtocol: 87           # petrel's route protocol number (1..255, not 2..4)
+ *   resyncInterval: 30          # seconds between full resyncs (felix)
+ *   waitTimeout: 10             # seconds run/CNI ADD wait for felix
+ *   logLevel: info              # error | warning | info | debug
+ *   bgp: { address: 192.0.2.11, asNumber: 64512 }
+ *   bird: { config: /run/petrel/bird.conf, socket: /run/petrel/bird.ctl }
+ *
+ * Unknown keys are errors (a typo must not be silently ignored).
+ */
+#ifndef PETREL_CONFIG_H
+#define PETREL_CONFIG_H
+
+#include <stdint.h>
+
+#include "common/errs.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/petrel/petrel.yaml"
+#define CONFIG_PATH_MAX 256
+
+struct petrel_config {
+	char file[CONFIG_PATH_MAX];	/* where it was read from; "" = defaults only */
+	char node[64];
+	char datastore[CONFIG_PATH_MAX * 4];
+	char run_dir[CONFIG_PATH_MAX];
+	char netns[CONFIG_PATH_MAX];
+	char netns_prefix[32];
+	int route_protocol;
+	int resync_interval;	/* seconds, 1..86400 */
+	int wait_timeout;	/* seconds, 1..600 */
+	int log_level;		/* enum log_level */
+	uint32_t bgp_address;	/* 0 = autodetect */
+	uint32_t bgp_asn;	/* 0 = BGPConfiguration's default */
+	char bird_config[CONFIG_PATH_MAX];
+	char bird_socket[CONFIG_PATH_MAX];
+};
+
+/* path: NULL → $PETREL_CONFIG, else CONFIG_DEFAULT_PATH. An explicit path
+ * (argument or variable) that does not exist is an error; the default path
+ * missing means defaults. Errors go to e as "file:line:col: key: message";
+ * returns 0 or -EINVAL/-errno. */
+int config_load(const char *path, struct petrel_config *out, struct errs *e);
+/* The same from a buffer (for tests and the fuzzer). */
+int config_parse(const char *file, const char *buf, size_t len,
+		 struct petrel_config *out, struct errs *e);
+void config_defaults(struct petrel_config *c);
+/* "<runDir>/felix.sock" */
+void config_status_socket(const struct petrel_config *c, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * status: the client side of felix's status socket (<runDir>/felix.sock,
+ * a unix stream socket, mode 0600).
+ *
+ * Protocol: the client writes one JSON object and a newline; felix answers
+ * with one JSON object and a newline, then closes.
+ *   {"op":"status"}
+ *     → {"ok":true,"node":"node1","pid":123,"revision":57,"endpoints":3,
+ *        "programmed":3,"blocks":1,"lastResyncMs":4}
+ *   {"op":"wait","endpoint":"web","revision":57,"timeoutMs":10000}
+ *     → once felix has applied the store up to revision 57 and the endpoint
+ *       "web" of this node is programmed (routed: sysctls, route, neighbour;
+ *       other modes: recorded): {"ok":true}
+ *     → {"ok":false,"error":"..."} on timeout or when the endpoint is gone.
+ *   {"op":"wait","endpoint":"web","revision":60,"gone":true,...}
+ *     → once felix has applied revision 60 and holds no state for "web".
+ *   Anything else → {"ok":false,"error":"..."}.
+ */
+#ifndef PETREL_STATUS_H
+#define PETREL_STATUS_H
+
+#include <jansson.h>
+
+/* Sends req, waits up to timeout_ms for the reply. 0 and *reply (new
+ * reference), or -errno (-ENOENT/-ECONNREFUSED: felix not running;
+ * -ETIMEDOUT; -EPROTO: a reply that is not one JSON object). */
+int status_call(const char *sock_path, json_t *req, int timeout_ms,
+		json_t **reply);
+
+#endif

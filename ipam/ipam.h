@@ -1,0 +1,85 @@
+/*
+ * ipam: address management on top of the datastore.
+ *
+ * Pools (IPPool) are cut into blocks of 2^(32-blockSize) addresses. A block
+ * exists in the store (IPAMBlock) once a node has claimed it (create = CAS:
+ * only one node wins); its `affinity` is that node. A node allocates from its
+ * own blocks first (lowest free address of the lowest block), then claims the
+ * next free block of an enabled pool, then, unless the pool has
+ * strictAffinity, borrows one free address from another node's block. Each
+ * allocation is recorded under a handle (IPAMHandle, "<containerID>.<if>"),
+ * written in the same transaction as the block, so that release by handle is
+ * idempotent and `ipam_check` can find leaks. A block that becomes empty is
+ * released (deleted) in the same transaction. Every write is a CAS; on
+ * conflict the whole step is retried (bounded), so concurrent allocators in
+ * many processes and nodes never hand out one address twice.
+ *
+ * Nothing here logs. Errors: -errno or the IPAM_E* codes, see ipam_strerror().
+ */
+#ifndef PETREL_IPAM_H
+#define PETREL_IPAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errs.h"
+#include "datastore/datastore.h"
+#include "datastore/resource.h"
+
+enum {
+	IPAM_ENOSPC = -1001,	 /* every pool exhausted (or none enabled) */
+	IPAM_EINUSE = -1002,	 /* the requested address is allocated */
+	IPAM_ENOPOOL = -1003,	 /* the requested address is in no pool */
+	IPAM_EOVERLAP = -1004,	 /* a new pool overlaps an existing one */
+	IPAM_ECONFLICT = -1005,	 /* too many CAS conflicts in a row */
+	IPAM_EPOOLUSED = -1006,	 /* pool still has allocations */
+	IPAM_EDISABLED = -1007,	 /* requested address in a disabled pool */
+};
+
+const char *ipam_strerror(int err);
+
+/* Validates and stores a new pool: -EEXIST (name taken), IPAM_EOVERLAP
+ * (message naming the other pool into e), -EINVAL. Concurrent creators of
+ * overlapping pools: one wins. */
+int ipam_pool_create(struct ds *ds, const struct ippool *p, struct errs *e);
+/* Deletes a pool: IPAM_EPOOLUSED while any of its blocks holds an address
+ * (unless force, which releases nothing and just deletes the pool record);
+ * its empty blocks are deleted too. -ENOENT if missing. */
+int ipam_pool_delete(struct ds *ds, const char *name, int force);
+/* All pools, sorted by name. Caller frees each with ippool_clear and the array. */
+int ipam_pools_list(struct ds *ds, struct ippool **out, size_t *n);
+
+/* Assigns one address to handle for node. want: 0 = any, else that exact
+ * address (IPAM_EINUSE / IPAM_ENOPOOL / IPAM_EDISABLED). A handle that already
+ * holds an address gets that same address back (idempotent retry).
+ * *borrowed is set when it came from another node's block (may be NULL). */
+int ipam_assign(struct ds *ds, const char *node, const char *handle,
+		uint32_t want, uint32_t *out, int *borrowed);
+/* Releases every address of handle; 0 also when it holds none. */
+int ipam_release_handle(struct ds *ds, const char *handle);
+/* Releases one address whatever its handle; -ENOENT if not allocated. */
+int ipam_release_addr(struct ds *ds, uint32_t addr);
+
+/* Blocks, optionally only those with affinity to node (NULL = all), sorted
+ * by address. Caller frees with ipam_blocks_free. */
+int ipam_blocks_list(struct ds *ds, const char *node, struct ipam_block **out,
+		     size_t *n);
+void ipam_blocks_free(struct ipam_block *b, size_t n);
+
+struct ipam_leak {
+	uint32_t addr;
+	char handle[IPAM_HANDLE_MAX];
+	int64_t age;		/* seconds since the handle's allocation, -1 unknown */
+};
+/* Allocations whose handle belongs to no WorkloadEndpoint (by
+ * "<containerID>.<wl_ifname>" of every WEP in the store). */
+int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n);
+
+struct ipam_usage {
+	char pool[RES_NAME_MAX];
+	struct ip4_net cidr;
+	uint64_t size, used, blocks;
+};
+int ipam_usage(struct ds *ds, struct ipam_usage **out, size_t *n);
+
+#endif

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `make deps`: installs every Debian package petrel needs to build, test and
+# run the demo, and only those missing. Idempotent: with all present it
+# changes nothing.
+set -eu
+pkgs=(
+	build-essential pkg-config clang
+	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libyaml-dev
+	libsqlite3-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
+	iproute2 iputils-ping procps psmisc socat ncat iperf3 nftables
+	bird2 containernetworking-plugins valgrind
+)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "deps: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing ${missing[*]}; run 'make deps' as root" >&2
+	exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

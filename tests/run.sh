@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The test runner behind `make check`: unit tests (cmocka binaries), then the
+# integration tests (root + network namespaces). Its last line is
+# "N passed, N failed[, N skipped]".
+#
+#   tests/run.sh            everything
+#   tests/run.sh unit       unit tests only
+#   tests/run.sh integration [NAME...]
+#
+# Unit: each build/tests/test_* binary; each cmocka case counts.
+# Integration: each tests/integration/test_*.sh; each line it prints that
+# starts with "PASS: ", "FAIL: " or "SKIP: " counts; a script that exits
+# non-zero without printing a FAIL counts as one failure.
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}
+what=${1:-all}
+[ $# -gt 0 ] && shift
+pass=0 fail=0 skip=0
+failed_names=()
+
+run_unit() {
+	local t out rc p f
+	for t in "$B"/tests/test_*; do
+		[ -x "$t" ] || continue
+		out=$(CMOCKA_MESSAGE_OUTPUT=stdout timeout 300 "$t" 2>&1)
+		rc=$?
+		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
+		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
+		p=${p:-0} f=${f:-0}
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		pass=$((pass + p)) fail=$((fail + f))
+		if [ "$f" -gt 0 ]; then
+			failed_names+=("unit:$(basename "$t")")
+			printf '%s\n' "$out" | grep -E 'FAIL|ERROR|error|Assert' | head -20
+		fi
+		printf 'unit  %-28s %3d passed, %d failed\n' "$(basename "$t")" "$p" "$f"
+	done
+}
+
+run_integration() {
+	local s out rc p f k name
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: integration tests need root (network namespaces)"
+		skip=$((skip + 1))
+		return
+	fi
+	for s in tests/integration/test_*.sh; do
+		[ -f "$s" ] || continue
+		name=$(basename "$s" .sh)
+		if [ $# -gt 0 ]; then
+			local want=0 w
+			for w in "$@"; do [ "$w" = "$name" ] && want=1; done
+			[ $want -eq 1 ] || continue
+		fi
+		out=$(B="$B" timeout 600 bash "$s" 2>&1)
+		rc=$?
+		p=$(printf '%s\n' "$out" | grep -c '^PASS: ')
+		f=$(printf '%s\n' "$out" | grep -c '^FAIL: ')
+		k=$(printf '%s\n' "$out" | grep -c '^SKIP: ')
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+			f=1
+			out="$out
+FAIL: $name exited $rc"
+		fi
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + k))
+		printf 'integ %-28s %3d passed, %d failed, %d skipped\n' "$name" "$p" "$f" "$k"
+		if [ "$f" -gt 0 ]; then
+			failed_names+=("integration:$name")
+			printf '%s\n' "$out" | tail -40 | sed 's/^/    /'
+		fi
+		printf '%s\n' "$out" | grep '^SKIP: ' | sed 's/^/    /'
+	done
+}
+
+case "$what" in
+unit) run_unit ;;
+integration) run_integration "$@" ;;
+all) run_unit; run_integration ;;
+*) echo "usage: tests/run.sh [unit|integration [NAME...]]" >&2; exit 2 ;;
+esac
+
+[ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
+if [ "$skip" -gt 0 ]; then
+	echo "$pass passed, $fail failed, $skip skipped"
+else
+	echo "$pass passed, $fail failed"
+fi
+[ "$fail" -eq 0 ]
