@@ -89,9 +89,11 @@ char *ip4_fmt(uint32_t a, char *buf)
 
 char *ip4_net_fmt(const struct ip4_net *n, char *buf)
 {
-	char a[IP4_STRLEN];
+	size_t l;
 
-	snprintf(buf, IP4_NETSTRLEN, "%s/%u", ip4_fmt(n->addr, a), n->len);
+	ip4_fmt(n->addr, buf);
+	l = strlen(buf);
+	snprintf(buf + l, IP4_NETSTRLEN - l, "/%u", (unsigned)(n->len & 63));
 	return buf;
 }
 
