@@ -81,9 +81,23 @@ int ds_txn(struct ds *ds, const struct ds_op *ops, size_t n, int64_t *rev,
 /* The store's current revision (0 for an empty store), or -errno. */
 int64_t ds_revision(struct ds *ds);
 
+/* At most this many ops in one ds_txn (-E2BIG beyond): etcd's default limit,
+ * so that what works on one backend works on the other. A key may appear at
+ * most once in a transaction (-EINVAL otherwise), as in etcd. */
+#define DS_TXN_MAX 128
+
+/* Forgets the change log up to and including rev (0 < rev <= the store's
+ * revision, else -EINVAL; an older rev than already compacted is a no-op).
+ * Watchers still needing a forgotten revision get -ERANGE. The sqlite backend
+ * also compacts by itself, keeping the newest DS_SQLITE_KEEP_REVS revisions. */
+int ds_compact(struct ds *ds, int64_t rev);
+#define DS_SQLITE_KEEP_REVS 100000
+
 void ds_kv_clear(struct ds_kv *kv);
 void ds_kvs_free(struct ds_kv *kvs, size_t n);
 
+/* A watch borrows ds (and its connection): free it before ds_close(). Its fd
+ * is already readable when there are changes after `from` at creation. */
 int ds_watch_new(struct ds *ds, const char *prefix, int64_t from,
 		 struct ds_watch **out);
 int ds_watch_fd(const struct ds_watch *w);

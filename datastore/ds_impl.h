@@ -1,0 +1,66 @@
+/*
+ * ds_impl: how a datastore backend plugs in (private to datastore/).
+ *
+ * One struct ds_backend of function pointers per backend. A backend's handle
+ * embeds struct ds as its first member, its watch embeds struct ds_watch the
+ * same way, so ds.c dispatches through ds->be / w->be and casts back.
+ *
+ * ds.c checks the arguments the interface promises (NULL pointers, empty
+ * keys, an update without expect_rev, duplicate keys or too many ops in one
+ * transaction) before it calls a backend, so backends may assume them valid.
+ * create, update and delete reach the backend as a one-op txn.
+ */
+#ifndef PETREL_DS_IMPL_H
+#define PETREL_DS_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datastore/datastore.h"
+
+#define DS_ERR_MAX 256
+
+struct ds_backend {
+	const char *scheme;	/* "sqlite": matches the URL up to its ':' */
+	/* where: the URL after "scheme:". On success *out->be is set. */
+	int (*open)(const char *where, struct ds **out);
+	void (*close)(struct ds *ds);
+	int (*get)(struct ds *ds, const char *key, struct ds_kv *out);
+	int (*list)(struct ds *ds, const char *prefix, struct ds_kv **out,
+		    size_t *n, int64_t *rev);
+	int (*txn)(struct ds *ds, const struct ds_op *ops, size_t n,
+		   int64_t *rev, size_t *failed_op);
+	int64_t (*revision)(struct ds *ds);
+	int (*compact)(struct ds *ds, int64_t rev);
+	int (*watch_new)(struct ds *ds, const char *prefix, int64_t from,
+			 struct ds_watch **out);
+	int (*watch_fd)(const struct ds_watch *w);
+	int (*watch_read)(struct ds_watch *w, struct ds_event **evs,
+			  size_t *n);
+	void (*watch_free)(struct ds_watch *w);
+};
+
+struct ds {
+	const struct ds_backend *be;
+	char err[DS_ERR_MAX];	/* ds_last_error(); "" when none */
+};
+
+struct ds_watch {
+	const struct ds_backend *be;
+};
+
+extern const struct ds_backend ds_sqlite_backend;
+
+/* Records the text ds_last_error() returns (formatted, truncated). */
+void ds_set_error(struct ds *ds, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Key range of a prefix: every key k with lo <= k < hi (bytewise), where
+ * lo = prefix and hi = the prefix with its last byte below 0xff incremented
+ * and the rest cut off. Returns 0 and *hi (malloc'd; NULL when no upper bound
+ * exists: an empty or all-0xff prefix), or -ENOMEM.
+ */
+int ds_prefix_end(const char *prefix, char **hi);
+
+#endif
