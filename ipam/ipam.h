@@ -36,7 +36,20 @@ enum {
 	IPAM_EDISABLED = -1007,	 /* requested address in a disabled pool */
 };
 
+/* Added with the implementation: a requested address lies in another
+ * node's block of a pool with strictAffinity (it may not be borrowed). */
+enum {
+	IPAM_EAFFINITY = -1008,
+};
+
 const char *ipam_strerror(int err);
+
+/* The handle of a workload's address, as every endpoint creator (petrelctl
+ * run, the CNI plugin) must build it and as ipam_check matches it:
+ * "<containerID>.<wl_ifname>", an empty wl_ifname meaning "eth0".
+ * 0, or -ENAMETOOLONG (buf: IPAM_HANDLE_MAX is enough for valid input). */
+int ipam_handle_id(const char *container_id, const char *wl_ifname, char *buf,
+		   size_t len);
 
 /* Validates and stores a new pool: -EEXIST (name taken), IPAM_EOVERLAP
  * (message naming the other pool into e), -EINVAL. Concurrent creators of
@@ -50,8 +63,9 @@ int ipam_pool_delete(struct ds *ds, const char *name, int force);
 int ipam_pools_list(struct ds *ds, struct ippool **out, size_t *n);
 
 /* Assigns one address to handle for node. want: 0 = any, else that exact
- * address (IPAM_EINUSE / IPAM_ENOPOOL / IPAM_EDISABLED). A handle that already
- * holds an address gets that same address back (idempotent retry).
+ * address (IPAM_EINUSE / IPAM_ENOPOOL / IPAM_EDISABLED / IPAM_EAFFINITY). A
+ * handle that already holds an address gets that same address back
+ * (idempotent retry); -EEXIST when it holds another one than want.
  * *borrowed is set when it came from another node's block (may be NULL). */
 int ipam_assign(struct ds *ds, const char *node, const char *handle,
 		uint32_t want, uint32_t *out, int *borrowed);
