@@ -28,7 +28,7 @@ struct ydoc {
 };
 
 /* Parses buf (len bytes; need not be NUL-terminated). file: the name used in
- * messages. On success *docs/*n hold the documents (empty documents skipped).
+ * messages. On success *docs and *n hold the documents (empty documents skipped).
  * On a syntax error: -EINVAL with "file:line:col: message" in e, nothing
  * returned. Free with ydocs_free(). */
 int yaml_load(const char *file, const char *buf, size_t len,
@@ -41,6 +41,10 @@ int ydoc_pos_key(const struct ydoc *doc, const json_t *container,
 		 const char *key, int *line, int *col);
 int ydoc_pos_index(const struct ydoc *doc, const json_t *container,
 		   size_t index, int *line, int *col);
+/* Position of the key itself of container[key] (for "unknown field" and
+ * "duplicate key" messages); 0, or -ENOENT as above. */
+int ydoc_pos_keyname(const struct ydoc *doc, const json_t *container,
+		     const char *key, int *line, int *col);
 
 /* Emits v as one YAML document (block style, keys in the object's order,
  * strings quoted when they would otherwise read as another type) appended

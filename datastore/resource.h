@@ -59,6 +59,16 @@ struct labels {
 
 bool res_name_valid(const char *name);
 
+/* Kubernetes' label rules. Key: an optional DNS subdomain and '/', then 1..63
+ * of [A-Za-z0-9._-] beginning and ending alphanumeric; value: the same, or "". */
+bool labels_key_valid(const char *key);
+bool labels_value_valid(const char *value);
+/* The value of key, or NULL; borrowed from l. */
+const char *labels_get(const struct labels *l, const char *key);
+/* Adds or replaces key=value (both copied), keeping l sorted. 0, -EINVAL
+ * (invalid key or value), -E2BIG (too many labels) or -ENOMEM. */
+int labels_set(struct labels *l, const char *key, const char *value);
+
 /* --- IPPool --- */
 struct ippool {
 	char name[RES_NAME_MAX];

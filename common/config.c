@@ -1,0 +1,569 @@
+/*
+ * config: a node's petrel.yaml (see config.h).
+ *
+ * Parse, validate, commit: the file is loaded with yamljson, every key is
+ * checked into a copy that starts from the defaults, every problem is
+ * reported as "file:line:col: key: message", and the caller's struct is
+ * written only when there was none. Unknown keys are errors: a misspelt key
+ * silently falling back to its default is the worst kind of config bug.
+ * A key given as null (an empty "key:") keeps its default. The bird paths
+ * default to files under runDir, so they follow a runDir override.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/ip4.h"
+#include "common/log.h"
+#include "common/yamljson.h"
+#include "datastore/resource.h"
+
+#define CONFIG_FILE_MAX (1 << 20)
+
+/* Copies s into dst (size bytes), cut to fit: callers have checked lengths
+ * where a cut would matter. */
+static void scopy(char *dst, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size - 1);
+
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+void config_defaults(struct petrel_config *c)
+{
+	char host[256] = "";
+
+	memset(c, 0, sizeof(*c));
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	/* node names are lower case; host names compare case-insensitively */
+	for (char *p = host; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	scopy(c->node, sizeof(c->node), host);
+	snprintf(c->datastore, sizeof(c->datastore), "sqlite:/var/lib/petrel/petrel.db");
+	snprintf(c->run_dir, sizeof(c->run_dir), "/run/petrel");
+	c->route_protocol = 87;
+	c->resync_interval = 30;
+	c->wait_timeout = 10;
+	c->log_level = LOG_LVL_INFO;
+	snprintf(c->bird_config, sizeof(c->bird_config), "/run/petrel/bird.conf");
+	snprintf(c->bird_socket, sizeof(c->bird_socket), "/run/petrel/bird.ctl");
+}
+
+void config_status_socket(const struct petrel_config *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/felix.sock", c->run_dir);
+}
+
+struct cctx {
+	const struct ydoc *doc;
+	const char *file;
+	struct errs *e;
+	size_t nerr;
+};
+
+__attribute__((format(printf, 5, 6)))
+static void cerr(struct cctx *x, const json_t *obj, const char *prefix,
+		 const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	int line = 0, col = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	x->nerr++;
+	if (!x->e)
+		return;
+	if (key && ydoc_pos_key(x->doc, obj, key, &line, &col) < 0 && x->doc) {
+		line = x->doc->line;
+		col = x->doc->col;
+	}
+	if (!key && x->doc) {
+		line = x->doc->line;
+		col = x->doc->col;
+	}
+	if (key)
+		errs_addpos(x->e, x->file, line, col, "%s%s: %s", prefix, key, msg);
+	else
+		errs_addpos(x->e, x->file, line, col, "%s", msg);
+}
+
+static const char *jtype(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "a mapping";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* A string value; false (reported) when it is not one or does not fit. */
+static bool str_of(struct cctx *x, const json_t *obj, const char *prefix,
+		   const char *key, const json_t *v, size_t size, const char **out)
+{
+	const char *s;
+
+	if (!json_is_string(v)) {
+		cerr(x, obj, prefix, key, "must be a string, not %s", jtype(v));
+		return false;
+	}
+	s = json_string_value(v);
+	if (json_string_length(v) >= size) {
+		cerr(x, obj, prefix, key, "too long (at most %zu characters)", size - 1);
+		return false;
+	}
+	for (size_t i = 0; i < json_string_length(v); i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			cerr(x, obj, prefix, key, "must not contain control characters");
+			return false;
+		}
+	}
+	*out = s;
+	return true;
+}
+
+static bool path_ok(const char *s)
+{
+	return s[0] == '/';
+}
+
+static void get_path(struct cctx *x, const json_t *obj, const char *prefix,
+		     const char *key, const json_t *v, char *dst, size_t size)
+{
+	const char *s;
+
+	if (!str_of(x, obj, prefix, key, v, size, &s))
+		return;
+	if (!path_ok(s)) {
+		cerr(x, obj, prefix, key, "must be an absolute path, not \"%s\"", s);
+		return;
+	}
+	scopy(dst, size, s);
+}
+
+static bool int_of(struct cctx *x, const json_t *obj, const char *key,
+		   const json_t *v, json_int_t min, json_int_t max, json_int_t *out)
+{
+	if (!json_is_integer(v)) {
+		cerr(x, obj, "", key, "must be an integer, not %s", jtype(v));
+		return false;
+	}
+	if (json_integer_value(v) < min || json_integer_value(v) > max) {
+		cerr(x, obj, "", key, "%" JSON_INTEGER_FORMAT " is out of range (%"
+		     JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT ")",
+		     json_integer_value(v), min, max);
+		return false;
+	}
+	*out = json_integer_value(v);
+	return true;
+}
+
+/* Route protocol numbers the kernel reserves (2..4) or that other routing
+ * software uses (rtnetlink.h): sharing one would make felix take their
+ * routes for its own, or they ours. */
+static const char *route_protocol_owner(json_int_t p)
+{
+	static const struct { int n; const char *who; } reserved[] = {
+		{ 2, "the kernel" }, { 3, "boot" }, { 4, "static routes" },
+		{ 8, "gated" }, { 9, "router advertisements" }, { 10, "MRT" },
+		{ 11, "zebra" }, { 12, "BIRD" }, { 13, "dnrouted" }, { 14, "XORP" },
+		{ 15, "Netsukuku" }, { 16, "DHCP" }, { 17, "mrouted" },
+		{ 18, "keepalived" }, { 42, "babel" }, { 99, "Open/R" },
+		{ 186, "FRR bgp" }, { 187, "FRR isis" }, { 188, "FRR ospf" },
+		{ 189, "FRR rip" }, { 192, "FRR eigrp" },
+	};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (reserved[i].n == p)
+			return reserved[i].who;
+	return NULL;
+}
+
+/* "sqlite:/abs/path" or "etcd:http(s)://host:port[,...]" */
+static void get_datastore(struct cctx *x, const json_t *obj, const json_t *v,
+			  struct petrel_config *c)
+{
+	const char *s;
+
+	if (!str_of(x, obj, "", "datastore", v, sizeof(c->datastore), &s))
+		return;
+	if (!strncmp(s, "sqlite:", 7)) {
+		if (s[7] != '/') {
+			cerr(x, obj, "", "datastore",
+			     "\"%s\": the sqlite database must be an absolute path", s);
+			return;
+		}
+	} else if (!strncmp(s, "etcd:", 5)) {
+		const char *p = s + 5;
+
+		for (;;) {
+			const char *end = strchr(p, ',');
+			size_t n = end ? (size_t)(end - p) : strlen(p);
+
+			if (!((n > 7 && !strncmp(p, "http://", 7)) ||
+			      (n > 8 && !strncmp(p, "https://", 8)))) {
+				cerr(x, obj, "", "datastore", "\"%s\": each etcd endpoint must be "
+				     "an http:// or https:// URL", s);
+				return;
+			}
+			if (!end)
+				break;
+			p = end + 1;
+		}
+	} else {
+		cerr(x, obj, "", "datastore",
+		     "\"%s\": expected sqlite:/path or etcd:https://host:port[,...]", s);
+		return;
+	}
+	scopy(c->datastore, sizeof(c->datastore), s);
+}
+
+static bool netns_char_ok(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-';
+}
+
+static void get_netns(struct cctx *x, const json_t *obj, const json_t *v,
+		      struct petrel_config *c)
+{
+	const char *s;
+
+	if (!str_of(x, obj, "", "netns", v, sizeof(c->netns), &s))
+		return;
+	if (strchr(s, '/')) {
+		if (!path_ok(s)) {
+			cerr(x, obj, "", "netns", "\"%s\": a path must be absolute", s);
+			return;
+		}
+	} else if (s[0]) {
+		bool ok = strcmp(s, ".") && strcmp(s, "..");
+
+		for (const char *p = s; ok && *p; p++)
+			ok = netns_char_ok(*p);
+		if (!ok) {
+			cerr(x, obj, "", "netns", "\"%s\": a namespace name is made of "
+			     "[A-Za-z0-9_.-] (or give an absolute path)", s);
+			return;
+		}
+	}
+	scopy(c->netns, sizeof(c->netns), s);
+}
+
+static void get_prefix(struct cctx *x, const json_t *obj, const json_t *v,
+		       struct petrel_config *c)
+{
+	const char *s;
+
+	if (!str_of(x, obj, "", "workloadNetnsPrefix", v, 64, &s))
+		return;
+	if (strlen(s) > 16) {
+		cerr(x, obj, "", "workloadNetnsPrefix", "\"%s\" is longer than 16 characters", s);
+		return;
+	}
+	for (const char *p = s; *p; p++) {
+		if (!netns_char_ok(*p)) {
+			cerr(x, obj, "", "workloadNetnsPrefix",
+			     "\"%s\": only [A-Za-z0-9_.-] may be used", s);
+			return;
+		}
+	}
+	scopy(c->netns_prefix, sizeof(c->netns_prefix), s);
+}
+
+static void get_loglevel(struct cctx *x, const json_t *obj, const json_t *v,
+			 struct petrel_config *c)
+{
+	static const struct { const char *name; int lvl; } levels[] = {
+		{ "error", LOG_LVL_ERR }, { "warning", LOG_LVL_WARN },
+		{ "warn", LOG_LVL_WARN }, { "info", LOG_LVL_INFO },
+		{ "debug", LOG_LVL_DEBUG },
+	};
+	const char *s;
+
+	if (!str_of(x, obj, "", "logLevel", v, 32, &s))
+		return;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		if (!strcasecmp(s, levels[i].name)) {
+			c->log_level = levels[i].lvl;
+			return;
+		}
+	}
+	cerr(x, obj, "", "logLevel", "unknown level \"%s\" (error, warning, info or debug)", s);
+}
+
+static void unknown_key(struct cctx *x, const json_t *obj, const char *prefix,
+			const char *key)
+{
+	int line = 0, col = 0;
+
+	x->nerr++;
+	if (!x->e)
+		return;
+	if (ydoc_pos_keyname(x->doc, obj, key, &line, &col) < 0 && x->doc) {
+		line = x->doc->line;
+		col = x->doc->col;
+	}
+	errs_addpos(x->e, x->file, line, col, "%s%s: unknown key", prefix, key);
+}
+
+static void get_bgp(struct cctx *x, const json_t *obj, const json_t *bgp,
+		    struct petrel_config *c)
+{
+	const char *key, *s;
+	json_t *v;
+
+	if (!json_is_object(bgp)) {
+		cerr(x, obj, "", "bgp", "must be a mapping, not %s", jtype(bgp));
+		return;
+	}
+	json_object_foreach((json_t *)bgp, key, v) {
+		json_int_t asn;
+
+		if (json_is_null(v) && (!strcmp(key, "address") || !strcmp(key, "asNumber")))
+			continue;
+		if (!strcmp(key, "address")) {
+			uint32_t a;
+
+			if (!str_of(x, bgp, "bgp.", key, v, 64, &s))
+				continue;
+			if (ip4_parse(s, &a) < 0 || a == 0)
+				cerr(x, bgp, "bgp.", key, "invalid IPv4 address \"%s\"", s);
+			else
+				c->bgp_address = a;
+		} else if (!strcmp(key, "asNumber")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 4294967295LL) {
+				cerr(x, bgp, "bgp.", key, "must be an AS number (1..4294967295)");
+				continue;
+			}
+			asn = json_integer_value(v);
+			c->bgp_asn = (uint32_t)asn;
+		} else {
+			unknown_key(x, bgp, "bgp.", key);
+		}
+	}
+}
+
+/* bird: {config, socket}; *set_* say which were given (else under runDir). */
+static void get_bird(struct cctx *x, const json_t *obj, const json_t *bird,
+		     struct petrel_config *c, bool *set_conf, bool *set_sock)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(bird)) {
+		cerr(x, obj, "", "bird", "must be a mapping, not %s", jtype(bird));
+		return;
+	}
+	json_object_foreach((json_t *)bird, key, v) {
+		bool conf = !strcmp(key, "config"), sock = !strcmp(key, "socket");
+
+		if (!conf && !sock) {
+			unknown_key(x, bird, "bird.", key);
+			continue;
+		}
+		if (json_is_null(v))
+			continue;
+		get_path(x, bird, "bird.", key, v, conf ? c->bird_config : c->bird_socket,
+			 CONFIG_PATH_MAX);
+		*(conf ? set_conf : set_sock) = true;
+	}
+}
+
+static void config_apply(struct cctx *x, const json_t *root, struct petrel_config *c)
+{
+	bool set_conf = false, set_sock = false, set_node = false;
+	const char *key, *s;
+	json_int_t i;
+	json_t *v;
+
+	json_object_foreach((json_t *)root, key, v) {
+		if (json_is_null(v))
+			continue;	/* an empty "key:" keeps the default */
+		if (!strcmp(key, "node")) {
+			if (str_of(x, root, "", key, v, sizeof(c->node), &s)) {
+				if (!res_name_valid(s))
+					cerr(x, root, "", key, "invalid node name \"%s\" (lower-case "
+					     "letters, digits, '-' and '.')", s);
+				else
+					scopy(c->node, sizeof(c->node), s);
+			}
+			set_node = true;
+		} else if (!strcmp(key, "datastore")) {
+			get_datastore(x, root, v, c);
+		} else if (!strcmp(key, "runDir")) {
+			get_path(x, root, "", key, v, c->run_dir, sizeof(c->run_dir));
+			/* room for "/felix.sock", "/bird.conf" and the like */
+			if (strlen(c->run_dir) + 16 > sizeof(c->run_dir))
+				cerr(x, root, "", key, "too long");
+		} else if (!strcmp(key, "netns")) {
+			get_netns(x, root, v, c);
+		} else if (!strcmp(key, "workloadNetnsPrefix")) {
+			get_prefix(x, root, v, c);
+		} else if (!strcmp(key, "routeProtocol")) {
+			if (int_of(x, root, key, v, 1, 255, &i)) {
+				const char *who = route_protocol_owner(i);
+
+				if (who)
+					cerr(x, root, "", key, "%" JSON_INTEGER_FORMAT
+					     " is reserved for %s", i, who);
+				else
+					c->route_protocol = (int)i;
+			}
+		} else if (!strcmp(key, "resyncInterval")) {
+			if (int_of(x, root, key, v, 1, 86400, &i))
+				c->resync_interval = (int)i;
+		} else if (!strcmp(key, "waitTimeout")) {
+			if (int_of(x, root, key, v, 1, 600, &i))
+				c->wait_timeout = (int)i;
+		} else if (!strcmp(key, "logLevel")) {
+			get_loglevel(x, root, v, c);
+		} else if (!strcmp(key, "bgp")) {
+			get_bgp(x, root, v, c);
+		} else if (!strcmp(key, "bird")) {
+			get_bird(x, root, v, c, &set_conf, &set_sock);
+		} else {
+			unknown_key(x, root, "", key);
+		}
+	}
+	if (!set_node && !res_name_valid(c->node))
+		cerr(x, NULL, "", NULL, "node: the host name \"%s\" is not a valid node name; "
+		     "set node: in the config", c->node);
+	if (!set_conf)
+		snprintf(c->bird_config, sizeof(c->bird_config), "%.*s/bird.conf",
+			 (int)(sizeof(c->bird_config) - 16), c->run_dir);
+	if (!set_sock)
+		snprintf(c->bird_socket, sizeof(c->bird_socket), "%.*s/bird.ctl",
+			 (int)(sizeof(c->bird_socket) - 16), c->run_dir);
+}
+
+int config_parse(const char *file, const char *buf, size_t len,
+		 struct petrel_config *out, struct errs *e)
+{
+	struct cctx x = { NULL, file, e, 0 };
+	struct ydoc *docs = NULL;
+	struct petrel_config *c;
+	size_t n = 0;
+	int r;
+
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	config_defaults(c);
+	if (file)
+		scopy(c->file, sizeof(c->file), file);
+	r = yaml_load(file ? file : "-", buf, len, &docs, &n, e);
+	if (r < 0)
+		goto out;
+	if (n > 1) {
+		x.doc = &docs[1];
+		cerr(&x, NULL, "", NULL, "the config must be a single YAML document");
+	} else if (n == 1) {
+		x.doc = &docs[0];
+		if (!json_is_object(docs[0].root))
+			cerr(&x, NULL, "", NULL, "the config must be a mapping, not %s",
+			     jtype(docs[0].root));
+		else
+			config_apply(&x, docs[0].root, c);
+	} else {
+		/* an empty file: every default, but the host name must still do */
+		config_apply(&x, NULL, c);
+	}
+	r = x.nerr ? -EINVAL : 0;
+	if (r == 0)
+		*out = *c;
+out:
+	ydocs_free(docs, n);
+	free(c);
+	return r;
+}
+
+int config_load(const char *path, struct petrel_config *out, struct errs *e)
+{
+	bool explicit = true;
+	char *buf = NULL;
+	struct stat st;
+	ssize_t got;
+	size_t len = 0;
+	int fd = -1, r;
+
+	if (!path) {
+		path = getenv("PETREL_CONFIG");
+		if (!path || !path[0]) {
+			path = CONFIG_DEFAULT_PATH;
+			explicit = false;
+		}
+	}
+	if (strlen(path) >= CONFIG_PATH_MAX) {
+		if (e)
+			errs_add(e, "%.64s...: config path too long", path);
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ENOENT && !explicit) {
+			/* no config at the default path: defaults only */
+			return config_parse(NULL, "", 0, out, e);
+		}
+		if (e)
+			errs_add(e, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		if (e)
+			errs_add(e, "%s: %s", path, strerror(-r));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_FILE_MAX) {
+		r = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
+		if (e)
+			errs_add(e, "%s: %s", path, S_ISREG(st.st_mode) ?
+				 "larger than 1 MiB" : "not a regular file");
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (len < (size_t)st.st_size) {
+		got = read(fd, buf + len, (size_t)st.st_size - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			r = -errno;
+			if (e)
+				errs_add(e, "%s: %s", path, strerror(-r));
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	r = config_parse(path, buf, len, out, e);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}

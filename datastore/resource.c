@@ -1,0 +1,1615 @@
+/*
+ * resource: the petrel/v1 data model, its validation and its JSON codec
+ * (see resource.h).
+ *
+ * Decoding is "parse, validate, commit": each decoder fills a zeroed local
+ * struct, walks ALL of the document reporting every problem (an unknown
+ * field, a wrong type, a bad value, a missing field) as
+ * "file:line:col: field.path: message", and only when nothing was reported
+ * moves the struct into the caller's. On any error the local struct is
+ * cleared, so a failed decode leaks nothing and leaves *out untouched.
+ * A missing field is reported at its parent mapping; an unknown field at its
+ * key; a bad value at the value.
+ *
+ * Encoding is canonical: keys in one fixed order, labels sorted by key,
+ * allocations sorted by ordinal, optional fields omitted when unset, so one
+ * struct always gives the same bytes (the datastore compares documents to
+ * tell "unchanged" from "configured").
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/ifname.h"
+#include "datastore/resource.h"
+
+#define LABELS_MAX 256
+#define HANDLE_ADDRS_MAX 1024
+#define SELECTOR_MAX 1024
+#define BLOCK_MIN_LEN 20	/* the largest block: /20, 4096 addresses */
+
+/* ------------------------------------------------------------------ kinds */
+
+static const struct {
+	const char *name, *plural;
+	const char *aliases[6];
+} kinds[RES_KIND_COUNT] = {
+	[RES_IPPOOL] = { "IPPool", "ippools", { "ippool", "pool", "pools" } },
+	[RES_NODE] = { "Node", "nodes", { "node", "no" } },
+	[RES_WEP] = { "WorkloadEndpoint", "workloadendpoints",
+		      { "workloadendpoint", "wep", "weps", "workload", "workloads" } },
+	[RES_IPAMBLOCK] = { "IPAMBlock", "ipamblocks",
+			    { "ipamblock", "block", "blocks" } },
+	[RES_IPAMHANDLE] = { "IPAMHandle", "ipamhandles",
+			     { "ipamhandle", "handle", "handles" } },
+};
+
+int res_kind_parse(const char *s)
+{
+	if (!s)
+		return -1;
+	for (int k = 0; k < RES_KIND_COUNT; k++) {
+		if (!strcasecmp(s, kinds[k].name) || !strcasecmp(s, kinds[k].plural))
+			return k;
+		for (size_t i = 0; i < 6 && kinds[k].aliases[i]; i++)
+			if (!strcasecmp(s, kinds[k].aliases[i]))
+				return k;
+	}
+	return -1;
+}
+
+const char *res_kind_name(enum res_kind k)
+{
+	return (unsigned)k < RES_KIND_COUNT ? kinds[k].name : "?";
+}
+
+const char *res_kind_plural(enum res_kind k)
+{
+	return (unsigned)k < RES_KIND_COUNT ? kinds[k].plural : "?";
+}
+
+int res_key(enum res_kind k, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/petrel/%s/%s", res_kind_plural(k), name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int res_prefix(enum res_kind k, const char *node, char *buf, size_t len)
+{
+	int n;
+
+	if (k == RES_WEP && node)
+		n = snprintf(buf, len, "/petrel/%s/%s/", res_kind_plural(k), node);
+	else
+		n = snprintf(buf, len, "/petrel/%s/", res_kind_plural(k));
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* ------------------------------------------------------------ names, labels */
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool res_name_valid(const char *name)
+{
+	size_t n;
+
+	if (!name)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n >= RES_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		bool lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+		if (!lower && !((c == '-' || c == '.') && i > 0 && i < n - 1))
+			return false;
+	}
+	return true;
+}
+
+/* 1..63 of [A-Za-z0-9._-], beginning and ending alphanumeric. */
+static bool label_name_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+			return false;
+	return true;
+}
+
+/* A DNS subdomain (RFC 1123): lower-case labels joined by dots, <= 253. */
+static bool dns_subdomain_ok(const char *s, size_t n)
+{
+	size_t start = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			size_t l = i - start;
+
+			if (l == 0 || l > 63 || s[start] == '-' || s[i - 1] == '-')
+				return false;
+			start = i + 1;
+			continue;
+		}
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-'))
+			return false;
+	}
+	return true;
+}
+
+bool labels_key_valid(const char *key)
+{
+	const char *slash;
+
+	if (!key)
+		return false;
+	slash = strchr(key, '/');
+	if (!slash)
+		return label_name_ok(key, strlen(key));
+	return dns_subdomain_ok(key, (size_t)(slash - key)) &&
+	       label_name_ok(slash + 1, strlen(slash + 1));
+}
+
+bool labels_value_valid(const char *value)
+{
+	size_t n;
+
+	if (!value)
+		return false;
+	n = strlen(value);
+	return n == 0 || label_name_ok(value, n);
+}
+
+void labels_clear(struct labels *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+const char *labels_get(const struct labels *l, const char *key)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, l->v[mid].key);
+
+		if (c == 0)
+			return l->v[mid].value;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+int labels_set(struct labels *l, const char *key, const char *value)
+{
+	size_t lo = 0, hi = l->n;
+	struct label *v;
+	char *k, *val;
+
+	if (!labels_key_valid(key) || !labels_value_valid(value))
+		return -EINVAL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, l->v[mid].key);
+
+		if (c == 0) {
+			val = strdup(value);
+			if (!val)
+				return -ENOMEM;
+			free(l->v[mid].value);
+			l->v[mid].value = val;
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (l->n >= LABELS_MAX)
+		return -E2BIG;
+	v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	k = strdup(key);
+	val = strdup(value);
+	if (!k || !val) {
+		free(k);
+		free(val);
+		return -ENOMEM;
+	}
+	memmove(&v[lo + 1], &v[lo], (l->n - lo) * sizeof(*v));
+	v[lo].key = k;
+	v[lo].value = val;
+	l->n++;
+	return 0;
+}
+
+/* ------------------------------------------------------- validation context */
+
+struct vmsg {
+	int line, col;
+	size_t seq;
+	char *text;
+};
+
+struct vctx {
+	const struct ydoc *doc;
+	const char *file;
+	struct errs *e;
+	size_t nerr;
+	struct vmsg *msg;	/* reported in document order by vflush() */
+	size_t nmsg;
+};
+
+/* An object (or array) being validated: its field path and its position. */
+struct vobj {
+	const json_t *j;
+	char path[96];		/* "spec.bgp"; "" for the document */
+	int line, col;
+};
+
+static void vpath(const char *parent, const char *key, char *buf, size_t len)
+{
+	if (!parent[0])
+		snprintf(buf, len, "%s", key);
+	else if (key[0] == '[')
+		snprintf(buf, len, "%s%s", parent, key);
+	else
+		snprintf(buf, len, "%s.%s", parent, key);
+}
+
+__attribute__((format(printf, 5, 6)))
+static void verr(struct vctx *v, int line, int col, const char *path,
+		 const char *fmt, ...)
+{
+	char msg[512];
+	struct vmsg *m;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	v->nerr++;
+	if (!v->e)
+		return;
+	m = realloc(v->msg, (v->nmsg + 1) * sizeof(*m));
+	if (!m)
+		return;
+	v->msg = m;
+	m = &v->msg[v->nmsg];
+	m->line = v->doc ? line : 0;
+	m->col = v->doc ? col : 0;
+	m->seq = v->nmsg;
+	r = path && path[0] ? asprintf(&m->text, "%s: %s", path, msg) :
+			      asprintf(&m->text, "%s", msg);
+	if (r >= 0)
+		v->nmsg++;
+}
+
+static int vmsg_cmp(const void *a, const void *b)
+{
+	const struct vmsg *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Hands the collected messages to errs, sorted by position (the order the
+ * user reads the file in); returns -EINVAL when there was any error. */
+static int vflush(struct vctx *v)
+{
+	if (v->nmsg > 1)
+		qsort(v->msg, v->nmsg, sizeof(*v->msg), vmsg_cmp);
+	for (size_t i = 0; i < v->nmsg; i++) {
+		errs_addpos(v->e, v->file, v->msg[i].line, v->msg[i].col, "%s",
+			    v->msg[i].text);
+		free(v->msg[i].text);
+	}
+	free(v->msg);
+	v->msg = NULL;
+	v->nmsg = 0;
+	return v->nerr ? -EINVAL : 0;
+}
+
+/* Position of o's member key: the value, else the key, else o itself. */
+static void vpos(const struct vctx *v, const struct vobj *o, const char *key,
+		 bool keyname, int *line, int *col)
+{
+	int r = keyname ? ydoc_pos_keyname(v->doc, o->j, key, line, col) :
+			  ydoc_pos_key(v->doc, o->j, key, line, col);
+
+	if (r < 0 || *line == 0) {
+		*line = o->line;
+		*col = o->col;
+	}
+}
+
+/* An error about o's member key, at the value. */
+__attribute__((format(printf, 4, 5)))
+static void verr_field(struct vctx *v, const struct vobj *o, const char *key,
+		       const char *fmt, ...)
+{
+	char msg[512], path[160];
+	int line, col;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	vpos(v, o, key, false, &line, &col);
+	vpath(o->path, key, path, sizeof(path));
+	verr(v, line, col, path, "%s", msg);
+}
+
+static void verr_missing(struct vctx *v, const struct vobj *o, const char *key)
+{
+	char path[160];
+
+	vpath(o->path, key, path, sizeof(path));
+	verr(v, o->line, o->col, path, "missing required field");
+}
+
+static const char *type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "a mapping";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL:
+	default: return "null";
+	}
+}
+
+/* Every member of o must be one of the allowed names. */
+static void check_known(struct vctx *v, const struct vobj *o,
+			const char *const *allowed)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach((json_t *)o->j, key, val) {
+		const char *hint = NULL;
+		char path[160];
+		int line, col;
+		size_t i;
+
+		for (i = 0; allowed[i]; i++) {
+			if (!strcmp(key, allowed[i]))
+				break;
+			if (!strcasecmp(key, allowed[i]))
+				hint = allowed[i];
+		}
+		if (allowed[i])
+			continue;
+		vpos(v, o, key, true, &line, &col);
+		vpath(o->path, key, path, sizeof(path));
+		if (hint)
+			verr(v, line, col, path, "unknown field (did you mean \"%s\"?)", hint);
+		else
+			verr(v, line, col, path, "unknown field");
+	}
+}
+
+/* o's member key; NULL when absent or null (an empty "key:" in YAML). */
+static const json_t *vmember(const struct vobj *o, const char *key)
+{
+	const json_t *m = json_object_get(o->j, key);
+
+	return json_is_null(m) ? NULL : m;
+}
+
+/* A string member. 1: *out set; 0: absent (reported if required); -1: bad. */
+static int get_str(struct vctx *v, const struct vobj *o, const char *key,
+		   bool required, size_t maxlen, const char **out)
+{
+	const json_t *m = vmember(o, key);
+	const char *s;
+	size_t n;
+
+	*out = NULL;
+	if (!m) {
+		if (required)
+			verr_missing(v, o, key);
+		return required ? -1 : 0;
+	}
+	if (!json_is_string(m)) {
+		verr_field(v, o, key, "must be a string, not %s", type_name(m));
+		return -1;
+	}
+	s = json_string_value(m);
+	n = json_string_length(m);
+	if (n > maxlen) {
+		verr_field(v, o, key, "too long (%zu characters, at most %zu)", n, maxlen);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			verr_field(v, o, key, "must not contain control characters");
+			return -1;
+		}
+	}
+	*out = s;
+	return 1;
+}
+
+static int get_bool(struct vctx *v, const struct vobj *o, const char *key,
+		    bool *out)
+{
+	const json_t *m = vmember(o, key);
+
+	if (!m)
+		return 0;
+	if (!json_is_boolean(m)) {
+		verr_field(v, o, key, "must be true or false, not %s", type_name(m));
+		return -1;
+	}
+	*out = json_is_true(m);
+	return 1;
+}
+
+static int get_int(struct vctx *v, const struct vobj *o, const char *key,
+		   json_int_t min, json_int_t max, json_int_t *out)
+{
+	const json_t *m = vmember(o, key);
+	json_int_t i;
+
+	if (!m)
+		return 0;
+	if (!json_is_integer(m)) {
+		verr_field(v, o, key, "must be an integer, not %s", type_name(m));
+		return -1;
+	}
+	i = json_integer_value(m);
+	if (i < min || i > max) {
+		verr_field(v, o, key, "%" JSON_INTEGER_FORMAT " is out of range (%"
+			   JSON_INTEGER_FORMAT "..%" JSON_INTEGER_FORMAT ")", i, min, max);
+		return -1;
+	}
+	*out = i;
+	return 1;
+}
+
+/* A mapping (want_array false) or list member, as a vobj for descending. */
+static int get_sub(struct vctx *v, const struct vobj *o, const char *key,
+		   bool required, bool want_array, struct vobj *sub)
+{
+	const json_t *m = vmember(o, key);
+
+	memset(sub, 0, sizeof(*sub));
+	if (!m) {
+		if (required)
+			verr_missing(v, o, key);
+		return required ? -1 : 0;
+	}
+	if (want_array ? !json_is_array(m) : !json_is_object(m)) {
+		verr_field(v, o, key, "must be %s, not %s",
+			   want_array ? "a list" : "a mapping", type_name(m));
+		return -1;
+	}
+	sub->j = m;
+	vpath(o->path, key, sub->path, sizeof(sub->path));
+	vpos(v, o, key, false, &sub->line, &sub->col);
+	return 1;
+}
+
+/* Item i of list a, for messages: its path and position. */
+static void vitem(const struct vctx *v, const struct vobj *a, size_t i,
+		  struct vobj *item)
+{
+	char idx[32];
+
+	memset(item, 0, sizeof(*item));
+	item->j = json_array_get(a->j, i);
+	snprintf(idx, sizeof(idx), "[%zu]", i);
+	vpath(a->path, idx, item->path, sizeof(item->path));
+	if (ydoc_pos_index(v->doc, a->j, i, &item->line, &item->col) < 0) {
+		item->line = a->line;
+		item->col = a->col;
+	}
+}
+
+static void copy_str(char *dst, size_t len, const char *s)
+{
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+/* A CIDR with zero host bits; the message says what is wrong. */
+static int get_cidr(struct vctx *v, const struct vobj *o, const char *key,
+		    bool required, struct ip4_net *out)
+{
+	struct ip4_net n, fixed;
+	char buf[IP4_NETSTRLEN];
+	const char *s;
+	int r = get_str(v, o, key, required, 64, &s);
+
+	if (r <= 0)
+		return r;
+	if (ip4_net_parse(s, &n, false, false) == 0) {
+		*out = n;
+		return 1;
+	}
+	if (ip4_net_parse(s, &n, false, true) == 0) {
+		fixed.addr = n.addr & ip4_mask(n.len);
+		fixed.len = n.len;
+		verr_field(v, o, key, "host bits must be zero in CIDR \"%s\" (did you mean %s?)",
+			   s, ip4_net_fmt(&fixed, buf));
+	} else {
+		verr_field(v, o, key, "invalid CIDR \"%s\"", s);
+	}
+	return -1;
+}
+
+/* The document's frame: apiVersion, kind, metadata (name, labels?,
+ * revision?), spec. name must then be checked by the caller. */
+struct head {
+	struct vobj root, meta, spec;
+	bool has_meta, has_spec;
+	const char *name;
+};
+
+static int decode_head(struct vctx *v, const json_t *j, enum res_kind k,
+		       bool labels_ok, bool spec_required, struct head *h)
+{
+	static const char *const root_keys[] = {
+		"apiVersion", "kind", "metadata", "spec", NULL
+	};
+	static const char *const meta_keys[] = { "name", "revision", NULL };
+	static const char *const meta_keys_l[] = { "name", "labels", "revision", NULL };
+	const char *s;
+
+	memset(h, 0, sizeof(*h));
+	h->root.j = j;
+	h->root.line = v->doc ? v->doc->line : 0;
+	h->root.col = v->doc ? v->doc->col : 0;
+	if (!json_is_object(j)) {
+		verr(v, h->root.line, h->root.col, NULL,
+		     "a %s document must be a mapping, not %s", res_kind_name(k),
+		     type_name(j));
+		return -1;
+	}
+	check_known(v, &h->root, root_keys);
+	if (get_str(v, &h->root, "apiVersion", true, 64, &s) > 0 &&
+	    strcmp(s, RES_API_VERSION))
+		verr_field(v, &h->root, "apiVersion", "unsupported \"%s\" (expected %s)",
+			   s, RES_API_VERSION);
+	if (get_str(v, &h->root, "kind", true, 64, &s) > 0 &&
+	    strcmp(s, res_kind_name(k)))
+		verr_field(v, &h->root, "kind", "expected %s, not \"%s\"",
+			   res_kind_name(k), s);
+	h->has_meta = get_sub(v, &h->root, "metadata", true, false, &h->meta) > 0;
+	if (h->has_meta) {
+		check_known(v, &h->meta, labels_ok ? meta_keys_l : meta_keys);
+		/* metadata.revision is output only: whatever it says is ignored */
+		get_str(v, &h->meta, "name", true, 1024, &h->name);
+	}
+	h->has_spec = get_sub(v, &h->root, "spec", spec_required, false, &h->spec) > 0;
+	return 0;
+}
+
+static void check_res_name(struct vctx *v, struct head *h, char *dst)
+{
+	if (!h->name)
+		return;
+	if (!res_name_valid(h->name)) {
+		verr_field(v, &h->meta, "name",
+			   "invalid name \"%s\" (lower-case letters, digits, '-' and '.', "
+			   "starting and ending with a letter or digit, at most %d characters)",
+			   h->name, RES_NAME_MAX - 1);
+		return;
+	}
+	copy_str(dst, RES_NAME_MAX, h->name);
+}
+
+static int label_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct label *)a)->key, ((const struct label *)b)->key);
+}
+
+static void decode_labels(struct vctx *v, struct head *h, struct labels *out)
+{
+	struct vobj lo;
+	const char *key;
+	json_t *val;
+	size_t n;
+
+	if (!h->has_meta || get_sub(v, &h->meta, "labels", false, false, &lo) <= 0)
+		return;
+	n = json_object_size(lo.j);
+	if (n > LABELS_MAX) {
+		verr(v, lo.line, lo.col, lo.path, "too many labels (%zu, at most %d)",
+		     n, LABELS_MAX);
+		return;
+	}
+	if (n == 0)
+		return;
+	out->v = calloc(n, sizeof(*out->v));
+	if (!out->v) {
+		verr(v, lo.line, lo.col, lo.path, "out of memory");
+		return;
+	}
+	json_object_foreach((json_t *)lo.j, key, val) {
+		char path[160];
+		int line, col;
+
+		vpath(lo.path, key, path, sizeof(path));
+		if (!labels_key_valid(key)) {
+			vpos(v, &lo, key, true, &line, &col);
+			verr(v, line, col, path,
+			     "invalid label key (an optional DNS prefix and '/', then at most 63 "
+			     "of [A-Za-z0-9._-], starting and ending alphanumeric)");
+			continue;
+		}
+		if (!json_is_string(val)) {
+			verr_field(v, &lo, key, "a label value must be a string, not %s (quote it)",
+				   type_name(val));
+			continue;
+		}
+		if (!labels_value_valid(json_string_value(val))) {
+			verr_field(v, &lo, key,
+				   "invalid label value \"%.80s\" (at most 63 of [A-Za-z0-9._-], "
+				   "starting and ending alphanumeric)", json_string_value(val));
+			continue;
+		}
+		out->v[out->n].key = strdup(key);
+		out->v[out->n].value = strdup(json_string_value(val));
+		if (!out->v[out->n].key || !out->v[out->n].value) {
+			free(out->v[out->n].key);
+			free(out->v[out->n].value);
+			verr(v, lo.line, lo.col, lo.path, "out of memory");
+			continue;
+		}
+		out->n++;
+	}
+	qsort(out->v, out->n, sizeof(*out->v), label_cmp);
+}
+
+/* --------------------------------------------------------------- encoding */
+
+struct jb {
+	bool oom;
+};
+
+static void jset(struct jb *b, json_t *o, const char *key, json_t *val)
+{
+	if (!o || !val || json_object_set_new(o, key, val) < 0)
+		b->oom = true;
+}
+
+/* {apiVersion, kind, metadata: {name, labels?}}; spec is added by the caller. */
+static json_t *enc_head(struct jb *b, enum res_kind k, const char *name,
+			const struct labels *l, json_t **spec)
+{
+	json_t *j = json_object(), *meta = json_object();
+
+	jset(b, j, "apiVersion", json_string(RES_API_VERSION));
+	jset(b, j, "kind", json_string(res_kind_name(k)));
+	jset(b, meta, "name", json_string(name));
+	if (l && l->n) {
+		json_t *lo = json_object();
+
+		for (size_t i = 0; i < l->n; i++)
+			jset(b, lo, l->v[i].key, json_string(l->v[i].value));
+		jset(b, meta, "labels", lo);
+	}
+	jset(b, j, "metadata", meta);
+	*spec = json_object();
+	jset(b, j, "spec", json_incref(*spec));
+	return j;
+}
+
+static json_t *enc_done(struct jb *b, json_t *j, json_t *spec)
+{
+	json_decref(spec);
+	if (b->oom) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static json_t *enc_net(const struct ip4_net *n)
+{
+	char buf[IP4_NETSTRLEN];
+
+	return json_string(ip4_net_fmt(n, buf));
+}
+
+static json_t *enc_addr(uint32_t a)
+{
+	char buf[IP4_STRLEN];
+
+	return json_string(ip4_fmt(a, buf));
+}
+
+/* ------------------------------------------------------------------ IPPool */
+
+int ippool_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		     struct ippool *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"cidr", "blockSize", "natOutgoing", "disabled", "strictAffinity",
+		"nodeSelector", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct ippool p = { .block_size = 26 };
+	json_int_t bs = 0;
+	bool cidr_ok = false;
+	struct head h;
+	const char *sel;
+
+	decode_head(&v, j, RES_IPPOOL, false, true, &h);
+	check_res_name(&v, &h, p.name);
+	if (h.has_spec) {
+		check_known(&v, &h.spec, spec_keys);
+		cidr_ok = get_cidr(&v, &h.spec, "cidr", true, &p.cidr) > 0;
+		if (get_int(&v, &h.spec, "blockSize", 20, 32, &bs) > 0) {
+			p.block_size = (int)bs;
+			if (cidr_ok && bs < p.cidr.len)
+				verr_field(&v, &h.spec, "blockSize",
+					   "%d is shorter than the pool's prefix length %u "
+					   "(a block must fit in the pool)",
+					   p.block_size, (unsigned)p.cidr.len);
+		} else if (cidr_ok && p.cidr.len > 26) {
+			p.block_size = p.cidr.len;
+		}
+		get_bool(&v, &h.spec, "natOutgoing", &p.nat_outgoing);
+		get_bool(&v, &h.spec, "disabled", &p.disabled);
+		get_bool(&v, &h.spec, "strictAffinity", &p.strict_affinity);
+		if (get_str(&v, &h.spec, "nodeSelector", false, SELECTOR_MAX, &sel) > 0 &&
+		    sel[0]) {
+			p.node_selector = strdup(sel);
+			if (!p.node_selector)
+				verr(&v, 0, 0, NULL, "out of memory");
+		}
+	}
+	if (vflush(&v) < 0) {
+		ippool_clear(&p);
+		return -EINVAL;
+	}
+	*out = p;
+	return 0;
+}
+
+json_t *ippool_to_json(const struct ippool *p)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_IPPOOL, p->name, NULL, &spec);
+
+	jset(&b, spec, "cidr", enc_net(&p->cidr));
+	jset(&b, spec, "blockSize", json_integer(p->block_size));
+	jset(&b, spec, "natOutgoing", json_boolean(p->nat_outgoing));
+	jset(&b, spec, "disabled", json_boolean(p->disabled));
+	jset(&b, spec, "strictAffinity", json_boolean(p->strict_affinity));
+	if (p->node_selector && p->node_selector[0])
+		jset(&b, spec, "nodeSelector", json_string(p->node_selector));
+	return enc_done(&b, j, spec);
+}
+
+void ippool_clear(struct ippool *p)
+{
+	if (!p)
+		return;
+	free(p->node_selector);
+	memset(p, 0, sizeof(*p));
+}
+
+/* -------------------------------------------------------------------- Node */
+
+int node_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		   struct node *out, struct errs *e)
+{
+	static const char *const spec_keys[] = { "bgp", NULL };
+	static const char *const bgp_keys[] = {
+		"ipv4Address", "asNumber", "routeReflectorClusterID", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct node n = { 0 };
+	struct vobj bgp;
+	struct head h;
+	const char *s;
+	json_int_t asn;
+
+	decode_head(&v, j, RES_NODE, true, false, &h);
+	check_res_name(&v, &h, n.name);
+	decode_labels(&v, &h, &n.labels);
+	if (h.has_spec) {
+		check_known(&v, &h.spec, spec_keys);
+		if (get_sub(&v, &h.spec, "bgp", false, false, &bgp) > 0) {
+			check_known(&v, &bgp, bgp_keys);
+			if (get_str(&v, &bgp, "ipv4Address", false, 64, &s) > 0) {
+				struct ip4_net a;
+
+				if (ip4_net_parse(s, &a, true, true) < 0)
+					verr_field(&v, &bgp, "ipv4Address",
+						   "invalid IPv4 address \"%s\"", s);
+				else if (a.addr == 0)
+					verr_field(&v, &bgp, "ipv4Address",
+						   "0.0.0.0 is not an address to peer from");
+				else
+					n.bgp_ipv4 = a.addr;
+			}
+			if (get_int(&v, &bgp, "asNumber", 1, 4294967295LL, &asn) > 0)
+				n.bgp_asn = (uint32_t)asn;
+			if (get_str(&v, &bgp, "routeReflectorClusterID", false, 64, &s) > 0) {
+				uint32_t id;
+				char buf[IP4_STRLEN];
+
+				if (ip4_parse(s, &id) < 0)
+					verr_field(&v, &bgp, "routeReflectorClusterID",
+						   "invalid cluster ID \"%s\" (a dotted quad)", s);
+				else if (!(n.rr_cluster_id = strdup(ip4_fmt(id, buf))))
+					verr(&v, 0, 0, NULL, "out of memory");
+			}
+		}
+	}
+	if (vflush(&v) < 0) {
+		node_clear(&n);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+json_t *node_to_json(const struct node *n)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_NODE, n->name, &n->labels, &spec);
+
+	if (n->bgp_ipv4 || n->bgp_asn || n->rr_cluster_id) {
+		json_t *bgp = json_object();
+
+		if (n->bgp_ipv4)
+			jset(&b, bgp, "ipv4Address", enc_addr(n->bgp_ipv4));
+		if (n->bgp_asn)
+			jset(&b, bgp, "asNumber", json_integer(n->bgp_asn));
+		if (n->rr_cluster_id)
+			jset(&b, bgp, "routeReflectorClusterID", json_string(n->rr_cluster_id));
+		jset(&b, spec, "bgp", bgp);
+	}
+	return enc_done(&b, j, spec);
+}
+
+void node_clear(struct node *n)
+{
+	if (!n)
+		return;
+	free(n->rr_cluster_id);
+	labels_clear(&n->labels);
+	memset(n, 0, sizeof(*n));
+}
+
+/* -------------------------------------------------------- WorkloadEndpoint */
+
+static const char *const wep_modes[] = {
+	[WEP_ROUTED] = "routed", [WEP_HOST] = "host", [WEP_NONE] = "none",
+	[WEP_CONTAINER] = "container",
+};
+
+const char *wep_mode_name(enum wep_mode m)
+{
+	return (unsigned)m <= WEP_CONTAINER ? wep_modes[m] : "?";
+}
+
+int wep_mode_parse(const char *s)
+{
+	for (int m = 0; s && m <= WEP_CONTAINER; m++)
+		if (!strcmp(s, wep_modes[m]))
+			return m;
+	return -1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "aa:bb:cc:dd:ee:ff" (either case). */
+static int mac_parse(const char *s, uint8_t mac[6])
+{
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* The container ID a CNI runtime may pass: alphanumerics, '_', '-', '.'. */
+static bool container_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= sizeof(((struct wep *)0)->container_id))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
+			return false;
+	return true;
+}
+
+static void get_ifname(struct vctx *v, const struct vobj *o, const char *key,
+		       char *dst, size_t len)
+{
+	const char *s;
+
+	if (get_str(v, o, key, false, 64, &s) <= 0)
+		return;
+	if (!ifname_valid(s) || strlen(s) >= len)
+		verr_field(v, o, key, "invalid interface name \"%s\" (1 to %d characters, "
+			   "no '/', ':' or whitespace)", s, IFNAME_LEN);
+	else
+		copy_str(dst, len, s);
+}
+
+static void wep_nets(struct vctx *v, const struct vobj *spec, struct wep *w)
+{
+	struct vobj nets;
+	size_t n;
+
+	if (get_sub(v, spec, "ipNetworks", false, true, &nets) <= 0)
+		return;
+	n = json_array_size(nets.j);
+	if (n > WEP_MAX_NETS) {
+		verr(v, nets.line, nets.col, nets.path, "too many networks (%zu, at most %d)",
+		     n, WEP_MAX_NETS);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vobj it;
+		struct ip4_net net;
+		const char *s;
+		size_t k;
+
+		vitem(v, &nets, i, &it);
+		if (!json_is_string(it.j)) {
+			verr(v, it.line, it.col, it.path, "must be a string, not %s",
+			     type_name(it.j));
+			continue;
+		}
+		s = json_string_value(it.j);
+		if (ip4_net_parse(s, &net, true, false) < 0 || net.len != 32) {
+			verr(v, it.line, it.col, it.path,
+			     "invalid address \"%.64s\" (expected A.B.C.D/32)", s);
+			continue;
+		}
+		for (k = 0; k < w->n_nets; k++)
+			if (w->nets[k].addr == net.addr)
+				break;
+		if (k < w->n_nets) {
+			verr(v, it.line, it.col, it.path, "duplicate address \"%s\"", s);
+			continue;
+		}
+		w->nets[w->n_nets++] = net;
+	}
+}
+
+int wep_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		  struct wep *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"node", "mode", "container", "netns", "interfaceName",
+		"workloadInterfaceName", "ipNetworks", "mac", "containerID", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct wep w = { .mode = WEP_ROUTED };
+	bool mode_ok = true;
+	struct head h;
+	const char *s;
+
+	decode_head(&v, j, RES_WEP, true, true, &h);
+	check_res_name(&v, &h, w.name);
+	decode_labels(&v, &h, &w.labels);
+	if (h.has_spec) {
+		const struct vobj *sp = &h.spec;
+
+		check_known(&v, sp, spec_keys);
+		if (get_str(&v, sp, "node", true, 1024, &s) > 0) {
+			if (!res_name_valid(s))
+				verr_field(&v, sp, "node", "invalid node name \"%s\"", s);
+			else
+				copy_str(w.node, sizeof(w.node), s);
+		}
+		if (get_str(&v, sp, "mode", false, 64, &s) > 0) {
+			int m = wep_mode_parse(s);
+
+			if (m < 0) {
+				verr_field(&v, sp, "mode",
+					   "unknown mode \"%s\" (routed, host, none or container)", s);
+				mode_ok = false;
+			} else {
+				w.mode = (enum wep_mode)m;
+			}
+		}
+		if (get_str(&v, sp, "container", false, 1024, &s) > 0) {
+			if (mode_ok && w.mode != WEP_CONTAINER)
+				verr_field(&v, sp, "container", "only allowed with mode container");
+			else if (!res_name_valid(s))
+				verr_field(&v, sp, "container", "invalid workload name \"%s\"", s);
+			else if (h.name && !strcmp(s, h.name))
+				verr_field(&v, sp, "container", "a workload cannot join itself");
+			else
+				copy_str(w.container, sizeof(w.container), s);
+		} else if (mode_ok && w.mode == WEP_CONTAINER && !vmember(sp, "container")) {
+			verr_missing(&v, sp, "container");
+		}
+		if (get_str(&v, sp, "netns", false, sizeof(w.netns) - 1, &s) > 0) {
+			if (s[0] && s[0] != '/')
+				verr_field(&v, sp, "netns", "must be an absolute path, not \"%s\"", s);
+			else
+				copy_str(w.netns, sizeof(w.netns), s);
+		}
+		get_ifname(&v, sp, "interfaceName", w.ifname, sizeof(w.ifname));
+		get_ifname(&v, sp, "workloadInterfaceName", w.wl_ifname, sizeof(w.wl_ifname));
+		wep_nets(&v, sp, &w);
+		if (mode_ok && w.mode == WEP_ROUTED && !vmember(sp, "ipNetworks"))
+			verr_missing(&v, sp, "ipNetworks");
+		else if (mode_ok && w.mode == WEP_ROUTED &&
+			 json_is_array(vmember(sp, "ipNetworks")) &&
+			 json_array_size(vmember(sp, "ipNetworks")) == 0)
+			verr_field(&v, sp, "ipNetworks", "mode routed needs an address");
+		else if (mode_ok && w.mode != WEP_ROUTED && w.n_nets)
+			verr_field(&v, sp, "ipNetworks", "only allowed with mode routed");
+		if (get_str(&v, sp, "mac", false, 64, &s) > 0) {
+			if (mac_parse(s, w.mac) < 0)
+				verr_field(&v, sp, "mac", "invalid MAC address \"%s\" "
+					   "(expected aa:bb:cc:dd:ee:ff)", s);
+			else if (w.mac[0] & 1)
+				verr_field(&v, sp, "mac", "\"%s\" is a multicast address", s);
+			else if (!(w.mac[0] | w.mac[1] | w.mac[2] | w.mac[3] | w.mac[4] | w.mac[5]))
+				verr_field(&v, sp, "mac", "00:00:00:00:00:00 is not an address");
+			else
+				w.has_mac = true;
+		}
+		if (get_str(&v, sp, "containerID", false, 1024, &s) > 0) {
+			if (!container_id_ok(s))
+				verr_field(&v, sp, "containerID", "invalid container ID \"%.80s\" "
+					   "(1 to %zu of [A-Za-z0-9_.-])", s,
+					   sizeof(w.container_id) - 1);
+			else
+				copy_str(w.container_id, sizeof(w.container_id), s);
+		}
+	}
+	if (vflush(&v) < 0) {
+		wep_clear(&w);
+		return -EINVAL;
+	}
+	*out = w;
+	return 0;
+}
+
+json_t *wep_to_json(const struct wep *w)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_WEP, w->name, &w->labels, &spec);
+
+	jset(&b, spec, "node", json_string(w->node));
+	jset(&b, spec, "mode", json_string(wep_mode_name(w->mode)));
+	if (w->mode == WEP_CONTAINER || w->container[0])
+		jset(&b, spec, "container", json_string(w->container));
+	if (w->netns[0])
+		jset(&b, spec, "netns", json_string(w->netns));
+	if (w->ifname[0])
+		jset(&b, spec, "interfaceName", json_string(w->ifname));
+	if (w->wl_ifname[0])
+		jset(&b, spec, "workloadInterfaceName", json_string(w->wl_ifname));
+	if (w->n_nets) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < w->n_nets && i < WEP_MAX_NETS; i++)
+			if (!a || json_array_append_new(a, enc_net(&w->nets[i])) < 0)
+				b.oom = true;
+		jset(&b, spec, "ipNetworks", a);
+	}
+	if (w->has_mac) {
+		char mac[18];
+
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", w->mac[0],
+			 w->mac[1], w->mac[2], w->mac[3], w->mac[4], w->mac[5]);
+		jset(&b, spec, "mac", json_string(mac));
+	}
+	if (w->container_id[0])
+		jset(&b, spec, "containerID", json_string(w->container_id));
+	return enc_done(&b, j, spec);
+}
+
+void wep_clear(struct wep *w)
+{
+	if (!w)
+		return;
+	labels_clear(&w->labels);
+	memset(w, 0, sizeof(*w));
+}
+
+/* --------------------------------------------------------------- IPAMBlock */
+
+void ipam_block_name(const struct ip4_net *cidr, char *buf)
+{
+	char *slash;
+
+	ip4_net_fmt(cidr, buf);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '-';
+}
+
+int ipam_block_init(struct ipam_block *b, const struct ip4_net *cidr)
+{
+	if (cidr->len < BLOCK_MIN_LEN || cidr->len > 32)
+		return -EINVAL;
+	memset(b, 0, sizeof(*b));
+	b->handles = calloc((size_t)ip4_net_size(cidr), sizeof(*b->handles));
+	if (!b->handles)
+		return -ENOMEM;
+	b->cidr.addr = cidr->addr & ip4_mask(cidr->len);
+	b->cidr.len = cidr->len;
+	return 0;
+}
+
+size_t ipam_block_used(const struct ipam_block *b)
+{
+	size_t n = 0, size;
+
+	if (!b->handles)
+		return 0;
+	size = (size_t)ip4_net_size(&b->cidr);
+	for (size_t i = 0; i < size; i++)
+		n += b->handles[i] != NULL;
+	return n;
+}
+
+/* A handle id: 1..IPAM_HANDLE_MAX-1 of [A-Za-z0-9._-]. */
+static bool handle_id_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= IPAM_HANDLE_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* An ordinal: a decimal without leading zeros, below size. */
+static bool ordinal_parse(const char *s, size_t size, size_t *out)
+{
+	size_t v = 0, n = strlen(s);
+
+	if (n == 0 || n > 10 || (n > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (size_t)(s[i] - '0');
+	}
+	if (v >= size)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipam_block *b)
+{
+	struct vobj al;
+	size_t size;
+	const char *key;
+	json_t *val;
+
+	if (get_sub(v, spec, "allocations", false, false, &al) <= 0 || !b->handles)
+		return;
+	size = (size_t)ip4_net_size(&b->cidr);
+	json_object_foreach((json_t *)al.j, key, val) {
+		char path[160];
+		size_t ord;
+		int line, col;
+
+		if (!ordinal_parse(key, size, &ord)) {
+			vpos(v, &al, key, true, &line, &col);
+			vpath(al.path, key, path, sizeof(path));
+			verr(v, line, col, path, "invalid ordinal \"%.20s\" (0..%zu)", key, size - 1);
+			continue;
+		}
+		if (!json_is_string(val)) {
+			verr_field(v, &al, key, "a handle ID must be a string, not %s",
+				   type_name(val));
+			continue;
+		}
+		if (!handle_id_ok(json_string_value(val))) {
+			verr_field(v, &al, key, "invalid handle ID \"%.80s\"",
+				   json_string_value(val));
+			continue;
+		}
+		if (!(b->handles[ord] = strdup(json_string_value(val))))
+			verr(v, 0, 0, NULL, "out of memory");
+	}
+}
+
+int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
+			 const char *file, struct ipam_block *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"cidr", "affinity", "pool", "allocations", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct ipam_block b = { 0 };
+	struct ip4_net cidr;
+	struct head h;
+	const char *s;
+
+	decode_head(&v, j, RES_IPAMBLOCK, false, true, &h);
+	if (h.has_spec) {
+		const struct vobj *sp = &h.spec;
+
+		check_known(&v, sp, spec_keys);
+		if (get_cidr(&v, sp, "cidr", true, &cidr) > 0) {
+			char name[IP4_NETSTRLEN];
+
+			if (cidr.len < BLOCK_MIN_LEN)
+				verr_field(&v, sp, "cidr", "a block is /%d to /32, not /%u",
+					   BLOCK_MIN_LEN, (unsigned)cidr.len);
+			else if (ipam_block_init(&b, &cidr) < 0)
+				verr(&v, 0, 0, NULL, "out of memory");
+			ipam_block_name(&cidr, name);
+			if (h.name && strcmp(h.name, name))
+				verr_field(&v, &h.meta, "name",
+					   "\"%.80s\" does not match spec.cidr (expected \"%s\")",
+					   h.name, name);
+		}
+		if (get_str(&v, sp, "affinity", false, 1024, &s) > 0 && s[0]) {
+			if (!res_name_valid(s))
+				verr_field(&v, sp, "affinity", "invalid node name \"%s\"", s);
+			else
+				copy_str(b.affinity, sizeof(b.affinity), s);
+		}
+		if (get_str(&v, sp, "pool", false, 1024, &s) > 0 && s[0]) {
+			if (!res_name_valid(s))
+				verr_field(&v, sp, "pool", "invalid pool name \"%s\"", s);
+			else
+				copy_str(b.pool, sizeof(b.pool), s);
+		}
+		block_allocs(&v, sp, &b);
+	}
+	if (vflush(&v) < 0) {
+		ipam_block_clear(&b);
+		return -EINVAL;
+	}
+	*out = b;
+	return 0;
+}
+
+json_t *ipam_block_to_json(const struct ipam_block *b)
+{
+	char name[IP4_NETSTRLEN];
+	struct jb bb = { 0 };
+	json_t *spec, *j, *al;
+
+	ipam_block_name(&b->cidr, name);
+	j = enc_head(&bb, RES_IPAMBLOCK, name, NULL, &spec);
+	jset(&bb, spec, "cidr", enc_net(&b->cidr));
+	if (b->affinity[0])
+		jset(&bb, spec, "affinity", json_string(b->affinity));
+	if (b->pool[0])
+		jset(&bb, spec, "pool", json_string(b->pool));
+	al = json_object();
+	if (b->handles) {
+		size_t size = (size_t)ip4_net_size(&b->cidr);
+
+		for (size_t i = 0; i < size; i++) {
+			char ord[24];
+
+			if (!b->handles[i])
+				continue;
+			snprintf(ord, sizeof(ord), "%zu", i);
+			jset(&bb, al, ord, json_string(b->handles[i]));
+		}
+	}
+	jset(&bb, spec, "allocations", al);
+	return enc_done(&bb, j, spec);
+}
+
+void ipam_block_clear(struct ipam_block *b)
+{
+	if (!b)
+		return;
+	if (b->handles) {
+		size_t size = (size_t)ip4_net_size(&b->cidr);
+
+		for (size_t i = 0; i < size; i++)
+			free(b->handles[i]);
+		free(b->handles);
+	}
+	memset(b, 0, sizeof(*b));
+}
+
+/* -------------------------------------------------------------- IPAMHandle */
+
+int ipam_handle_from_json(const json_t *j, const struct ydoc *doc,
+			  const char *file, struct ipam_handle *out,
+			  struct errs *e)
+{
+	static const char *const spec_keys[] = { "addresses", "created", NULL };
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct ipam_handle hd = { 0 };
+	struct vobj al;
+	json_int_t created;
+	struct head h;
+
+	decode_head(&v, j, RES_IPAMHANDLE, false, true, &h);
+	if (h.name) {
+		if (!handle_id_ok(h.name))
+			verr_field(&v, &h.meta, "name", "invalid handle ID \"%.80s\" "
+				   "(1 to %d of [A-Za-z0-9._-])", h.name, IPAM_HANDLE_MAX - 1);
+		else
+			copy_str(hd.id, sizeof(hd.id), h.name);
+	}
+	if (h.has_spec) {
+		check_known(&v, &h.spec, spec_keys);
+		if (get_sub(&v, &h.spec, "addresses", false, true, &al) > 0) {
+			size_t n = json_array_size(al.j);
+
+			if (n > HANDLE_ADDRS_MAX)
+				verr(&v, al.line, al.col, al.path,
+				     "too many addresses (%zu, at most %d)", n, HANDLE_ADDRS_MAX);
+			else if (n && !(hd.addrs = calloc(n, sizeof(*hd.addrs))))
+				verr(&v, 0, 0, NULL, "out of memory");
+			for (size_t i = 0; hd.addrs && i < n; i++) {
+				struct vobj it;
+				uint32_t a;
+				size_t k;
+
+				vitem(&v, &al, i, &it);
+				if (!json_is_string(it.j) ||
+				    ip4_parse(json_string_value(it.j), &a) < 0) {
+					verr(&v, it.line, it.col, it.path,
+					     "invalid IPv4 address%s%.64s%s",
+					     json_is_string(it.j) ? " \"" : "",
+					     json_is_string(it.j) ? json_string_value(it.j) : "",
+					     json_is_string(it.j) ? "\"" : "");
+					continue;
+				}
+				for (k = 0; k < hd.n && hd.addrs[k] != a; k++)
+					;
+				if (k < hd.n) {
+					verr(&v, it.line, it.col, it.path, "duplicate address \"%s\"",
+					     json_string_value(it.j));
+					continue;
+				}
+				hd.addrs[hd.n++] = a;
+			}
+		}
+		if (get_int(&v, &h.spec, "created", 0, INT64_MAX, &created) > 0)
+			hd.created = created;
+	}
+	if (vflush(&v) < 0) {
+		ipam_handle_clear(&hd);
+		return -EINVAL;
+	}
+	*out = hd;
+	return 0;
+}
+
+json_t *ipam_handle_to_json(const struct ipam_handle *h)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_IPAMHANDLE, h->id, NULL, &spec);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < h->n; i++)
+		if (!a || json_array_append_new(a, enc_addr(h->addrs[i])) < 0)
+			b.oom = true;
+	jset(&b, spec, "addresses", a);
+	jset(&b, spec, "created", json_integer(h->created));
+	return enc_done(&b, j, spec);
+}
+
+void ipam_handle_clear(struct ipam_handle *h)
+{
+	if (!h)
+		return;
+	free(h->addrs);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ------------------------------------------------------- any resource */
+
+/* The kind named by a document; -1 (reported, with any apiVersion problem
+ * too, since the kind's decoder will not run) when there is none. */
+static int doc_kind(const json_t *j, const struct ydoc *doc, const char *file,
+		    struct errs *e)
+{
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct vobj root = { .j = j };
+	const char *kind, *s;
+	int k = -1;
+
+	root.line = doc ? doc->line : 0;
+	root.col = doc ? doc->col : 0;
+	if (!json_is_object(j)) {
+		verr(&v, root.line, root.col, NULL, "a document must be a mapping, not %s",
+		     type_name(j));
+		goto out;
+	}
+	if (get_str(&v, &root, "kind", true, 64, &kind) > 0) {
+		for (k = 0; k < RES_KIND_COUNT; k++)
+			if (!strcmp(kind, kinds[k].name))
+				goto out;
+		k = res_kind_parse(kind);
+		if (k >= 0)
+			verr_field(&v, &root, "kind", "unknown kind \"%s\" (did you mean %s?)",
+				   kind, kinds[k].name);
+		else
+			verr_field(&v, &root, "kind", "unknown kind \"%s\" (IPPool, Node, "
+				   "WorkloadEndpoint, IPAMBlock or IPAMHandle)", kind);
+		k = -1;
+	}
+	if (get_str(&v, &root, "apiVersion", true, 64, &s) > 0 && strcmp(s, RES_API_VERSION))
+		verr_field(&v, &root, "apiVersion", "unsupported \"%s\" (expected %s)",
+			   s, RES_API_VERSION);
+out:
+	vflush(&v);
+	return k;
+}
+
+int res_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		  struct resource *out, struct errs *e)
+{
+	struct resource r = { 0 };
+	int k = doc_kind(j, doc, file, e), rc;
+
+	if (k < 0)
+		return -EINVAL;
+	r.kind = (enum res_kind)k;
+	switch (r.kind) {
+	case RES_IPPOOL: rc = ippool_from_json(j, doc, file, &r.u.pool, e); break;
+	case RES_NODE: rc = node_from_json(j, doc, file, &r.u.node, e); break;
+	case RES_WEP: rc = wep_from_json(j, doc, file, &r.u.wep, e); break;
+	case RES_IPAMBLOCK: rc = ipam_block_from_json(j, doc, file, &r.u.block, e); break;
+	case RES_IPAMHANDLE:
+	default: rc = ipam_handle_from_json(j, doc, file, &r.u.handle, e); break;
+	}
+	if (rc < 0)
+		return rc;
+	*out = r;
+	return 0;
+}
+
+json_t *res_to_json(const struct resource *r)
+{
+	json_t *j;
+
+	switch (r->kind) {
+	case RES_IPPOOL: j = ippool_to_json(&r->u.pool); break;
+	case RES_NODE: j = node_to_json(&r->u.node); break;
+	case RES_WEP: j = wep_to_json(&r->u.wep); break;
+	case RES_IPAMBLOCK: j = ipam_block_to_json(&r->u.block); break;
+	case RES_IPAMHANDLE: j = ipam_handle_to_json(&r->u.handle); break;
+	default: return NULL;
+	}
+	if (j && r->revision > 0 &&
+	    json_object_set_new(json_object_get(j, "metadata"), "revision",
+				json_integer(r->revision)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+void res_clear(struct resource *r)
+{
+	if (!r)
+		return;
+	switch (r->kind) {
+	case RES_IPPOOL: ippool_clear(&r->u.pool); break;
+	case RES_NODE: node_clear(&r->u.node); break;
+	case RES_WEP: wep_clear(&r->u.wep); break;
+	case RES_IPAMBLOCK: ipam_block_clear(&r->u.block); break;
+	case RES_IPAMHANDLE: ipam_handle_clear(&r->u.handle); break;
+	default: break;
+	}
+	r->revision = 0;
+}
+
+void res_name(const struct resource *r, char *buf, size_t len)
+{
+	char name[IP4_NETSTRLEN];
+
+	switch (r->kind) {
+	case RES_IPPOOL: snprintf(buf, len, "%s", r->u.pool.name); break;
+	case RES_NODE: snprintf(buf, len, "%s", r->u.node.name); break;
+	case RES_WEP: snprintf(buf, len, "%s/%s", r->u.wep.node, r->u.wep.name); break;
+	case RES_IPAMBLOCK:
+		ipam_block_name(&r->u.block.cidr, name);
+		snprintf(buf, len, "%s", name);
+		break;
+	case RES_IPAMHANDLE: snprintf(buf, len, "%s", r->u.handle.id); break;
+	default: snprintf(buf, len, "?"); break;
+	}
+}
+
+int res_from_text(enum res_kind k, const char *text, int64_t rev,
+		  struct resource *out, struct errs *e)
+{
+	struct resource r = { 0 };
+	json_error_t jerr;
+	json_t *j;
+	int rc;
+
+	j = json_loads(text ? text : "", JSON_REJECT_DUPLICATES, &jerr);
+	if (!j) {
+		if (e)
+			errs_add(e, "invalid stored %s: %s", res_kind_name(k), jerr.text);
+		return -EINVAL;
+	}
+	rc = res_from_json(j, NULL, NULL, &r, e);
+	json_decref(j);
+	if (rc < 0)
+		return rc;
+	if (r.kind != k) {
+		if (e)
+			errs_add(e, "stored document is a %s, expected a %s",
+				 res_kind_name(r.kind), res_kind_name(k));
+		res_clear(&r);
+		return -EINVAL;
+	}
+	r.revision = rev;
+	*out = r;
+	return 0;
+}
+
+char *res_to_text(const struct resource *r)
+{
+	struct resource copy = *r;
+	json_t *j;
+	char *s;
+
+	/* the store keeps the revision beside the document, never inside it */
+	copy.revision = 0;
+	j = res_to_json(&copy);
+	if (!j)
+		return NULL;
+	s = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return s;
+}

@@ -1,0 +1,944 @@
+/*
+ * test_resource: datastore/resource.c. Round trips of every kind (YAML →
+ * struct → JSON → struct, byte-identical text), error positions, all errors
+ * of a document reported, and at least one failing case per validation rule.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "datastore/resource.h"
+
+/* Loads one YAML document and decodes it as any resource. */
+struct dec {
+	struct ydoc *d;
+	size_t n;
+	struct errs e;
+	struct resource r;
+	int rc;
+};
+
+static void decode(struct dec *x, const char *file, const char *text)
+{
+	memset(x, 0, sizeof(*x));
+	x->rc = yaml_load(file, text, strlen(text), &x->d, &x->n, &x->e);
+	if (x->rc == 0) {
+		assert_int_equal(x->n, 1);
+		x->rc = res_from_json(x->d[0].root, &x->d[0], file, &x->r, &x->e);
+	}
+}
+
+static void dec_free(struct dec *x)
+{
+	if (x->rc == 0)
+		res_clear(&x->r);
+	ydocs_free(x->d, x->n);
+	errs_clear(&x->e);
+}
+
+static void print_errs(const struct errs *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		print_message("  err: %s\n", e->msg[i]);
+}
+
+static bool has_err(const struct errs *e, const char *sub)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->msg[i], sub))
+			return true;
+	return false;
+}
+
+/* The document must be refused with a message containing want. */
+static void expect_error(const char *text, const char *want)
+{
+	struct dec x;
+
+	decode(&x, "t.yaml", text);
+	if (x.rc != -EINVAL || !has_err(&x.e, want)) {
+		print_message("document:\n%s\nwanted an error containing: %s\n", text, want);
+		print_errs(&x.e);
+		dec_free(&x);
+		fail();
+	}
+	dec_free(&x);
+}
+
+/* The document must decode; its canonical text is compared when want given. */
+static void expect_ok(const char *text, const char *want_text)
+{
+	struct dec x;
+	char *s;
+
+	decode(&x, "t.yaml", text);
+	if (x.rc != 0) {
+		print_message("document:\n%s\n", text);
+		print_errs(&x.e);
+		dec_free(&x);
+		fail();
+	}
+	assert_int_equal(x.e.n, 0);
+	if (want_text) {
+		s = res_to_text(&x.r);
+		assert_non_null(s);
+		assert_string_equal(s, want_text);
+		free(s);
+	}
+	dec_free(&x);
+}
+
+/* decode → encode → decode: equal trees, identical bytes each time. */
+static void round_trip(const char *text, enum res_kind kind)
+{
+	struct resource r2 = { 0 }, r3 = { 0 };
+	struct errs e = ERRS_INIT;
+	char *t1, *t2, *t3, *y;
+	struct dec x, xy;
+	json_t *j1, *j2;
+
+	decode(&x, "t.yaml", text);
+	print_errs(&x.e);
+	assert_int_equal(x.rc, 0);
+	assert_int_equal(x.r.kind, kind);
+	t1 = res_to_text(&x.r);
+	assert_non_null(t1);
+	t2 = res_to_text(&x.r);
+	assert_string_equal(t1, t2);		/* same struct, same bytes */
+	assert_int_equal(res_from_text(kind, t1, 7, &r2, &e), 0);
+	assert_int_equal(r2.revision, 7);
+	t3 = res_to_text(&r2);
+	assert_string_equal(t1, t3);		/* decode(encode(x)) encodes the same */
+	j1 = res_to_json(&x.r);
+	j2 = res_to_json(&r2);
+	assert_non_null(json_object_get(json_object_get(j2, "metadata"), "revision"));
+	json_object_del(json_object_get(j2, "metadata"), "revision");
+	assert_true(json_equal(j1, j2));
+
+	/* through YAML as petrelctl get -o yaml / apply -f would */
+	y = yaml_dump(j1);
+	decode(&xy, "dump.yaml", y);
+	print_errs(&xy.e);
+	assert_int_equal(xy.rc, 0);
+	free(t3);
+	t3 = res_to_text(&xy.r);
+	assert_string_equal(t1, t3);
+
+	/* and a stored text decodes to an identical text again */
+	assert_int_equal(res_from_text(kind, t3, 0, &r3, &e), 0);
+	free(t2);
+	t2 = res_to_text(&r3);
+	assert_string_equal(t1, t2);
+
+	assert_int_equal(e.n, 0);
+	res_clear(&r2);
+	res_clear(&r3);
+	json_decref(j1);
+	json_decref(j2);
+	free(y);
+	free(t1);
+	free(t2);
+	free(t3);
+	dec_free(&x);
+	dec_free(&xy);
+}
+
+static void test_kinds_keys(void **state)
+{
+	char buf[RES_KEY_MAX];
+
+	(void)state;
+	assert_int_equal(res_kind_parse("IPPool"), RES_IPPOOL);
+	assert_int_equal(res_kind_parse("ippools"), RES_IPPOOL);
+	assert_int_equal(res_kind_parse("pool"), RES_IPPOOL);
+	assert_int_equal(res_kind_parse("Nodes"), RES_NODE);
+	assert_int_equal(res_kind_parse("wep"), RES_WEP);
+	assert_int_equal(res_kind_parse("workloadendpoints"), RES_WEP);
+	assert_int_equal(res_kind_parse("WorkloadEndpoint"), RES_WEP);
+	assert_int_equal(res_kind_parse("ipamblock"), RES_IPAMBLOCK);
+	assert_int_equal(res_kind_parse("IPAMHandles"), RES_IPAMHANDLE);
+	assert_int_equal(res_kind_parse("bogus"), -1);
+	assert_int_equal(res_kind_parse(""), -1);
+	assert_int_equal(res_kind_parse(NULL), -1);
+	assert_string_equal(res_kind_name(RES_IPAMBLOCK), "IPAMBlock");
+	assert_string_equal(res_kind_plural(RES_WEP), "workloadendpoints");
+
+	assert_int_equal(res_key(RES_IPPOOL, "p1", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/petrel/ippools/p1");
+	assert_int_equal(res_key(RES_WEP, "node1/web", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/petrel/workloadendpoints/node1/web");
+	assert_int_equal(res_key(RES_IPAMBLOCK, "10.0.0.64-26", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/petrel/ipamblocks/10.0.0.64-26");
+	assert_int_equal(res_key(RES_NODE, "node1", buf, 12), -ENAMETOOLONG);
+	assert_int_equal(res_prefix(RES_IPAMHANDLE, NULL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/petrel/ipamhandles/");
+	assert_int_equal(res_prefix(RES_WEP, "node1", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/petrel/workloadendpoints/node1/");
+	assert_int_equal(res_prefix(RES_WEP, NULL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/petrel/workloadendpoints/");
+	assert_int_equal(res_prefix(RES_NODE, NULL, buf, 5), -ENAMETOOLONG);
+}
+
+static void test_names_labels(void **state)
+{
+	struct labels l = { 0 };
+	char long63[64], long64[65];
+
+	(void)state;
+	memset(long63, 'a', 63);
+	long63[63] = '\0';
+	memset(long64, 'a', 64);
+	long64[64] = '\0';
+	assert_true(res_name_valid("a"));
+	assert_true(res_name_valid("node-1.example"));
+	assert_true(res_name_valid("10.0.0.64-26"));
+	assert_true(res_name_valid(long63));
+	assert_false(res_name_valid(long64));
+	assert_false(res_name_valid(""));
+	assert_false(res_name_valid(NULL));
+	assert_false(res_name_valid("Node1"));
+	assert_false(res_name_valid("-a"));
+	assert_false(res_name_valid("a-"));
+	assert_false(res_name_valid(".a"));
+	assert_false(res_name_valid("a_b"));
+	assert_false(res_name_valid("a/b"));
+
+	assert_true(labels_key_valid("app"));
+	assert_true(labels_key_valid("App.Tier_1-x"));
+	assert_true(labels_key_valid("example.com/app"));
+	assert_true(labels_key_valid(long63));
+	assert_false(labels_key_valid(long64));
+	assert_false(labels_key_valid(""));
+	assert_false(labels_key_valid("-app"));
+	assert_false(labels_key_valid("app-"));
+	assert_false(labels_key_valid("Example.com/app"));
+	assert_false(labels_key_valid("/app"));
+	assert_false(labels_key_valid("a.com/"));
+	assert_false(labels_key_valid("a.com/b/c"));
+	assert_false(labels_key_valid("a b"));
+	assert_true(labels_value_valid(""));
+	assert_true(labels_value_valid("v1.2_x-y"));
+	assert_false(labels_value_valid("v/1"));
+	assert_false(labels_value_valid("_v"));
+	assert_false(labels_value_valid(long64));
+
+	assert_int_equal(labels_set(&l, "zeta", "1"), 0);
+	assert_int_equal(labels_set(&l, "alpha", "2"), 0);
+	assert_int_equal(labels_set(&l, "mid", ""), 0);
+	assert_int_equal(labels_set(&l, "alpha", "3"), 0);
+	assert_int_equal(labels_set(&l, "bad key", "x"), -EINVAL);
+	assert_int_equal(labels_set(&l, "k", "bad/value"), -EINVAL);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.v[0].key, "alpha");
+	assert_string_equal(l.v[0].value, "3");
+	assert_string_equal(l.v[1].key, "mid");
+	assert_string_equal(l.v[2].key, "zeta");
+	assert_string_equal(labels_get(&l, "zeta"), "1");
+	assert_null(labels_get(&l, "nope"));
+	labels_clear(&l);
+	assert_int_equal(l.n, 0);
+	labels_clear(&l);
+}
+
+static const char pool_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: IPPool\n"
+	"metadata:\n"
+	"  name: pool1\n"
+	"  revision: 12   # output only, ignored\n"
+	"spec:\n"
+	"  cidr: 10.0.0.0/16\n"
+	"  blockSize: 24\n"
+	"  natOutgoing: true\n"
+	"  strictAffinity: true\n"
+	"  nodeSelector: role == \"edge\"\n";
+
+static void test_ippool(void **state)
+{
+	(void)state;
+	round_trip(pool_yaml, RES_IPPOOL);
+	expect_ok(pool_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPPool\","
+		  "\"metadata\":{\"name\":\"pool1\"},\"spec\":{\"cidr\":\"10.0.0.0/16\","
+		  "\"blockSize\":24,\"natOutgoing\":true,\"disabled\":false,"
+		  "\"strictAffinity\":true,\"nodeSelector\":\"role == \\\"edge\\\"\"}}");
+	/* default block size: 26, but never longer than the pool */
+	expect_ok("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		  "spec: {cidr: 10.1.0.0/16}\n",
+		  "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPPool\",\"metadata\":"
+		  "{\"name\":\"p\"},\"spec\":{\"cidr\":\"10.1.0.0/16\",\"blockSize\":26,"
+		  "\"natOutgoing\":false,\"disabled\":false,\"strictAffinity\":false}}");
+	expect_ok("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		  "spec: {cidr: 10.1.0.0/28, disabled: true}\n",
+		  "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPPool\",\"metadata\":"
+		  "{\"name\":\"p\"},\"spec\":{\"cidr\":\"10.1.0.0/28\",\"blockSize\":28,"
+		  "\"natOutgoing\":false,\"disabled\":true,\"strictAffinity\":false}}");
+	expect_ok("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		  "spec: {cidr: 10.1.0.0/28, blockSize: 30}\n", NULL);
+
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.1/24}\n",
+		     "t.yaml:4:14: spec.cidr: host bits must be zero in CIDR \"10.0.0.1/24\" "
+		     "(did you mean 10.0.0.0/24?)");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0}\n", "spec.cidr: invalid CIDR \"10.0.0.0\"");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 24}\n", "spec.cidr: must be a string, not an integer");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, blockSize: 19}\n",
+		     "t.yaml:4:38: spec.blockSize: 19 is out of range (20..32)");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, blockSize: 33}\n",
+		     "spec.blockSize: 33 is out of range (20..32)");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/28, blockSize: 26}\n",
+		     "spec.blockSize: 26 is shorter than the pool's prefix length 28");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, blockSize: \"26\"}\n",
+		     "spec.blockSize: must be an integer, not a string");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, natOutgoing: yes}\n",
+		     "spec.natOutgoing: must be true or false, not a string");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, disabled: 1}\n",
+		     "spec.disabled: must be true or false");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, strictAffinity: []}\n",
+		     "spec.strictAffinity: must be true or false, not a list");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, nodeSelector: [a]}\n",
+		     "spec.nodeSelector: must be a string");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: Pool_1}\n"
+		     "spec: {cidr: 10.0.0.0/16}\n",
+		     "t.yaml:3:18: metadata.name: invalid name \"Pool_1\"");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p, labels: {a: b}}\n"
+		     "spec: {cidr: 10.0.0.0/16}\n", "t.yaml:3:21: metadata.labels: unknown field");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n",
+		     "t.yaml:1:1: spec: missing required field");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\nspec: {}\n",
+		     "t.yaml:4:7: spec.cidr: missing required field");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p}\n"
+		     "spec: {cidr: 10.0.0.0/16, CIDR: 10.0.0.0/16}\n",
+		     "t.yaml:4:27: spec.CIDR: unknown field (did you mean \"cidr\"?)");
+}
+
+/* The errors the brief and the CLI document show, at exact positions. */
+static void test_error_positions(void **state)
+{
+	struct dec x;
+
+	(void)state;
+	/* a bad CIDR: at its value */
+	decode(&x, "pools.yaml",
+	       "apiVersion: petrel/v1\n"
+	       "kind: IPPool\n"
+	       "spec:\n"
+	       "  cidr: 10.0.0.300/24\n"
+	       "metadata:\n"
+	       "  name: pool1\n");
+	assert_int_equal(x.rc, -EINVAL);
+	assert_int_equal(x.e.n, 1);
+	assert_string_equal(x.e.msg[0], "pools.yaml:4:9: spec.cidr: invalid CIDR \"10.0.0.300/24\"");
+	dec_free(&x);
+
+	/* an unknown field: at its key */
+	decode(&x, "p.yaml",
+	       "apiVersion: petrel/v1\n"
+	       "kind: IPPool\n"
+	       "metadata:\n"
+	       "  name: pool1\n"
+	       "spec:\n"
+	       "  cidr: 10.0.0.0/24\n"
+	       "  natOutgiong: true\n");
+	assert_int_equal(x.rc, -EINVAL);
+	assert_int_equal(x.e.n, 1);
+	assert_string_equal(x.e.msg[0], "p.yaml:7:3: spec.natOutgiong: unknown field");
+	dec_free(&x);
+
+	/* a missing field: at the mapping that should hold it */
+	decode(&x, "p.yaml",
+	       "apiVersion: petrel/v1\n"
+	       "kind: IPPool\n"
+	       "metadata:\n"
+	       "  name: pool1\n"
+	       "spec:\n"
+	       "    blockSize: 26\n");
+	assert_int_equal(x.rc, -EINVAL);
+	assert_int_equal(x.e.n, 1);
+	assert_string_equal(x.e.msg[0], "p.yaml:6:5: spec.cidr: missing required field");
+	dec_free(&x);
+
+	decode(&x, "p.yaml",
+	       "apiVersion: petrel/v1\n"
+	       "kind: IPPool\n"
+	       "metadata:\n"
+	       "  labels: {}\n"
+	       "spec: {cidr: 10.0.0.0/24}\n");
+	assert_int_equal(x.rc, -EINVAL);
+	print_errs(&x.e);
+	assert_true(has_err(&x.e, "p.yaml:4:3: metadata.name: missing required field"));
+	dec_free(&x);
+
+	/* a duplicate key: at the second one (yamljson refuses it) */
+	decode(&x, "p.yaml",
+	       "apiVersion: petrel/v1\n"
+	       "kind: IPPool\n"
+	       "metadata:\n"
+	       "  name: pool1\n"
+	       "spec:\n"
+	       "  cidr: 10.0.0.0/24\n"
+	       "  cidr: 10.0.1.0/24\n");
+	assert_int_equal(x.rc, -EINVAL);
+	assert_int_equal(x.e.n, 1);
+	assert_string_equal(x.e.msg[0], "p.yaml:7:3: duplicate key \"cidr\"");
+	dec_free(&x);
+
+	/* a syntax error: at libyaml's mark */
+	decode(&x, "p.yaml",
+	       "apiVersion: petrel/v1\n"
+	       "kind: IPPool\n"
+	       "metadata:\n"
+	       "  name: [pool1\n"
+	       "spec: {}\n");
+	assert_int_equal(x.rc, -EINVAL);
+	assert_int_equal(x.e.n, 1);
+	print_errs(&x.e);
+	assert_non_null(strstr(x.e.msg[0], "p.yaml:5:5: "));
+	dec_free(&x);
+
+	/* no document positions: "field.path: message" */
+	{
+		json_t *j = json_pack("{s:s, s:s, s:{s:s}, s:{s:s}}", "apiVersion",
+				      "petrel/v1", "kind", "IPPool", "metadata", "name",
+				      "p", "spec", "cidr", "10.0.0.1/24");
+		struct ippool p;
+		struct errs e = ERRS_INIT;
+
+		assert_int_equal(ippool_from_json(j, NULL, NULL, &p, &e), -EINVAL);
+		assert_int_equal(e.n, 1);
+		assert_string_equal(e.msg[0], "spec.cidr: host bits must be zero in CIDR "
+				    "\"10.0.0.1/24\" (did you mean 10.0.0.0/24?)");
+		errs_clear(&e);
+		json_decref(j);
+	}
+}
+
+static void test_all_errors_reported(void **state)
+{
+	struct dec x;
+
+	(void)state;
+	decode(&x, "p.yaml",
+	       "apiVersion: petrel/v2\n"			/* 1 */
+	       "kind: IPPool\n"
+	       "metadata:\n"
+	       "  name: Bad_Name\n"				/* 4 */
+	       "  color: red\n"					/* 5 */
+	       "spec:\n"
+	       "  cidr: 10.0.0.300/24\n"			/* 7 */
+	       "  blockSize: 40\n"				/* 8 */
+	       "  natOutgoing: maybe\n"				/* 9 */
+	       "  extra: 1\n"					/* 10 */
+	       "status: {}\n");					/* 11 */
+	assert_int_equal(x.rc, -EINVAL);
+	print_errs(&x.e);
+	assert_int_equal(x.e.n, 8);
+	assert_true(has_err(&x.e, "p.yaml:1:13: apiVersion: unsupported \"petrel/v2\""));
+	assert_true(has_err(&x.e, "p.yaml:4:9: metadata.name: invalid name"));
+	assert_true(has_err(&x.e, "p.yaml:5:3: metadata.color: unknown field"));
+	assert_true(has_err(&x.e, "p.yaml:7:9: spec.cidr: invalid CIDR"));
+	assert_true(has_err(&x.e, "p.yaml:8:14: spec.blockSize: 40 is out of range"));
+	assert_true(has_err(&x.e, "p.yaml:9:16: spec.natOutgoing: must be true or false"));
+	assert_true(has_err(&x.e, "p.yaml:10:3: spec.extra: unknown field"));
+	assert_true(has_err(&x.e, "p.yaml:11:1: status: unknown field"));
+	dec_free(&x);
+}
+
+static void test_frame(void **state)
+{
+	struct resource r;
+	struct errs e = ERRS_INIT;
+	json_t *j;
+
+	(void)state;
+	expect_error("kind: Pool\nmetadata: {name: p}\nspec: {}\n",
+		     "t.yaml:1:7: kind: unknown kind \"Pool\" (did you mean IPPool?)");
+	expect_error("kind: Frob\napiVersion: v1\n",
+		     "t.yaml:1:7: kind: unknown kind \"Frob\"");
+	expect_error("kind: Frob\napiVersion: v1\n",
+		     "t.yaml:2:13: apiVersion: unsupported \"v1\"");
+	expect_error("apiVersion: petrel/v1\nmetadata: {name: p}\n",
+		     "t.yaml:1:1: kind: missing required field");
+	expect_error("kind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.0.0.0/24}\n",
+		     "t.yaml:1:1: apiVersion: missing required field");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nspec: {cidr: 10.0.0.0/24}\n",
+		     "t.yaml:1:1: metadata: missing required field");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: p\nspec: {cidr: 10.0.0.0/24}\n",
+		     "t.yaml:3:11: metadata: must be a mapping, not a string");
+	expect_error("apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: 7}\n"
+		     "spec: {cidr: 10.0.0.0/24}\n", "metadata.name: must be a string");
+	expect_error("- a\n- b\n", "t.yaml:1:1: a document must be a mapping, not a list");
+
+	/* a kind decoder given another kind */
+	j = json_pack("{s:s, s:s, s:{s:s}, s:{}}", "apiVersion", "petrel/v1", "kind",
+		      "Node", "metadata", "name", "n1", "spec");
+	assert_int_equal(ippool_from_json(j, NULL, "x.json", &r.u.pool, &e), -EINVAL);
+	assert_true(has_err(&e, "x.json: kind: expected IPPool, not \"Node\""));
+	errs_clear(&e);
+	assert_int_equal(node_from_json(j, NULL, NULL, &r.u.node, NULL), 0);
+	node_clear(&r.u.node);
+	json_decref(j);
+}
+
+static void test_failed_decode_untouched(void **state)
+{
+	struct resource r, before;
+	struct errs e = ERRS_INIT;
+	json_t *j;
+
+	(void)state;
+	memset(&r, 0xa5, sizeof(r));
+	before = r;
+	j = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:{s:s}}}", "apiVersion",
+		      "petrel/v1", "kind", "Node", "metadata", "name", "n1", "labels",
+		      "a", "b", "spec", "bgp", "ipv4Address", "nope");
+	assert_int_equal(res_from_json(j, NULL, NULL, &r, &e), -EINVAL);
+	assert_memory_equal(&r, &before, sizeof(r));
+	assert_int_equal(node_from_json(j, NULL, NULL, &r.u.node, &e), -EINVAL);
+	assert_memory_equal(&r, &before, sizeof(r));
+	errs_clear(&e);
+	json_decref(j);
+}
+
+static const char node_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: Node\n"
+	"metadata:\n"
+	"  name: node1\n"
+	"  labels:\n"
+	"    zone: b\n"
+	"    example.com/rack: r1\n"
+	"    app: \"\"\n"
+	"spec:\n"
+	"  bgp:\n"
+	"    ipv4Address: 192.0.2.11/24\n"
+	"    asNumber: 4294967295\n"
+	"    routeReflectorClusterID: 224.0.0.1\n";
+
+static void test_node(void **state)
+{
+	(void)state;
+	round_trip(node_yaml, RES_NODE);
+	/* labels sorted by key; the address kept without its length */
+	expect_ok(node_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Node\",\"metadata\":"
+		  "{\"name\":\"node1\",\"labels\":{\"app\":\"\",\"example.com/rack\":\"r1\","
+		  "\"zone\":\"b\"}},\"spec\":{\"bgp\":{\"ipv4Address\":\"192.0.2.11\","
+		  "\"asNumber\":4294967295,\"routeReflectorClusterID\":\"224.0.0.1\"}}}");
+	expect_ok("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n",
+		  "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Node\",\"metadata\":"
+		  "{\"name\":\"n\"},\"spec\":{}}");
+	expect_ok("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		  "spec: {bgp: {ipv4Address: 10.0.0.1}}\n", NULL);
+
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {ipv4Address: 10.0.0}}\n",
+		     "t.yaml:4:27: spec.bgp.ipv4Address: invalid IPv4 address \"10.0.0\"");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {ipv4Address: 0.0.0.0}}\n", "spec.bgp.ipv4Address: 0.0.0.0");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {asNumber: 0}}\n",
+		     "spec.bgp.asNumber: 0 is out of range (1..4294967295)");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {asNumber: 4294967296}}\n", "spec.bgp.asNumber: 4294967296 is out");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {asNumber: 64512.1}}\n", "spec.bgp.asNumber: must be an integer");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {routeReflectorClusterID: 1.2.3}}\n",
+		     "spec.bgp.routeReflectorClusterID: invalid cluster ID \"1.2.3\"");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: {peerIP: 10.0.0.1}}\n", "spec.bgp.peerIP: unknown field");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\n"
+		     "spec: {bgp: 1}\n", "spec.bgp: must be a mapping, not an integer");
+	expect_error("apiVersion: petrel/v1\nkind: Node\nmetadata: {name: n}\nspec: {asn: 1}\n",
+		     "spec.asn: unknown field");
+	expect_error("apiVersion: petrel/v1\nkind: Node\n"
+		     "metadata: {name: n, labels: {\"-bad\": x}}\n",
+		     "t.yaml:3:30: metadata.labels.-bad: invalid label key");
+	expect_error("apiVersion: petrel/v1\nkind: Node\n"
+		     "metadata: {name: n, labels: {Bad.Prefix/x: y}}\n",
+		     "metadata.labels.Bad.Prefix/x: invalid label key");
+	expect_error("apiVersion: petrel/v1\nkind: Node\n"
+		     "metadata: {name: n, labels: {k: \"a b\"}}\n",
+		     "t.yaml:3:33: metadata.labels.k: invalid label value \"a b\"");
+	expect_error("apiVersion: petrel/v1\nkind: Node\n"
+		     "metadata: {name: n, labels: {k: 1}}\n",
+		     "metadata.labels.k: a label value must be a string, not an integer");
+	expect_error("apiVersion: petrel/v1\nkind: Node\n"
+		     "metadata: {name: n, labels: [a]}\n",
+		     "metadata.labels: must be a mapping, not a list");
+}
+
+static const char wep_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: WorkloadEndpoint\n"
+	"metadata:\n"
+	"  name: web\n"
+	"  labels: {app: web, tier: front}\n"
+	"spec:\n"
+	"  node: node1\n"
+	"  mode: routed\n"
+	"  netns: /run/netns/web\n"
+	"  interfaceName: ptl0123456789ab\n"
+	"  workloadInterfaceName: eth0\n"
+	"  ipNetworks: [10.0.0.5/32]\n"
+	"  mac: EE:ee:ee:ee:ee:01\n"
+	"  containerID: 0123abcd\n";
+
+#define WEP_HEAD "apiVersion: petrel/v1\nkind: WorkloadEndpoint\nmetadata: {name: w}\n"
+
+static void test_wep(void **state)
+{
+	struct dec x;
+	char name[160];
+
+	(void)state;
+	round_trip(wep_yaml, RES_WEP);
+	expect_ok(wep_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"WorkloadEndpoint\","
+		  "\"metadata\":{\"name\":\"web\",\"labels\":{\"app\":\"web\",\"tier\":\"front\"}},"
+		  "\"spec\":{\"node\":\"node1\",\"mode\":\"routed\",\"netns\":\"/run/netns/web\","
+		  "\"interfaceName\":\"ptl0123456789ab\",\"workloadInterfaceName\":\"eth0\","
+		  "\"ipNetworks\":[\"10.0.0.5/32\"],\"mac\":\"ee:ee:ee:ee:ee:01\","
+		  "\"containerID\":\"0123abcd\"}}");
+	decode(&x, "w.yaml", wep_yaml);
+	assert_int_equal(x.rc, 0);
+	res_name(&x.r, name, sizeof(name));
+	assert_string_equal(name, "node1/web");
+	assert_int_equal(x.r.u.wep.n_nets, 1);
+	assert_int_equal(x.r.u.wep.nets[0].addr, 0x0a000005);
+	assert_true(x.r.u.wep.has_mac);
+	assert_int_equal(x.r.u.wep.mac[0], 0xee);
+	assert_int_equal(x.r.u.wep.mac[5], 0x01);
+	dec_free(&x);
+
+	round_trip(WEP_HEAD "spec: {node: n1, mode: container, container: other}\n", RES_WEP);
+	round_trip(WEP_HEAD "spec: {node: n1, mode: host}\n", RES_WEP);
+	round_trip(WEP_HEAD "spec: {node: n1, mode: none, netns: /run/netns/w}\n", RES_WEP);
+	round_trip(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1, 10.0.0.2/32, "
+		   "10.0.0.3/32, 10.0.0.4/32]}\n", RES_WEP);
+
+	expect_error(WEP_HEAD "spec: {mode: host}\n", "t.yaml:4:7: spec.node: missing required field");
+	expect_error(WEP_HEAD "spec: {node: N1, mode: host}\n",
+		     "t.yaml:4:14: spec.node: invalid node name \"N1\"");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: bridge}\n",
+		     "t.yaml:4:24: spec.mode: unknown mode \"bridge\"");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: container}\n",
+		     "t.yaml:4:7: spec.container: missing required field");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: host, container: x}\n",
+		     "spec.container: only allowed with mode container");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: container, container: w}\n",
+		     "spec.container: a workload cannot join itself");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: container, container: X}\n",
+		     "spec.container: invalid workload name");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: routed}\n",
+		     "t.yaml:4:7: spec.ipNetworks: missing required field");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: []}\n",
+		     "spec.ipNetworks: mode routed needs an address");
+	expect_error(WEP_HEAD "spec: {node: n1, mode: host, ipNetworks: [10.0.0.1/32]}\n",
+		     "spec.ipNetworks: only allowed with mode routed");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1/32, 10.0.0.0/24]}\n",
+		     "t.yaml:4:44: spec.ipNetworks[1]: invalid address \"10.0.0.0/24\"");
+	expect_error(WEP_HEAD "spec:\n  node: n1\n  ipNetworks:\n  - 10.0.0.1/32\n  - 10.0.0.1\n",
+		     "t.yaml:8:5: spec.ipNetworks[1]: duplicate address");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1, 10.0.0.2, 10.0.0.3, "
+		     "10.0.0.4, 10.0.0.5]}\n", "spec.ipNetworks: too many networks (5, at most 4)");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [7]}\n",
+		     "spec.ipNetworks[0]: must be a string, not an integer");
+	{
+		/* one error for one mistake: no "missing" on top of "must be a list" */
+		decode(&x, "t.yaml", WEP_HEAD "spec: {node: n1, ipNetworks: 10.0.0.1/32}\n");
+		assert_int_equal(x.rc, -EINVAL);
+		assert_int_equal(x.e.n, 1);
+		assert_string_equal(x.e.msg[0], "t.yaml:4:30: spec.ipNetworks: must be a list, "
+				    "not a string");
+		dec_free(&x);
+	}
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], mac: ee:ee:ee:ee:ee}\n",
+		     "spec.mac: invalid MAC address \"ee:ee:ee:ee:ee\"");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], mac: ee-ee-ee-ee-ee-ee}\n",
+		     "spec.mac: invalid MAC address");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], mac: 01:00:5e:00:00:01}\n",
+		     "spec.mac: \"01:00:5e:00:00:01\" is a multicast address");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], mac: 00:00:00:00:00:00}\n",
+		     "spec.mac: 00:00:00:00:00:00 is not an address");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], "
+		     "interfaceName: abcdefghijklmnop}\n",
+		     "spec.interfaceName: invalid interface name \"abcdefghijklmnop\"");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], "
+		     "workloadInterfaceName: \"et/h0\"}\n",
+		     "spec.workloadInterfaceName: invalid interface name");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], "
+		     "workloadInterfaceName: \"\"}\n",
+		     "spec.workloadInterfaceName: invalid interface name");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], netns: run/netns/w}\n",
+		     "spec.netns: must be an absolute path");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], containerID: \"a b\"}\n",
+		     "spec.containerID: invalid container ID");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], "
+		     "containerID: 0123456789012345678901234567890123456789012345678901234567890123456789012}\n",
+		     "spec.containerID: invalid container ID");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], netns: \"/a\\tb\"}\n",
+		     "spec.netns: must not contain control characters");
+	expect_error(WEP_HEAD "spec: {node: n1, ipNetworks: [10.0.0.1], ports: []}\n",
+		     "spec.ports: unknown field");
+	expect_error("apiVersion: petrel/v1\nkind: WorkloadEndpoint\nmetadata: {name: web.}\n"
+		     "spec: {node: n1, mode: host}\n", "metadata.name: invalid name \"web.\"");
+}
+
+static const char block_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: IPAMBlock\n"
+	"metadata:\n"
+	"  name: 10.0.0.64-26\n"
+	"spec:\n"
+	"  cidr: 10.0.0.64/26\n"
+	"  affinity: node1\n"
+	"  pool: pool1\n"
+	"  allocations:\n"
+	"    \"10\": abc.eth0\n"
+	"    \"2\": def.eth0\n"
+	"    \"63\": ghi.eth0\n"
+	"    0: gw\n";
+
+#define BLOCK_HEAD "apiVersion: petrel/v1\nkind: IPAMBlock\nmetadata: {name: 10.0.0.64-26}\n"
+
+static void test_ipam_block(void **state)
+{
+	struct ip4_net cidr = { 0x0a000040, 26 };
+	struct ipam_block b;
+	char name[IP4_NETSTRLEN];
+	struct dec x;
+
+	(void)state;
+	ipam_block_name(&cidr, name);
+	assert_string_equal(name, "10.0.0.64-26");
+	assert_int_equal(ipam_block_init(&b, &cidr), 0);
+	assert_int_equal(ipam_block_used(&b), 0);
+	b.handles[5] = strdup("h");
+	assert_int_equal(ipam_block_used(&b), 1);
+	ipam_block_clear(&b);
+	ipam_block_clear(&b);
+	cidr.len = 16;
+	assert_int_equal(ipam_block_init(&b, &cidr), -EINVAL);
+
+	round_trip(block_yaml, RES_IPAMBLOCK);
+	/* allocations sorted numerically */
+	expect_ok(block_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPAMBlock\","
+		  "\"metadata\":{\"name\":\"10.0.0.64-26\"},\"spec\":{\"cidr\":\"10.0.0.64/26\","
+		  "\"affinity\":\"node1\",\"pool\":\"pool1\",\"allocations\":{\"0\":\"gw\","
+		  "\"2\":\"def.eth0\",\"10\":\"abc.eth0\",\"63\":\"ghi.eth0\"}}}");
+	decode(&x, "b.yaml", block_yaml);
+	assert_int_equal(x.rc, 0);
+	assert_int_equal(ipam_block_used(&x.r.u.block), 4);
+	assert_string_equal(x.r.u.block.handles[10], "abc.eth0");
+	assert_null(x.r.u.block.handles[11]);
+	res_name(&x.r, name, sizeof(name));
+	assert_string_equal(name, "10.0.0.64-26");
+	dec_free(&x);
+	round_trip(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26}\n", RES_IPAMBLOCK);
+
+	expect_error("apiVersion: petrel/v1\nkind: IPAMBlock\nmetadata: {name: 10.0.0.0-26}\n"
+		     "spec: {cidr: 10.0.0.64/26}\n",
+		     "t.yaml:3:18: metadata.name: \"10.0.0.0-26\" does not match spec.cidr "
+		     "(expected \"10.0.0.64-26\")");
+	expect_error("apiVersion: petrel/v1\nkind: IPAMBlock\nmetadata: {name: 10.0.0.0-16}\n"
+		     "spec: {cidr: 10.0.0.0/16}\n", "spec.cidr: a block is /20 to /32, not /16");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.65/26}\n",
+		     "spec.cidr: host bits must be zero");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, allocations: {\"64\": h}}\n",
+		     "t.yaml:4:42: spec.allocations.64: invalid ordinal \"64\" (0..63)");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, allocations: {\"01\": h}}\n",
+		     "spec.allocations.01: invalid ordinal");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, allocations: {\"-1\": h}}\n",
+		     "spec.allocations.-1: invalid ordinal");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, allocations: {\"1\": \"a b\"}}\n",
+		     "t.yaml:4:47: spec.allocations.1: invalid handle ID \"a b\"");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, allocations: {\"1\": 5}}\n",
+		     "spec.allocations.1: a handle ID must be a string, not an integer");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, allocations: [a]}\n",
+		     "spec.allocations: must be a mapping");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, affinity: Node1}\n",
+		     "spec.affinity: invalid node name \"Node1\"");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, pool: \"p p\"}\n",
+		     "spec.pool: invalid pool name");
+	expect_error(BLOCK_HEAD "spec: {cidr: 10.0.0.64/26, unallocated: []}\n",
+		     "spec.unallocated: unknown field");
+}
+
+/* A /20 block with every address allocated, keys in reverse order. */
+static void test_ipam_block_big(void **state)
+{
+	struct ip4_net cidr = { 0x0a100000, 20 };
+	struct resource r = { .kind = RES_IPAMBLOCK }, r2;
+	struct errs e = ERRS_INIT;
+	json_t *j, *al;
+	char *t1, *t2;
+	size_t i = 0;
+	const char *key;
+	json_t *val;
+
+	(void)state;
+	j = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:{}}}", "apiVersion", "petrel/v1",
+		      "kind", "IPAMBlock", "metadata", "name", "10.16.0.0-20", "spec",
+		      "cidr", "10.16.0.0/20", "allocations");
+	al = json_object_get(json_object_get(j, "spec"), "allocations");
+	for (int k = 4095; k >= 0; k--) {
+		char ord[16], h[48];
+
+		snprintf(ord, sizeof(ord), "%d", k);
+		snprintf(h, sizeof(h), "container%04d.eth0", k);
+		json_object_set_new(al, ord, json_string(h));
+	}
+	assert_int_equal(ipam_block_from_json(j, NULL, NULL, &r.u.block, &e), 0);
+	assert_int_equal(ipam_block_used(&r.u.block), 4096);
+	assert_string_equal(r.u.block.handles[4095], "container4095.eth0");
+	json_decref(j);
+
+	j = res_to_json(&r);
+	al = json_object_get(json_object_get(j, "spec"), "allocations");
+	assert_int_equal(json_object_size(al), 4096);
+	json_object_foreach(al, key, val) {
+		char want[24];
+
+		snprintf(want, sizeof(want), "%zu", i++);
+		assert_string_equal(key, want);
+	}
+	json_decref(j);
+	t1 = res_to_text(&r);
+	assert_int_equal(res_from_text(RES_IPAMBLOCK, t1, 3, &r2, &e), 0);
+	t2 = res_to_text(&r2);
+	assert_string_equal(t1, t2);
+	free(t1);
+	free(t2);
+	res_clear(&r2);
+	res_clear(&r);
+	(void)cidr;
+}
+
+static const char handle_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: IPAMHandle\n"
+	"metadata:\n"
+	"  name: 0123abcd.eth0\n"
+	"spec:\n"
+	"  addresses: [10.0.0.5, 10.0.0.9]\n"
+	"  created: 1700000000\n";
+
+#define HANDLE_HEAD "apiVersion: petrel/v1\nkind: IPAMHandle\nmetadata: {name: h1}\n"
+
+static void test_ipam_handle(void **state)
+{
+	char longid[200];
+
+	(void)state;
+	round_trip(handle_yaml, RES_IPAMHANDLE);
+	expect_ok(handle_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPAMHandle\","
+		  "\"metadata\":{\"name\":\"0123abcd.eth0\"},\"spec\":{\"addresses\":"
+		  "[\"10.0.0.5\",\"10.0.0.9\"],\"created\":1700000000}}");
+	round_trip(HANDLE_HEAD "spec: {}\n", RES_IPAMHANDLE);
+	round_trip("apiVersion: petrel/v1\nkind: IPAMHandle\nmetadata: {name: A_b-C.1}\n"
+		   "spec: {addresses: []}\n", RES_IPAMHANDLE);
+
+	expect_error("apiVersion: petrel/v1\nkind: IPAMHandle\nmetadata: {name: \"a/b\"}\n"
+		     "spec: {}\n", "t.yaml:3:18: metadata.name: invalid handle ID \"a/b\"");
+	memset(longid, 'a', 160);
+	longid[160] = '\0';
+	{
+		char doc[512];
+
+		snprintf(doc, sizeof(doc), "apiVersion: petrel/v1\nkind: IPAMHandle\n"
+			 "metadata: {name: %s}\nspec: {}\n", longid);
+		expect_error(doc, "metadata.name: invalid handle ID");
+		longid[159] = '\0';
+		snprintf(doc, sizeof(doc), "apiVersion: petrel/v1\nkind: IPAMHandle\n"
+			 "metadata: {name: %s}\nspec: {}\n", longid);
+		expect_ok(doc, NULL);
+	}
+	expect_error(HANDLE_HEAD "spec: {addresses: [10.0.0.256]}\n",
+		     "t.yaml:4:20: spec.addresses[0]: invalid IPv4 address \"10.0.0.256\"");
+	expect_error(HANDLE_HEAD "spec: {addresses: [10.0.0.1/32]}\n",
+		     "spec.addresses[0]: invalid IPv4 address");
+	expect_error(HANDLE_HEAD "spec: {addresses: [10.0.0.1, 10.0.0.1]}\n",
+		     "spec.addresses[1]: duplicate address");
+	expect_error(HANDLE_HEAD "spec: {addresses: [1]}\n",
+		     "spec.addresses[0]: invalid IPv4 address");
+	expect_error(HANDLE_HEAD "spec: {created: -1}\n", "spec.created: -1 is out of range");
+	expect_error(HANDLE_HEAD "spec: {created: soon}\n", "spec.created: must be an integer");
+	expect_error(HANDLE_HEAD "spec: {handleID: x}\n", "spec.handleID: unknown field");
+}
+
+static void test_text_codec(void **state)
+{
+	struct resource r = { 0 };
+	struct errs e = ERRS_INIT;
+	json_t *j;
+	char *t;
+
+	(void)state;
+	assert_int_equal(res_from_text(RES_IPPOOL, "{not json", 1, &r, &e), -EINVAL);
+	assert_true(has_err(&e, "invalid stored IPPool"));
+	errs_clear(&e);
+	assert_int_equal(res_from_text(RES_IPPOOL,
+				       "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Node\","
+				       "\"metadata\":{\"name\":\"n\"}}", 1, &r, &e), -EINVAL);
+	assert_true(has_err(&e, "stored document is a Node, expected a IPPool"));
+	errs_clear(&e);
+	assert_int_equal(res_from_text(RES_NODE,
+				       "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Node\","
+				       "\"metadata\":{\"name\":\"n\",\"name\":\"m\"}}", 1, &r, &e),
+			 -EINVAL);
+	errs_clear(&e);
+	assert_int_equal(res_from_text(RES_NODE,
+				       "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Node\","
+				       "\"metadata\":{\"name\":\"n\",\"revision\":99}}", 42, &r, &e),
+			 0);
+	assert_int_equal(r.revision, 42);
+	/* output: revision in res_to_json's metadata, never in the stored text */
+	j = res_to_json(&r);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "metadata"),
+							    "revision")), 42);
+	json_decref(j);
+	t = res_to_text(&r);
+	assert_string_equal(t, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Node\","
+			    "\"metadata\":{\"name\":\"n\"},\"spec\":{}}");
+	free(t);
+	res_clear(&r);
+	res_clear(&r);
+	assert_int_equal(e.n, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_kinds_keys),
+		cmocka_unit_test(test_names_labels),
+		cmocka_unit_test(test_ippool),
+		cmocka_unit_test(test_error_positions),
+		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_frame),
+		cmocka_unit_test(test_failed_decode_untouched),
+		cmocka_unit_test(test_node),
+		cmocka_unit_test(test_wep),
+		cmocka_unit_test(test_ipam_block),
+		cmocka_unit_test(test_ipam_block_big),
+		cmocka_unit_test(test_ipam_handle),
+		cmocka_unit_test(test_text_codec),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
