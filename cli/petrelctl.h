@@ -1,0 +1,123 @@
+/*
+ * petrelctl's insides, shared by its verb files (private to cli/).
+ *
+ * Each verb is `int cmd_VERB(struct ctl *c, int argc, char **argv)` with
+ * argv[0] the verb; it returns the process's exit code: CTL_OK, CTL_ERR
+ * (a message naming what failed is already on stderr) or CTL_USAGE.
+ * Verbs parse their arguments first (so that --help and usage errors need
+ * no config, no root), then call ctl_setup() which loads the config and
+ * enters the node's network namespace, and ctl_ds() for the datastore.
+ */
+#ifndef PETREL_CLI_PETRELCTL_H
+#define PETREL_CLI_PETRELCTL_H
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "common/config.h"
+#include "common/errs.h"
+#include "datastore/datastore.h"
+#include "datastore/resource.h"
+
+enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
+
+enum out_fmt { OUT_TABLE, OUT_WIDE, OUT_YAML, OUT_JSON };
+
+struct ctl {
+	const char *conf_path;		/* -c; NULL: $PETREL_CONFIG or the default */
+	enum out_fmt out;
+	bool out_set;			/* -o given */
+	const char *verb;
+	struct petrel_config cfg;
+	bool ready;			/* config loaded, namespace entered */
+	struct ds *ds;
+};
+
+/* The global options every verb also accepts after the verb. Put
+ * CTL_LONGOPTS at the end of a verb's table and CTL_SHORTOPTS in its
+ * short options; hand each option to ctl_opt_common(). */
+#define CTL_SHORTOPTS "c:o:h"
+#define CTL_LONGOPTS                                        \
+	{ "config", required_argument, NULL, 'c' },         \
+	{ "output", required_argument, NULL, 'o' },         \
+	{ "help", no_argument, NULL, 'h' },                 \
+	{ NULL, 0, NULL, 0 }
+
+/* Handles -c, -o, -h and getopt's '?'/':' for verb c->verb. Returns -1
+ * when opt is not one of them, else an exit code for the verb to return
+ * (CTL_OK after printing usage for -h, CTL_USAGE on errors) or -2 when the
+ * option was consumed and parsing goes on. */
+int ctl_opt_common(struct ctl *c, int opt, const char *usage, char **argv);
+/* Starts getopt over (its state is global). */
+void ctl_getopt_reset(void);
+/* "petrelctl VERB: MESSAGE" + a hint to --help on stderr; returns CTL_USAGE. */
+int ctl_usage_err(struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int ctl_parse_output(struct ctl *c, const char *s);
+
+/* Sub-verbs (pool, ipam): the index of the first argument that is neither
+ * an option nor a global option's value, or -1; argv without it (argv[0]
+ * kept), for the sub-verb's getopt (free() it). */
+int ctl_find_subverb(int argc, char **argv);
+char **ctl_sub_argv(int argc, char **argv, int sub);
+/* Parses only the global options: -1 to go on, else an exit code. */
+int ctl_parse_common_only(struct ctl *c, int argc, char **argv, const char *usage);
+struct ctl_sub {
+	const char *name, *alias;	/* alias may be NULL */
+	const char *verb;		/* for messages: "pool create" */
+	int (*fn)(struct ctl *c, int argc, char **argv);
+};
+/* Dispatches to the sub-verb among subs (usage: for -h without one). */
+int ctl_run_sub(struct ctl *c, int argc, char **argv, const struct ctl_sub *subs,
+		size_t n, const char *usage);
+
+/* Loads the config (printing every error) and enters its netns. CTL_OK or CTL_ERR. */
+int ctl_setup(struct ctl *c);
+/* Opens the datastore (after ctl_setup). CTL_OK or CTL_ERR. */
+int ctl_ds(struct ctl *c);
+/* Prints errs to stderr (one line each) and clears them. */
+void ctl_print_errs(struct errs *e);
+
+/* Verbs. */
+int cmd_apply(struct ctl *c, int argc, char **argv);
+int cmd_get(struct ctl *c, int argc, char **argv);
+int cmd_delete(struct ctl *c, int argc, char **argv);
+int cmd_pool(struct ctl *c, int argc, char **argv);
+int cmd_run(struct ctl *c, int argc, char **argv);
+int cmd_rm(struct ctl *c, int argc, char **argv);
+int cmd_exec(struct ctl *c, int argc, char **argv);
+int cmd_ls(struct ctl *c, int argc, char **argv);
+int cmd_inspect(struct ctl *c, int argc, char **argv);
+int cmd_ipam(struct ctl *c, int argc, char **argv);
+int cmd_status(struct ctl *c, int argc, char **argv);
+
+/* Shared by run/rm/ls/inspect/get: the node's workload NAME. CTL_OK and
+ * *out (rev set), or CTL_ERR after printing ("no workload NAME on node X")
+ * unless quiet_missing, in which case -ENOENT is returned silently. */
+int ctl_wep_get(struct ctl *c, const char *name, struct resource *out,
+		bool quiet_missing);
+/* All workloads of this node, sorted by name. */
+int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n);
+void ctl_res_free(struct resource *r, size_t n);
+
+/* --- output.c --- */
+struct table;
+struct table *table_new(size_t ncols, const char *const *headers);
+/* Adds a row of ncols cells (copied; NULL prints "-"). */
+void table_add(struct table *t, const char *const *cells);
+void table_print(struct table *t, FILE *f);
+void table_free(struct table *t);
+
+/* Prints one document as json (indented) or yaml (fmt table/wide: json). */
+void out_doc(enum out_fmt fmt, const json_t *doc);
+/* Prints docs (a JSON array, borrowed) as a list: json {"kind":"List",
+ * "items":[...]}, yaml a "---"-separated stream. */
+void out_list(enum out_fmt fmt, const json_t *items);
+/* "ippool" for RES_IPPOOL: the kind as commands print it. */
+const char *out_kind_lower(enum res_kind k);
+/* Human time span: "42s", "5m", "3h", "2d". */
+void out_age(int64_t secs, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * status: the client of felix's status socket; see status.h.
+ *
+ * One connection per call: connect, write the request line, read one reply
+ * line (capped), close. Every wait is bounded by one deadline for the whole
+ * call; connect is bounded too (a unix stream connect blocks while the
+ * listener's backlog is full, for at most SO_SNDTIMEO). A signal interrupts
+ * the wait: -EINTR, so that a caller can undo its work on Ctrl-C.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/status.h"
+
+#define STATUS_REPLY_MAX (1 << 20)
+
+static int64_t status_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until the deadline: 0, -ETIMEDOUT, -EINTR. */
+static int status_poll(int fd, short events, int64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	int64_t left;
+	int r;
+
+	left = deadline - status_now_ms();
+	if (left <= 0)
+		return -ETIMEDOUT;
+	r = poll(&p, 1, left > 1000000000 ? 1000000000 : (int)left);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static int status_connect(const char *sock_path, int timeout_ms, int *out)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv;
+	int fd, r;
+
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = errno == EAGAIN || errno == EINPROGRESS ? -ETIMEDOUT : -errno;
+		close(fd);
+		return r;
+	}
+	*out = fd;
+	return 0;
+}
+
+int status_call(const char *sock_path, json_t *req, int timeout_ms,
+		json_t **reply)
+{
+	int64_t deadline = status_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
+	char *out = NULL, *in = NULL, *nl;
+	size_t outlen, off = 0, inlen = 0, incap = 0;
+	json_t *j;
+	int fd = -1, r;
+
+	*reply = NULL;
+	out = json_dumps(req, JSON_COMPACT);
+	if (!out)
+		return -ENOMEM;
+	outlen = strlen(out);
+	out[outlen++] = '\n';	/* replaces the NUL; length is tracked */
+	r = status_connect(sock_path, timeout_ms > 0 ? timeout_ms : 1, &fd);
+	if (r < 0)
+		goto out;
+	while (off < outlen) {
+		ssize_t n = send(fd, out + off, outlen - off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				r = status_poll(fd, POLLOUT, deadline);
+				if (r < 0)
+					goto out;
+				continue;
+			}
+			r = errno == EPIPE || errno == ECONNRESET ? -ECONNREFUSED : -errno;
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (inlen + 4096 + 1 > incap) {
+			size_t cap = incap ? incap * 2 : 8192;
+			char *p;
+
+			if (cap > STATUS_REPLY_MAX + 4096 + 1) {
+				r = -EPROTO;
+				goto out;
+			}
+			p = realloc(in, cap);
+			if (!p) {
+				r = -ENOMEM;
+				goto out;
+			}
+			in = p;
+			incap = cap;
+		}
+		n = recv(fd, in + inlen, incap - inlen - 1, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN) {
+				r = status_poll(fd, POLLIN, deadline);
+				if (r < 0)
+					goto out;
+				continue;
+			}
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		inlen += (size_t)n;
+		in[inlen] = '\0';
+		if (memchr(in + inlen - (size_t)n, '\n', (size_t)n))
+			break;
+		if (inlen > STATUS_REPLY_MAX) {
+			r = -EPROTO;
+			goto out;
+		}
+	}
+	if (!in || inlen == 0) {
+		/* Closed without a word (felix going away): no reply. */
+		r = -EPROTO;
+		goto out;
+	}
+	nl = memchr(in, '\n', inlen);
+	j = json_loadb(in, nl ? (size_t)(nl - in) : inlen, 0, NULL);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		r = -EPROTO;
+		goto out;
+	}
+	*reply = j;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(out);
+	free(in);
+	return r;
+}
