@@ -97,6 +97,10 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) \
 build-fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+# The CLI's argument parsing, with ctl_setup() refusing (see cli/petrelctl.c).
+build-fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c $(CLI_SRCS) $(LIB_SRCS)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -DPETREL_FUZZ -o $@ $< $(CLI_SRCS) $(LIB_SRCS) $(PKG_LIBS)
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_BINS)
 

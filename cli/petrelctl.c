@@ -216,6 +216,11 @@ int ctl_setup(struct ctl *c)
 
 	if (c->ready)
 		return CTL_OK;
+#ifdef PETREL_FUZZ
+	/* The CLI fuzzer exercises argument parsing only: nothing past this
+	 * point (config, namespaces, datastore) may be touched. */
+	return CTL_ERR;
+#endif
 	r = config_load(c->conf_path, &c->cfg, &e);
 	if (r < 0) {
 		if (e.n == 0)
@@ -351,6 +356,11 @@ int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n)
 	*n = k;
 	return CTL_OK;
 }
+
+#ifdef PETREL_FUZZ
+int petrelctl_main(int argc, char **argv);
+#define main petrelctl_main
+#endif
 
 int main(int argc, char **argv)
 {

@@ -35,7 +35,7 @@ for bin in "$@"; do
 		cp -R "tests/fuzz/corpus/$name/." "$corpus/"
 	fi
 	opts=(-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536
-	      -print_final_stats=1 -artifact_prefix="$art/")
+	      -print_final_stats=1 -close_fd_mask=3 -artifact_prefix="$art/")
 	[ -f "tests/fuzz/corpus/$name.dict" ] && opts+=(-dict="tests/fuzz/corpus/$name.dict")
 	log="$tmp/$name.log"
 	# a hard stop well past the requested time, in case the target hangs
