@@ -1,0 +1,473 @@
+# shellcheck shell=bash
+#
+# tests/lib.sh: shared helpers of the integration tests, the demo and the
+# benchmarks. Sourced, never run.
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   pt_init TAG                 unique ID, temp dir $TMP, trap cleanup EXIT
+#   pt_node                     node namespace $NODE + uplink namespace $EXT,
+#                               a config file $CONF (extra YAML: $PT_CONF_EXTRA)
+#   felix_start / felix_wait_ready / felix_stop [SIGNAL]
+#   ctl VERB ARGS...            build/petrelctl -c $CONF VERB ARGS...
+#   pass WHAT / fail WHAT DETAILS / skip WHAT REASON
+#   pt_end                      prints the tally, exits 1 if any FAIL
+#
+# Topology pt_node makes (192.0.2.0/24 is TEST-NET-1: never routed anywhere):
+#
+#   +------------- pt-<id>-node --------------+        +---- pt-<id>-ext ----+
+#   | lo                                      |  veth  |                     |
+#   | up0 192.0.2.11/24 ======================|========|== dn0 192.0.2.1/24  |
+#   | ptl<hex> ... (workloads' host ends)     |        |                     |
+#   | felix (enters this namespace itself)    |        +---------------------+
+#   +-----------------------------------------+
+#
+# Invariants: every namespace is named pt-<id>-..., every process a test
+# starts in the background is recorded in PT_PIDS, and cleanup (on any exit)
+# kills them, kills whatever still runs inside our namespaces, deletes the
+# namespaces and the temp dir. Every wait is bounded (wait_for MAX SLEEP).
+
+PT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${B:-build}
+case "$B" in /*) ;; *) B="$PT_ROOT/$B" ;; esac
+PETRELCTL="$B/petrelctl"
+FELIX="$B/petrel-felix"
+DSCTL="$B/tools/dsctl"
+
+PT_PASSES=0
+PT_FAILS=0
+PT_SKIPS=0
+PT_PIDS=()
+PT_KEEP=${PT_KEEP:-0}		# 1: cleanup leaves everything up (demo KEEP=1)
+PT_QUIET=${PT_QUIET:-0}		# 1: pass() prints nothing (demo, bench)
+FELIX_PID=
+NODE_IP=192.0.2.11
+EXT_IP=192.0.2.1
+
+pass() {
+	PT_PASSES=$((PT_PASSES + 1))
+	[ "$PT_QUIET" = 1 ] || echo "PASS: $1"
+}
+PT_FAILED=()
+fail() {
+	PT_FAILS=$((PT_FAILS + 1))
+	PT_FAILED+=("$1 (${2:-})")
+	echo "FAIL: $1 (${2:-})"
+}
+skip() {
+	PT_SKIPS=$((PT_SKIPS + 1))
+	echo "SKIP: $1: ${2:-}"
+}
+
+# One line of a file or text, for failure details: newlines folded.
+pt_oneline() {
+	tr '\n' ' ' | sed 's/  */ /g; s/ $//' | cut -c1-300
+}
+
+# wait_for MAX SLEEP CMD...: runs CMD until it succeeds, at most MAX times,
+# SLEEP seconds apart. 0 when it succeeded.
+wait_for() {
+	local max=$1 nap=$2 i
+	shift 2
+	for ((i = 0; i < max; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep "$nap"
+	done
+	return 1
+}
+
+pt_need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$1" "needs root (network namespaces)"
+		exit 0
+	fi
+}
+
+# pt_init TAG: TAG (at most 6 characters of [a-z-]) names the test in its
+# namespaces: pt-<TAG><4 hex>-...
+pt_init() {
+	local tag=$1 i rnd
+	pt_need_root "$tag"
+	for ((i = 0; i < 20; i++)); do
+		rnd=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+		ID="$tag$rnd"
+		ls /run/netns/pt-"$ID"-* >/dev/null 2>&1 || break
+	done
+	TMP=$(mktemp -d "/tmp/pt-$ID.XXXXXX")
+	NODE="pt-$ID-node"
+	EXT="pt-$ID-ext"
+	WPREFIX="pt-$ID-w-"
+	DB="$TMP/petrel.db"
+	CONF="$TMP/petrel.yaml"
+	FELIX_LOG="$TMP/felix.log"
+	trap pt_cleanup EXIT
+	trap 'exit 130' INT TERM HUP
+}
+
+# Are the binaries there? A missing one is a failure, not a skip: `make
+# check` builds them first.
+pt_need_bins() {
+	local b ok=0
+	for b in "$@"; do
+		if [ ! -x "$b" ]; then
+			fail "prerequisites" "$b is not built"
+			ok=1
+		fi
+	done
+	[ $ok -eq 0 ] || exit 1
+	pt_copy_bins
+}
+
+# The test runs private copies of the binaries, so that a rebuild meanwhile
+# (another `make` replacing build/petrelctl) cannot pull one from under it.
+pt_copy_bins() {
+	local v
+	mkdir -p "$TMP/bin"
+	for v in PETRELCTL FELIX DSCTL; do
+		[ -x "${!v}" ] || continue
+		cp "${!v}" "$TMP/bin/" && printf -v "$v" '%s' "$TMP/bin/$(basename "${!v}")"
+	done
+}
+
+pt_need_tools() {
+	local t
+	for t in "$@"; do
+		if ! command -v "$t" >/dev/null 2>&1; then
+			skip "$ID" "$t is not installed (make deps)"
+			exit 0
+		fi
+	done
+}
+
+# pt_conf_write FILE: the node's config.
+pt_conf_write() {
+	cat >"$1" <<EOF
+node: node1
+datastore: sqlite:$DB
+runDir: $TMP/run
+netns: $NODE
+workloadNetnsPrefix: $WPREFIX
+bgp:
+  address: $NODE_IP
+${PT_CONF_EXTRA:-}
+EOF
+}
+
+pt_node() {
+	ip netns add "$NODE" || { fail "setup" "ip netns add $NODE"; exit 1; }
+	ip netns add "$EXT" || { fail "setup" "ip netns add $EXT"; exit 1; }
+	ip -n "$NODE" link set lo up
+	ip -n "$EXT" link set lo up
+	ip -n "$NODE" link add up0 type veth peer name dn0 netns "$EXT" &&
+		ip -n "$NODE" addr add "$NODE_IP/24" dev up0 &&
+		ip -n "$NODE" link set up0 up &&
+		ip -n "$EXT" addr add "$EXT_IP/24" dev dn0 &&
+		ip -n "$EXT" link set dn0 up ||
+		{ fail "setup" "uplink veth"; exit 1; }
+	mkdir -p "$TMP/run"
+	pt_conf_write "$CONF"
+}
+
+ctl() {
+	"$PETRELCTL" -c "$CONF" "$@"
+}
+
+felix_start() {
+	"$FELIX" -c "$CONF" >>"$FELIX_LOG" 2>&1 &
+	FELIX_PID=$!
+	PT_PIDS+=("$FELIX_PID")
+}
+
+# Ready when `petrelctl status` answers (bounded: 15 s; ASan is slow).
+felix_wait_ready() {
+	wait_for 150 0.1 ctl status
+}
+
+# felix_stop [SIGNAL]: signals felix and reaps it (bounded). Its exit status
+# goes to FELIX_RC (128+n when killed by signal n).
+# (stderr muted throughout: bash reports a child killed by a signal there.)
+felix_stop() {
+	felix_stop_ "$@" 2>/dev/null
+}
+felix_stop_() {
+	local sig=${1:-TERM}
+	FELIX_RC=
+	[ -n "$FELIX_PID" ] || return 0
+	kill -s "$sig" "$FELIX_PID" 2>/dev/null
+	if wait_for 100 0.1 pt_dead "$FELIX_PID"; then
+		wait "$FELIX_PID" 2>/dev/null
+		FELIX_RC=$?
+	else
+		kill -KILL "$FELIX_PID" 2>/dev/null
+		wait "$FELIX_PID" 2>/dev/null
+		FELIX_RC=timeout
+	fi
+	pt_forget "$FELIX_PID"
+	FELIX_PID=
+}
+
+pt_dead() {
+	! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]
+}
+
+# felix's status as JSON on one line ("" when it does not answer).
+felix_status() {
+	ctl -o json status 2>/dev/null | tr -d ' \n'
+}
+# json_num KEY: a number field of the JSON on stdin.
+json_num() {
+	sed -n "s/.*\"$1\":\([0-9-]*\).*/\1/p"
+}
+# True when felix answers and has programmed every endpoint it knows of.
+felix_all_programmed() {
+	local s e p
+	s=$(felix_status)
+	e=$(printf '%s' "$s" | json_num endpoints)
+	p=$(printf '%s' "$s" | json_num programmed)
+	[ -n "$e" ] && [ -n "$p" ] && [ "$e" = "$p" ]
+}
+
+# Workload helpers -------------------------------------------------------
+
+# wl_ip NAME: the workload's address, from `petrelctl ls`.
+wl_ip() {
+	ctl ls 2>/dev/null | awk -v n="$1" '$1 == n { print $3 }' | sed 's|/.*||'
+}
+wl_ifname() {
+	ctl ls 2>/dev/null | awk -v n="$1" '$1 == n { print $4 }'
+}
+
+# node_route ADDR: the node's petrel route to ADDR/32 (empty if none).
+node_route() {
+	ip -n "$NODE" -4 route show "$1/32" proto 87 2>/dev/null
+}
+has_node_route() {
+	[ -n "$(node_route "$1")" ]
+}
+no_node_route() {
+	[ -z "$(node_route "$1")" ]
+}
+# Every route of petrel's protocol in the node.
+node_petrel_routes() {
+	ip -n "$NODE" -4 route show table all proto 87 2>/dev/null
+}
+node_ptl_links() {
+	ip -n "$NODE" -o link show 2>/dev/null | awk -F': ' '{ print $2 }' |
+		sed 's/@.*//' | grep '^ptl' || true
+}
+our_netns() {
+	ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^pt-$ID-" | sort || true
+}
+wl_netns() {
+	ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^$WPREFIX" | sort || true
+}
+
+# The datastore: every key, its revision and value (dsctl dump: KEY<TAB>
+# MOD_REV<TAB>VALUE per line; sqlite3's dump while dsctl is not built).
+ds_dump() {
+	if [ -x "$DSCTL" ]; then
+		"$DSCTL" "sqlite:$DB" dump 2>&1
+	else
+		sqlite3 -readonly "$DB" .dump 2>&1
+	fi
+}
+# The same without revisions: for a command that writes and then undoes.
+ds_dump_norev() {
+	if [ -x "$DSCTL" ]; then
+		"$DSCTL" "sqlite:$DB" dump 2>&1 | cut -f1,3
+	else
+		sqlite3 -readonly "$DB" .dump 2>&1
+	fi
+}
+ds_keys() {
+	if [ -x "$DSCTL" ]; then
+		"$DSCTL" "sqlite:$DB" dump 2>/dev/null | cut -f1
+	else
+		ds_dump | grep -o '/petrel/[^ "]*' | sort -u
+	fi
+}
+
+# pt_snapshot FILE: everything a failed command must leave as it was.
+# PT_SNAP_NOREV=1: the datastore without revisions.
+pt_snapshot() {
+	{
+		echo "## datastore"
+		if [ "${PT_SNAP_NOREV:-0}" = 1 ]; then ds_dump_norev; else ds_dump; fi
+		echo "## netns"
+		our_netns
+		echo "## node links"
+		ip -n "$NODE" -o link show | awk -F': ' '{ print $2 }'
+		echo "## node addresses"
+		ip -n "$NODE" -4 -o addr show | awk '{ print $2, $3, $4 }'
+		echo "## node routes"
+		ip -n "$NODE" -4 route show table all
+		echo "## node neighbours"
+		ip -n "$NODE" -4 neigh show nud permanent
+	} >"$1" 2>&1
+}
+
+# expect_ok WHAT CMD...: PASS when CMD exits 0. Its stdout in $OUT, stderr in $ERR.
+expect_ok() {
+	local what=$1 rc
+	shift
+	"$@" >"$TMP/cmd.out" 2>"$TMP/cmd.err"
+	rc=$?
+	OUT=$(cat "$TMP/cmd.out")
+	ERR=$(cat "$TMP/cmd.err")
+	pt_san_said "$what" "$ERR" && return 1
+	if [ $rc -eq 0 ]; then
+		pass "$what"
+	else
+		fail "$what" "exit $rc: $(printf '%s' "$ERR$OUT" | pt_oneline)"
+	fi
+	return $rc
+}
+
+# expect_err WHAT REGEX CMD...: PASS when CMD exits non-zero and says
+# something matching REGEX (extended, case-insensitive) on stderr or stdout.
+expect_err() {
+	local what=$1 re=$2 rc
+	shift 2
+	"$@" >"$TMP/cmd.out" 2>"$TMP/cmd.err"
+	rc=$?
+	OUT=$(cat "$TMP/cmd.out")
+	ERR=$(cat "$TMP/cmd.err")
+	pt_san_said "$what" "$ERR" && return 1
+	if [ $rc -eq 0 ]; then
+		fail "$what" "exit 0, expected an error; said: $(printf '%s' "$OUT$ERR" | pt_oneline)"
+		return 1
+	fi
+	if ! printf '%s\n%s\n' "$ERR" "$OUT" | grep -Eiq -- "$re"; then
+		fail "$what" "exit $rc but the message does not match /$re/: $(printf '%s' "$ERR$OUT" | pt_oneline)"
+		return 1
+	fi
+	pass "$what: $(printf '%s\n' "$ERR" "$OUT" | grep -Ei -m1 -- "$re" | cut -c1-140)"
+	return 0
+}
+
+# check WHAT CMD...: PASS when CMD succeeds (its output is not shown).
+check() {
+	local what=$1
+	shift
+	if "$@" >"$TMP/check.out" 2>&1; then
+		pt_san_said "$what" "$(cat "$TMP/check.out")" && return 1
+		pass "$what"
+		return 0
+	fi
+	fail "$what" "$(pt_oneline <"$TMP/check.out")"
+	return 1
+}
+
+# same_files WHAT A B: PASS when A and B are identical, else the diff.
+same_files() {
+	if cmp -s "$2" "$3"; then
+		pass "$1"
+		return 0
+	fi
+	fail "$1" "changed: $(diff "$2" "$3" | grep '^[<>]' | head -6 | pt_oneline)"
+	return 1
+}
+
+# pt_forget PID: a reaped child leaves PT_PIDS (its number may be reused by
+# a process that is not ours: cleanup must never signal that).
+pt_forget() {
+	local p keep=()
+	for p in "${PT_PIDS[@]}"; do
+		[ "$p" = "$1" ] || keep+=("$p")
+	done
+	PT_PIDS=("${keep[@]}")
+}
+
+# bg CMD...: runs CMD in the background, recorded for cleanup; pid in BG_PID.
+bg() {
+	"$@" &
+	BG_PID=$!
+	PT_PIDS+=("$BG_PID")
+}
+
+# reap PID [MAX]: waits (bounded: MAX tenths of a second, default 100) for a
+# background child; its exit status in REAP_RC. 1 when it did not end.
+reap() {
+	local pid=$1 max=${2:-100}
+	REAP_RC=hung
+	wait_for "$max" 0.1 pt_dead "$pid" || return 1
+	wait "$pid" 2>/dev/null
+	REAP_RC=$?
+	pt_forget "$pid"
+	return 0
+}
+
+# A sanitizer report in a command's stderr fails the check it belongs to
+# (an expected error exit must not hide one).
+pt_san_said() {
+	if printf '%s' "$2" | grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:'; then
+		fail "$1" "sanitizer: $(printf '%s' "$2" | grep -E -m1 -A2 'ERROR: |runtime error:' | pt_oneline)"
+		return 0
+	fi
+	return 1
+}
+
+pt_sanitizer_check() {
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"; then
+			fail "sanitizers ($(basename "$f"))" \
+				"$(grep -E -m1 -A3 'ERROR: |runtime error:' "$f" | pt_oneline)"
+		fi
+	done
+}
+
+pt_cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	[ "$PT_KEEP" = 1 ] && exit $rc
+	pt_kill_all 2>/dev/null
+	if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
+		pt_sanitizer_check "$TMP"/*.log
+		if [ "$PT_FAILS" -gt 0 ] && [ -f "${FELIX_LOG:-}" ]; then
+			echo "--- felix log (last 15 lines) ---"
+			tail -n 15 "$FELIX_LOG"
+		fi
+		rm -rf "$TMP"
+	fi
+	# A recap last, where tests/run.sh's tail shows it (not "FAIL: ": the
+	# runner counts those lines).
+	if [ "$PT_FAILS" -gt 0 ]; then
+		echo "--- $PT_FAILS failure(s) in $(basename "$0") ---"
+		printf '  x %s\n' "${PT_FAILED[@]}"
+	fi
+	[ "$PT_FAILS" -gt 0 ] && [ $rc -eq 0 ] && rc=1
+	exit $rc
+}
+
+# Every process we started, then whatever runs in our namespaces (we started
+# it too), then the namespaces themselves.
+pt_kill_all() {
+	local p ns i
+	for p in "${PT_PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in "${PT_PIDS[@]}"; do
+		for ((i = 0; i < 30; i++)); do
+			pt_dead "$p" && break
+			sleep 0.1
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	# Whatever still runs inside our namespaces was started by this test.
+	for ns in $(our_netns); do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$p" 2>/dev/null
+		done
+	done
+	for ns in $(our_netns); do
+		ip netns del "$ns" 2>/dev/null
+	done
+}
+
+pt_end() {
+	echo "# $PT_PASSES passed, $PT_FAILS failed, $PT_SKIPS skipped"
+	[ "$PT_FAILS" -eq 0 ] && exit 0
+	exit 1
+}
