@@ -17,6 +17,7 @@
  * tell "unchanged" from "configured").
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include <strings.h>
 
 #include "common/ifname.h"
+#include "common/log.h"
 #include "datastore/resource.h"
 
 #define LABELS_MAX 256
@@ -45,6 +47,9 @@ static const struct {
 			    { "ipamblock", "block", "blocks" } },
 	[RES_IPAMHANDLE] = { "IPAMHandle", "ipamhandles",
 			     { "ipamhandle", "handle", "handles" } },
+	[RES_BGPCONFIG] = { "BGPConfiguration", "bgpconfigurations",
+			    { "bgpconfiguration", "bgpconfig", "bgpconfigs" } },
+	[RES_BGPPEER] = { "BGPPeer", "bgppeers", { "bgppeer", "peer", "peers" } },
 };
 
 int res_kind_parse(const char *s)
@@ -1452,6 +1457,482 @@ void ipam_handle_clear(struct ipam_handle *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* ------------------------------------------------------ BGP: shared parts */
+
+/* n decimal digits without sign or leading zero, at most max. */
+static bool dec_u32(const char *s, size_t n, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (n == 0 || n > 10 || (n > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+int bgp_community_parse(const char *s, struct bgp_community *out)
+{
+	struct bgp_community c = { 0 };
+	size_t parts = 0;
+	const char *p = s;
+
+	if (!s)
+		return -EINVAL;
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+
+		if (parts == 3 || !dec_u32(p, n, UINT32_MAX, &c.v[parts]))
+			return -EINVAL;
+		parts++;
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	if (parts == 2 && (c.v[0] > 65535 || c.v[1] > 65535))
+		return -EINVAL;
+	if (parts < 2)
+		return -EINVAL;
+	c.large = parts == 3;
+	*out = c;
+	return 0;
+}
+
+char *bgp_community_fmt(const struct bgp_community *c, char *buf)
+{
+	if (c->large)
+		snprintf(buf, BGP_COMMUNITY_STRLEN, "%" PRIu32 ":%" PRIu32 ":%" PRIu32,
+			 c->v[0], c->v[1], c->v[2]);
+	else
+		snprintf(buf, BGP_COMMUNITY_STRLEN, "%" PRIu32 ":%" PRIu32, c->v[0], c->v[1]);
+	return buf;
+}
+
+/* A secret: the message never repeats the value (it would end up in logs). */
+static void get_password(struct vctx *v, const struct vobj *o, const char *key,
+			 char **dst)
+{
+	const char *s;
+
+	if (get_str(v, o, key, false, BGP_PASSWORD_MAX, &s) <= 0)
+		return;
+	if (!s[0]) {
+		verr_field(v, o, key, "must not be empty (leave the field out for no password)");
+		return;
+	}
+	for (const char *p = s; *p; p++) {
+		if ((unsigned char)*p > 0x7e || *p == '"' || *p == '\\') {
+			verr_field(v, o, key, "must be printable ASCII without '\"' or '\\' "
+				   "(the value is not shown)");
+			return;
+		}
+	}
+	if (!(*dst = strdup(s)))
+		verr(v, 0, 0, NULL, "out of memory");
+}
+
+/* One of names[0..n-1]; *out left alone when absent. */
+static void get_enum(struct vctx *v, const struct vobj *o, const char *key,
+		     const char *const *names, int n, int *out)
+{
+	char list[128] = "";
+	const char *s;
+	size_t len = 0;
+
+	if (get_str(v, o, key, false, 64, &s) <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return;
+		}
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	verr_field(v, o, key, "unknown value \"%s\" (%s)", s, list);
+}
+
+/* --------------------------------------------------------- node selectors */
+
+static const char *sel_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* Length of a label key at p (validated afterwards by labels_key_valid). */
+static size_t sel_key(const char *p, char *key, size_t len)
+{
+	size_t n = 0;
+
+	while (is_alnum(p[n]) || p[n] == '.' || p[n] == '_' || p[n] == '-' || p[n] == '/')
+		n++;
+	if (n == 0 || n >= len)
+		return 0;
+	memcpy(key, p, n);
+	key[n] = '\0';
+	return labels_key_valid(key) ? n : 0;
+}
+
+int node_selector_match(const char *sel, const struct labels *l)
+{
+	char key[320], val[64];
+	const char *p, *end, *have;
+	size_t n;
+	bool eq;
+	char quote;
+
+	if (!sel)
+		return -EINVAL;
+	p = sel_ws(sel);
+	if (!strncmp(p, "all()", 5))
+		return *sel_ws(p + 5) ? -EINVAL : 1;
+	if (!strncmp(p, "has(", 4)) {
+		p = sel_ws(p + 4);
+		if (!(n = sel_key(p, key, sizeof(key))))
+			return -EINVAL;
+		p = sel_ws(p + n);
+		if (*p != ')' || *sel_ws(p + 1))
+			return -EINVAL;
+		return l && labels_get(l, key) != NULL;
+	}
+	if (!(n = sel_key(p, key, sizeof(key))))
+		return -EINVAL;
+	p = sel_ws(p + n);
+	if (p[0] == '=' && p[1] == '=')
+		eq = true;
+	else if (p[0] == '!' && p[1] == '=')
+		eq = false;
+	else
+		return -EINVAL;
+	p = sel_ws(p + 2);
+	quote = *p;
+	if ((quote != '"' && quote != '\'') || !(end = strchr(p + 1, quote)))
+		return -EINVAL;
+	n = (size_t)(end - (p + 1));
+	if (n >= sizeof(val) || *sel_ws(end + 1))
+		return -EINVAL;
+	memcpy(val, p + 1, n);
+	val[n] = '\0';
+	if (!labels_value_valid(val))
+		return -EINVAL;
+	have = l ? labels_get(l, key) : NULL;
+	/* Calico's meaning: != also holds when the label is absent */
+	return eq ? (have && !strcmp(have, val)) : !(have && !strcmp(have, val));
+}
+
+/* ------------------------------------------------------- BGPConfiguration */
+
+static const char *const log_level_names[] = {
+	[LOG_LVL_ERR] = "error", [LOG_LVL_WARN] = "warning",
+	[LOG_LVL_INFO] = "info", [LOG_LVL_DEBUG] = "debug",
+};
+
+void bgpconfig_defaults(struct bgpconfig *c)
+{
+	memset(c, 0, sizeof(*c));
+	copy_str(c->name, sizeof(c->name), BGPCONFIG_NAME);
+	c->asn = BGP_DEFAULT_ASN;
+	c->mesh = true;
+	c->gr_time = BGP_DEFAULT_GR_TIME;
+	c->listen_port = BGP_DEFAULT_PORT;
+	c->log_level = LOG_LVL_INFO;
+}
+
+static void bgp_communities(struct vctx *v, const struct vobj *spec,
+			    struct bgpconfig *c)
+{
+	struct vobj cl;
+	size_t n;
+
+	if (get_sub(v, spec, "communities", false, true, &cl) <= 0)
+		return;
+	n = json_array_size(cl.j);
+	if (n > BGP_COMMUNITIES_MAX) {
+		verr(v, cl.line, cl.col, cl.path, "too many communities (%zu, at most %d)",
+		     n, BGP_COMMUNITIES_MAX);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct bgp_community com;
+		struct vobj it;
+		const char *s;
+		size_t k;
+
+		vitem(v, &cl, i, &it);
+		if (!json_is_string(it.j)) {
+			verr(v, it.line, it.col, it.path, "must be a string, not %s "
+			     "(quote it: \"65000:100\")", type_name(it.j));
+			continue;
+		}
+		s = json_string_value(it.j);
+		if (bgp_community_parse(s, &com) < 0) {
+			verr(v, it.line, it.col, it.path, "invalid community \"%.80s\" "
+			     "(A:B with parts 0..65535, or A:B:C with parts 0..4294967295)", s);
+			continue;
+		}
+		for (k = 0; k < c->n_communities; k++)
+			if (!memcmp(&c->communities[k], &com, sizeof(com)))
+				break;
+		if (k < c->n_communities) {
+			verr(v, it.line, it.col, it.path, "duplicate community \"%s\"", s);
+			continue;
+		}
+		c->communities[c->n_communities++] = com;
+	}
+}
+
+int bgpconfig_from_json(const json_t *j, const struct ydoc *doc,
+			const char *file, struct bgpconfig *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"asNumber", "nodeToNodeMesh", "meshPassword", "communities",
+		"gracefulRestartTime", "listenPort", "logLevel", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct bgpconfig c;
+	json_int_t i;
+	struct head h;
+
+	bgpconfig_defaults(&c);
+	decode_head(&v, j, RES_BGPCONFIG, false, false, &h);
+	if (h.name && strcmp(h.name, BGPCONFIG_NAME))
+		verr_field(&v, &h.meta, "name", "must be \"" BGPCONFIG_NAME "\" (the "
+			   "cluster-wide configuration), not \"%.80s\"", h.name);
+	if (h.has_spec) {
+		const struct vobj *sp = &h.spec;
+
+		check_known(&v, sp, spec_keys);
+		if (get_int(&v, sp, "asNumber", 1, 4294967295LL, &i) > 0)
+			c.asn = (uint32_t)i;
+		get_bool(&v, sp, "nodeToNodeMesh", &c.mesh);
+		get_password(&v, sp, "meshPassword", &c.mesh_password);
+		bgp_communities(&v, sp, &c);
+		if (get_int(&v, sp, "gracefulRestartTime", 1, 4095, &i) > 0)
+			c.gr_time = (uint32_t)i;
+		if (get_int(&v, sp, "listenPort", 1, 65535, &i) > 0)
+			c.listen_port = (uint16_t)i;
+		get_enum(&v, sp, "logLevel", log_level_names, 4, &c.log_level);
+	}
+	if (vflush(&v) < 0) {
+		bgpconfig_clear(&c);
+		return -EINVAL;
+	}
+	*out = c;
+	return 0;
+}
+
+json_t *bgpconfig_to_json(const struct bgpconfig *c)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_BGPCONFIG, c->name, NULL, &spec);
+
+	jset(&b, spec, "asNumber", json_integer(c->asn));
+	jset(&b, spec, "nodeToNodeMesh", json_boolean(c->mesh));
+	if (c->mesh_password)
+		jset(&b, spec, "meshPassword", json_string(c->mesh_password));
+	if (c->n_communities) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < c->n_communities && i < BGP_COMMUNITIES_MAX; i++) {
+			char buf[BGP_COMMUNITY_STRLEN];
+
+			if (!a || json_array_append_new(a, json_string(
+					bgp_community_fmt(&c->communities[i], buf))) < 0)
+				b.oom = true;
+		}
+		jset(&b, spec, "communities", a);
+	}
+	jset(&b, spec, "gracefulRestartTime", json_integer(c->gr_time));
+	jset(&b, spec, "listenPort", json_integer(c->listen_port));
+	jset(&b, spec, "logLevel", json_string(
+		     (unsigned)c->log_level <= LOG_LVL_DEBUG ? log_level_names[c->log_level] :
+							       "info"));
+	return enc_done(&b, j, spec);
+}
+
+void bgpconfig_clear(struct bgpconfig *c)
+{
+	if (!c)
+		return;
+	free(c->mesh_password);
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---------------------------------------------------------------- BGPPeer */
+
+static const char *const bgp_nh_names[] = { "auto", "self", "keep" };
+static const char *const bgp_src_names[] = { "nodeIP", "auto" };
+static const char *const bgp_import_names[] = { "pools", "all" };
+
+/* "A.B.C.D" or "A.B.C.D:PORT". */
+static int peer_addr_parse(const char *s, uint32_t *ip, uint16_t *port)
+{
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	char buf[IP4_STRLEN];
+	uint32_t p = 0;
+
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (ip4_parse(buf, ip) < 0)
+		return -EINVAL;
+	if (colon && (!dec_u32(colon + 1, strlen(colon + 1), 65535, &p) || p == 0))
+		return -EINVAL;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static void bgppeer_addr(struct vctx *v, const struct vobj *sp, struct bgppeer *p)
+{
+	const char *s;
+
+	if (get_str(v, sp, "peerIP", true, 64, &s) <= 0)
+		return;
+	if (peer_addr_parse(s, &p->peer_ip, &p->peer_port) < 0)
+		verr_field(v, sp, "peerIP", "invalid peer address \"%s\" "
+			   "(expected A.B.C.D or A.B.C.D:PORT)", s);
+	else if (p->peer_ip == 0)
+		verr_field(v, sp, "peerIP", "0.0.0.0 is not a peer address");
+	else if ((p->peer_ip >> 28) == 0xe)
+		verr_field(v, sp, "peerIP", "\"%s\" is a multicast address", s);
+	else if (p->peer_ip == 0xffffffffu)
+		verr_field(v, sp, "peerIP", "255.255.255.255 is not a peer address");
+}
+
+int bgppeer_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		      struct bgppeer *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"peerIP", "asNumber", "node", "nodeSelector", "password",
+		"keepaliveTime", "holdTime", "bfd", "ttlSecurity", "multihop",
+		"nextHopMode", "sourceAddress", "import", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct bgppeer p = { 0 };
+	int nh = BGP_NH_AUTO, src = BGP_SRC_NODE_IP, imp = BGP_IMPORT_POOLS;
+	bool has_node = false;
+	struct head h;
+	const char *s;
+	json_int_t i;
+
+	decode_head(&v, j, RES_BGPPEER, false, true, &h);
+	check_res_name(&v, &h, p.name);
+	if (h.has_spec) {
+		const struct vobj *sp = &h.spec;
+
+		check_known(&v, sp, spec_keys);
+		bgppeer_addr(&v, sp, &p);
+		if (get_int(&v, sp, "asNumber", 1, 4294967295LL, &i) > 0)
+			p.asn = (uint32_t)i;
+		else if (!vmember(sp, "asNumber"))
+			verr_missing(&v, sp, "asNumber");
+		if (get_str(&v, sp, "node", false, 1024, &s) > 0) {
+			has_node = true;
+			if (!res_name_valid(s))
+				verr_field(&v, sp, "node", "invalid node name \"%.80s\"", s);
+			else
+				copy_str(p.node, sizeof(p.node), s);
+		}
+		if (get_str(&v, sp, "nodeSelector", false, SELECTOR_MAX, &s) > 0) {
+			if (has_node)
+				verr_field(&v, sp, "nodeSelector",
+					   "give node or nodeSelector, not both");
+			else if (node_selector_match(s, NULL) < 0)
+				verr_field(&v, sp, "nodeSelector", "unsupported selector \"%.80s\" "
+					   "(for now: all(), has(KEY), KEY == \"VALUE\" or "
+					   "KEY != \"VALUE\")", s);
+			else if (!(p.node_selector = strdup(s)))
+				verr(&v, 0, 0, NULL, "out of memory");
+		}
+		get_password(&v, sp, "password", &p.password);
+		if (get_int(&v, sp, "keepaliveTime", 1, 65535, &i) > 0)
+			p.keepalive = (uint16_t)i;
+		if (get_int(&v, sp, "holdTime", 3, 65535, &i) > 0)
+			p.hold = (uint16_t)i;
+		if (p.keepalive && p.keepalive >= (p.hold ? p.hold : 240))
+			verr_field(&v, sp, "keepaliveTime", "%u s must be less than the hold "
+				   "time (%u s%s)", (unsigned)p.keepalive,
+				   (unsigned)(p.hold ? p.hold : 240), p.hold ? "" : ", the default");
+		get_bool(&v, sp, "bfd", &p.bfd);
+		get_bool(&v, sp, "ttlSecurity", &p.ttl_security);
+		if (get_int(&v, sp, "multihop", 1, 255, &i) > 0)
+			p.multihop = (uint8_t)i;
+		get_enum(&v, sp, "nextHopMode", bgp_nh_names, 3, &nh);
+		get_enum(&v, sp, "sourceAddress", bgp_src_names, 2, &src);
+		get_enum(&v, sp, "import", bgp_import_names, 2, &imp);
+		p.next_hop = (enum bgp_next_hop)nh;
+		p.source = (enum bgp_source)src;
+		p.import = (enum bgp_import)imp;
+		if (p.bfd && p.multihop && p.source == BGP_SRC_AUTO)
+			verr_field(&v, sp, "bfd", "BFD on a multihop session needs "
+				   "sourceAddress nodeIP");
+	}
+	if (vflush(&v) < 0) {
+		bgppeer_clear(&p);
+		return -EINVAL;
+	}
+	*out = p;
+	return 0;
+}
+
+json_t *bgppeer_to_json(const struct bgppeer *p)
+{
+	char addr[IP4_STRLEN + 8], ip[IP4_STRLEN];
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_BGPPEER, p->name, NULL, &spec);
+
+	ip4_fmt(p->peer_ip, ip);
+	if (p->peer_port)
+		snprintf(addr, sizeof(addr), "%s:%u", ip, (unsigned)p->peer_port);
+	else
+		snprintf(addr, sizeof(addr), "%s", ip);
+	jset(&b, spec, "peerIP", json_string(addr));
+	jset(&b, spec, "asNumber", json_integer(p->asn));
+	if (p->node[0])
+		jset(&b, spec, "node", json_string(p->node));
+	if (p->node_selector)
+		jset(&b, spec, "nodeSelector", json_string(p->node_selector));
+	if (p->password)
+		jset(&b, spec, "password", json_string(p->password));
+	if (p->keepalive)
+		jset(&b, spec, "keepaliveTime", json_integer(p->keepalive));
+	if (p->hold)
+		jset(&b, spec, "holdTime", json_integer(p->hold));
+	jset(&b, spec, "bfd", json_boolean(p->bfd));
+	jset(&b, spec, "ttlSecurity", json_boolean(p->ttl_security));
+	if (p->multihop)
+		jset(&b, spec, "multihop", json_integer(p->multihop));
+	jset(&b, spec, "nextHopMode", json_string(
+		     bgp_nh_names[(unsigned)p->next_hop <= BGP_NH_KEEP ? p->next_hop : 0]));
+	jset(&b, spec, "sourceAddress", json_string(
+		     bgp_src_names[(unsigned)p->source <= BGP_SRC_AUTO ? p->source : 0]));
+	jset(&b, spec, "import", json_string(
+		     bgp_import_names[(unsigned)p->import <= BGP_IMPORT_ALL ? p->import : 0]));
+	return enc_done(&b, j, spec);
+}
+
+void bgppeer_clear(struct bgppeer *p)
+{
+	if (!p)
+		return;
+	free(p->node_selector);
+	free(p->password);
+	memset(p, 0, sizeof(*p));
+}
+
 /* ------------------------------------------------------- any resource */
 
 /* The kind named by a document; -1 (reported, with any apiVersion problem
@@ -1481,7 +1962,8 @@ static int doc_kind(const json_t *j, const struct ydoc *doc, const char *file,
 				   kind, kinds[k].name);
 		else
 			verr_field(&v, &root, "kind", "unknown kind \"%s\" (IPPool, Node, "
-				   "WorkloadEndpoint, IPAMBlock or IPAMHandle)", kind);
+				   "WorkloadEndpoint, IPAMBlock, IPAMHandle, BGPConfiguration "
+				   "or BGPPeer)", kind);
 		k = -1;
 	}
 	if (get_str(&v, &root, "apiVersion", true, 64, &s) > 0 && strcmp(s, RES_API_VERSION))
@@ -1506,6 +1988,10 @@ int res_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 	case RES_NODE: rc = node_from_json(j, doc, file, &r.u.node, e); break;
 	case RES_WEP: rc = wep_from_json(j, doc, file, &r.u.wep, e); break;
 	case RES_IPAMBLOCK: rc = ipam_block_from_json(j, doc, file, &r.u.block, e); break;
+	case RES_BGPCONFIG:
+		rc = bgpconfig_from_json(j, doc, file, &r.u.bgpconfig, e);
+		break;
+	case RES_BGPPEER: rc = bgppeer_from_json(j, doc, file, &r.u.bgppeer, e); break;
 	case RES_IPAMHANDLE:
 	default: rc = ipam_handle_from_json(j, doc, file, &r.u.handle, e); break;
 	}
@@ -1525,6 +2011,8 @@ json_t *res_to_json(const struct resource *r)
 	case RES_WEP: j = wep_to_json(&r->u.wep); break;
 	case RES_IPAMBLOCK: j = ipam_block_to_json(&r->u.block); break;
 	case RES_IPAMHANDLE: j = ipam_handle_to_json(&r->u.handle); break;
+	case RES_BGPCONFIG: j = bgpconfig_to_json(&r->u.bgpconfig); break;
+	case RES_BGPPEER: j = bgppeer_to_json(&r->u.bgppeer); break;
 	default: return NULL;
 	}
 	if (j && r->revision > 0 &&
@@ -1546,6 +2034,8 @@ void res_clear(struct resource *r)
 	case RES_WEP: wep_clear(&r->u.wep); break;
 	case RES_IPAMBLOCK: ipam_block_clear(&r->u.block); break;
 	case RES_IPAMHANDLE: ipam_handle_clear(&r->u.handle); break;
+	case RES_BGPCONFIG: bgpconfig_clear(&r->u.bgpconfig); break;
+	case RES_BGPPEER: bgppeer_clear(&r->u.bgppeer); break;
 	default: break;
 	}
 	r->revision = 0;
@@ -1564,6 +2054,8 @@ void res_name(const struct resource *r, char *buf, size_t len)
 		snprintf(buf, len, "%s", name);
 		break;
 	case RES_IPAMHANDLE: snprintf(buf, len, "%s", r->u.handle.id); break;
+	case RES_BGPCONFIG: snprintf(buf, len, "%s", r->u.bgpconfig.name); break;
+	case RES_BGPPEER: snprintf(buf, len, "%s", r->u.bgppeer.name); break;
 	default: snprintf(buf, len, "?"); break;
 	}
 }

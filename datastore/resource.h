@@ -36,6 +36,8 @@ enum res_kind {
 	RES_WEP,		/* WorkloadEndpoint */
 	RES_IPAMBLOCK,
 	RES_IPAMHANDLE,
+	RES_BGPCONFIG,		/* BGPConfiguration */
+	RES_BGPPEER,		/* BGPPeer */
 	RES_KIND_COUNT
 };
 
@@ -135,6 +137,81 @@ struct ipam_handle {
 	int64_t created;		/* unix time of the first allocation */
 };
 
+/* --- BGPConfiguration ---
+ * The cluster's BGP settings: one document, named "default" (per-node
+ * configurations may come later; other names are refused so that nothing is
+ * silently ignored). An absent document means bgpconfig_defaults().
+ *
+ * Secrets (meshPassword here, password in BGPPeer): stored in the datastore
+ * as given, never written into an error message or a log, never
+ * world-readable (the BIRD config holding one is written 0600). At most
+ * BGP_PASSWORD_MAX printable ASCII characters, without '"' or '\' (BIRD's
+ * string syntax has no escapes). */
+#define BGPCONFIG_NAME "default"
+#define BGP_DEFAULT_ASN 64512
+#define BGP_DEFAULT_GR_TIME 120
+#define BGP_DEFAULT_PORT 179
+#define BGP_PASSWORD_MAX 80	/* Linux's TCP MD5 key limit */
+#define BGP_COMMUNITIES_MAX 16
+
+/* A community to attach to the prefixes a node originates: "A:B" (RFC 1997,
+ * 16-bit parts) or "A:B:C" (large, RFC 8092, 32-bit parts). */
+struct bgp_community {
+	bool large;
+	uint32_t v[3];		/* v[2] unused when !large */
+};
+#define BGP_COMMUNITY_STRLEN 34	/* "4294967295:4294967295:4294967295" + NUL */
+/* 0, or -EINVAL (decimal parts without leading zeros or signs, in range). */
+int bgp_community_parse(const char *s, struct bgp_community *out);
+char *bgp_community_fmt(const struct bgp_community *c, char *buf);
+
+struct bgpconfig {
+	char name[RES_NAME_MAX];	/* "default" */
+	uint32_t asn;		/* asNumber: nodes without their own; default 64512 */
+	bool mesh;		/* nodeToNodeMesh; default true */
+	char *mesh_password;	/* meshPassword: TCP MD5 on mesh sessions; NULL = none */
+	size_t n_communities;
+	struct bgp_community communities[BGP_COMMUNITIES_MAX];	/* no duplicates */
+	uint32_t gr_time;	/* gracefulRestartTime, s 1..4095 (12 bits in BGP); default 120 */
+	uint16_t listen_port;	/* listenPort, of every node; default 179 */
+	int log_level;		/* logLevel, enum log_level (common/log.h); default info */
+};
+/* Fills c with the defaults above (name "default"); c owns nothing after. */
+void bgpconfig_defaults(struct bgpconfig *c);
+
+/* --- BGPPeer ---
+ * A BGP speaker outside the mesh (a top-of-rack router, a route server).
+ * Applies to every node (global) unless `node` names one node or
+ * `nodeSelector` selects nodes by their labels (at most one of the two). */
+enum bgp_next_hop { BGP_NH_AUTO, BGP_NH_SELF, BGP_NH_KEEP };	/* "auto" "self" "keep" */
+enum bgp_source { BGP_SRC_NODE_IP, BGP_SRC_AUTO };	/* "nodeIP" "auto" */
+enum bgp_import { BGP_IMPORT_POOLS, BGP_IMPORT_ALL };	/* "pools" "all" */
+
+struct bgppeer {
+	char name[RES_NAME_MAX];
+	uint32_t peer_ip;	/* peerIP "A.B.C.D[:PORT]": not 0.0.0.0, multicast, broadcast */
+	uint16_t peer_port;	/* 0 = not given (179) */
+	uint32_t asn;		/* asNumber, 1..4294967295, required */
+	char node[RES_NAME_MAX];	/* "" = not limited to one node */
+	char *node_selector;	/* NULL = not limited by labels; see node_selector_match */
+	char *password;		/* TCP MD5 (RFC 2385); NULL = none; a secret, see above */
+	uint16_t keepalive;	/* keepaliveTime s, 1..65535; 0 = BIRD's (hold/3) */
+	uint16_t hold;		/* holdTime s, 3..65535; 0 = BIRD's (240); > keepalive */
+	bool bfd;		/* bfd: BFD on the session */
+	bool ttl_security;	/* ttlSecurity: GTSM, RFC 5082 */
+	uint8_t multihop;	/* multihop: hops 1..255; 0 = BIRD's default
+				 * (direct for eBGP, multihop for iBGP) */
+	enum bgp_next_hop next_hop;	/* nextHopMode, default auto */
+	enum bgp_source source;		/* sourceAddress, default nodeIP */
+	enum bgp_import import;		/* import: what is accepted, default pools */
+};
+
+/* The node selectors accepted for now: `all()`, `has(KEY)`, `KEY == "VALUE"`
+ * and `KEY != "VALUE"` (single or double quotes); Calico's whole language
+ * (&&, ||, in, ...) comes with NetworkPolicy. 1 when l matches, 0 when it
+ * does not, -EINVAL when sel is not one of these forms. */
+int node_selector_match(const char *sel, const struct labels *l);
+
 /* Decoders. doc: the YAML document the json came from, for positions (NULL
  * for a stored document). file: for messages (may be NULL). The whole
  * document is passed (apiVersion, kind, metadata, spec). */
@@ -149,18 +226,26 @@ int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
 int ipam_handle_from_json(const json_t *j, const struct ydoc *doc,
 			  const char *file, struct ipam_handle *out,
 			  struct errs *e);
+int bgpconfig_from_json(const json_t *j, const struct ydoc *doc,
+			const char *file, struct bgpconfig *out, struct errs *e);
+int bgppeer_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		      struct bgppeer *out, struct errs *e);
 
 json_t *ippool_to_json(const struct ippool *p);
 json_t *node_to_json(const struct node *n);
 json_t *wep_to_json(const struct wep *w);
 json_t *ipam_block_to_json(const struct ipam_block *b);
 json_t *ipam_handle_to_json(const struct ipam_handle *h);
+json_t *bgpconfig_to_json(const struct bgpconfig *c);
+json_t *bgppeer_to_json(const struct bgppeer *p);
 
 void ippool_clear(struct ippool *p);
 void node_clear(struct node *n);
 void wep_clear(struct wep *w);
 void ipam_block_clear(struct ipam_block *b);
 void ipam_handle_clear(struct ipam_handle *h);
+void bgpconfig_clear(struct bgpconfig *c);
+void bgppeer_clear(struct bgppeer *p);
 void labels_clear(struct labels *l);
 
 /*
@@ -177,6 +262,8 @@ struct resource {
 		struct wep wep;
 		struct ipam_block block;
 		struct ipam_handle handle;
+		struct bgpconfig bgpconfig;
+		struct bgppeer bgppeer;
 	} u;
 };
 

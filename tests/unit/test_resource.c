@@ -922,6 +922,274 @@ static void test_text_codec(void **state)
 	assert_int_equal(e.n, 0);
 }
 
+/* ------------------------------------------------ BGPConfiguration, BGPPeer
+ * (added with the BGP issue) */
+
+static const char bgpconfig_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: BGPConfiguration\n"
+	"metadata:\n"
+	"  name: default\n"
+	"spec:\n"
+	"  asNumber: 65000\n"
+	"  nodeToNodeMesh: false\n"
+	"  meshPassword: 'm3sh pass'\n"
+	"  communities: ['65000:100', '65000:1:4294967295']\n"
+	"  gracefulRestartTime: 300\n"
+	"  listenPort: 1179\n"
+	"  logLevel: debug\n";
+
+#define BGPC_HEAD "apiVersion: petrel/v1\nkind: BGPConfiguration\nmetadata: {name: default}\n"
+
+static void test_bgpconfig(void **state)
+{
+	char doc[512];
+
+	(void)state;
+	assert_int_equal(res_kind_parse("BGPConfiguration"), RES_BGPCONFIG);
+	assert_int_equal(res_kind_parse("bgpconfigurations"), RES_BGPCONFIG);
+	assert_int_equal(res_kind_parse("bgpconfig"), RES_BGPCONFIG);
+	assert_string_equal(res_kind_plural(RES_BGPCONFIG), "bgpconfigurations");
+	round_trip(bgpconfig_yaml, RES_BGPCONFIG);
+	expect_ok(bgpconfig_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"BGPConfiguration\","
+		  "\"metadata\":{\"name\":\"default\"},\"spec\":{\"asNumber\":65000,"
+		  "\"nodeToNodeMesh\":false,\"meshPassword\":\"m3sh pass\",\"communities\":"
+		  "[\"65000:100\",\"65000:1:4294967295\"],\"gracefulRestartTime\":300,"
+		  "\"listenPort\":1179,\"logLevel\":\"debug\"}}");
+	/* the defaults: mesh on, AS 64512, graceful restart 120 s, port 179 */
+	expect_ok(BGPC_HEAD, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"BGPConfiguration\","
+		  "\"metadata\":{\"name\":\"default\"},\"spec\":{\"asNumber\":64512,"
+		  "\"nodeToNodeMesh\":true,\"gracefulRestartTime\":120,\"listenPort\":179,"
+		  "\"logLevel\":\"info\"}}");
+	round_trip(BGPC_HEAD "spec: {}\n", RES_BGPCONFIG);
+
+	expect_error("apiVersion: petrel/v1\nkind: BGPConfiguration\nmetadata: {name: global}\n",
+		     "t.yaml:3:18: metadata.name: must be \"default\" (the cluster-wide "
+		     "configuration), not \"global\"");
+	expect_error(BGPC_HEAD "spec: {asNumber: 0}\n",
+		     "t.yaml:4:18: spec.asNumber: 0 is out of range (1..4294967295)");
+	expect_error(BGPC_HEAD "spec: {asNumber: 4294967296}\n", "spec.asNumber: 4294967296 is out");
+	expect_error(BGPC_HEAD "spec: {nodeToNodeMesh: yes}\n",
+		     "spec.nodeToNodeMesh: must be true or false, not a string");
+	expect_error(BGPC_HEAD "spec: {gracefulRestartTime: 0}\n",
+		     "spec.gracefulRestartTime: 0 is out of range (1..4095)");
+	expect_error(BGPC_HEAD "spec: {gracefulRestartTime: 4096}\n",
+		     "spec.gracefulRestartTime: 4096 is out of range");
+	expect_error(BGPC_HEAD "spec: {listenPort: 0}\n", "spec.listenPort: 0 is out of range (1..65535)");
+	expect_error(BGPC_HEAD "spec: {listenPort: 65536}\n", "spec.listenPort: 65536 is out");
+	expect_error(BGPC_HEAD "spec: {logLevel: loud}\n",
+		     "spec.logLevel: unknown value \"loud\" (error, warning, info or debug)");
+	expect_error(BGPC_HEAD "spec: {communities: ['65536:1']}\n",
+		     "t.yaml:4:22: spec.communities[0]: invalid community \"65536:1\"");
+	expect_error(BGPC_HEAD "spec: {communities: ['1:2', '1:02']}\n",
+		     "spec.communities[1]: invalid community \"1:02\"");
+	expect_error(BGPC_HEAD "spec: {communities: ['1:2:3:4']}\n", "invalid community \"1:2:3:4\"");
+	expect_error(BGPC_HEAD "spec: {communities: ['1']}\n", "invalid community \"1\"");
+	expect_error(BGPC_HEAD "spec: {communities: ['1:2', '1:2']}\n",
+		     "spec.communities[1]: duplicate community \"1:2\"");
+	expect_error(BGPC_HEAD "spec: {communities: [12]}\n",
+		     "spec.communities[0]: must be a string, not an integer");
+	expect_error(BGPC_HEAD "spec: {communities: '1:2'}\n",
+		     "spec.communities: must be a list, not a string");
+	expect_error(BGPC_HEAD "spec: {communities: ['1:1', '1:2', '1:3', '1:4', '1:5', '1:6', "
+		     "'1:7', '1:8', '1:9', '1:10', '1:11', '1:12', '1:13', '1:14', '1:15', '1:16', "
+		     "'1:17']}\n", "spec.communities: too many communities (17, at most 16)");
+	expect_error(BGPC_HEAD "spec: {meshPassword: ''}\n", "spec.meshPassword: must not be empty");
+	expect_error(BGPC_HEAD "spec: {nodetonodemesh: true}\n",
+		     "spec.nodetonodemesh: unknown field (did you mean \"nodeToNodeMesh\"?)");
+	/* a bad password is never repeated in the message */
+	{
+		struct dec x;
+
+		decode(&x, "t.yaml", BGPC_HEAD "spec: {meshPassword: 'se\"cr3t'}\n");
+		assert_int_equal(x.rc, -EINVAL);
+		assert_true(has_err(&x.e, "spec.meshPassword: must be printable ASCII without"));
+		for (size_t i = 0; i < x.e.n; i++)
+			assert_null(strstr(x.e.msg[i], "cr3t"));
+		dec_free(&x);
+	}
+	snprintf(doc, sizeof(doc), BGPC_HEAD "spec: {meshPassword: '%081d'}\n", 0);
+	expect_error(doc, "spec.meshPassword: too long (81 characters, at most 80)");
+	snprintf(doc, sizeof(doc), BGPC_HEAD "spec: {meshPassword: '%080d'}\n", 0);
+	expect_ok(doc, NULL);
+	expect_error(BGPC_HEAD "spec: {meshPassword: 'a\\\\b'}\n",
+		     "spec.meshPassword: must be printable ASCII");
+}
+
+static const char bgppeer_yaml[] =
+	"apiVersion: petrel/v1\n"
+	"kind: BGPPeer\n"
+	"metadata:\n"
+	"  name: tor-a\n"
+	"spec:\n"
+	"  peerIP: 192.0.2.1:1179\n"
+	"  asNumber: 4294967295\n"
+	"  nodeSelector: rack == \"r1\"\n"
+	"  password: 'md5 s3cret!'\n"
+	"  keepaliveTime: 3\n"
+	"  holdTime: 9\n"
+	"  bfd: true\n"
+	"  ttlSecurity: true\n"
+	"  multihop: 2\n"
+	"  nextHopMode: self\n"
+	"  sourceAddress: nodeIP\n"
+	"  import: all\n";
+
+#define PEER_HEAD "apiVersion: petrel/v1\nkind: BGPPeer\nmetadata: {name: p}\n"
+
+static void test_bgppeer(void **state)
+{
+	(void)state;
+	assert_int_equal(res_kind_parse("BGPPeer"), RES_BGPPEER);
+	assert_int_equal(res_kind_parse("bgppeers"), RES_BGPPEER);
+	assert_int_equal(res_kind_parse("peer"), RES_BGPPEER);
+	round_trip(bgppeer_yaml, RES_BGPPEER);
+	expect_ok(bgppeer_yaml, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"BGPPeer\","
+		  "\"metadata\":{\"name\":\"tor-a\"},\"spec\":{\"peerIP\":\"192.0.2.1:1179\","
+		  "\"asNumber\":4294967295,\"nodeSelector\":\"rack == \\\"r1\\\"\","
+		  "\"password\":\"md5 s3cret!\",\"keepaliveTime\":3,\"holdTime\":9,\"bfd\":true,"
+		  "\"ttlSecurity\":true,\"multihop\":2,\"nextHopMode\":\"self\","
+		  "\"sourceAddress\":\"nodeIP\",\"import\":\"all\"}}");
+	expect_ok(PEER_HEAD "spec: {peerIP: 192.0.2.1, asNumber: 65001, node: node1}\n",
+		  "{\"apiVersion\":\"petrel/v1\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":\"p\"},"
+		  "\"spec\":{\"peerIP\":\"192.0.2.1\",\"asNumber\":65001,\"node\":\"node1\","
+		  "\"bfd\":false,\"ttlSecurity\":false,\"nextHopMode\":\"auto\","
+		  "\"sourceAddress\":\"nodeIP\",\"import\":\"pools\"}}");
+	round_trip(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, sourceAddress: auto, "
+		   "nextHopMode: keep}\n", RES_BGPPEER);
+	round_trip(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, nodeSelector: all()}\n",
+		   RES_BGPPEER);
+
+	expect_error(PEER_HEAD "spec: {asNumber: 65001}\n", "t.yaml:4:7: spec.peerIP: missing required field");
+	expect_error(PEER_HEAD "spec: {peerIP: 192.0.2.1}\n", "spec.asNumber: missing required field");
+	expect_error(PEER_HEAD, "spec: missing required field");
+	expect_error(PEER_HEAD "spec: {peerIP: 192.0.2.1, asNumber: 0}\n",
+		     "spec.asNumber: 0 is out of range (1..4294967295)");
+	expect_error(PEER_HEAD "spec: {peerIP: 192.0.2.1, asNumber: 4294967296}\n",
+		     "spec.asNumber: 4294967296 is out of range");
+	expect_error(PEER_HEAD "spec: {peerIP: 192.0.2.300, asNumber: 1}\n",
+		     "t.yaml:4:16: spec.peerIP: invalid peer address \"192.0.2.300\" "
+		     "(expected A.B.C.D or A.B.C.D:PORT)");
+	expect_error(PEER_HEAD "spec: {peerIP: '192.0.2.1:0', asNumber: 1}\n", "invalid peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: '192.0.2.1:65536', asNumber: 1}\n", "invalid peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: '192.0.2.1:', asNumber: 1}\n", "invalid peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: '192.0.2.1:0179', asNumber: 1}\n", "invalid peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: 192.0.2.01, asNumber: 1}\n", "invalid peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: 192.0.2.0/24, asNumber: 1}\n", "invalid peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: 0.0.0.0, asNumber: 1}\n",
+		     "spec.peerIP: 0.0.0.0 is not a peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: 224.0.0.5, asNumber: 1}\n",
+		     "spec.peerIP: \"224.0.0.5\" is a multicast address");
+	expect_error(PEER_HEAD "spec: {peerIP: 255.255.255.255, asNumber: 1}\n",
+		     "spec.peerIP: 255.255.255.255 is not a peer address");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, node: Node_1}\n",
+		     "spec.node: invalid node name \"Node_1\"");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, node: n1, "
+		     "nodeSelector: all()}\n",
+		     "spec.nodeSelector: give node or nodeSelector, not both");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, "
+		     "nodeSelector: 'a == \"b\" && c == \"d\"'}\n",
+		     "spec.nodeSelector: unsupported selector \"a == \"b\" && c == \"d\"\" "
+		     "(for now: all(), has(KEY), KEY == \"VALUE\" or KEY != \"VALUE\")");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, keepaliveTime: 9, "
+		     "holdTime: 9}\n", "spec.keepaliveTime: 9 s must be less than the hold time (9 s)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, keepaliveTime: 300}\n",
+		     "spec.keepaliveTime: 300 s must be less than the hold time (240 s, the default)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, holdTime: 2}\n",
+		     "spec.holdTime: 2 is out of range (3..65535)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, keepaliveTime: 0}\n",
+		     "spec.keepaliveTime: 0 is out of range (1..65535)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, multihop: 0}\n",
+		     "spec.multihop: 0 is out of range (1..255)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, multihop: 256}\n",
+		     "spec.multihop: 256 is out of range");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, bfd: 1}\n",
+		     "spec.bfd: must be true or false, not an integer");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, nextHopMode: Self}\n",
+		     "spec.nextHopMode: unknown value \"Self\" (auto, self or keep)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, sourceAddress: UseNodeIP}\n",
+		     "spec.sourceAddress: unknown value \"UseNodeIP\" (nodeIP or auto)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, import: none}\n",
+		     "spec.import: unknown value \"none\" (pools or all)");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, bfd: true, multihop: 2, "
+		     "sourceAddress: auto}\n",
+		     "spec.bfd: BFD on a multihop session needs sourceAddress nodeIP");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, password: 'a\"b'}\n",
+		     "spec.password: must be printable ASCII without");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, password: 7}\n",
+		     "spec.password: must be a string, not an integer");
+	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, peerIp: 10.0.0.2}\n",
+		     "spec.peerIp: unknown field (did you mean \"peerIP\"?)");
+	expect_error("apiVersion: petrel/v1\nkind: BGPPeer\nmetadata: {name: Tor}\n"
+		     "spec: {peerIP: 10.0.0.1, asNumber: 1}\n", "metadata.name: invalid name \"Tor\"");
+	/* every error of the document, not only the first */
+	{
+		struct dec x;
+
+		decode(&x, "t.yaml", PEER_HEAD "spec: {peerIP: 1.2.3, asNumber: 0, multihop: 0}\n");
+		assert_int_equal(x.rc, -EINVAL);
+		assert_int_equal(x.e.n, 3);
+		dec_free(&x);
+	}
+}
+
+static void test_node_selector(void **state)
+{
+	struct labels l = { 0 };
+
+	(void)state;
+	assert_int_equal(labels_set(&l, "rack", "r1"), 0);
+	assert_int_equal(labels_set(&l, "example.com/role", "tor"), 0);
+	assert_int_equal(node_selector_match("all()", &l), 1);
+	assert_int_equal(node_selector_match("  all( )", &l), -EINVAL);
+	assert_int_equal(node_selector_match(" all() ", NULL), 1);
+	assert_int_equal(node_selector_match("rack == \"r1\"", &l), 1);
+	assert_int_equal(node_selector_match("rack=='r1'", &l), 1);
+	assert_int_equal(node_selector_match("rack == \"r2\"", &l), 0);
+	assert_int_equal(node_selector_match("rack != \"r2\"", &l), 1);
+	assert_int_equal(node_selector_match("zone != \"a\"", &l), 1);	/* absent */
+	assert_int_equal(node_selector_match("zone == \"a\"", &l), 0);
+	assert_int_equal(node_selector_match("example.com/role == \"tor\"", &l), 1);
+	assert_int_equal(node_selector_match("has(rack)", &l), 1);
+	assert_int_equal(node_selector_match("has( zone )", &l), 0);
+	assert_int_equal(node_selector_match("has(rack)", NULL), 0);
+	assert_int_equal(node_selector_match("rack == \"r1\"", NULL), 0);
+	assert_int_equal(node_selector_match("rack == r1", &l), -EINVAL);
+	assert_int_equal(node_selector_match("rack == \"r1", &l), -EINVAL);
+	assert_int_equal(node_selector_match("rack = \"r1\"", &l), -EINVAL);
+	assert_int_equal(node_selector_match("rack == \"r1\" x", &l), -EINVAL);
+	assert_int_equal(node_selector_match("rack == \"r 1\"", &l), -EINVAL);
+	assert_int_equal(node_selector_match("-rack == \"r1\"", &l), -EINVAL);
+	assert_int_equal(node_selector_match("has(rack", &l), -EINVAL);
+	assert_int_equal(node_selector_match("!has(rack)", &l), -EINVAL);
+	assert_int_equal(node_selector_match("", &l), -EINVAL);
+	assert_int_equal(node_selector_match(NULL, &l), -EINVAL);
+	labels_clear(&l);
+}
+
+static void test_bgp_community(void **state)
+{
+	char buf[BGP_COMMUNITY_STRLEN];
+	struct bgp_community c;
+
+	(void)state;
+	assert_int_equal(bgp_community_parse("65535:0", &c), 0);
+	assert_false(c.large);
+	assert_string_equal(bgp_community_fmt(&c, buf), "65535:0");
+	assert_int_equal(bgp_community_parse("4294967295:4294967295:4294967295", &c), 0);
+	assert_true(c.large);
+	assert_string_equal(bgp_community_fmt(&c, buf), "4294967295:4294967295:4294967295");
+	assert_int_equal(bgp_community_parse("65536:0", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse("1:4294967296:1", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse("1:-1", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse("1::1", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse(":1", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse("1:1:", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse("01:1", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse("no-export", &c), -EINVAL);
+	assert_int_equal(bgp_community_parse(NULL, &c), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -938,6 +1206,10 @@ int main(void)
 		cmocka_unit_test(test_ipam_block_big),
 		cmocka_unit_test(test_ipam_handle),
 		cmocka_unit_test(test_text_codec),
+		cmocka_unit_test(test_bgpconfig),
+		cmocka_unit_test(test_bgppeer),
+		cmocka_unit_test(test_node_selector),
+		cmocka_unit_test(test_bgp_community),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
