@@ -1,0 +1,333 @@
+/*
+ * felix: the node agent's state, shared by its files (private to felix/).
+ *
+ *   main.c       options, config, namespace, pid file, the one epoll loop
+ *   store.c      desired state: this node's WorkloadEndpoints and the IPAM
+ *                blocks with affinity to it, from a datastore list + watch
+ *   kernel.c     actual state: netlink dumps and notifications parsed into
+ *                felix's own compact tables; batched writes, each ACKed
+ *   reconcile.c  the dirty queue, the checks that compare desired with
+ *                actual and emit the difference, the sysctl reads/writes
+ *   statsrv.c    the status socket (status, wait)
+ *
+ * Invariants:
+ *  - Actual state is only what the kernel reported: a dump, a notification,
+ *    or the ACK of a write felix sent (and the success of a sysctl write).
+ *  - Only petrel's own objects are kept and touched: routes of table main
+ *    with the configured protocol, links whose name has petrel's prefix,
+ *    neighbour entries on those links.
+ *  - Every change of desired or actual state queues the objects whose
+ *    check could now have another result; a pass checks a bounded number of
+ *    queued objects and sends what differs. An object not queued has been
+ *    checked since it last changed (so "programmed" can be trusted).
+ *  - Objects are freed only while handling store or kernel input, never in
+ *    the middle of a pass, so a pass may hold pointers across its batch.
+ */
+#ifndef PETREL_FELIX_H
+#define PETREL_FELIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/ip4.h"
+#include "datastore/datastore.h"
+#include "datastore/resource.h"
+#include "felix/htab.h"
+
+#ifndef PETREL_VERSION
+#define PETREL_VERSION "0.1.0"
+#endif
+
+#define FELIX_IFNAMSIZ 16
+
+/* Per-pass bounds (so that the loop keeps answering and the notification
+ * socket is drained between bursts of writes). */
+#define FELIX_PASS_CHECKS 4096	/* queued objects checked per pass */
+#define FELIX_PASS_WRITES 1024	/* netlink + sysctl writes per pass */
+#define FELIX_EVENT_MSGS 8192	/* notifications read per loop turn */
+#define FELIX_MAX_TOMBS 4096
+#define FELIX_RETRY_MS 1000	/* a dump that failed or was interrupted */
+
+/* Kinds of queued objects. */
+enum qkind { Q_EP, Q_BLOCK, Q_ROUTE, Q_NEIGH };
+
+struct qnode {
+	struct dlist l;		/* in felix.queue when linked */
+	uint8_t kind;
+};
+
+/*
+ * A route key (prefix in table main, metric 0, tos 0) that a desired object
+ * wants. Several owners of one key (two endpoints claiming one address) are
+ * possible; the first one holds it (dup == 0), the others wait.
+ */
+struct rowner {
+	struct hnode h;		/* felix.owners, hash_u32(dst, len) */
+	uint32_t dst;
+	uint8_t len;
+	bool dup;		/* another owner holds this key */
+	bool conflict;		/* our add met a route we did not know of */
+	bool conflict_logged;	/* ... and it is not ours: said so */
+	bool is_block;
+	void *owner;		/* struct fep * or struct fblock * */
+};
+
+/* Desired: one WorkloadEndpoint of this node. */
+struct fep {
+	struct hnode by_name;	/* felix.eps */
+	struct hnode by_if;	/* felix.eps_by_if, when if_indexed */
+	struct qnode q;
+	char name[RES_NAME_MAX];
+	char ifname[FELIX_IFNAMSIZ];
+	enum wep_mode mode;
+	uint8_t mac[6];
+	bool has_mac;
+	bool if_indexed;
+	bool programmed;
+	bool inflight;		/* writes for it are in the unsent batch */
+	uint32_t gen;		/* store list generation */
+	int64_t rev;
+	char *err;		/* last failure for it (owned), or NULL */
+	size_t n_nets;
+	struct rowner nets[];
+};
+
+/* Desired: one IPAM block with affinity to this node. */
+struct fblock {
+	struct hnode by_name;	/* felix.blocks */
+	struct qnode q;
+	char name[IP4_NETSTRLEN];	/* "10.65.0.0-26", the key's last part */
+	bool programmed;
+	bool inflight;
+	uint32_t gen;
+	struct rowner key;
+};
+
+/* An endpoint that left the store, until its routes and neighbour entries
+ * are gone too (for wait "gone"). */
+struct ftomb {
+	struct dlist l;
+	char name[RES_NAME_MAX];
+	char ifname[FELIX_IFNAMSIZ];
+	size_t n_nets;
+	struct ip4_net nets[WEP_MAX_NETS];
+};
+
+/* Actual: a link with petrel's name prefix. */
+struct klink {
+	struct hnode by_index;	/* felix.links, hash_u32(ifindex, 0) */
+	struct hnode by_name;	/* felix.links_by_name */
+	int ifindex;
+	char name[FELIX_IFNAMSIZ];
+	unsigned int flags;	/* IFF_* */
+	int8_t proxy_arp;	/* -1: not known */
+	int8_t forwarding;
+	int8_t accept_ra;	/* -1: not known or no IPv6 */
+	int32_t proxy_delay;	/* /proc's unit (USER_HZ); -1: not known */
+	uint32_t gen;
+};
+
+/* Actual: a route of table main with petrel's protocol. */
+struct kroute {
+	struct hnode by_key;	/* felix.routes, kroute_hash(dst, len, prio, tos) */
+	struct hnode by_oif;	/* felix.routes_by_oif, when oif != 0 */
+	struct qnode q;
+	uint32_t dst;
+	uint8_t len, tos, type, scope;
+	uint32_t prio;
+	int oif;
+	bool other_nh;		/* a gateway or several next hops: never ours */
+	bool inflight;
+	uint32_t gen;
+};
+
+/* Actual: an IPv4 neighbour entry on a petrel link. */
+struct kneigh {
+	struct hnode by_key;	/* felix.neighs, hash_u32(ifindex, addr) */
+	struct hnode by_if;	/* felix.neighs_by_if, hash_u32(ifindex, 0) */
+	struct qnode q;
+	int ifindex;
+	uint32_t addr;
+	uint8_t mac[6];
+	bool has_mac;
+	bool inflight;
+	uint16_t state;		/* NUD_* */
+	uint32_t gen;
+};
+
+/* Netlink write operations, each one message of a batch. */
+enum kop_type { KOP_LINK_UP, KOP_ROUTE_ADD, KOP_ROUTE_REPLACE, KOP_ROUTE_DEL,
+		KOP_NEIGH_SET, KOP_NEIGH_DEL };
+
+struct kop {
+	uint8_t type;
+	const char *why;	/* static text for the log: "missing", "stale"... */
+	uint32_t seq;
+	/* copies of the object, never pointers into the actual tables */
+	int ifindex;
+	char ifname[FELIX_IFNAMSIZ];
+	uint32_t dst;		/* route dst or neighbour address */
+	uint8_t len, tos, type_rt, scope;
+	uint32_t prio;
+	uint8_t mac[6];
+	/* the desired object to re-check once acknowledged (may be NULL) */
+	struct qnode *owner;
+	struct rowner *rkey;
+};
+
+#define KBATCH_BUF 32768
+#define KBATCH_OPS 256
+
+struct kbatch {
+	size_t len, n;
+	struct kop ops[KBATCH_OPS];
+	unsigned char buf[KBATCH_BUF];
+};
+
+struct nl_sock;
+struct sclient;
+
+/* epoll tags (data.ptr points at one of these as its first member) */
+enum esrc_type { ES_SIGNAL, ES_TIMER, ES_NETLINK, ES_WATCH, ES_LISTEN,
+		 ES_CLIENT };
+struct esrc {
+	enum esrc_type type;
+};
+
+struct felix {
+	const struct petrel_config *cfg;
+	int epfd;
+	bool quit;
+	struct esrc src_signal, src_timer, src_netlink, src_watch, src_listen;
+
+	/* desired */
+	struct ds *ds;
+	struct ds_watch *watch;
+	char wep_prefix[RES_KEY_MAX];
+	char block_prefix[RES_KEY_MAX];
+	int64_t applied_rev;	/* store revision applied to the desired state */
+	bool watch_more;	/* the watch may hold more news */
+	bool need_relist;	/* list the store again (SIGHUP, -ERANGE) */
+	bool relist_on_timer;	/* a relist failed: try again at the next tick */
+	int64_t list_rev_wep, list_rev_block;	/* revisions of the last list */
+	uint32_t store_gen;
+	struct htab eps, eps_by_if, blocks, owners;
+	size_t n_eps, n_blocks, n_programmed;
+	struct dlist tombs;
+	size_t n_tombs;
+
+	/* actual */
+	struct nl_sock *nl_ev, *nl_req;
+	uint32_t seq;
+	uint32_t kgen;
+	struct htab links, links_by_name, routes, routes_by_oif, neighs,
+		    neighs_by_if;
+	int ip_forward;		/* -1: not known */
+	bool need_kresync;	/* dump everything again (ENOBUFS, timer...) */
+	const char *kresync_why;
+	bool need_route_dump;	/* our picture of routes is suspect */
+	uint64_t kresync_at;	/* a failed dump's retry (monotonic ns), or 0 */
+	bool ev_more;		/* the notification socket may hold more */
+	unsigned char *rbuf;	/* receive buffer, FELIX_RBUF bytes */
+	struct kbatch *batch;
+
+	/* the reconcile queue and its pass */
+	struct dlist queue;
+	size_t writes_left;	/* budget of the current pass */
+	uint64_t changes;	/* writes that succeeded, ever */
+	uint64_t emitted;	/* netlink writes put in a batch, ever */
+	bool resync_active;	/* a full resync waits for the queue to empty */
+	uint64_t resync_t0;	/* its start, monotonic ns */
+	uint64_t resync_changes0;
+	int64_t last_resync_ms;
+	int64_t resync_store_ms;	/* -1: no relist in this resync */
+	int64_t resync_kernel_ms;
+	uint64_t resyncs;
+
+	/* status socket */
+	int listen_fd;
+	char sock_path[CONFIG_PATH_MAX + 16];
+	struct dlist clients;
+	size_t n_clients;
+};
+
+#define FELIX_RBUF 65536
+
+/* --- main.c --- */
+uint64_t felix_now_ns(void);	/* CLOCK_MONOTONIC */
+
+/* --- store.c --- */
+int store_open(struct felix *f);
+void store_close(struct felix *f);
+/* Lists this node's endpoints and blocks, replaces the desired state with
+ * them (queueing what changed) and watches from there. */
+int store_relist(struct felix *f);
+/* Applies the watch's news (one read). 0, or -errno (the watch is broken:
+ * the caller relists). */
+int store_watch_read(struct felix *f, bool want_rev);
+struct fep *store_ep_find(struct felix *f, const char *name);
+struct fep *store_ep_by_ifname(struct felix *f, const char *ifname);
+struct rowner *store_owner_find(struct felix *f, uint32_t dst, uint8_t len);
+struct ftomb *store_tomb_find(struct felix *f, const char *name);
+void store_tomb_free(struct felix *f, struct ftomb *t);
+void store_free_all(struct felix *f);
+
+/* --- kernel.c --- */
+int kern_open(struct felix *f);
+void kern_close(struct felix *f);
+int kern_ev_fd(const struct felix *f);
+/* Dumps links, neighbour tables, routes and neighbours; replaces the
+ * actual state with what they show; queues every object. */
+int kern_dump_all(struct felix *f);
+int kern_dump_routes(struct felix *f);
+/* Reads up to FELIX_EVENT_MSGS notifications; sets ev_more when it stopped
+ * early, need_kresync when some were lost. */
+void kern_events_read(struct felix *f);
+/* Adds one write to the batch (flushing first when full). The message is
+ * built from op. 0 or -errno (the write is then not sent). */
+int kern_write(struct felix *f, const struct kop *op);
+/* Sends the batch and handles every acknowledgement. */
+void kern_flush(struct felix *f);
+struct klink *kern_link_by_index(struct felix *f, int ifindex);
+struct klink *kern_link_by_name(struct felix *f, const char *name);
+struct kroute *kern_route_find(struct felix *f, uint32_t dst, uint8_t len,
+			       uint32_t prio, uint8_t tos);
+struct kneigh *kern_neigh_find(struct felix *f, int ifindex, uint32_t addr);
+void kern_free_all(struct felix *f);
+
+/* --- reconcile.c --- */
+void rec_queue(struct felix *f, struct qnode *q);
+void rec_unqueue(struct qnode *q);
+void rec_queue_all(struct felix *f);
+/* Queues the endpoints that use the link name. */
+void rec_queue_ifname(struct felix *f, const char *ifname);
+/* Queues whoever wants the route key (dst, len). */
+void rec_queue_key(struct felix *f, uint32_t dst, uint8_t len);
+/* One bounded pass over the queue. */
+void rec_pass(struct felix *f);
+/* The endpoint's first unmet condition (for wait replies); "" when none. */
+void rec_ep_why(struct felix *f, struct fep *ep, char *buf, size_t len);
+/* True when nothing remains of a removed endpoint. */
+bool rec_tomb_clear(struct felix *f, struct ftomb *t);
+void rec_ep_set_programmed(struct felix *f, struct fep *ep, bool v);
+void rec_ep_set_err(struct fep *ep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Starts a full resync: dumps, queues all; its end is logged by rec_pass. */
+int rec_resync(struct felix *f, bool relist, const char *why);
+void rec_check_ip_forward(struct felix *f);
+
+/* --- statsrv.c --- */
+int statsrv_open(struct felix *f);
+void statsrv_close(struct felix *f);
+void statsrv_accept(struct felix *f);
+void statsrv_client_event(struct felix *f, struct sclient *c, uint32_t ev);
+/* Answers the waiters whose condition holds or whose time is up. */
+void statsrv_eval(struct felix *f);
+/* ms until the next waiter's deadline, or -1. */
+int statsrv_timeout_ms(struct felix *f);
+/* Whether a waiter needs a store revision beyond applied_rev. */
+bool statsrv_wants_rev(struct felix *f);
+
+#endif

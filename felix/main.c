@@ -1,0 +1,405 @@
+/*
+ * petrel-felix: the node agent. Reads the node's config, enters the node's
+ * network namespace when the config names one, takes <runDir>/felix.pid
+ * (flock: one felix per runDir), then runs one epoll loop until SIGTERM or
+ * SIGINT:
+ *
+ *   signalfd     TERM/INT: leave (every kernel object stays as it is);
+ *                HUP: full resync (list the store again, dump the kernel)
+ *   timerfd      every resyncInterval s: dump the kernel again
+ *   netlink      notifications (kernel.c)
+ *   datastore    the watch's fd (store.c)
+ *   status       the listening socket and its clients (statsrv.c)
+ *
+ * One turn of the loop: read what is ready (each source bounded), then one
+ * reconcile pass (bounded), then answer the waiters. The loop does not sleep
+ * while work is left over. No threads.
+ *
+ * A restart changes nothing that is right: the first resync dumps the kernel
+ * and compares before it writes anything.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/errs.h"
+#include "common/log.h"
+#include "common/netns.h"
+#include "felix/felix.h"
+
+#define PROG "petrel-felix"
+
+uint64_t felix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: " PROG " [-c FILE] [--check]\n"
+		"\n"
+		"petrel's node agent: programs this node's workload interfaces, routes\n"
+		"and neighbour entries from the datastore, and keeps them so.\n"
+		"\n"
+		"  -c, --config FILE  the node's config (default: $PETREL_CONFIG, else\n"
+		"                     " CONFIG_DEFAULT_PATH ")\n"
+		"      --check        validate the config, print every error, exit 0/1\n"
+		"  -h, --help         this text\n"
+		"      --version      print the version\n"
+		"\n"
+		"Signals: TERM/INT exit, leaving everything programmed; HUP resyncs.\n");
+}
+
+/* mkdir -p, for runDir. */
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[CONFIG_PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Takes <runDir>/felix.pid with a lock held until exit. Returns the fd. */
+static int pidfile_take(const struct petrel_config *cfg, char *path, size_t len)
+{
+	char buf[32];
+	int fd, n, r;
+
+	r = mkdir_p(cfg->run_dir, 0755);
+	if (r < 0) {
+		log_err("runDir %s: %s", cfg->run_dir, strerror(-r));
+		return r;
+	}
+	if ((size_t)snprintf(path, len, "%s/felix.pid", cfg->run_dir) >= len) {
+		log_err("runDir %s: path too long", cfg->run_dir);
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		log_err("pid file %s: %s", path, strerror(-r));
+		return r;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		r = -errno;
+		if (r == -EWOULDBLOCK) {
+			ssize_t k = pread(fd, buf, sizeof(buf) - 1, 0);
+
+			buf[k > 0 ? k : 0] = '\0';
+			buf[strcspn(buf, "\n")] = '\0';
+			log_err("another " PROG " (pid %s) runs with runDir %s (%s is locked)",
+				buf[0] ? buf : "?", cfg->run_dir, path);
+			r = -EEXIST;
+		} else {
+			log_err("pid file %s: lock: %s", path, strerror(-r));
+		}
+		close(fd);
+		return r;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		r = -errno;
+		log_err("pid file %s: write: %s", path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int epoll_add(struct felix *f, int fd, struct esrc *src,
+		     enum esrc_type type)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = src };
+
+	src->type = type;
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void on_signal(struct felix *f, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: full resync");
+			f->need_relist = true;
+		} else {
+			log_info("%s: exiting, leaving everything programmed",
+				 strsignal((int)si.ssi_signo));
+			f->quit = true;
+		}
+	}
+}
+
+static void on_timer(struct felix *f, int tfd)
+{
+	uint64_t ticks;
+
+	if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	if (f->relist_on_timer) {
+		f->relist_on_timer = false;
+		f->need_relist = true;
+	}
+	f->need_kresync = true;
+	f->kresync_why = "periodic";
+}
+
+/* The sooner of a timeout in ms (-1: none) and a deadline (0: none). */
+static int min_timeout(int ms, uint64_t at)
+{
+	uint64_t now = felix_now_ns();
+	int64_t left;
+
+	if (!at)
+		return ms;
+	left = at > now ? (int64_t)((at - now + 999999) / 1000000) : 0;
+	return ms < 0 || left < ms ? (int)left : ms;
+}
+
+static int loop(struct felix *f, int sfd, int tfd)
+{
+	struct epoll_event evs[64];
+
+	while (!f->quit) {
+		bool nl_ready = false, watch_ready = false;
+		int timeout, n;
+
+		if (f->kresync_at && felix_now_ns() >= f->kresync_at) {
+			f->kresync_at = 0;
+			f->need_kresync = true;
+			f->kresync_why = "retry";
+		}
+		if (!dlist_empty(&f->queue) || f->watch_more || f->ev_more ||
+		    f->need_relist || f->need_kresync || f->need_route_dump)
+			timeout = 0;
+		else
+			timeout = min_timeout(statsrv_timeout_ms(f), f->kresync_at);
+		n = epoll_wait(f->epfd, evs, 64, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("epoll: %s", strerror(errno));
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			struct esrc *s = evs[i].data.ptr;
+
+			switch (s->type) {
+			case ES_SIGNAL:
+				on_signal(f, sfd);
+				break;
+			case ES_TIMER:
+				on_timer(f, tfd);
+				break;
+			case ES_NETLINK:
+				nl_ready = true;
+				break;
+			case ES_WATCH:
+				watch_ready = true;
+				break;
+			case ES_LISTEN:
+				statsrv_accept(f);
+				break;
+			case ES_CLIENT:
+				statsrv_client_event(f, (struct sclient *)s,
+						     evs[i].events);
+				break;
+			}
+		}
+		if (f->quit)
+			break;
+		/* The kernel's news first, so that the pass compares against
+		 * the freshest picture. */
+		if (nl_ready || f->ev_more)
+			kern_events_read(f);
+		if (f->need_relist)
+			rec_resync(f, true, "store");
+		else if (f->need_kresync)
+			rec_resync(f, false, f->kresync_why ? f->kresync_why
+							     : "netlink");
+		else if (f->need_route_dump && kern_dump_routes(f) == 0)
+			log_debug("routes dumped again");
+		f->need_route_dump = false;
+		if ((watch_ready || f->watch_more) && f->watch &&
+		    store_watch_read(f, statsrv_wants_rev(f)) < 0)
+			f->need_relist = true;
+		rec_pass(f);
+		statsrv_eval(f);
+	}
+	return 0;
+}
+
+static int run(const struct petrel_config *cfg)
+{
+	struct felix fx, *f = &fx;
+	char pidpath[CONFIG_PATH_MAX + 16];
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t t0 = felix_now_ns();
+	int pidfd = -1, sfd = -1, tfd = -1, r;
+	sigset_t sigs;
+
+	memset(f, 0, sizeof(*f));
+	f->cfg = cfg;
+	f->epfd = -1;
+	f->listen_fd = -1;
+	f->last_resync_ms = -1;
+	dlist_init(&f->queue);
+	dlist_init(&f->tombs);
+	dlist_init(&f->clients);
+	f->src_watch.type = ES_WATCH;
+
+	if (cfg->netns[0]) {
+		r = netns_enter(cfg->netns);
+		if (r < 0) {
+			log_err("network namespace %s: %s", cfg->netns, strerror(-r));
+			return 1;
+		}
+	}
+	pidfd = pidfile_take(cfg, pidpath, sizeof(pidpath));
+	if (pidfd < 0)
+		return 1;
+	r = 1;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0 ||
+	    (tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0 ||
+	    (f->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		log_err("setup: %s", strerror(errno));
+		goto out;
+	}
+	its.it_value.tv_sec = its.it_interval.tv_sec = cfg->resync_interval;
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0 ||
+	    epoll_add(f, sfd, &f->src_signal, ES_SIGNAL) < 0 ||
+	    epoll_add(f, tfd, &f->src_timer, ES_TIMER) < 0) {
+		log_err("setup: %s", strerror(errno));
+		goto out;
+	}
+	if (store_open(f) < 0 || kern_open(f) < 0)
+		goto out;
+	if (epoll_add(f, kern_ev_fd(f), &f->src_netlink, ES_NETLINK) < 0) {
+		log_err("setup: %s", strerror(errno));
+		goto out;
+	}
+	if (statsrv_open(f) < 0)
+		goto out;
+
+	f->resync_t0 = t0;	/* the first resync counts from our start */
+	f->resync_active = true;
+	if (rec_resync(f, true, "start") < 0 && !f->watch)
+		goto out;
+	log_info("started: node %s, store %s at revision %lld, %zu endpoints, %zu blocks; pid %ld, status %s",
+		 cfg->node, cfg->datastore, (long long)f->applied_rev,
+		 f->n_eps, f->n_blocks, (long)getpid(), f->sock_path);
+	r = loop(f, sfd, tfd) < 0 ? 1 : 0;
+out:
+	statsrv_close(f);
+	store_close(f);
+	dlist_init(&f->queue);	/* the tables' objects go in one sweep */
+	store_free_all(f);
+	kern_free_all(f);
+	kern_close(f);
+	if (f->epfd >= 0)
+		close(f->epfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	unlink(pidpath);
+	close(pidfd);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct petrel_config cfg;
+	struct errs e = ERRS_INIT;
+	const char *path = NULL;
+	bool check = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf(PROG " %s\n", PETREL_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	r = config_load(path, &cfg, &e);
+	if (r < 0) {
+		for (size_t i = 0; i < e.n; i++)
+			fprintf(stderr, "%s\n", e.msg[i]);
+		if (!e.n)
+			fprintf(stderr, PROG ": config %s: %s\n",
+				path ? path : "(default)", strerror(-r));
+		errs_clear(&e);
+		return 1;
+	}
+	errs_clear(&e);
+	if (check) {
+		printf("%s: ok\n", cfg.file[0] ? cfg.file : "(defaults)");
+		return 0;
+	}
+	log_init(PROG, (enum log_level)cfg.log_level, 1);
+	return run(&cfg);
+}

@@ -1,0 +1,732 @@
+/*
+ * reconcile: compare desired with actual, send only the difference.
+ *
+ * Every object whose check could have a new result sits in one queue (a set:
+ * an object is in it at most once). A pass takes objects off the queue, at
+ * most FELIX_PASS_CHECKS of them and while fewer than FELIX_PASS_WRITES
+ * writes were made, and checks each:
+ *   endpoint  its link up, the link's sysctls (proxy_arp=1, forwarding=1,
+ *             neigh proxy_delay=0, IPv6 accept_ra=0), a route per address
+ *             (ADDR/LEN dev IF scope link proto P), a permanent neighbour
+ *             entry per /32 with the workload's MAC;
+ *   block     blackhole CIDR proto P;
+ *   route     (actual, ours) wanted by someone as it is? else deleted;
+ *   neighbour (actual, permanent, on our link) wanted? else deleted.
+ * Netlink writes are batched by kernel.c and sent at the end of the pass;
+ * their owners come back into the queue with what the kernel acknowledged,
+ * and the next pass finds them right (programmed) or says why not.
+ *
+ * The sysctls are read from what netlink reported (link dump, netconf
+ * notifications, neighbour-table dump); /proc is read only when netlink did
+ * not say, and written only when the value differs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <net/if.h>
+
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+
+#include "common/log.h"
+#include "felix/felix.h"
+
+/* ---------- the queue ---------- */
+
+void rec_queue(struct felix *f, struct qnode *q)
+{
+	if (!dlist_linked(&q->l))
+		dlist_add_tail(&f->queue, &q->l);
+}
+
+void rec_unqueue(struct qnode *q)
+{
+	dlist_del(&q->l);
+}
+
+static void queue_ep_node(struct hnode *h, void *arg)
+{
+	rec_queue(arg, &container_of(h, struct fep, by_name)->q);
+}
+
+static void queue_block_node(struct hnode *h, void *arg)
+{
+	rec_queue(arg, &container_of(h, struct fblock, by_name)->q);
+}
+
+static void queue_route_node(struct hnode *h, void *arg)
+{
+	rec_queue(arg, &container_of(h, struct kroute, by_key)->q);
+}
+
+static void queue_neigh_node(struct hnode *h, void *arg)
+{
+	rec_queue(arg, &container_of(h, struct kneigh, by_key)->q);
+}
+
+void rec_queue_all(struct felix *f)
+{
+	htab_walk(&f->eps, queue_ep_node, f);
+	htab_walk(&f->blocks, queue_block_node, f);
+	htab_walk(&f->routes, queue_route_node, f);
+	htab_walk(&f->neighs, queue_neigh_node, f);
+}
+
+void rec_queue_ifname(struct felix *f, const char *ifname)
+{
+	struct hnode *h = htab_first(&f->eps_by_if, hash_str(ifname));
+
+	for (; h; h = htab_next(h)) {
+		struct fep *ep = container_of(h, struct fep, by_if);
+
+		if (!strcmp(ep->ifname, ifname))
+			rec_queue(f, &ep->q);
+	}
+}
+
+static struct qnode *owner_q(struct rowner *o)
+{
+	return o->is_block ? &((struct fblock *)o->owner)->q
+			   : &((struct fep *)o->owner)->q;
+}
+
+void rec_queue_key(struct felix *f, uint32_t dst, uint8_t len)
+{
+	struct hnode *h = htab_first(&f->owners, hash_u32(dst, len));
+
+	for (; h; h = htab_next(h)) {
+		struct rowner *o = container_of(h, struct rowner, h);
+
+		if (o->dst == dst && o->len == len)
+			rec_queue(f, owner_q(o));
+	}
+}
+
+/* ---------- small helpers ---------- */
+
+void rec_ep_set_programmed(struct felix *f, struct fep *ep, bool v)
+{
+	if (ep->programmed == v)
+		return;
+	ep->programmed = v;
+	if (v) {
+		f->n_programmed++;
+		free(ep->err);
+		ep->err = NULL;
+		log_debug("endpoint %s: programmed", ep->name);
+	} else {
+		f->n_programmed--;
+	}
+}
+
+void rec_ep_set_err(struct fep *ep, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	free(ep->err);
+	ep->err = m;
+}
+
+/* Writes into why only the first reason (why may be NULL). */
+static void why_set(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void why_set(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || why[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}
+
+static int proc_read_int(const char *path, int *v)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		r = -errno;
+	else if (n == 0)
+		r = -EIO;
+	close(fd);
+	if (r < 0)
+		return r;
+	buf[n] = '\0';
+	*v = (int)strtol(buf, NULL, 10);
+	return 0;
+}
+
+static int proc_write_int(const char *path, int v)
+{
+	char buf[16];
+	int fd = open(path, O_WRONLY | O_CLOEXEC), n, r = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", v);
+	if (write(fd, buf, (size_t)n) != n)
+		r = errno ? -errno : -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+/* ---------- the endpoint's sysctls ---------- */
+
+enum { SC_PROXY_ARP, SC_FORWARDING, SC_PROXY_DELAY, SC_ACCEPT_RA, SC_N };
+
+static const struct {
+	const char *fmt;	/* /proc/sys path with %s for the interface */
+	const char *name;	/* sysctl name with %s */
+	int want;
+	bool v6;
+} sysctls[SC_N] = {
+	[SC_PROXY_ARP] = { "/proc/sys/net/ipv4/conf/%s/proxy_arp",
+			   "net.ipv4.conf.%s.proxy_arp", 1, false },
+	[SC_FORWARDING] = { "/proc/sys/net/ipv4/conf/%s/forwarding",
+			    "net.ipv4.conf.%s.forwarding", 1, false },
+	[SC_PROXY_DELAY] = { "/proc/sys/net/ipv4/neigh/%s/proxy_delay",
+			     "net.ipv4.neigh.%s.proxy_delay", 0, false },
+	[SC_ACCEPT_RA] = { "/proc/sys/net/ipv6/conf/%s/accept_ra",
+			   "net.ipv6.conf.%s.accept_ra", 0, true },
+};
+
+static int sc_get(const struct klink *l, int which)
+{
+	switch (which) {
+	case SC_PROXY_ARP: return l->proxy_arp;
+	case SC_FORWARDING: return l->forwarding;
+	case SC_PROXY_DELAY: return l->proxy_delay;
+	default: return l->accept_ra;
+	}
+}
+
+static void sc_put(struct klink *l, int which, int v)
+{
+	switch (which) {
+	case SC_PROXY_ARP: l->proxy_arp = (int8_t)v; break;
+	case SC_FORWARDING: l->forwarding = (int8_t)v; break;
+	case SC_PROXY_DELAY: l->proxy_delay = v; break;
+	default: l->accept_ra = (int8_t)v; break;
+	}
+}
+
+/* True when the sysctl holds its wanted value (after writing it, when
+ * apply). */
+static bool sc_check(struct felix *f, struct fep *ep, struct klink *l,
+		     int which, bool apply, char *why, size_t wl)
+{
+	char path[96], name[80];
+	int v = sc_get(l, which), r;
+
+	if (v == sysctls[which].want)
+		return true;
+	/* accept_ra unknown: the link dump carried no IPv6 conf, IPv6 is off
+	 * for it; nothing to do. */
+	if (sysctls[which].v6 && v < 0)
+		return true;
+	snprintf(path, sizeof(path), sysctls[which].fmt, l->name);
+	snprintf(name, sizeof(name), sysctls[which].name, l->name);
+	if (v < 0) {
+		/* Netlink did not tell (a link that appeared since the last
+		 * neighbour-table dump): read it, it is one small file. */
+		if (proc_read_int(path, &v) == 0) {
+			sc_put(l, which, v);
+			if (v == sysctls[which].want)
+				return true;
+		}
+	}
+	why_set(why, wl, "%s is %d, not %d", name, v, sysctls[which].want);
+	if (!apply || !f->writes_left)
+		return false;
+	f->writes_left--;
+	r = proc_write_int(path, sysctls[which].want);
+	if (r == -ENOENT && sysctls[which].v6) {
+		sc_put(l, which, -1);	/* IPv6 went away: quietly nothing */
+		return true;
+	}
+	if (r < 0) {
+		log_err("sysctl %s: writing %d failed: %s", name,
+			sysctls[which].want, strerror(-r));
+		rec_ep_set_err(ep, "sysctl %s: %s", name, strerror(-r));
+		return false;
+	}
+	if (v < 0)
+		log_info("sysctl %s unknown: set %d", name, sysctls[which].want);
+	else
+		log_info("sysctl %s was %d: set %d", name, v, sysctls[which].want);
+	sc_put(l, which, sysctls[which].want);
+	f->changes++;
+	return true;
+}
+
+/* ---------- checks ---------- */
+
+static bool route_is_eps(const struct kroute *r, const struct klink *l)
+{
+	return r->type == RTN_UNICAST && r->oif == l->ifindex &&
+	       r->scope == RT_SCOPE_LINK && !r->other_nh;
+}
+
+static bool route_is_blocks(const struct kroute *r)
+{
+	return r->type == RTN_BLACKHOLE && !r->other_nh;
+}
+
+/* An add of ours met an existing route that, now that the routes were read
+ * again, is not ours: say so once; it stays untouched until it goes away
+ * (its deletion clears the mark) or the next full resync. */
+static void conflict_note(struct felix *f, struct rowner *o, const char *a)
+{
+	if (f->need_route_dump || o->conflict_logged)
+		return;
+	o->conflict_logged = true;
+	log_warn("route %s for %s %s: a route that is not petrel's holds it: left alone",
+		 a, o->is_block ? "block" : "endpoint",
+		 o->is_block ? ((struct fblock *)o->owner)->name
+			     : ((struct fep *)o->owner)->name);
+}
+
+static void emit(struct felix *f, struct kop *op)
+{
+	int r = kern_write(f, op);
+
+	if (r < 0) {
+		log_err("netlink: building a write: %s", strerror(-r));
+		return;
+	}
+	f->emitted++;
+	if (f->writes_left)
+		f->writes_left--;
+}
+
+/*
+ * The endpoint's state against what it wants. Returns true when everything
+ * is in place. apply: send what differs. why (may be NULL): the first unmet
+ * condition.
+ */
+static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
+		    size_t wl)
+{
+	struct klink *l;
+	bool ok = true;
+	char a[IP4_NETSTRLEN];
+
+	if (ep->mode != WEP_ROUTED)
+		return true;
+	if (!ep->if_indexed) {
+		why_set(why, wl, "interface name \"%s\" is not petrel's", ep->ifname);
+		return false;
+	}
+	l = kern_link_by_name(f, ep->ifname);
+	if (!l) {
+		why_set(why, wl, "interface %s does not exist", ep->ifname);
+		return false;
+	}
+	if (!(l->flags & IFF_UP)) {
+		struct kop op = { .type = KOP_LINK_UP, .why = "down",
+				  .ifindex = l->ifindex, .owner = &ep->q };
+
+		memcpy(op.ifname, l->name, sizeof(op.ifname));
+		why_set(why, wl, "interface %s is down", l->name);
+		ok = false;
+		if (apply)
+			emit(f, &op);
+	}
+	for (int i = 0; i < SC_N; i++)
+		if (!sc_check(f, ep, l, i, apply, why, wl))
+			ok = false;
+	for (size_t i = 0; i < ep->n_nets; i++) {
+		struct rowner *o = &ep->nets[i];
+		struct ip4_net n = { o->dst, o->len };
+		struct kroute *r;
+		struct kop op = { .ifindex = l->ifindex, .dst = o->dst,
+				  .len = o->len, .type_rt = RTN_UNICAST,
+				  .scope = RT_SCOPE_LINK, .owner = &ep->q,
+				  .rkey = o };
+
+		ip4_net_fmt(&n, a);
+		if (o->dup) {
+			why_set(why, wl, "%s is held by another endpoint", a);
+			ok = false;
+			continue;
+		}
+		r = kern_route_find(f, o->dst, o->len, 0, 0);
+		if (r && route_is_eps(r, l)) {
+			o->conflict = o->conflict_logged = false;
+			continue;
+		}
+		ok = false;
+		if (o->conflict) {
+			conflict_note(f, o, a);
+			why_set(why, wl, "a route that is not petrel's holds %s", a);
+			continue;
+		}
+		why_set(why, wl, "route %s dev %s %s", a, l->name,
+			r ? "differs" : "missing");
+		if (!apply)
+			continue;
+		memcpy(op.ifname, l->name, sizeof(op.ifname));
+		op.type = r ? KOP_ROUTE_REPLACE : KOP_ROUTE_ADD;
+		op.why = r ? "differed" : "missing";
+		emit(f, &op);
+	}
+	for (size_t i = 0; ep->has_mac && i < ep->n_nets; i++) {
+		struct rowner *o = &ep->nets[i];
+		struct kneigh *n;
+		struct kop op = { .type = KOP_NEIGH_SET, .ifindex = l->ifindex,
+				  .dst = o->dst, .owner = &ep->q };
+
+		if (o->len != 32 || o->dup)
+			continue;
+		n = kern_neigh_find(f, l->ifindex, o->dst);
+		if (n && (n->state & NUD_PERMANENT) && n->has_mac &&
+		    !memcmp(n->mac, ep->mac, 6))
+			continue;
+		ok = false;
+		why_set(why, wl, "neighbour %s dev %s %s", ip4_fmt(o->dst, a),
+			l->name, n ? "differs" : "missing");
+		if (!apply)
+			continue;
+		memcpy(op.ifname, l->name, sizeof(op.ifname));
+		memcpy(op.mac, ep->mac, 6);
+		op.why = n ? "differed" : "missing";
+		emit(f, &op);
+	}
+	return ok;
+}
+
+static void check_ep(struct felix *f, struct fep *ep)
+{
+	uint64_t before = f->emitted;
+	bool ok;
+
+	if (ep->inflight)
+		return;		/* comes back when its writes are answered */
+	ok = ep_eval(f, ep, true, NULL, 0);
+	if (f->emitted != before)
+		ep->inflight = true;
+	rec_ep_set_programmed(f, ep, ok);
+}
+
+static void check_block(struct felix *f, struct fblock *b)
+{
+	struct rowner *o = &b->key;
+	struct kroute *r;
+	struct kop op = { .dst = o->dst, .len = o->len,
+			  .type_rt = RTN_BLACKHOLE, .scope = RT_SCOPE_UNIVERSE,
+			  .owner = &b->q, .rkey = o };
+
+	if (b->inflight)
+		return;
+	b->programmed = false;
+	if (o->dup)
+		return;
+	r = kern_route_find(f, o->dst, o->len, 0, 0);
+	if (r && route_is_blocks(r)) {
+		o->conflict = o->conflict_logged = false;
+		b->programmed = true;
+		return;
+	}
+	if (o->conflict) {
+		char a[IP4_NETSTRLEN];
+		struct ip4_net n = { o->dst, o->len };
+
+		conflict_note(f, o, ip4_net_fmt(&n, a));
+		return;
+	}
+	op.type = r ? KOP_ROUTE_REPLACE : KOP_ROUTE_ADD;
+	op.why = r ? "differed" : "missing";
+	b->inflight = true;
+	emit(f, &op);
+}
+
+static void ifname_of(struct felix *f, int ifindex, char *buf)
+{
+	struct klink *l = kern_link_by_index(f, ifindex);
+
+	char name[IF_NAMESIZE];
+
+	if (l)
+		memcpy(buf, l->name, FELIX_IFNAMSIZ);
+	else if (if_indextoname((unsigned int)ifindex, name))
+		snprintf(buf, FELIX_IFNAMSIZ, "%s", name);	/* not ours */
+	else
+		snprintf(buf, FELIX_IFNAMSIZ, "if%d", ifindex);
+}
+
+/* Whether the route is one a desired object wants as it is; when it wants
+ * the key but not this way, the owner is queued to fix it. */
+static bool route_wanted(struct felix *f, struct kroute *r)
+{
+	struct rowner *o;
+	struct klink *l;
+	struct fep *ep;
+
+	if (r->prio || r->tos)
+		return false;
+	o = store_owner_find(f, r->dst, r->len);
+	if (!o)
+		return false;
+	if (o->is_block) {
+		if (!route_is_blocks(r))
+			rec_queue(f, owner_q(o));
+		return true;
+	}
+	ep = o->owner;
+	l = ep->mode == WEP_ROUTED && ep->if_indexed
+		? kern_link_by_name(f, ep->ifname) : NULL;
+	if (!l)
+		return false;	/* it points where the endpoint is not */
+	if (!route_is_eps(r, l))
+		rec_queue(f, owner_q(o));
+	return true;
+}
+
+static void check_route(struct felix *f, struct kroute *r)
+{
+	struct kop op = { .type = KOP_ROUTE_DEL, .why = "not wanted",
+			  .ifindex = r->oif, .dst = r->dst, .len = r->len,
+			  .tos = r->tos, .type_rt = r->type, .prio = r->prio };
+
+	if (r->inflight || route_wanted(f, r))
+		return;
+	if (r->oif)
+		ifname_of(f, r->oif, op.ifname);
+	r->inflight = true;
+	emit(f, &op);
+}
+
+/* The endpoint on link l that wants a permanent entry for addr, or NULL. */
+static struct fep *neigh_owner(struct felix *f, struct klink *l, uint32_t addr)
+{
+	struct hnode *h = htab_first(&f->eps_by_if, hash_str(l->name));
+
+	for (; h; h = htab_next(h)) {
+		struct fep *ep = container_of(h, struct fep, by_if);
+
+		if (strcmp(ep->ifname, l->name) || ep->mode != WEP_ROUTED ||
+		    !ep->has_mac)
+			continue;
+		for (size_t i = 0; i < ep->n_nets; i++)
+			if (ep->nets[i].len == 32 && ep->nets[i].dst == addr &&
+			    !ep->nets[i].dup)
+				return ep;
+	}
+	return NULL;
+}
+
+static void check_neigh(struct felix *f, struct kneigh *n)
+{
+	struct klink *l;
+	struct fep *ep;
+	struct kop op = { .type = KOP_NEIGH_DEL, .why = "not wanted",
+			  .ifindex = n->ifindex, .dst = n->addr };
+
+	if (n->inflight || !(n->state & NUD_PERMANENT))
+		return;
+	l = kern_link_by_index(f, n->ifindex);
+	if (!l)
+		return;
+	ep = neigh_owner(f, l, n->addr);
+	if (ep) {
+		if (!n->has_mac || memcmp(n->mac, ep->mac, 6))
+			rec_queue(f, &ep->q);
+		return;
+	}
+	memcpy(op.ifname, l->name, sizeof(op.ifname));
+	n->inflight = true;
+	emit(f, &op);
+}
+
+void rec_ep_why(struct felix *f, struct fep *ep, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (ep_eval(f, ep, false, buf, len) && !buf[0] && dlist_linked(&ep->q.l))
+		snprintf(buf, len, "not checked yet");
+	if (!buf[0] && ep->err)
+		snprintf(buf, len, "%s", ep->err);
+}
+
+bool rec_tomb_clear(struct felix *f, struct ftomb *t)
+{
+	struct klink *l = kern_link_by_name(f, t->ifname);
+
+	for (size_t i = 0; i < t->n_nets; i++) {
+		struct kroute *r = kern_route_find(f, t->nets[i].addr,
+						   t->nets[i].len, 0, 0);
+		struct kneigh *n;
+
+		if (r && !store_owner_find(f, r->dst, r->len))
+			return false;
+		if (!l || t->nets[i].len != 32)
+			continue;
+		n = kern_neigh_find(f, l->ifindex, t->nets[i].addr);
+		if (n && (n->state & NUD_PERMANENT) &&
+		    !neigh_owner(f, l, n->addr))
+			return false;
+	}
+	return true;
+}
+
+static void tombs_gc(struct felix *f)
+{
+	struct dlist *p = f->tombs.next;
+
+	while (p != &f->tombs) {
+		struct ftomb *t = container_of(p, struct ftomb, l);
+
+		p = p->next;
+		if (rec_tomb_clear(f, t))
+			store_tomb_free(f, t);
+	}
+}
+
+/* ---------- the global sysctl ---------- */
+
+#define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
+
+void rec_check_ip_forward(struct felix *f)
+{
+	int v;
+
+	if (proc_read_int(IP_FORWARD, &v) == 0)
+		f->ip_forward = v ? 1 : 0;
+}
+
+static void fix_ip_forward(struct felix *f)
+{
+	int r;
+
+	if (f->ip_forward != 0)
+		return;
+	r = proc_write_int(IP_FORWARD, 1);
+	if (r < 0) {
+		log_err("sysctl net.ipv4.ip_forward: writing 1 failed: %s",
+			strerror(-r));
+		f->ip_forward = -1;	/* again at the next resync */
+		return;
+	}
+	log_info("sysctl net.ipv4.ip_forward was 0: set 1");
+	f->ip_forward = 1;
+	f->changes++;
+}
+
+/* ---------- passes and resyncs ---------- */
+
+int rec_resync(struct felix *f, bool relist, const char *why)
+{
+	struct hnode *h;
+	uint64_t t;
+	int r;
+
+	f->kresync_why = why;
+	if (!f->resync_active) {
+		f->resync_active = true;
+		f->resync_t0 = felix_now_ns();
+		f->resync_changes0 = f->changes;
+	}
+	f->need_kresync = false;
+	t = felix_now_ns();
+	f->resync_store_ms = -1;
+	if (relist) {
+		f->need_relist = false;
+		r = store_relist(f);
+		if (r < 0) {
+			f->relist_on_timer = true;
+			return r;
+		}
+		f->resync_store_ms = (int64_t)((felix_now_ns() - t) / 1000000);
+		t = felix_now_ns();
+	}
+	/* Give the keys that met a foreign route another try. */
+	for (size_t i = 0; i < f->owners.nb; i++)
+		for (h = f->owners.b[i]; h; h = h->next) {
+			struct rowner *o = container_of(h, struct rowner, h);
+
+			o->conflict = o->conflict_logged = false;
+		}
+	r = kern_dump_all(f);
+	f->kresync_at = 0;
+	if (r < 0) {
+		/* Until the next try the notifications keep the picture as
+		 * good as they can. */
+		log_warn("resync (%s): kernel dump incomplete, again in %d ms",
+			 why, FELIX_RETRY_MS);
+		f->kresync_at = felix_now_ns() + FELIX_RETRY_MS * 1000000ull;
+	}
+	rec_check_ip_forward(f);
+	f->resync_kernel_ms = (int64_t)((felix_now_ns() - t) / 1000000);
+	rec_queue_all(f);
+	f->resyncs++;
+	log_debug("resync (%s): dumped; %zu links, %zu routes, %zu neighbours of petrel's",
+		  why, f->links.n, f->routes.n, f->neighs.n);
+	return r;
+}
+
+void rec_pass(struct felix *f)
+{
+	size_t checks = 0;
+
+	f->writes_left = FELIX_PASS_WRITES;
+	fix_ip_forward(f);
+	/* The most writes one check makes: link up, the sysctls, a route
+	 * and a neighbour entry per address. */
+	while (!dlist_empty(&f->queue) && checks < FELIX_PASS_CHECKS &&
+	       f->writes_left >= 1 + SC_N + 2 * WEP_MAX_NETS) {
+		struct qnode *q = container_of(f->queue.next, struct qnode, l);
+
+		dlist_del(&q->l);
+		checks++;
+		switch (q->kind) {
+		case Q_EP:
+			check_ep(f, container_of(q, struct fep, q));
+			break;
+		case Q_BLOCK:
+			check_block(f, container_of(q, struct fblock, q));
+			break;
+		case Q_ROUTE:
+			check_route(f, container_of(q, struct kroute, q));
+			break;
+		case Q_NEIGH:
+			check_neigh(f, container_of(q, struct kneigh, q));
+			break;
+		}
+	}
+	kern_flush(f);
+	if (f->n_tombs)
+		tombs_gc(f);
+	if (f->resync_active && dlist_empty(&f->queue)) {
+		uint64_t ms = (felix_now_ns() - f->resync_t0) / 1000000;
+
+		f->resync_active = false;
+		f->last_resync_ms = (int64_t)ms;
+		char store[32] = "";
+
+		if (f->resync_store_ms >= 0)
+			snprintf(store, sizeof(store), "store %lld ms, ",
+				 (long long)f->resync_store_ms);
+		log_info("resync (%s): %llu changes, %zu endpoints (%zu programmed), %zu blocks, %llu ms (%skernel dump %lld ms)",
+			 f->kresync_why ? f->kresync_why : "-",
+			 (unsigned long long)(f->changes - f->resync_changes0),
+			 f->n_eps, f->n_programmed, f->n_blocks,
+			 (unsigned long long)ms, store,
+			 (long long)f->resync_kernel_ms);
+	}
+}

@@ -1,0 +1,449 @@
+/*
+ * statsrv: felix's status socket, <runDir>/felix.sock (unix stream, 0600).
+ * The protocol is in common/status.h: one JSON request line, one JSON reply
+ * line, then felix closes.
+ *
+ * Every client is non-blocking and lives in the epoll loop; nothing here
+ * blocks. A client has STATSRV_READ_MS to send its request. A "wait" is kept
+ * with its deadline and evaluated after every reconcile pass
+ * (statsrv_eval), so it is answered in the turn its condition starts to
+ * hold. A waiter that hangs up is dropped. At most STATSRV_MAX_CLIENTS at
+ * once; one more is told so and closed.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/log.h"
+#include "felix/felix.h"
+
+#define STATSRV_MAX_CLIENTS 512
+#define STATSRV_REQ_MAX 4096
+#define STATSRV_READ_MS 10000
+#define STATSRV_WAIT_MAX_MS 600000
+#define STATSRV_ACCEPT_BURST 64
+
+struct sclient {
+	struct esrc src;	/* ES_CLIENT; first */
+	struct dlist l;		/* felix.clients */
+	int fd;
+	bool waiting;
+	bool polled;		/* in the epoll set */
+	bool eof;		/* the client shut its sending side */
+	uint64_t deadline;	/* ns: request read, or the wait's end */
+	uint64_t t0;
+	int64_t rev;
+	bool gone;
+	char ep[RES_NAME_MAX];
+	size_t len;
+	char buf[STATSRV_REQ_MAX];
+};
+
+int statsrv_open(struct felix *f)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	mode_t old;
+	int fd, r;
+
+	dlist_init(&f->clients);
+	f->listen_fd = -1;
+	config_status_socket(f->cfg, f->sock_path, sizeof(f->sock_path));
+	if (strlen(f->sock_path) >= sizeof(sa.sun_path)) {
+		log_err("status socket %s: path too long", f->sock_path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sa.sun_path, f->sock_path, strlen(f->sock_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		log_err("status socket: %s", strerror(-r));
+		return r;
+	}
+	/* We hold the pid file's lock: a socket file left here is a dead
+	 * felix's. */
+	unlink(f->sock_path);
+	old = umask(077);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r == 0)
+		r = chmod(f->sock_path, 0600);
+	if (r == 0)
+		r = listen(fd, 128);
+	if (r < 0) {
+		r = -errno;
+		log_err("status socket %s: %s", f->sock_path, strerror(-r));
+		close(fd);
+		return r;
+	}
+	f->src_listen.type = ES_LISTEN;
+	ev.data.ptr = &f->src_listen;
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		log_err("status socket: epoll: %s", strerror(-r));
+		close(fd);
+		unlink(f->sock_path);
+		return r;
+	}
+	f->listen_fd = fd;
+	return 0;
+}
+
+static void client_free(struct felix *f, struct sclient *c)
+{
+	dlist_del(&c->l);
+	f->n_clients--;
+	close(c->fd);		/* also leaves the epoll set */
+	free(c);
+}
+
+/* Sends the reply (takes it) and closes. */
+static void client_reply(struct felix *f, struct sclient *c, json_t *reply)
+{
+	char *s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+
+	json_decref(reply);
+	if (s) {
+		size_t n = strlen(s);
+
+		s[n] = '\n';	/* json_dumps' NUL becomes the line's end */
+		/* A reply is far smaller than the socket's buffer: one send. */
+		if (send(c->fd, s, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			log_debug("status: reply lost: %s", strerror(errno));
+		free(s);
+	}
+	client_free(f, c);
+}
+
+static void client_error(struct felix *f, struct sclient *c, const char *fmt,
+			 ...) __attribute__((format(printf, 3, 4)));
+static void client_error(struct felix *f, struct sclient *c, const char *fmt,
+			 ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	client_reply(f, c, json_pack("{s:b,s:s}", "ok", 0, "error", msg));
+}
+
+void statsrv_accept(struct felix *f)
+{
+	for (int i = 0; i < STATSRV_ACCEPT_BURST; i++) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP };
+		int fd = accept4(f->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sclient *c;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				log_warn("status: accept: %s", strerror(errno));
+			return;
+		}
+		if (f->n_clients >= STATSRV_MAX_CLIENTS) {
+			static const char busy[] =
+				"{\"ok\":false,\"error\":\"felix is busy: too many status clients\"}\n";
+
+			if (send(fd, busy, sizeof(busy) - 1,
+				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+				log_debug("status: reply lost: %s", strerror(errno));
+			close(fd);
+			continue;
+		}
+		c = calloc(1, sizeof(*c));
+		if (!c) {
+			close(fd);
+			return;
+		}
+		c->src.type = ES_CLIENT;
+		c->fd = fd;
+		c->t0 = felix_now_ns();
+		c->deadline = c->t0 + (uint64_t)STATSRV_READ_MS * 1000000;
+		dlist_add_tail(&f->clients, &c->l);
+		f->n_clients++;
+		ev.data.ptr = c;
+		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			client_free(f, c);
+			continue;
+		}
+		c->polled = true;
+	}
+}
+
+static json_t *status_reply(struct felix *f)
+{
+	return json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "ok", 1, "node", f->cfg->node,
+			 "pid", (json_int_t)getpid(),
+			 "version", PETREL_VERSION,
+			 "revision", (json_int_t)f->applied_rev,
+			 "endpoints", (json_int_t)f->n_eps,
+			 "programmed", (json_int_t)f->n_programmed,
+			 "blocks", (json_int_t)f->n_blocks,
+			 "lastResyncMs", (json_int_t)f->last_resync_ms,
+			 "changes", (json_int_t)f->changes);
+}
+
+static void client_request(struct felix *f, struct sclient *c)
+{
+	json_error_t jerr;
+	json_t *req, *v;
+	const char *op;
+	json_int_t timeout_ms = (json_int_t)f->cfg->wait_timeout * 1000;
+
+	req = json_loadb(c->buf, c->len, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!req || !json_is_object(req)) {
+		json_decref(req);
+		client_error(f, c, "request is not one JSON object%s%s",
+			     req ? "" : ": ", req ? "" : jerr.text);
+		return;
+	}
+	op = json_string_value(json_object_get(req, "op"));
+	if (!op) {
+		json_decref(req);
+		client_error(f, c, "request has no \"op\"");
+		return;
+	}
+	if (!strcmp(op, "status")) {
+		json_decref(req);
+		client_reply(f, c, status_reply(f));
+		return;
+	}
+	if (strcmp(op, "wait")) {
+		client_error(f, c, "unknown op \"%.64s\"", op);
+		json_decref(req);
+		return;
+	}
+	v = json_object_get(req, "endpoint");
+	if (!json_is_string(v) || !res_name_valid(json_string_value(v))) {
+		json_decref(req);
+		client_error(f, c, "wait: \"endpoint\" must be an endpoint name");
+		return;
+	}
+	snprintf(c->ep, sizeof(c->ep), "%s", json_string_value(v));
+	v = json_object_get(req, "revision");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+		json_decref(req);
+		client_error(f, c, "wait: \"revision\" must be an integer >= 0");
+		return;
+	}
+	c->rev = v ? json_integer_value(v) : 0;
+	v = json_object_get(req, "timeoutMs");
+	if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+		json_decref(req);
+		client_error(f, c, "wait: \"timeoutMs\" must be an integer >= 0");
+		return;
+	}
+	if (v)
+		timeout_ms = json_integer_value(v);
+	if (timeout_ms > STATSRV_WAIT_MAX_MS)
+		timeout_ms = STATSRV_WAIT_MAX_MS;
+	v = json_object_get(req, "gone");
+	c->gone = json_is_true(v);
+	json_decref(req);
+	c->waiting = true;
+	c->t0 = felix_now_ns();
+	c->deadline = c->t0 + (uint64_t)timeout_ms * 1000000;
+	log_debug("status: wait for endpoint %s%s at revision %lld",
+		  c->ep, c->gone ? " gone" : "", (long long)c->rev);
+}
+
+void statsrv_client_event(struct felix *f, struct sclient *c, uint32_t ev)
+{
+	if (ev & (EPOLLHUP | EPOLLERR)) {
+		client_free(f, c);	/* gone: nobody to answer */
+		return;
+	}
+	for (;;) {
+		char tmp[512];
+		ssize_t n;
+
+		if (c->waiting)
+			n = recv(c->fd, tmp, sizeof(tmp), 0);	/* ignored */
+		else
+			n = recv(c->fd, c->buf + c->len,
+				 sizeof(c->buf) - c->len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			client_free(f, c);
+			return;
+		}
+		if (n == 0) {
+			/* Half-closed: it may still read our reply. */
+			c->eof = true;
+			epoll_ctl(f->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+			c->polled = false;
+			if (!c->waiting) {
+				if (c->len)
+					client_request(f, c);
+				else
+					client_free(f, c);
+			}
+			return;
+		}
+		if (c->waiting)
+			continue;
+		c->len += (size_t)n;
+		if (memchr(c->buf, '\n', c->len)) {
+			client_request(f, c);
+			return;
+		}
+		if (c->len == sizeof(c->buf)) {
+			client_error(f, c, "request longer than %d bytes",
+				     STATSRV_REQ_MAX);
+			return;
+		}
+	}
+}
+
+/* 1: answer ok; 0: keep waiting; -1: answer the error in msg. */
+static int wait_check(struct felix *f, struct sclient *c, char *msg,
+		      size_t len)
+{
+	struct fep *ep;
+	struct ftomb *t;
+
+	if (f->applied_rev < c->rev)
+		return 0;
+	ep = store_ep_find(f, c->ep);
+	if (c->gone) {
+		if (ep)
+			return 0;
+		t = store_tomb_find(f, c->ep);
+		if (!t)
+			return 1;
+		if (!rec_tomb_clear(f, t))
+			return 0;
+		store_tomb_free(f, t);
+		return 1;
+	}
+	if (!ep) {
+		snprintf(msg, len, "endpoint %s of node %s is not in the store (at revision %lld)",
+			 c->ep, f->cfg->node, (long long)f->applied_rev);
+		return -1;
+	}
+	if (ep->mode != WEP_ROUTED)
+		return 1;
+	if (!ep->if_indexed) {
+		snprintf(msg, len, "endpoint %s: interface name \"%s\" is not petrel's",
+			 ep->name, ep->ifname);
+		return -1;
+	}
+	if (ep->programmed && !dlist_linked(&ep->q.l) && !ep->inflight)
+		return 1;
+	return 0;
+}
+
+static void wait_timeout(struct felix *f, struct sclient *c)
+{
+	char why[256] = "";
+	struct fep *ep;
+	uint64_t ms = (felix_now_ns() - c->t0) / 1000000;
+
+	if (f->applied_rev < c->rev) {
+		client_error(f, c, "timed out after %llu ms: felix has applied revision %lld, not yet %lld",
+			     (unsigned long long)ms, (long long)f->applied_rev,
+			     (long long)c->rev);
+		return;
+	}
+	ep = store_ep_find(f, c->ep);
+	if (c->gone) {
+		client_error(f, c, "timed out after %llu ms: endpoint %s %s",
+			     (unsigned long long)ms, c->ep,
+			     ep ? "is still in the store"
+				: "still has routes or neighbour entries");
+		return;
+	}
+	if (ep)
+		rec_ep_why(f, ep, why, sizeof(why));
+	client_error(f, c, "timed out after %llu ms: endpoint %s not programmed%s%s",
+		     (unsigned long long)ms, c->ep, why[0] ? ": " : "", why);
+}
+
+void statsrv_eval(struct felix *f)
+{
+	uint64_t now = felix_now_ns();
+	struct dlist *p = f->clients.next;
+
+	while (p != &f->clients) {
+		struct sclient *c = container_of(p, struct sclient, l);
+		char msg[384];
+		int r;
+
+		p = p->next;
+		if (!c->waiting) {
+			if (now >= c->deadline)
+				client_free(f, c);	/* never sent a request */
+			continue;
+		}
+		r = wait_check(f, c, msg, sizeof(msg));
+		if (r > 0) {
+			log_debug("status: endpoint %s%s: answered after %llu ms",
+				  c->ep, c->gone ? " gone" : "",
+				  (unsigned long long)((now - c->t0) / 1000000));
+			client_reply(f, c, json_pack("{s:b}", "ok", 1));
+		} else if (r < 0) {
+			client_error(f, c, "%s", msg);
+		} else if (now >= c->deadline) {
+			wait_timeout(f, c);
+		}
+	}
+}
+
+int statsrv_timeout_ms(struct felix *f)
+{
+	uint64_t now = felix_now_ns(), next = UINT64_MAX;
+
+	for (struct dlist *p = f->clients.next; p != &f->clients; p = p->next) {
+		struct sclient *c = container_of(p, struct sclient, l);
+
+		if (c->deadline < next)
+			next = c->deadline;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	/* Round up, so that the wakeup is not a hair early. */
+	next = (next - now + 999999) / 1000000;
+	return next > 60000 ? 60000 : (int)next;
+}
+
+bool statsrv_wants_rev(struct felix *f)
+{
+	for (struct dlist *p = f->clients.next; p != &f->clients; p = p->next) {
+		struct sclient *c = container_of(p, struct sclient, l);
+
+		if (c->waiting && c->rev > f->applied_rev)
+			return true;
+	}
+	return false;
+}
+
+void statsrv_close(struct felix *f)
+{
+	if (f->clients.next)
+		while (!dlist_empty(&f->clients))
+			client_free(f, container_of(f->clients.next,
+						    struct sclient, l));
+	if (f->listen_fd >= 0) {
+		close(f->listen_fd);
+		unlink(f->sock_path);
+		f->listen_fd = -1;
+	}
+}
