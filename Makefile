@@ -116,4 +116,6 @@ clean:
 	rm -rf build build-san build-fuzz
 
 .PHONY: all deps check unit demo bench fuzz install clean
+# Keep intermediate objects (no "rm build/…o" after the tests' last line).
+.SECONDARY:
 -include $(shell find build build-san -name '*.d' 2>/dev/null)
