@@ -17,16 +17,18 @@
  * rm undoes in the order that lets a crash be finished by running rm again:
  * namespace, address, and the record last; each step accepts "already
  * gone". The kernel tears a namespace down in the background, its veth with
- * it, while the datastore is written; at the end rm deletes the host end if
- * it is still there (the teardown is not done, or a process still holds the
- * namespace), so that rm returns with the interface gone: deleting a veth
- * costs its caller an RCU grace period (20-40 ms here), the one price rm
- * pays for that promise. rm --no-wait does not pay it: it leaves the host
- * end to the teardown, and a later run of the same name that finds it still
- * there removes it (the name's namespace file, made O_EXCL, proves no other
- * run owns it). Only namespaces petrelctl made (/run/netns/<prefix><NAME>)
- * are deleted, never one an engine made through the CNI plugin; such a
- * workload's host end is always deleted explicitly.
+ * it: rm leaves the host end to that teardown instead of deleting it, since
+ * deleting a veth costs its caller an RCU grace period (20-40 ms here) and
+ * the teardown pays it once for many. felix drops the endpoint's route and
+ * neighbour entry as soon as the record is gone (rm waits for that, unless
+ * --no-wait), so the old veth carries nothing routed to it. A later run of
+ * the same name that finds the host end still there removes it (the name's
+ * namespace file, made O_EXCL, proves no other run owns it). A process
+ * still running inside a removed namespace keeps it (as with `ip netns
+ * del`) until it exits: rm finds such processes (a /proc scan) and then
+ * deletes the host end itself, so the process is cut off at once. Only namespaces petrelctl made
+ * (/run/netns/<prefix><NAME>) are deleted, never one an engine made through
+ * the CNI plugin; such a workload's host end is always deleted explicitly.
  *
  * container:OTHER joiners are created in one transaction with a rewrite of
  * OTHER's record at the revision read, so OTHER cannot be removed between
@@ -720,14 +722,13 @@ static const char usage_rm[] =
 	"\n"
 	"Removes workloads: namespace (its interfaces go with it), address, then\n"
 	"the record (so that an interrupted rm can be run again to finish). It\n"
-	"returns once felix has dropped its state and the host interface is gone.\n"
+	"returns once felix has dropped the workload's route and neighbour entry;\n"
+	"the host interface goes with the namespace's teardown, shortly after (or\n"
+	"when the last process still inside the namespace exits).\n"
 	"  --force     also remove the workloads that join NAME (container:NAME);\n"
 	"              for a NAME with no record, remove a namespace left over\n"
 	"              by an interrupted run\n"
-	"  --no-wait   return without waiting for felix to drop its state nor for\n"
-	"              the kernel to finish tearing the namespace down (routed: the\n"
-	"              host interface goes shortly after, or when the last process\n"
-	"              in the namespace exits)\n";
+	"  --no-wait   return without waiting for felix\n";
 
 struct rm_ctx {
 	struct ctl *c;
@@ -770,7 +771,7 @@ static int rm_one(struct rm_ctx *x, size_t i)
 	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX], handle[IPAM_HANDLE_MAX];
 	struct ds_op op;
 	int64_t rev = 0;
-	bool ours;
+	bool ours, held;
 	int r;
 
 	snprintf(id, sizeof(id), "%s/%s", w->node, w->name);
@@ -779,6 +780,9 @@ static int rm_one(struct rm_ctx *x, size_t i)
 		return CTL_ERR;
 	}
 	ours = w->netns[0] && wep_netns_is_ours(c, w);
+	/* A process still inside keeps the namespace, and the veth, alive:
+	 * then its host end must be deleted by hand (see the top). */
+	held = ours && w->mode == WEP_ROUTED && netns_in_use(w->netns) > 0;
 	if ((w->mode == WEP_ROUTED || w->mode == WEP_NONE) && ours) {
 		r = netns_delete(w->netns);
 		if (r < 0 && r != -ENOENT) {
@@ -812,9 +816,9 @@ static int rm_one(struct rm_ctx *x, size_t i)
 	x->gone[i] = true;
 	if (w->mode == WEP_ROUTED && !x->no_wait && r == 0)
 		felix_wait(c, w->name, rev, true, true);
-	/* --no-wait leaves the host end of a namespace we deleted to the
-	 * kernel's teardown; one in a namespace we do not own would stay. */
-	if (w->mode == WEP_ROUTED && w->ifname[0] && (!x->no_wait || !ours))
+	/* The host end of a namespace we deleted goes with its teardown; one
+	 * in a namespace we do not own would stay: delete it. */
+	if (w->mode == WEP_ROUTED && w->ifname[0] && (!ours || held))
 		x->links[x->nlinks++] = i;
 	return CTL_OK;
 }

@@ -121,7 +121,7 @@ expect_ok "rm sidecar tools vault" ctl rm sidecar tools vault
 expect_ok "rm web db" ctl rm web db
 check "ls is empty" sh -c "[ -z \"\$('$PETRELCTL' -c '$CONF' ls | grep -Ev '^NAME')\" ]"
 check "no workload netns left" sh -c "[ -z \"\$(ip netns list | grep '^$WPREFIX')\" ]"
-check "no ptl interface left" sh -c "[ -z \"\$(ip -n $NODE -o link show | grep ': ptl')\" ]"
+check "no ptl interface left (the namespace teardown takes it; bounded wait)" wait_for 100 0.05 sh -c "[ -z \"\$(ip -n $NODE -o link show | grep ': ptl')\" ]"
 check "no petrel route left (bounded wait)" wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $NODE route show table all proto 87)\" ]"
 
 felix_stop TERM
