@@ -8,7 +8,7 @@ pkgs=(
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libyaml-dev
 	libsqlite3-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
 	iproute2 iputils-ping procps psmisc socat ncat iperf3 nftables
-	bird2 containernetworking-plugins valgrind
+	bird2 frr containernetworking-plugins valgrind
 )
 missing=()
 for p in "${pkgs[@]}"; do
