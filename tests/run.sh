@@ -7,6 +7,10 @@
 #   tests/run.sh unit       unit tests only
 #   tests/run.sh integration [NAME...]
 #
+# Unit tests run under valgrind (a leak or a memory error fails the binary)
+# when it is installed and the build is not a sanitizer build (VALGRIND=0
+# turns it off, VALGRIND=1 insists).
+#
 # Unit: each build/tests/test_* binary; each cmocka case counts.
 # Integration: each tests/integration/test_*.sh; each line it prints that
 # starts with "PASS: ", "FAIL: " or "SKIP: " counts; a script that exits
@@ -20,10 +24,21 @@ pass=0 fail=0 skip=0
 failed_names=()
 
 run_unit() {
-	local t out rc p f
+	local t out rc p f use_vg=${VALGRIND:-auto}
+	if [ "$use_vg" = auto ]; then
+		use_vg=0
+		case "$B" in *san*) ;; *) command -v valgrind >/dev/null && use_vg=1 ;; esac
+	fi
+	[ "$use_vg" = 1 ] && echo "unit tests under valgrind (VALGRIND=0 to skip it)" 
 	for t in "$B"/tests/test_*; do
 		[ -x "$t" ] || continue
-		out=$(CMOCKA_MESSAGE_OUTPUT=stdout timeout 300 "$t" 2>&1)
+		if [ "$use_vg" = 1 ]; then
+			out=$(CMOCKA_MESSAGE_OUTPUT=stdout timeout 900 valgrind -q \
+				--leak-check=full --errors-for-leak-kinds=definite,indirect \
+				--error-exitcode=99 --trace-children=no "$t" 2>&1)
+		else
+			out=$(CMOCKA_MESSAGE_OUTPUT=stdout timeout 300 "$t" 2>&1)
+		fi
 		rc=$?
 		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
 		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
