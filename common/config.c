@@ -101,20 +101,6 @@ static void cerr(struct cctx *x, const json_t *obj, const char *prefix,
 		errs_addpos(x->e, x->file, line, col, "%s", msg);
 }
 
-static const char *jtype(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a list";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	default: return "null";
-	}
-}
-
 /* A string value; false (reported) when it is not one or does not fit. */
 static bool str_of(struct cctx *x, const json_t *obj, const char *prefix,
 		   const char *key, const json_t *v, size_t size, const char **out)
@@ -122,7 +108,7 @@ static bool str_of(struct cctx *x, const json_t *obj, const char *prefix,
 	const char *s;
 
 	if (!json_is_string(v)) {
-		cerr(x, obj, prefix, key, "must be a string, not %s", jtype(v));
+		cerr(x, obj, prefix, key, "must be a string, not %s", yaml_type_name(v));
 		return false;
 	}
 	s = json_string_value(v);
@@ -163,7 +149,7 @@ static bool int_of(struct cctx *x, const json_t *obj, const char *key,
 		   const json_t *v, json_int_t min, json_int_t max, json_int_t *out)
 {
 	if (!json_is_integer(v)) {
-		cerr(x, obj, "", key, "must be an integer, not %s", jtype(v));
+		cerr(x, obj, "", key, "must be an integer, not %s", yaml_type_name(v));
 		return false;
 	}
 	if (json_integer_value(v) < min || json_integer_value(v) > max) {
@@ -332,7 +318,7 @@ static void get_bgp(struct cctx *x, const json_t *obj, const json_t *bgp,
 	json_t *v;
 
 	if (!json_is_object(bgp)) {
-		cerr(x, obj, "", "bgp", "must be a mapping, not %s", jtype(bgp));
+		cerr(x, obj, "", "bgp", "must be a mapping, not %s", yaml_type_name(bgp));
 		return;
 	}
 	json_object_foreach((json_t *)bgp, key, v) {
@@ -371,7 +357,7 @@ static void get_bird(struct cctx *x, const json_t *obj, const json_t *bird,
 	json_t *v;
 
 	if (!json_is_object(bird)) {
-		cerr(x, obj, "", "bird", "must be a mapping, not %s", jtype(bird));
+		cerr(x, obj, "", "bird", "must be a mapping, not %s", yaml_type_name(bird));
 		return;
 	}
 	json_object_foreach((json_t *)bird, key, v) {
@@ -481,7 +467,7 @@ int config_parse(const char *file, const char *buf, size_t len,
 		x.doc = &docs[0];
 		if (!json_is_object(docs[0].root))
 			cerr(&x, NULL, "", NULL, "the config must be a mapping, not %s",
-			     jtype(docs[0].root));
+			     yaml_type_name(docs[0].root));
 		else
 			config_apply(&x, docs[0].root, c);
 	} else {

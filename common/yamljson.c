@@ -938,6 +938,20 @@ static int emit_value(yaml_emitter_t *em, const json_t *v)
 	}
 }
 
+const char *yaml_type_name(const json_t *j)
+{
+	switch (json_typeof(j)) {
+	case JSON_OBJECT: return "a mapping";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
 char *yaml_dump(const json_t *v)
 {
 	struct outbuf o = { 0 };

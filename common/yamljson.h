@@ -46,6 +46,10 @@ int ydoc_pos_index(const struct ydoc *doc, const json_t *container,
 int ydoc_pos_keyname(const struct ydoc *doc, const json_t *container,
 		     const char *key, int *line, int *col);
 
+/* What a value is, in a user's words ("a mapping", "a list", "a string",
+ * "an integer", "a number", "a boolean", "null"), for messages. */
+const char *yaml_type_name(const json_t *j);
+
 /* Emits v as one YAML document (block style, keys in the object's order,
  * strings quoted when they would otherwise read as another type) appended
  * to a malloc'd string. Returns NULL on out of memory. */

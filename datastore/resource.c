@@ -382,21 +382,6 @@ static void verr_missing(struct vctx *v, const struct vobj *o, const char *key)
 	verr(v, o->line, o->col, path, "missing required field");
 }
 
-static const char *type_name(const json_t *j)
-{
-	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "a mapping";
-	case JSON_ARRAY: return "a list";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL:
-	default: return "null";
-	}
-}
-
 /* Every member of o must be one of the allowed names. */
 static void check_known(struct vctx *v, const struct vobj *o,
 			const char *const *allowed)
@@ -450,7 +435,7 @@ static int get_str(struct vctx *v, const struct vobj *o, const char *key,
 		return required ? -1 : 0;
 	}
 	if (!json_is_string(m)) {
-		verr_field(v, o, key, "must be a string, not %s", type_name(m));
+		verr_field(v, o, key, "must be a string, not %s", yaml_type_name(m));
 		return -1;
 	}
 	s = json_string_value(m);
@@ -477,7 +462,7 @@ static int get_bool(struct vctx *v, const struct vobj *o, const char *key,
 	if (!m)
 		return 0;
 	if (!json_is_boolean(m)) {
-		verr_field(v, o, key, "must be true or false, not %s", type_name(m));
+		verr_field(v, o, key, "must be true or false, not %s", yaml_type_name(m));
 		return -1;
 	}
 	*out = json_is_true(m);
@@ -493,7 +478,7 @@ static int get_int(struct vctx *v, const struct vobj *o, const char *key,
 	if (!m)
 		return 0;
 	if (!json_is_integer(m)) {
-		verr_field(v, o, key, "must be an integer, not %s", type_name(m));
+		verr_field(v, o, key, "must be an integer, not %s", yaml_type_name(m));
 		return -1;
 	}
 	i = json_integer_value(m);
@@ -520,7 +505,7 @@ static int get_sub(struct vctx *v, const struct vobj *o, const char *key,
 	}
 	if (want_array ? !json_is_array(m) : !json_is_object(m)) {
 		verr_field(v, o, key, "must be %s, not %s",
-			   want_array ? "a list" : "a mapping", type_name(m));
+			   want_array ? "a list" : "a mapping", yaml_type_name(m));
 		return -1;
 	}
 	sub->j = m;
@@ -601,7 +586,7 @@ static int decode_head(struct vctx *v, const json_t *j, enum res_kind k,
 	if (!json_is_object(j)) {
 		verr(v, h->root.line, h->root.col, NULL,
 		     "a %s document must be a mapping, not %s", res_kind_name(k),
-		     type_name(j));
+		     yaml_type_name(j));
 		return -1;
 	}
 	check_known(v, &h->root, root_keys);
@@ -678,7 +663,7 @@ static void decode_labels(struct vctx *v, struct head *h, struct labels *out)
 		}
 		if (!json_is_string(val)) {
 			verr_field(v, &lo, key, "a label value must be a string, not %s (quote it)",
-				   type_name(val));
+				   yaml_type_name(val));
 			continue;
 		}
 		if (!labels_value_valid(json_string_value(val))) {
@@ -1010,7 +995,7 @@ static void wep_nets(struct vctx *v, const struct vobj *spec, struct wep *w)
 		vitem(v, &nets, i, &it);
 		if (!json_is_string(it.j)) {
 			verr(v, it.line, it.col, it.path, "must be a string, not %s",
-			     type_name(it.j));
+			     yaml_type_name(it.j));
 			continue;
 		}
 		s = json_string_value(it.j);
@@ -1258,7 +1243,7 @@ static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipam_bl
 		}
 		if (!json_is_string(val)) {
 			verr_field(v, &al, key, "a handle ID must be a string, not %s",
-				   type_name(val));
+				   yaml_type_name(val));
 			continue;
 		}
 		if (!handle_id_ok(json_string_value(val))) {
@@ -1672,7 +1657,7 @@ static void bgp_communities(struct vctx *v, const struct vobj *spec,
 		vitem(v, &cl, i, &it);
 		if (!json_is_string(it.j)) {
 			verr(v, it.line, it.col, it.path, "must be a string, not %s "
-			     "(quote it: \"65000:100\")", type_name(it.j));
+			     "(quote it: \"65000:100\")", yaml_type_name(it.j));
 			continue;
 		}
 		s = json_string_value(it.j);
@@ -1949,7 +1934,7 @@ static int doc_kind(const json_t *j, const struct ydoc *doc, const char *file,
 	root.col = doc ? doc->col : 0;
 	if (!json_is_object(j)) {
 		verr(&v, root.line, root.col, NULL, "a document must be a mapping, not %s",
-		     type_name(j));
+		     yaml_type_name(j));
 		goto out;
 	}
 	if (get_str(&v, &root, "kind", true, 64, &kind) > 0) {
