@@ -117,9 +117,12 @@ struct apply_item {
 static const char usage_apply[] =
 	"usage: petrelctl apply -f FILE|- [--dry-run]\n"
 	"\n"
-	"Creates or updates every document of a YAML stream (kinds IPPool, Node).\n"
-	"All documents are validated first; on any error nothing is written and\n"
-	"each error is printed as file:line:col: field: message.\n"
+	"Creates or updates every document of a YAML stream (kinds IPPool, Node,\n"
+	"BGPPeer, BGPConfiguration). All documents are validated first (BGPPeer:\n"
+	"also another BGPPeer at its address, or this node's own address); on any\n"
+	"error nothing is written and each error is printed as\n"
+	"file:line:col: field: message. A password given as \"***\" (what get\n"
+	"prints) keeps the stored one.\n"
 	"Prints KIND/NAME created|configured|unchanged.\n"
 	"  -f, --filename FILE   the documents (- for stdin)\n"
 	"  --dry-run             validate (against the store too), write nothing\n";
@@ -179,6 +182,65 @@ static void apply_decode(const char *file, struct apply_item *it, size_t i,
 	}
 }
 
+/* A secret field holding CTL_SECRET_MASK (a document `get` printed, applied
+ * back) keeps the stored secret; with none stored it is an error. */
+static void unmask_one(char **v, const char *stored, const char *file,
+		       struct apply_item *it, const char *field, struct errs *e)
+{
+	int line, col;
+
+	if (!*v || strcmp(*v, CTL_SECRET_MASK))
+		return;
+	free(*v);
+	*v = stored ? strdup(stored) : NULL;
+	if (!stored || !*v) {
+		doc_pos(it->doc, "spec", field, &line, &col);
+		errs_addpos(e, file, line, col, "spec.%s: \"%s\" is the mask get prints "
+			    "instead of a password, and none is stored to keep; give "
+			    "the password", field, CTL_SECRET_MASK);
+	}
+}
+
+static void apply_unmask(const char *file, struct apply_item *it,
+			 const struct resource *old, struct errs *e)
+{
+	bool same = old && old->kind == it->res.kind;
+
+	if (it->res.kind == RES_BGPPEER)
+		unmask_one(&it->res.u.bgppeer.password,
+			   same ? old->u.bgppeer.password : NULL, file, it, "password", e);
+	else if (it->res.kind == RES_BGPCONFIG)
+		unmask_one(&it->res.u.bgpconfig.mesh_password,
+			   same ? old->u.bgpconfig.mesh_password : NULL, file, it,
+			   "meshPassword", e);
+}
+
+/* BGPPeer i against the other peers (stored, and earlier in this input)
+ * and this node's own address. */
+static int apply_check_bgppeer(struct ctl *c, const char *file,
+			       struct apply_item *it, size_t i, struct errs *e)
+{
+	const struct bgppeer **extra = calloc(i ? i : 1, sizeof(*extra));
+	struct errs pe = ERRS_INIT;
+	size_t n = 0;
+	int line, col, rc;
+
+	if (!extra) {
+		log_err("out of memory");
+		return CTL_ERR;
+	}
+	for (size_t j = 0; j < i; j++)
+		if (it[j].decoded && it[j].res.kind == RES_BGPPEER)
+			extra[n++] = &it[j].res.u.bgppeer;
+	rc = ctl_bgppeer_check(c, &it[i].res.u.bgppeer, extra, n, &pe);
+	doc_pos(it[i].doc, "spec", "peerIP", &line, &col);
+	for (size_t k = 0; k < pe.n; k++)
+		errs_addpos(e, file, line, col, "%s", pe.msg[k]);
+	errs_clear(&pe);
+	free(extra);
+	return rc;
+}
+
 /* Checks document i against the store (pools: the IP pools stored): what
  * it would do, and what may not change. CTL_ERR when the store fails. */
 static int apply_check_store(struct ctl *c, const char *file,
@@ -203,13 +265,16 @@ static int apply_check_store(struct ctl *c, const char *file,
 	}
 	it[i].exists = r == 0;
 	if (!it[i].exists) {
+		apply_unmask(file, &it[i], NULL, e);
 		it[i].action = AP_CREATE;
 	} else if (res_from_text(it[i].res.kind, it[i].kv.value, it[i].kv.mod_rev,
 				 &old, &oe) < 0) {
 		/* A broken stored document: replace it. */
 		errs_clear(&oe);
+		apply_unmask(file, &it[i], NULL, e);
 		it[i].action = AP_UPDATE;
 	} else {
+		apply_unmask(file, &it[i], &old, e);
 		char *a = res_to_text(&it[i].res), *b = res_to_text(&old);
 
 		it[i].action = a && b && !strcmp(a, b) ? AP_SAME : AP_UPDATE;
@@ -264,6 +329,8 @@ static int apply_check_store(struct ctl *c, const char *file,
 		}
 	}
 	res_clear(&old);
+	if (it[i].res.kind == RES_BGPPEER)
+		return apply_check_bgppeer(c, file, it, i, e);
 	return CTL_OK;
 }
 
@@ -437,8 +504,9 @@ static const char usage_get[] =
 	"\n"
 	"Lists resources of KIND, or shows one. KIND: ippool, node,\n"
 	"workloadendpoint (wep; NAME on this node, or NODE/NAME), ipamblock\n"
-	"(NAME like 10.65.0.64-26), ipamhandle. -o table (default), wide, yaml,\n"
-	"json (a list: {\"kind\":\"List\",\"items\":[...]}; yaml: a --- stream).\n";
+	"(NAME like 10.65.0.64-26), ipamhandle, bgppeer, bgpconfiguration.\n"
+	"-o table (default), wide, yaml, json (a list: {\"kind\":\"List\",\n"
+	"\"items\":[...]}; yaml: a --- stream). Passwords show as \"***\".\n";
 
 static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 {
@@ -524,6 +592,10 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 		cells[2] = d;
 		break;
 	}
+	case RES_BGPPEER:
+	case RES_BGPCONFIG:
+		ctl_bgp_row(t, r);
+		return;
 	default:
 		break;
 	}
@@ -548,6 +620,8 @@ static struct table *get_table(enum res_kind k, enum out_fmt fmt)
 	case RES_NODE: return table_new(w ? 5 : 3, node);
 	case RES_WEP: return table_new(w ? 8 : 5, wep);
 	case RES_IPAMBLOCK: return table_new(4, block);
+	case RES_BGPPEER:
+	case RES_BGPCONFIG: return ctl_bgp_table(k, fmt);
 	default: return table_new(3, handle);
 	}
 }
@@ -592,7 +666,7 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "which kind? (ippool, node, workloadendpoint, "
-				     "ipamblock, ipamhandle)");
+				     "ipamblock, ipamhandle, bgppeer, bgpconfiguration)");
 	k = res_kind_parse(argv[optind]);
 	if (k < 0)
 		return ctl_usage_err(c, "unknown kind '%s' (ippool, node, "
@@ -627,6 +701,7 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 		if (c->out == OUT_JSON || c->out == OUT_YAML) {
 			json_t *j = res_to_json(&res);
 
+			ctl_bgp_mask(j);
 			if (j)
 				out_doc(c->out, j);
 			else
@@ -662,9 +737,12 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 			ctl_print_errs(&e);
 			continue;
 		}
-		if (items)
-			json_array_append_new(items, res_to_json(&res));
-		else
+		if (items) {
+			json_t *j = res_to_json(&res);
+
+			ctl_bgp_mask(j);
+			json_array_append_new(items, j);
+		} else
 			get_row(c->out, t, &res);
 		res_clear(&res);
 	}
@@ -686,7 +764,8 @@ static const char usage_delete[] =
 	"       petrelctl delete -f FILE|-\n"
 	"\n"
 	"Deletes an IPPool (refused while it has allocated addresses: see\n"
-	"pool rm --force) or a Node. Workloads: petrelctl rm. A missing resource\n"
+	"pool rm --force), a Node, a BGPPeer or the BGPConfiguration (BGP then\n"
+	"runs with the defaults). Workloads: petrelctl rm. A missing resource\n"
 	"is an error.\n";
 
 static int delete_one(struct ctl *c, enum res_kind k, const char *name)
@@ -714,17 +793,19 @@ static int delete_one(struct ctl *c, enum res_kind k, const char *name)
 		}
 		break;
 	case RES_NODE:
+	case RES_BGPPEER:
+	case RES_BGPCONFIG:
 		if (get_key(c, k, name, key, sizeof(key)) < 0) {
-			log_err("no node %s", name);
+			log_err("no %s %s", kind, name);
 			return CTL_ERR;
 		}
 		r = ds_delete(c->ds, key, 0);
 		if (r == -ENOENT) {
-			log_err("no node %s", name);
+			log_err("no %s %s", kind, name);
 			return CTL_ERR;
 		}
 		if (r < 0) {
-			log_err("deleting node %s: %s (%s)", name, ds_strerror(r),
+			log_err("deleting %s %s: %s (%s)", kind, name, ds_strerror(r),
 				ds_last_error(c->ds));
 			return CTL_ERR;
 		}

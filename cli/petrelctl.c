@@ -25,9 +25,10 @@ static const char usage_main[] =
 	"usage: petrelctl [-c FILE] [-o table|wide|yaml|json] VERB [ARGS...]\n"
 	"\n"
 	"Resources:\n"
-	"  apply -f FILE|- [--dry-run]   create or update IPPool and Node documents\n"
+	"  apply -f FILE|- [--dry-run]   create or update IPPool, Node, BGPPeer and\n"
+	"                                BGPConfiguration documents\n"
 	"  get KIND [NAME]               list or show (ippool, node, workloadendpoint,\n"
-	"                                ipamblock, ipamhandle)\n"
+	"                                ipamblock, ipamhandle, bgppeer, bgpconfiguration)\n"
 	"  delete KIND NAME | -f FILE    delete\n"
 	"  pool create|ls|rm             IP pools\n"
 	"Workloads:\n"
@@ -39,6 +40,10 @@ static const char usage_main[] =
 	"  inspect NAME                  a workload's WorkloadEndpoint document\n"
 	"IPAM:\n"
 	"  ipam show [--show-blocks] | ipam check | ipam release ADDR...|--leaked\n"
+	"BGP:\n"
+	"  bgp peer add|ls|rm            BGP peers (BGPPeer)\n"
+	"  bgp config [set ...]          the cluster's BGP settings (BGPConfiguration)\n"
+	"  node status [--routes]        felix, BIRD and the BGP sessions of this node\n"
 	"felix:\n"
 	"  status                        felix's state on this node\n"
 	"\n"
@@ -67,6 +72,8 @@ static const struct verb verbs[] = {
 	{ "inspect", cmd_inspect },
 	{ "ipam", cmd_ipam },
 	{ "status", cmd_status },
+	{ "bgp", cmd_bgp },
+	{ "node", cmd_node },
 };
 
 void ctl_getopt_reset(void)

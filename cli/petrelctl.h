@@ -92,6 +92,26 @@ int cmd_ls(struct ctl *c, int argc, char **argv);
 int cmd_inspect(struct ctl *c, int argc, char **argv);
 int cmd_ipam(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
+int cmd_bgp(struct ctl *c, int argc, char **argv);
+int cmd_node(struct ctl *c, int argc, char **argv);
+
+/* --- cmd_bgp.c: what apply/get share about BGPPeer and BGPConfiguration --- */
+/* What documents shown say instead of a password. apply of a document
+ * holding it keeps the stored password. */
+#define CTL_SECRET_MASK "***"
+/* Replaces spec.password / spec.meshPassword of doc (borrowed) by the mask. */
+void ctl_bgp_mask(json_t *doc);
+struct table *ctl_bgp_table(enum res_kind k, enum out_fmt fmt);
+void ctl_bgp_row(struct table *t, const struct resource *r);
+/* Every stored BGPPeer (res_kind RES_BGPPEER). CTL_OK or CTL_ERR (printed). */
+int ctl_bgppeer_list(struct ctl *c, struct resource **out, size_t *n);
+/* The checks across documents for p: a peer at this node's own BGP address,
+ * another BGPPeer (stored, or among extra: others of the same input) at p's
+ * address that can apply to the same node. Messages ("spec.peerIP: ...")
+ * go to e; CTL_ERR only when the store fails (printed). */
+int ctl_bgppeer_check(struct ctl *c, const struct bgppeer *p,
+		      const struct bgppeer *const *extra, size_t n_extra,
+		      struct errs *e);
 
 /* Shared by run/rm/ls/inspect/get: the node's workload NAME. CTL_OK and
  * *out (rev set), or CTL_ERR after printing ("no workload NAME on node X")

@@ -9,6 +9,8 @@
  *   reconcile.c  the dirty queue, the checks that compare desired with
  *                actual and emit the difference, the sysctl reads/writes
  *   statsrv.c    the status socket (status, wait)
+ *   bgp.c        BIRD's config from the Node, BGPPeer, BGPConfiguration and
+ *                IPPool resources and this node's blocks; BIRD's reloads
  *
  * Invariants:
  *  - Actual state is only what the kernel reported: a dump, a notification,
@@ -29,6 +31,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "common/config.h"
 #include "common/ip4.h"
@@ -188,6 +192,7 @@ struct kbatch {
 
 struct nl_sock;
 struct sclient;
+struct fbgp;
 
 /* epoll tags (data.ptr points at one of these as its first member) */
 enum esrc_type { ES_SIGNAL, ES_TIMER, ES_NETLINK, ES_WATCH, ES_LISTEN,
@@ -245,6 +250,9 @@ struct felix {
 	int64_t resync_store_ms;	/* -1: no relist in this resync */
 	int64_t resync_kernel_ms;
 	uint64_t resyncs;
+
+	/* BGP (bgp.c) */
+	struct fbgp *bgp;
 
 	/* status socket */
 	int listen_fd;
@@ -329,5 +337,24 @@ void statsrv_eval(struct felix *f);
 int statsrv_timeout_ms(struct felix *f);
 /* Whether a waiter needs a store revision beyond applied_rev. */
 bool statsrv_wants_rev(struct felix *f);
+
+/* --- bgp.c --- */
+int bgp_open(struct felix *f);
+void bgp_close(struct felix *f);
+/* Lists the Nodes, BGPPeers, BGPConfiguration and IPPools again (replacing
+ * what was kept); lowers *min_rev to the oldest list's revision. */
+int bgp_relist(struct felix *f, int64_t *min_rev);
+/* Applies a watch event when its key is one of those kinds (true). */
+bool bgp_store_event(struct felix *f, const struct ds_event *ev);
+/* This node's endpoints or blocks changed (borrowed addresses, blocks). */
+void bgp_mark_dirty(struct felix *f);
+/* After a pass: rewrites and reloads when something changed, retries a
+ * reload BIRD missed, probes BIRD now and then. Never touches the kernel. */
+void bgp_sync(struct felix *f);
+/* ms until bgp_sync has something to do, or -1. */
+int bgp_timeout_ms(struct felix *f);
+/* {"enabled","birdRunning","configPath","lastError","pending","socket"} */
+json_t *bgp_status_json(struct felix *f);
+
 
 #endif

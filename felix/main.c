@@ -12,7 +12,9 @@
  *   status       the listening socket and its clients (statsrv.c)
  *
  * One turn of the loop: read what is ready (each source bounded), then one
- * reconcile pass (bounded), then answer the waiters. The loop does not sleep
+ * reconcile pass (bounded), then BIRD's config and reload when its input
+ * changed (bgp.c; after the kernel, so BIRD never delays a route), then
+ * answer the waiters. bgp.c's retry and probe deadlines bound the sleep. The loop does not sleep
  * while work is left over. No threads.
  *
  * A restart changes nothing that is right: the first resync dumps the kernel
@@ -206,6 +208,12 @@ static int loop(struct felix *f, int sfd, int tfd)
 			timeout = 0;
 		else
 			timeout = min_timeout(statsrv_timeout_ms(f), f->kresync_at);
+		if (timeout != 0) {
+			int bt = bgp_timeout_ms(f);
+
+			if (bt >= 0 && (timeout < 0 || bt < timeout))
+				timeout = bt;
+		}
 		n = epoll_wait(f->epfd, evs, 64, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -256,6 +264,8 @@ static int loop(struct felix *f, int sfd, int tfd)
 		    store_watch_read(f, statsrv_wants_rev(f)) < 0)
 			f->need_relist = true;
 		rec_pass(f);
+		/* BIRD after the kernel: a slow BIRD never delays routes. */
+		bgp_sync(f);
 		statsrv_eval(f);
 	}
 	return 0;
@@ -311,7 +321,7 @@ static int run(const struct petrel_config *cfg)
 		log_err("setup: %s", strerror(errno));
 		goto out;
 	}
-	if (store_open(f) < 0 || kern_open(f) < 0)
+	if (store_open(f) < 0 || kern_open(f) < 0 || bgp_open(f) < 0)
 		goto out;
 	if (epoll_add(f, kern_ev_fd(f), &f->src_netlink, ES_NETLINK) < 0) {
 		log_err("setup: %s", strerror(errno));
@@ -333,6 +343,7 @@ out:
 	store_close(f);
 	dlist_init(&f->queue);	/* the tables' objects go in one sweep */
 	store_free_all(f);
+	bgp_close(f);
 	kern_free_all(f);
 	kern_close(f);
 	if (f->epfd >= 0)

@@ -184,7 +184,7 @@ void statsrv_accept(struct felix *f)
 
 static json_t *status_reply(struct felix *f)
 {
-	return json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}",
 			 "ok", 1, "node", f->cfg->node,
 			 "pid", (json_int_t)getpid(),
 			 "version", PETREL_VERSION,
@@ -193,7 +193,8 @@ static json_t *status_reply(struct felix *f)
 			 "programmed", (json_int_t)f->n_programmed,
 			 "blocks", (json_int_t)f->n_blocks,
 			 "lastResyncMs", (json_int_t)f->last_resync_ms,
-			 "changes", (json_int_t)f->changes);
+			 "changes", (json_int_t)f->changes,
+			 "bgp", bgp_status_json(f));
 }
 
 static void client_request(struct felix *f, struct sclient *c)

@@ -226,6 +226,8 @@ static bool ep_insert(struct felix *f, struct fep *ep)
 		owner_add(f, &ep->nets[i]);
 	if (ep->mode != WEP_ROUTED)
 		rec_ep_set_programmed(f, ep, true);	/* nothing to program */
+	else
+		bgp_mark_dirty(f);	/* it may be a borrowed address */
 	rec_queue(f, &ep->q);
 	return true;
 }
@@ -264,6 +266,8 @@ static void ep_remove(struct felix *f, struct fep *ep, bool tomb)
 	}
 	if (tomb && ep->mode == WEP_ROUTED && ep->n_nets)
 		tomb_add(f, ep);
+	if (ep->mode == WEP_ROUTED)
+		bgp_mark_dirty(f);
 	if (ep->if_indexed)
 		htab_del(&f->eps_by_if, &ep->by_if);
 	htab_del(&f->eps, &ep->by_name);
@@ -340,6 +344,7 @@ static void ep_gone(struct felix *f, const char *name, bool quiet)
 
 static void block_remove(struct felix *f, struct fblock *b)
 {
+	bgp_mark_dirty(f);
 	owner_del(f, &b->key);
 	htab_del(&f->blocks, &b->by_name);
 	f->n_blocks--;
@@ -400,6 +405,7 @@ static void block_put(struct felix *f, const char *name, const char *text,
 		return;
 	}
 	f->n_blocks++;
+	bgp_mark_dirty(f);
 	owner_add(f, &b->key);
 	rec_queue(f, &b->q);
 	if (!quiet)
@@ -451,6 +457,8 @@ static void apply_event(struct felix *f, const struct ds_event *ev)
 			block_put(f, name, ev->value, ev->rev, false);
 		else
 			block_gone(f, name, false);
+	} else {
+		bgp_store_event(f, ev);
 	}
 }
 
@@ -568,10 +576,15 @@ int store_relist(struct felix *f)
 	htab_walk(&f->blocks, sweep_store_one, &s);
 	f->list_rev_wep = r1;
 	f->list_rev_block = r2;
-	/* The watch starts at the older list; what the newer one already
-	 * had is skipped by revision (apply_event). */
+	/* The watch starts at the oldest list; what a newer one already
+	 * had is skipped by revision (apply_event, bgp_store_event). */
 	if (r1 > r2)
 		r1 = r2;
+	if (f->bgp) {
+		r = bgp_relist(f, &r1);
+		if (r < 0)
+			return r;
+	}
 	if (r1 > f->applied_rev)
 		f->applied_rev = r1;
 	r = ds_watch_new(f->ds, STORE_WATCH_PREFIX, r1, &f->watch);

@@ -471,3 +471,75 @@ pt_end() {
 	[ "$PT_FAILS" -eq 0 ] && exit 0
 	exit 1
 }
+
+# BGP helpers (FRR as a top-of-rack router, BIRD beside felix) -------------
+#
+#   frr_start NS DIR CONF [ZCONF]  zebra + bgpd in namespace NS, bgpd with
+#                           CONF, zebra with ZCONF (default: none; zebra
+#                           would log every bgp line of CONF as unknown);
+#                           DIR: their sockets, pid files, logs (made here,
+#                           owned by user frr)
+#   vtysh_in DIR CMD...     vtysh --vty_socket DIR -c CMD ...
+#   frr_bgp_summary DIR     `show bgp summary json`, on one line
+#   frr_established DIR IP  true when the session to IP is Established
+#   frr_prefixes DIR        the IPv4 unicast prefixes bgpd has, one a line
+#   bird_start NS CONF SOCK LOG   BIRD in the foreground in NS (recorded in
+#                           PT_PIDS); pid in BIRD_PID
+#
+# FRR's daemons drop to user frr: DIR is theirs and every parent directory
+# must be searchable by others (pt's $TMP is 0700: frr_start makes it 0711,
+# searchable, not listable). Started in the foreground (no -d), so that
+# PT_PIDS holds them and cleanup stops them like any other child.
+
+frr_start() {
+	local ns=$1 dir=$2 conf=$3 zconf=${4:-/dev/null} d
+	chmod 0711 "$TMP"
+	mkdir -p "$dir"
+	cp "$conf" "$dir/bgpd.conf"
+	cat "$zconf" >"$dir/zebra.conf"
+	chown -R frr:frr "$dir"
+	chmod 0755 "$dir"
+	for d in zebra bgpd; do
+		bg ip netns exec "$ns" "/usr/lib/frr/$d" -P 0 -f "$dir/$d.conf" \
+			-i "$dir/$d.pid" -z "$dir/zserv.api" --vty_socket "$dir" \
+			--log "file:$dir/$d.log" >>"$dir/$d.out" 2>&1
+		# bgpd connects to zebra's socket: wait for it (bounded, 5 s).
+		if [ "$d" = zebra ] && ! wait_for 50 0.1 test -S "$dir/zserv.api"; then
+			return 1
+		fi
+	done
+	wait_for 50 0.1 vtysh_in "$dir" 'show bgp summary json'
+}
+
+vtysh_in() {
+	local dir=$1 args=() c
+	shift
+	for c in "$@"; do args+=(-c "$c"); done
+	vtysh --vty_socket "$dir" "${args[@]}"
+}
+
+frr_bgp_summary() {
+	vtysh_in "$1" 'show bgp ipv4 unicast summary json' 2>/dev/null | tr -d ' \n'
+}
+
+# frr_peer_state DIR IP: the session's state ("Established", "Active", ...).
+frr_peer_state() {
+	frr_bgp_summary "$1" | sed -n "s/.*\"$2\":{[^}]*\"state\":\"\([A-Za-z]*\)\".*/\1/p"
+}
+frr_established() {
+	[ "$(frr_peer_state "$1" "$2")" = Established ]
+}
+
+# (Fails when bgpd does not answer: an empty table must not look like one.)
+frr_prefixes() {
+	local j
+	j=$(vtysh_in "$1" 'show bgp ipv4 unicast json' 2>/dev/null | tr -d ' \n')
+	case "$j" in *'"routerId"'*) ;; *) return 1 ;; esac
+	printf '%s\n' "$j" | grep -o '"[0-9.]*/[0-9]*":\[' | sed 's/"//g; s/:\[$//' | sort -u
+}
+
+bird_start() {
+	local ns=$1 conf=$2 sock=$3 log=$4
+	bg ip netns exec "$ns" bird -f -c "$conf" -s "$sock" >>"$log" 2>&1
+	BIRD_PID=$BG_PID
+}

@@ -1,0 +1,795 @@
+/*
+ * bgp: felix drives BIRD (DESIGN.md sections 2 and 8, docs/bgp.md).
+ *
+ * From the watch store.c already has on /petrel/, this file keeps every
+ * Node, every BGPPeer, the BGPConfiguration "default" and the IPPools (the
+ * enabled ones' CIDRs are what BIRD advertises). With this node's blocks and
+ * endpoints (store.c) that is all of bgpconf's input; borrowed addresses are
+ * the /32s of this node's routed endpoints in no block of this node.
+ *
+ * After a loop turn in which any of it changed (and at start), bgp_sync()
+ * calls bgpconf_apply() once: it renders the config, writes it only when the
+ * bytes differ (after `bird -p`; a config with errors is never written, the
+ * running one stays) and reloads BIRD. While the store is still delivering
+ * a burst (watch_more), the sync waits, at most BGP_DEBOUNCE_MS.
+ *
+ * BIRD's liveness. BIRD reads the config file itself when it starts, so a
+ * BIRD started (or restarted) with felix's config path is right without
+ * felix. What felix must catch: a config written while BIRD was not
+ * reachable (bgpconf_apply sets `pending`; retried every BGP_RETRY_MS, a
+ * failed connect costs one socket call), and a BIRD restarted with another
+ * config file. For the latter, and for the status reply, a probe every
+ * BGP_PROBE_MS connects to BIRD's socket and reads `show status`: the
+ * "Last reboot" line changing, or BIRD being unreachable, makes the config
+ * pending, so that the next BIRD gets `configure` once. The probe blocks the
+ * loop for at most BGP_PROBE_TIMEOUT_MS per exchange (a local socket; BIRD
+ * answers in microseconds when it is alive).
+ *
+ * Invariants: nothing here touches the dataplane (no netlink, no queue);
+ * BIRD down or broken leaves every workload's route as it is. An error is
+ * logged once per distinct text, not at every retry.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "bgpconf/bgpconf.h"
+#include "common/log.h"
+#include "felix/felix.h"
+
+#define BGP_RETRY_MS 1000	/* pending: BIRD was not reachable */
+#define BGP_RETRY_ERR_MS 10000	/* pending after another error (timeout...) */
+#define BGP_PROBE_MS 5000
+#define BGP_PROBE_TIMEOUT_MS 1000
+#define BGP_DEBOUNCE_MS 1000
+
+enum { BK_NODE, BK_PEER, BK_CONFIG, BK_POOL, BK_N };
+
+static const enum res_kind bk_kind[BK_N] = {
+	RES_NODE, RES_BGPPEER, RES_BGPCONFIG, RES_IPPOOL
+};
+
+struct fbgp {
+	char prefix[BK_N][RES_KEY_MAX];
+	int64_t list_rev[BK_N];
+
+	struct node *nodes;
+	size_t n_nodes, cap_nodes;
+	struct bgppeer *peers;
+	size_t n_peers, cap_peers;
+	struct ippool *pools;
+	size_t n_pools, cap_pools;
+	struct bgpconfig config;
+	bool have_config;
+
+	bool dirty;
+	uint64_t dirty_since;	/* monotonic ns */
+	bool enabled;
+	bool off_logged;
+	bool pending;		/* bgpconf_apply's: BIRD has not taken the file */
+	uint64_t retry_at;	/* 0: none */
+	uint64_t probe_at;
+	bool bird_running;
+	char reboot[96];	/* BIRD's "Last reboot on ..." when last seen */
+	char *last_error;	/* the last error's text (logged once), or NULL */
+};
+
+static uint64_t ms_ns(unsigned ms)
+{
+	return (uint64_t)ms * 1000000u;
+}
+
+/* ---------- the error logged once ---------- */
+
+static void set_error(struct fbgp *b, bool warn, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_error(struct fbgp *b, bool warn, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (b->last_error && !strcmp(b->last_error, buf))
+		return;
+	free(b->last_error);
+	b->last_error = strdup(buf);
+	if (warn)
+		log_warn("%s", buf);
+	else
+		log_err("%s", buf);
+}
+
+static void clear_error(struct fbgp *b)
+{
+	free(b->last_error);
+	b->last_error = NULL;
+}
+
+/* "a; b; c" of e's messages (at most the buffer). */
+static const char *errs_join(const struct errs *e, int rc, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < e->n && off + 1 < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+					i ? "; " : "", e->msg[i]);
+	if (!e->n)
+		snprintf(buf, len, "%s", strerror(-rc));
+	return buf;
+}
+
+/* ---------- resources ---------- */
+
+/* Index of the element named name in an array of structs whose first
+ * member is their name, or -1. */
+static ssize_t find_name(const void *arr, size_t n, size_t size,
+			 const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp((const char *)arr + i * size, name))
+			return (ssize_t)i;
+	return -1;
+}
+
+#define ARR_FIND(arr, n, nm) find_name((arr), (n), sizeof(*(arr)), (nm))
+
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t nc;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 16;
+	p = realloc(*arr, nc * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static void mark_dirty(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+
+	if (!b->dirty)
+		b->dirty_since = felix_now_ns();
+	b->dirty = true;
+}
+
+void bgp_mark_dirty(struct felix *f)
+{
+	if (f->bgp)
+		mark_dirty(f);
+}
+
+/* Takes res's contents (moved into the tables, or cleared). */
+static void res_put(struct felix *f, int k, const char *name,
+		    struct resource *res)
+{
+	struct fbgp *b = f->bgp;
+	ssize_t i;
+
+	switch (k) {
+	case BK_NODE:
+		i = ARR_FIND(b->nodes, b->n_nodes, name);
+		if (i >= 0) {
+			node_clear(&b->nodes[i]);
+			b->nodes[i] = res->u.node;
+		} else if (grow((void **)&b->nodes, &b->cap_nodes, b->n_nodes,
+				sizeof(*b->nodes)) == 0) {
+			b->nodes[b->n_nodes++] = res->u.node;
+		} else {
+			log_err("bgp: node %s: out of memory, not kept", name);
+			node_clear(&res->u.node);
+		}
+		break;
+	case BK_PEER:
+		i = ARR_FIND(b->peers, b->n_peers, name);
+		if (i >= 0) {
+			bgppeer_clear(&b->peers[i]);
+			b->peers[i] = res->u.bgppeer;
+		} else if (grow((void **)&b->peers, &b->cap_peers, b->n_peers,
+				sizeof(*b->peers)) == 0) {
+			b->peers[b->n_peers++] = res->u.bgppeer;
+		} else {
+			log_err("bgp: BGPPeer %s: out of memory, not kept", name);
+			bgppeer_clear(&res->u.bgppeer);
+		}
+		break;
+	case BK_POOL:
+		i = ARR_FIND(b->pools, b->n_pools, name);
+		if (i >= 0) {
+			ippool_clear(&b->pools[i]);
+			b->pools[i] = res->u.pool;
+		} else if (grow((void **)&b->pools, &b->cap_pools, b->n_pools,
+				sizeof(*b->pools)) == 0) {
+			b->pools[b->n_pools++] = res->u.pool;
+		} else {
+			log_err("bgp: pool %s: out of memory, not kept", name);
+			ippool_clear(&res->u.pool);
+		}
+		break;
+	case BK_CONFIG:
+		if (b->have_config)
+			bgpconfig_clear(&b->config);
+		b->config = res->u.bgpconfig;
+		b->have_config = true;
+		break;
+	}
+	memset(&res->u, 0, sizeof(res->u));
+	mark_dirty(f);
+}
+
+static void res_gone(struct felix *f, int k, const char *name)
+{
+	struct fbgp *b = f->bgp;
+	ssize_t i;
+
+	switch (k) {
+	case BK_NODE:
+		i = ARR_FIND(b->nodes, b->n_nodes, name);
+		if (i < 0)
+			return;
+		node_clear(&b->nodes[i]);
+		b->nodes[i] = b->nodes[--b->n_nodes];
+		break;
+	case BK_PEER:
+		i = ARR_FIND(b->peers, b->n_peers, name);
+		if (i < 0)
+			return;
+		bgppeer_clear(&b->peers[i]);
+		b->peers[i] = b->peers[--b->n_peers];
+		break;
+	case BK_POOL:
+		i = ARR_FIND(b->pools, b->n_pools, name);
+		if (i < 0)
+			return;
+		ippool_clear(&b->pools[i]);
+		b->pools[i] = b->pools[--b->n_pools];
+		break;
+	case BK_CONFIG:
+		if (!b->have_config)
+			return;
+		bgpconfig_clear(&b->config);
+		b->have_config = false;
+		break;
+	}
+	mark_dirty(f);
+}
+
+static void clear_all(struct fbgp *b)
+{
+	for (size_t i = 0; i < b->n_nodes; i++)
+		node_clear(&b->nodes[i]);
+	for (size_t i = 0; i < b->n_peers; i++)
+		bgppeer_clear(&b->peers[i]);
+	for (size_t i = 0; i < b->n_pools; i++)
+		ippool_clear(&b->pools[i]);
+	b->n_nodes = b->n_peers = b->n_pools = 0;
+	if (b->have_config)
+		bgpconfig_clear(&b->config);
+	b->have_config = false;
+}
+
+/* The name after prefix, when key is one record of it. */
+static const char *key_name(const char *key, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	const char *name;
+
+	if (strncmp(key, prefix, pl))
+		return NULL;
+	name = key + pl;
+	if (!name[0] || strchr(name, '/') || strlen(name) >= RES_NAME_MAX)
+		return NULL;
+	return name;
+}
+
+static void doc_put(struct felix *f, int k, const char *name,
+		    const char *text, int64_t rev)
+{
+	struct resource res;
+	struct errs e = ERRS_INIT;
+	int r;
+
+	r = res_from_text(bk_kind[k], text, rev, &res, &e);
+	if (r < 0) {
+		/* Keep what we had: a bad write must not change BIRD. */
+		log_warn("store: %s %s (revision %lld) is invalid, ignored: %s",
+			 res_kind_name(bk_kind[k]), name, (long long)rev,
+			 e.n ? e.msg[0] : strerror(-r));
+		errs_clear(&e);
+		return;
+	}
+	if (k == BK_CONFIG && strcmp(name, BGPCONFIG_NAME)) {
+		res_clear(&res);
+		return;
+	}
+	res_put(f, k, name, &res);
+}
+
+bool bgp_store_event(struct felix *f, const struct ds_event *ev)
+{
+	struct fbgp *b = f->bgp;
+	const char *name;
+
+	if (!b)
+		return false;
+	for (int k = 0; k < BK_N; k++) {
+		name = key_name(ev->key, b->prefix[k]);
+		if (!name)
+			continue;
+		if (ev->rev <= b->list_rev[k])
+			return true;	/* the list already had it */
+		if (ev->type == DS_EV_PUT && ev->value) {
+			doc_put(f, k, name, ev->value, ev->rev);
+		} else {
+			res_gone(f, k, name);
+		}
+		return true;
+	}
+	return false;
+}
+
+int bgp_relist(struct felix *f, int64_t *min_rev)
+{
+	struct fbgp *b = f->bgp;
+	struct ds_kv *kvs;
+	size_t n;
+	int r;
+
+	clear_all(b);
+	mark_dirty(f);
+	for (int k = 0; k < BK_N; k++) {
+		int64_t rev = 0;
+
+		kvs = NULL;
+		n = 0;
+		r = ds_list(f->ds, b->prefix[k], &kvs, &n, &rev);
+		if (r < 0) {
+			log_err("store: listing %s: %s (%s)", b->prefix[k],
+				ds_strerror(r), ds_last_error(f->ds));
+			return r;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const char *name = key_name(kvs[i].key, b->prefix[k]);
+
+			if (name)
+				doc_put(f, k, name, kvs[i].value, kvs[i].mod_rev);
+		}
+		ds_kvs_free(kvs, n);
+		b->list_rev[k] = rev;
+		if (rev < *min_rev)
+			*min_rev = rev;
+	}
+	log_debug("store: bgp: %zu nodes, %zu BGP peers, %zu pools, %s BGPConfiguration",
+		  b->n_nodes, b->n_peers, b->n_pools,
+		  b->have_config ? "a" : "no");
+	return 0;
+}
+
+/* ---------- open / close ---------- */
+
+int bgp_open(struct felix *f)
+{
+	struct fbgp *b = calloc(1, sizeof(*b));
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	for (int k = 0; k < BK_N; k++) {
+		size_t n;
+
+		r = res_prefix(bk_kind[k], NULL, b->prefix[k], sizeof(b->prefix[k]));
+		n = r == 0 ? strlen(b->prefix[k]) : 0;
+		if (r == 0 && (n == 0 || b->prefix[k][n - 1] != '/')) {
+			if (n + 2 > sizeof(b->prefix[k]))
+				r = -ENAMETOOLONG;
+			else
+				memcpy(b->prefix[k] + n, "/", 2);
+		}
+		if (r < 0) {
+			log_err("bgp: key prefix: %s", strerror(-r));
+			free(b);
+			return r;
+		}
+	}
+	f->bgp = b;
+	mark_dirty(f);		/* at start: write once */
+	/* ... and configure a running BIRD once even when the file already
+	 * holds these bytes: it may have been started with another one. */
+	b->pending = true;
+	return 0;
+}
+
+void bgp_close(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+
+	if (!b)
+		return;
+	clear_all(b);
+	free(b->nodes);
+	free(b->peers);
+	free(b->pools);
+	free(b->last_error);
+	free(b);
+	f->bgp = NULL;
+}
+
+/* ---------- the input ---------- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct walk_borrowed {
+	struct felix *f;
+	uint32_t *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static bool in_own_block(struct felix *f, uint32_t a)
+{
+	for (size_t i = 0; i < f->blocks.nb; i++)
+		for (struct hnode *h = f->blocks.b[i]; h; h = h->next) {
+			struct fblock *bl = container_of(h, struct fblock, by_name);
+			struct ip4_net n = { bl->key.dst, bl->key.len };
+
+			if (ip4_net_contains(&n, a))
+				return true;
+		}
+	return false;
+}
+
+static void borrowed_one(struct hnode *h, void *arg)
+{
+	struct walk_borrowed *w = arg;
+	struct fep *ep = container_of(h, struct fep, by_name);
+
+	if (ep->mode != WEP_ROUTED || w->oom)
+		return;
+	for (size_t i = 0; i < ep->n_nets; i++) {
+		if (ep->nets[i].len != 32 || in_own_block(w->f, ep->nets[i].dst))
+			continue;
+		if (grow((void **)&w->v, &w->cap, w->n, sizeof(*w->v)) < 0) {
+			w->oom = true;
+			return;
+		}
+		w->v[w->n++] = ep->nets[i].dst;
+	}
+}
+
+/* *out: this node's blocks; *bw: borrowed addresses, sorted, unique. */
+static int collect_local(struct felix *f, struct ip4_net **out, size_t *n_out,
+			 uint32_t **bw, size_t *n_bw)
+{
+	struct walk_borrowed w = { f, NULL, 0, 0, false };
+	struct ip4_net *bl = calloc(f->n_blocks + 1, sizeof(*bl));
+	size_t n = 0, k = 0;
+
+	if (!bl)
+		return -ENOMEM;
+	for (size_t i = 0; i < f->blocks.nb; i++)
+		for (struct hnode *h = f->blocks.b[i]; h; h = h->next) {
+			struct fblock *b = container_of(h, struct fblock, by_name);
+
+			if (n < f->n_blocks) {
+				bl[n].addr = b->key.dst;
+				bl[n].len = b->key.len;
+				n++;
+			}
+		}
+	htab_walk(&f->eps, borrowed_one, &w);
+	if (w.oom) {
+		free(bl);
+		free(w.v);
+		return -ENOMEM;
+	}
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), cmp_u32);
+	for (size_t i = 0; i < w.n; i++)
+		if (k == 0 || w.v[k - 1] != w.v[i])
+			w.v[k++] = w.v[i];
+	*out = bl;
+	*n_out = n;
+	*bw = w.v;
+	*n_bw = k;
+	return 0;
+}
+
+static const struct node *own_node(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	ssize_t i = ARR_FIND(b->nodes, b->n_nodes, f->cfg->node);
+
+	return i >= 0 ? &b->nodes[i] : NULL;
+}
+
+/* ---------- BIRD ---------- */
+
+static bool unreachable(int rc)
+{
+	return rc == -ENOENT || rc == -ECONNREFUSED;
+}
+
+/* Connects to BIRD and reads its "Last reboot" line. 0, or birdctl's error. */
+static int bird_probe(const char *sock, char *reboot, size_t len)
+{
+	struct birdctl *c = NULL;
+	struct birdctl_reply rep = { 0 };
+	int rc;
+
+	reboot[0] = '\0';
+	rc = birdctl_open(sock, BGP_PROBE_TIMEOUT_MS, &c);
+	if (rc < 0)
+		return rc;
+	rc = birdctl_cmd(c, "show status", &rep);
+	if (rc == 0) {
+		for (size_t i = 0; i < rep.n; i++) {
+			const char *t = rep.lines[i].text, *p;
+
+			p = t ? strstr(t, "Last reboot") : NULL;
+			if (p) {
+				snprintf(reboot, len, "%s", p);
+				break;
+			}
+		}
+		birdctl_reply_clear(&rep);
+	}
+	birdctl_close(c);
+	return rc;
+}
+
+static void set_running(struct felix *f, bool running, int rc)
+{
+	struct fbgp *b = f->bgp;
+
+	/* Not logged here: apply() says it once, with its retry. */
+	(void)rc;
+	b->bird_running = running;
+}
+
+static void probe(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	char reboot[sizeof(b->reboot)];
+	int rc;
+
+	b->probe_at = felix_now_ns() + ms_ns(BGP_PROBE_MS);
+	rc = bird_probe(f->cfg->bird_socket, reboot, sizeof(reboot));
+	if (rc < 0) {
+		set_running(f, false, rc);
+		b->pending = true;	/* the next BIRD gets `configure` */
+		if (!b->retry_at)
+			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
+		return;
+	}
+	set_running(f, true, 0);
+	if (b->reboot[0] && strcmp(b->reboot, reboot)) {
+		log_info("BIRD restarted (%s): configuring it again", reboot);
+		b->pending = true;
+		b->retry_at = felix_now_ns();
+	}
+	snprintf(b->reboot, sizeof(b->reboot), "%s", reboot);
+}
+
+/* ---------- the sync ---------- */
+
+/*
+ * The new input is refused but BIRD has not taken felix's file (it restarted
+ * with another one, or came up after a write): give it the last good config,
+ * which the file still holds (it only ever holds what BIRD accepted).
+ */
+static int configure_last_good(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	struct errs e = ERRS_INIT;
+	struct stat st;
+	int rc;
+
+	if (stat(f->cfg->bird_config, &st) < 0)
+		return -errno;
+	rc = birdctl_configure(f->cfg->bird_socket, f->cfg->bird_config, &e);
+	if (rc == 0) {
+		b->pending = false;
+		set_running(f, true, 0);
+		log_info("bird config unchanged (%lld bytes, the last good one), reloaded",
+			 (long long)st.st_size);
+	} else if (unreachable(rc)) {
+		set_running(f, false, rc);
+	}
+	errs_clear(&e);
+	return rc;
+}
+
+
+static void file_id(const char *path, struct stat *st)
+{
+	if (stat(path, st) < 0)
+		memset(st, 0, sizeof(*st));
+}
+
+static void apply(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	const struct node *me = own_node(f);
+	struct bgpconf_input in = { 0 };
+	struct ip4_net *blocks = NULL, *pools = NULL;
+	uint32_t *borrowed = NULL;
+	size_t n_blocks = 0, n_borrowed = 0, n_pools = 0;
+	struct errs e = ERRS_INIT;
+	struct stat st0, st1;
+	bool was_pending = b->pending;
+	char msg[1536];
+	int rc;
+
+	b->dirty = false;
+	b->retry_at = 0;
+	if (!f->cfg->bgp_address && !(me && me->bgp_ipv4)) {
+		if (!b->off_logged)
+			log_info("BGP off: no bgp.address in %s and no Node %s with spec.bgp.ipv4Address",
+				 f->cfg->file[0] ? f->cfg->file : "the config",
+				 f->cfg->node);
+		b->off_logged = true;
+		b->enabled = false;
+		b->pending = false;
+		clear_error(b);
+		return;
+	}
+	if (!b->enabled) {
+		if (b->off_logged)
+			log_info("BGP on: node %s has a BGP address now",
+				 f->cfg->node);
+		b->enabled = true;
+		b->off_logged = false;
+		b->probe_at = 0;
+		b->pending = true;	/* configure BIRD once, whatever the file */
+	}
+	pools = calloc(b->n_pools + 1, sizeof(*pools));
+	if (!pools || collect_local(f, &blocks, &n_blocks, &borrowed,
+				    &n_borrowed) < 0) {
+		set_error(b, false, "bird config: out of memory");
+		b->dirty = true;
+		b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_ERR_MS);
+		goto out;
+	}
+	for (size_t i = 0; i < b->n_pools; i++)
+		if (!b->pools[i].disabled)
+			pools[n_pools++] = b->pools[i].cidr;
+	in.node = f->cfg->node;
+	in.address = f->cfg->bgp_address;
+	in.asn = f->cfg->bgp_asn;
+	in.config = b->have_config ? &b->config : NULL;
+	in.nodes = b->nodes;
+	in.n_nodes = b->n_nodes;
+	in.peers = b->peers;
+	in.n_peers = b->n_peers;
+	in.pools = pools;
+	in.n_pools = n_pools;
+	in.blocks = blocks;
+	in.n_blocks = n_blocks;
+	in.borrowed = borrowed;
+	in.n_borrowed = n_borrowed;
+	in.route_protocol = f->cfg->route_protocol;
+	in.bird_socket = f->cfg->bird_socket;
+
+	file_id(f->cfg->bird_config, &st0);
+	rc = bgpconf_apply(&in, f->cfg->bird_config, NULL, &b->pending, &e);
+	file_id(f->cfg->bird_config, &st1);
+	bool written = st1.st_ino != st0.st_ino ||
+		       st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||
+		       st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec ||
+		       st1.st_size != st0.st_size;
+
+	if (rc == 1) {
+		set_running(f, true, 0);
+		clear_error(b);
+		if (written)
+			log_info("bird config written (%lld bytes), reloaded",
+				 (long long)st1.st_size);
+		else
+			log_info("bird config unchanged (%lld bytes), reloaded%s",
+				 (long long)st1.st_size,
+				 was_pending ? " (BIRD had not taken it yet)" : "");
+		/* Remember this BIRD's start, to notice the next restart. */
+		if (bird_probe(f->cfg->bird_socket, b->reboot, sizeof(b->reboot)) == 0)
+			b->probe_at = felix_now_ns() + ms_ns(BGP_PROBE_MS);
+	} else if (rc == 0) {
+		clear_error(b);
+		log_debug("bird config unchanged");
+	} else if (unreachable(rc)) {
+		set_running(f, false, rc);
+		if (written)
+			log_info("bird config written (%lld bytes); BIRD not running: it reads it when it starts",
+				 (long long)st1.st_size);
+		set_error(b, true, "BIRD not running (socket %s: %s): felix configures it when it is up",
+			  f->cfg->bird_socket, strerror(-rc));
+		b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
+	} else if (rc == -EINVAL && !written) {
+		/* Refused before it reached BIRD (the input, or `bird -p`): no
+		 * retry until something changes. */
+		set_error(b, false, "bird config not written, BIRD keeps the running one: %s",
+			  errs_join(&e, rc, msg, sizeof(msg)));
+		if (b->pending && unreachable(configure_last_good(f)))
+			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
+	} else {
+		if (written)
+			log_info("bird config written (%lld bytes), not reloaded",
+				 (long long)st1.st_size);
+		set_error(b, false, "bird config %s: %s",
+			  b->pending ? "not taken by BIRD" : "not applied",
+			  errs_join(&e, rc, msg, sizeof(msg)));
+		if (b->pending)
+			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_ERR_MS);
+	}
+out:
+	errs_clear(&e);
+	free(pools);
+	free(blocks);
+	free(borrowed);
+}
+
+void bgp_sync(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	uint64_t now;
+
+	if (!b)
+		return;
+	now = felix_now_ns();
+	/* A burst from the store: wait for its end, but not forever. */
+	if (b->dirty && f->watch_more && now - b->dirty_since < ms_ns(BGP_DEBOUNCE_MS))
+		return;
+	if (b->enabled && !b->dirty && now >= b->probe_at)
+		probe(f);
+	if (b->dirty || (b->pending && b->retry_at && now >= b->retry_at))
+		apply(f);
+}
+
+int bgp_timeout_ms(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	uint64_t now, at = 0;
+
+	if (!b)
+		return -1;
+	if (b->dirty)
+		return f->watch_more ? 10 : 0;
+	if (b->pending && b->retry_at)
+		at = b->retry_at;
+	if (b->enabled && (!at || b->probe_at < at))
+		at = b->probe_at;
+	if (!at)
+		return -1;
+	now = felix_now_ns();
+	return at > now ? (int)((at - now + 999999) / 1000000) : 0;
+}
+
+json_t *bgp_status_json(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+
+	return json_pack("{s:b,s:b,s:s,s:s?,s:b,s:s}",
+			 "enabled", b && b->enabled,
+			 "birdRunning", b && b->bird_running,
+			 "configPath", f->cfg->bird_config,
+			 "lastError", b ? b->last_error : NULL,
+			 "pending", b && b->pending,
+			 "socket", f->cfg->bird_socket);
+}
