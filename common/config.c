@@ -192,9 +192,16 @@ static void get_datastore(struct cctx *x, const json_t *obj, const json_t *v,
 	if (!str_of(x, obj, "", "datastore", v, sizeof(c->datastore), &s))
 		return;
 	if (!strncmp(s, "sqlite:", 7)) {
+		const char *q = strchr(s, '?');
+
 		if (s[7] != '/') {
 			cerr(x, obj, "", "datastore",
 			     "\"%s\": the sqlite database must be an absolute path", s);
+			return;
+		}
+		if (q && strcmp(q, "?sync=full") && strcmp(q, "?sync=normal")) {
+			cerr(x, obj, "", "datastore",
+			     "\"%s\": the only option is ?sync=full or ?sync=normal", s);
 			return;
 		}
 	} else if (!strncmp(s, "etcd:", 5)) {

@@ -4,7 +4,9 @@
  * network namespace.
  *
  *   node: node1                 # default: the host name
- *   datastore: sqlite:/var/lib/petrel/petrel.db
+ *   datastore: sqlite:/var/lib/petrel/petrel.db   # ?sync=normal: one fsync less
+ *                               # per write, the newest writes may roll back on
+ *                               # a power loss (docs/decisions.md)
  *   runDir: /run/petrel         # felix.sock (status socket), felix.pid
  *   netns: ""                   # the node's network namespace: a name under
  *                               # /run/netns or a path; "" = the caller's own

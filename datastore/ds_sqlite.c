@@ -17,8 +17,9 @@
  *
  * Every write is BEGIN IMMEDIATE (take the write lock first, so the checks
  * cannot go stale), check every op's compare-and-swap, change the documents,
- * append the log, COMMIT. WAL + synchronous=FULL: a commit is durable when
- * ds_txn returns, and kill -9 at any instant leaves all of it or none.
+ * append the log, COMMIT. WAL + synchronous=FULL (the default; "?sync=normal"
+ * in the URL trades it, see sq_parse_url): a commit is durable when ds_txn
+ * returns, and kill -9 at any instant leaves all of it or none.
  * Reads that need two statements (list: documents + revision; watch: compact
  * check + log rows) run in one read transaction, i.e. one snapshot.
  *
@@ -48,9 +49,6 @@
 #include "datastore/datastore.h"
 #include "datastore/ds_impl.h"
 
-#ifndef DS_SQLITE_SYNC
-#define DS_SQLITE_SYNC "FULL"	/* -DDS_SQLITE_SYNC='"NORMAL"' to measure */
-#endif
 #define BUSY_TIMEOUT_MS 10000
 #define COMPACT_EVERY 1000	/* auto-compaction runs on every Nth revision */
 #define SCHEMA_VERSION 1
@@ -807,14 +805,43 @@ static void sq_close(struct ds *ds)
 	free(s);
 }
 
-static int sq_open(const char *path, struct ds **out)
+/*
+ * "PATH" or "PATH?sync=full|normal". full (the default): a commit is on disk
+ * when it returns. normal: WAL's own guarantee, a commit survives the
+ * process being killed at any instant but the newest ones may roll back on
+ * a power loss (never a torn database); it saves one fdatasync per write.
+ */
+static int sq_parse_url(const char *url, char *path, size_t len,
+			const char **sync)
+{
+	const char *q = strchr(url, '?');
+	size_t n = q ? (size_t)(q - url) : strlen(url);
+
+	*sync = "FULL";
+	if (n == 0 || n >= len)
+		return -EINVAL;
+	memcpy(path, url, n);
+	path[n] = '\0';
+	if (!q)
+		return 0;
+	if (!strcmp(q, "?sync=full"))
+		return 0;
+	if (!strcmp(q, "?sync=normal")) {
+		*sync = "NORMAL";
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int sq_open(const char *url, struct ds **out)
 {
 	struct ds_sqlite *s;
-	char mode[16], *slash;
+	char mode[16], *slash, path[PATH_MAX], pragma[48];
+	const char *sync;
 	size_t i;
 	int r, rc;
 
-	if (!*path || strlen(path) >= PATH_MAX)
+	if (sq_parse_url(url, path, sizeof(path), &sync) < 0)
 		return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -869,7 +896,8 @@ static int sq_open(const char *path, struct ds **out)
 		r = -ENOTSUP;
 		goto out;
 	}
-	r = exec_sql(s, "PRAGMA synchronous = " DS_SQLITE_SYNC);
+	snprintf(pragma, sizeof(pragma), "PRAGMA synchronous = %s", sync);
+	r = exec_sql(s, pragma);
 	if (r < 0)
 		goto out;
 	r = sq_schema(s);

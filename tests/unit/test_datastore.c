@@ -130,6 +130,30 @@ static void test_open(void **state)
 	assert_int_equal(ds_open("sqlite:", &ds), -EINVAL);
 	assert_int_equal(ds_open("/no/scheme", &ds), -EINVAL);
 
+	/* ?sync=normal|full: the durability knob; anything else refused */
+	{
+		char url[160];
+		struct ds *d2 = NULL;
+		int64_t rev = 0;
+
+		snprintf(url, sizeof(url), "sqlite:%s/n.db?sync=bogus", f->dir);
+		assert_int_equal(ds_open(url, &d2), -EINVAL);
+		assert_null(d2);
+		snprintf(url, sizeof(url), "sqlite:%s/n.db?sync=normal", f->dir);
+		assert_int_equal(ds_open(url, &d2), 0);
+		assert_int_equal(ds_create(d2, "/k", "v", &rev), 0);
+		ds_close(d2);
+		/* the option is not part of the file's name */
+		snprintf(url, sizeof(url), "%s/n.db", f->dir);
+		assert_int_equal(stat(url, &sb), 0);
+		snprintf(url, sizeof(url), "sqlite:%s/n.db?sync=full", f->dir);
+		assert_int_equal(ds_open(url, &d2), 0);
+		assert_int_equal(ds_get(d2, "/k", &kv), 0);
+		assert_string_equal(kv.value, "v");
+		ds_kv_clear(&kv);
+		ds_close(d2);
+	}
+
 	/* freeing nothing is fine */
 	ds_close(NULL);
 	ds_watch_free(NULL);
