@@ -57,9 +57,9 @@ static void usage(FILE *out)
 		"usage: " PROG " [-c FILE] [--check]\n"
 		"\n"
 		"petrel's node agent: programs this node's workload interfaces, routes\n"
-		"and neighbour entries from the datastore, and keeps them so; writes
-BIRD's config (bird.config) from the BGP resources and reloads BIRD
-(bird.socket) when it changes.\n"
+		"and neighbour entries from the datastore, and keeps them so; writes\n"
+		"BIRD's config (bird.config) from the BGP resources and reloads BIRD\n"
+		"(bird.socket) when it changes.\n"
 		"\n"
 		"  -c, --config FILE  the node's config (default: $PETREL_CONFIG, else\n"
 		"                     " CONFIG_DEFAULT_PATH ")\n"
