@@ -6,7 +6,10 @@
  * with one JSON object and a newline, then closes.
  *   {"op":"status"}
  *     → {"ok":true,"node":"node1","pid":123,"revision":57,"endpoints":3,
- *        "programmed":3,"blocks":1,"lastResyncMs":4}
+ *        "programmed":3,"blocks":1,"lastResyncMs":4,
+ *        "bgp":{"enabled":true,"birdRunning":true,"configPath":"...",
+ *               "socket":"...","pending":false,"lastError":null}}
+ *       (birdRunning is felix's last probe, at most ~5 s old)
  *   {"op":"wait","endpoint":"web","revision":57,"timeoutMs":10000}
  *     → once felix has applied the store up to revision 57 and the endpoint
  *       "web" of this node is programmed (routed: sysctls, route, neighbour;
