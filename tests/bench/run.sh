@@ -280,3 +280,81 @@ cat <<EOF
    value over the target (below 1: target met).
 EOF
 hr
+
+# ==========================================================================
+# 3. BGP convergence through a top-of-rack router (FRR)
+# ==========================================================================
+# tests/bench/bgp_converge.sh: its own namespaces (pt-bgcv<id>-...), two
+# nodes and an FRR ToR as in tests/integration/test_bgp_tor.sh; env TRIALS
+# (20) and WORKLOADS (50). It prints its figures, or why it measured none.
+echo "3. BGP through an FRR ToR: a new block -> reachable (${TRIALS:-20} trials), UPDATEs for"
+echo "   ${WORKLOADS:-50} workloads in advertised blocks (in progress...)"
+B="$B" bash "$HERE/bgp_converge.sh" &
+bgp_pid=$!
+PT_PIDS+=("$bgp_pid")
+wait "$bgp_pid"
+pt_forget "$bgp_pid"
+hr
+
+# ==========================================================================
+# 4. bgpconf: BIRD's config for 1,000 peers and 10,000 blocks
+# ==========================================================================
+# build/bench/bgpconf_gen times bgpconf_render() (felix's renderer) on
+# inputs built in memory, three shapes; then `bird -p` checks each output
+# (what bgpconf_write does before putting a config in place).
+if [ ! -x "$B/bench/bgpconf_gen" ]; then
+	echo "4. bgpconf: skipped ($B/bench/bgpconf_gen is not built)"
+	hr
+	exit 0
+fi
+echo "4. bgpconf: BIRD config generation, 1,000 peers and 10,000 blocks (median of 11 renders)"
+mkdir -p "$TMP/bgpconf"
+if ! "$B/bench/bgpconf_gen" -n 1000 -b 10000 -r 11 -o "$TMP/bgpconf" >"$TMP/bgpconf.out" 2>"$TMP/bgpconf.err"; then
+	echo "   bgpconf_gen failed: $(pt_oneline <"$TMP/bgpconf.err")"
+	hr
+	exit 0
+fi
+# field KEY LINE: the value of KEY=VALUE in a line of bgpconf_gen's.
+field() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+printf '\n   %-44s %10s %10s %8s\n' "figure" "petrel" "target" "ratio"
+while read -r line; do
+	shape=${line%% *}
+	med=$(field median_us "$line")
+	case "$shape" in
+	peers) what="1,000 global BGPPeers (mesh off)" ;;
+	mesh) what="1,001 Nodes, node-to-node mesh" ;;
+	rr) what="1,001 Nodes, this one route reflector" ;;
+	*) what=$shape ;;
+	esac
+	printf '   %-44s %10s %10s %8s\n' "render: $what" \
+		"$(awk -v u="$med" 'BEGIN { printf "%.1f ms", u / 1000 }')" "< 50 ms" \
+		"$(awk -v u="$med" 'BEGIN { printf "%.2f", u / 1000 / 50 }')"
+	printf '     (%s sessions, %s blocks, %s bytes; min %s ms, max %s ms)\n' "$(field peers "$line")" \
+		"$(field blocks "$line")" "$(field bytes "$line")" "$(ms "$(field min_us "$line")")" \
+		"$(ms "$(field max_us "$line")")"
+done <"$TMP/bgpconf.out"
+if command -v bird >/dev/null 2>&1; then
+	echo
+	for f in "$TMP"/bgpconf/*.conf; do
+		s=$(basename "$f" .conf)
+		: >"$TMP/birdp.$s"
+		ok=yes
+		for ((i = 0; i < 5; i++)); do
+			t0=${EPOCHREALTIME/./}
+			bird -p -c "$f" >/dev/null 2>"$TMP/birdp.err" || ok="no: $(pt_oneline <"$TMP/birdp.err")"
+			t1=${EPOCHREALTIME/./}
+			echo $((t1 - t0)) >>"$TMP/birdp.$s"
+		done
+		printf '   %-44s %10s   (accepted: %s)\n' "bird -p on the $s config (p50 of 5)" \
+			"$(ms "$(pct "$TMP/birdp.$s" 50)") ms" "$ok"
+	done
+fi
+cat <<EOF
+
+   notes: render = bgpconf_render() alone, in one process, on an input
+   built in memory (build/bench/bgpconf_gen): no datastore read, no file
+   written, no BIRD. "bird -p" (BIRD parsing the same text, which
+   bgpconf_write runs before putting a new config in place) is apart, with
+   its process start-up. A ratio is petrel's value over the target.
+EOF
+hr
