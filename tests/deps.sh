@@ -7,7 +7,7 @@ pkgs=(
 	build-essential pkg-config clang
 	libnl-3-dev libnl-route-3-dev libmnl-dev libnftnl-dev libyaml-dev
 	libsqlite3-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
-	iproute2 iputils-ping procps psmisc socat ncat iperf3 nftables
+	iproute2 iputils-ping procps psmisc socat ncat iperf3 nftables jq
 	bird2 frr containernetworking-plugins valgrind
 )
 missing=()
