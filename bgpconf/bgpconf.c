@@ -437,7 +437,7 @@ static void render_filters(struct sb *b, const struct bgpconf_input *in,
 		  "# aggregate each, and the addresses it borrowed, a /32 each), inside the\n"
 		  "# pools; nothing else this node knows.%s\n"
 		  "filter petrel_export_bgp\n{\n"
-		  "\tif proto = \"petrel_static\" && petrel_in_pools() then {\n",
+		  "\tif proto = \"" BGPCONF_STATIC_PROTO "\" && petrel_in_pools() then {\n",
 		  local->rr_cluster_id ? " As a route reflector it also passes\n"
 		  "# on the pool routes it learned over BGP." : "");
 	for (size_t i = 0; i < n_com; i++) {
@@ -494,7 +494,7 @@ static void render_base(struct sb *b, const struct ip4_net *blocks, size_t n_blo
 		  "}\n"
 		  "\n# What this node originates. These routes stay inside BIRD (the kernel's\n"
 		  "# blackholes and workload routes are petrel-felix's).\n"
-		  "protocol static petrel_static {\n"
+		  "protocol static " BGPCONF_STATIC_PROTO " {\n"
 		  "\tipv4;\n");
 	for (size_t i = 0; i < n_blocks; i++)
 		sb_printf(b, "\troute %s blackhole;\t# block\n", ip4_net_fmt(&blocks[i], buf));

@@ -56,6 +56,10 @@ struct bgpconf_input {
 	const char *bird_socket;	/* BIRD's control socket (bgpconf_apply) */
 };
 
+/* The static protocol of the generated config: its routes (the blocks this
+ * node holds, the addresses it borrowed) are the only ones exported to peers. */
+#define BGPCONF_STATIC_PROTO "petrel_static"
+
 /* ------------------------------------------------------------- peer list */
 
 enum bgpconf_peer_kind {

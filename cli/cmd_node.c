@@ -235,13 +235,18 @@ static void ask_bird(struct ctl *c, bool routes, struct node_report *rep)
 		rep->failed = true;
 		goto out;
 	}
+	/* Advertised: what the export filter sends, the static protocol's
+	 * routes; learned: what BGP sessions brought. BIRD's other routes
+	 * (kernel, direct) are neither. */
 	for (size_t i = 0; i < nr; i++) {
 		bool bgp = false;
 
 		for (size_t k = 0; k < np && !bgp; k++)
 			bgp = !strcmp(pv[k].name, rv[i].proto) && !strcmp(pv[k].proto, "BGP");
-		json_array_append_new(bgp ? rep->learned : rep->advertised,
-				      route_json(&rv[i]));
+		if (bgp)
+			json_array_append_new(rep->learned, route_json(&rv[i]));
+		else if (!strcmp(rv[i].proto, BGPCONF_STATIC_PROTO))
+			json_array_append_new(rep->advertised, route_json(&rv[i]));
 	}
 out:
 	free(rv);
@@ -333,7 +338,7 @@ static void print_report(struct ctl *c, const struct node_report *rep)
 		table_free(t);
 	}
 	if (rep->advertised) {
-		print_routes("Advertised (BIRD's own routes)", rep->advertised);
+		print_routes("Advertised (this node's blocks and borrowed addresses)", rep->advertised);
 		print_routes("Learned over BGP", rep->learned);
 	}
 }
