@@ -43,6 +43,16 @@ CLI_SRCS   := $(wildcard cli/*.c)
 CNI_SRCS   := $(wildcard cni/*.c)
 
 BINS := $(B)/petrel-felix $(B)/petrelctl
+# The CNI plugins: cni/main_petrel.c and cni/main_ipam.c, each linked with the
+# rest of cni/ (its config/result codec) and the library.
+CNI_LIB_SRCS := $(filter-out cni/main_%.c,$(CNI_SRCS))
+CNI_LIB_OBJS := $(CNI_LIB_SRCS:%.c=$(B)/%.o)
+ifneq ($(wildcard cni/main_petrel.c),)
+BINS += $(B)/petrel
+endif
+ifneq ($(wildcard cni/main_ipam.c),)
+BINS += $(B)/petrel-ipam
+endif
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
@@ -64,6 +74,12 @@ $(B)/petrel-felix: $(FELIX_SRCS:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/petrelctl: $(CLI_SRCS:%.c=$(B)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
+
+$(B)/petrel: $(B)/cni/main_petrel.o $(CNI_LIB_OBJS) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
+
+$(B)/petrel-ipam: $(B)/cni/main_ipam.o $(CNI_LIB_OBJS) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
