@@ -34,19 +34,17 @@ endif
 
 # The library: every .c in these folders, linked into each binary as an archive
 # so that a unit test pulls in only the objects it uses.
-LIB_SRCS := $(wildcard common/*.c datastore/*.c ipam/*.c bgpconf/*.c)
+LIB_SRCS := $(wildcard common/*.c datastore/*.c ipam/*.c bgpconf/*.c) \
+            $(filter-out cni/main_%.c,$(wildcard cni/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB      := $(B)/libpetrel.a
 
 FELIX_SRCS := $(wildcard felix/*.c)
 CLI_SRCS   := $(wildcard cli/*.c)
-CNI_SRCS   := $(wildcard cni/*.c)
 
 BINS := $(B)/petrel-felix $(B)/petrelctl
-# The CNI plugins: cni/main_petrel.c and cni/main_ipam.c, each linked with the
-# rest of cni/ (its config/result codec) and the library.
-CNI_LIB_SRCS := $(filter-out cni/main_%.c,$(CNI_SRCS))
-CNI_LIB_OBJS := $(CNI_LIB_SRCS:%.c=$(B)/%.o)
+# The CNI plugins: cni/main_petrel.c and cni/main_ipam.c; the rest of cni/
+# (config and result codec) is in the library, for the unit tests and fuzzers.
 ifneq ($(wildcard cni/main_petrel.c),)
 BINS += $(B)/petrel
 endif
@@ -76,10 +74,10 @@ $(B)/petrel-felix: $(FELIX_SRCS:%.c=$(B)/%.o) $(LIB)
 $(B)/petrelctl: $(CLI_SRCS:%.c=$(B)/%.o) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
 
-$(B)/petrel: $(B)/cni/main_petrel.o $(CNI_LIB_OBJS) $(LIB)
+$(B)/petrel: $(B)/cni/main_petrel.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
 
-$(B)/petrel-ipam: $(B)/cni/main_ipam.o $(CNI_LIB_OBJS) $(LIB)
+$(B)/petrel-ipam: $(B)/cni/main_ipam.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
