@@ -17,14 +17,16 @@
 static const char usage_ipam[] =
 	"usage: petrelctl ipam show [--show-blocks]\n"
 	"       petrelctl ipam check\n"
-	"       petrelctl ipam release ADDR... [--force] | --leaked\n"
+	"       petrelctl ipam release ADDR... [--force] | --leaked [--min-age S]\n"
 	"\n"
 	"show:    per pool: CIDR, USED/SIZE, BLOCKS; --show-blocks: every block, its\n"
 	"         affinity and use.\n"
 	"check:   addresses allocated to a handle that no workload holds (leaks),\n"
 	"         with their age; exit 0 either way. -o json: {\"leaks\":[...]}.\n"
 	"release: frees the given addresses (one a workload holds only with\n"
-	"         --force), or with --leaked every leak `ipam check` reports.\n";
+	"         --force), or with --leaked every leak `ipam check` reports that\n"
+	"         is at least --min-age seconds old (default 60: a younger one may\n"
+	"         be a run still in progress, its record not written yet).\n";
 
 static const char *ipam_err(int r)
 {
@@ -218,13 +220,15 @@ static bool addr_holder(struct ctl *c, uint32_t addr, char *who, size_t len)
 
 static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 {
-	enum { O_LEAKED = 256 };
+	enum { O_LEAKED = 256, O_MINAGE };
 	static const struct option lo[] = {
 		{ "leaked", no_argument, NULL, O_LEAKED },
+		{ "min-age", required_argument, NULL, O_MINAGE },
 		{ "force", no_argument, NULL, 'f' },
 		CTL_LONGOPTS
 	};
 	bool leaked = false, force = false;
+	long min_age = 60;
 	int opt, r, rc = CTL_OK;
 
 	while ((opt = getopt_long(argc, argv, ":f" CTL_SHORTOPTS, lo, NULL)) != -1) {
@@ -234,6 +238,15 @@ static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 		}
 		if (opt == 'f') {
 			force = true;
+			continue;
+		}
+		if (opt == O_MINAGE) {
+			char *end;
+
+			errno = 0;
+			min_age = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || min_age < 0 || min_age > 86400 * 365)
+				return ctl_usage_err(c, "--min-age %s: seconds, 0 or more", optarg);
 			continue;
 		}
 		r = ctl_opt_common(c, opt, usage_ipam, argv);
@@ -265,6 +278,11 @@ static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 			char ab[IP4_STRLEN];
 
 			ip4_fmt(leaks[i].addr, ab);
+			if (leaks[i].age >= 0 && leaks[i].age < min_age) {
+				printf("kept %s (handle %s): %llds old, younger than --min-age %ld\n",
+				       ab, leaks[i].handle, (long long)leaks[i].age, min_age);
+				continue;
+			}
 			r = ipam_release_addr(c->ds, leaks[i].addr);
 			if (r == 0 || r == -ENOENT) {
 				printf("released %s (handle %s)\n", ab, leaks[i].handle);
