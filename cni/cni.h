@@ -1,0 +1,114 @@
+/*
+ * cni: the codec of petrel's CNI plugins (CNI spec 1.0.0; 0.4.0 and 1.1.0
+ * accepted): the network configuration read from stdin, CNI_ARGS, and the
+ * JSON the plugins print (result, error, version). No logging, and no I/O
+ * but reading the config: the plugins (cni/main_petrel.c, cni/main_ipam.c)
+ * do the work and print.
+ *
+ * Errors are the spec's codes (1..11) and petrel's own (100+). Functions
+ * return 0 or a negated code; the messages, each naming the field
+ * ("runtimeConfig.ips[0]: ..."), go into a struct errs. A failed parse
+ * leaves nothing allocated.
+ */
+#ifndef PETREL_CNI_H
+#define PETREL_CNI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/errs.h"
+#include "datastore/resource.h"
+
+#define CNI_VERSION "1.0.0"
+#define CNI_CONF_MAX (1024 * 1024)	/* bytes of stdin read at most */
+#define CNI_GATEWAY 0xa9fe0101u		/* 169.254.1.1 */
+
+enum cni_code {
+	CNI_EVERSION = 1,	/* incompatible cniVersion */
+	CNI_EFIELD = 2,		/* unsupported field */
+	CNI_ENOCONTAINER = 3,	/* container unknown or does not exist */
+	CNI_EENV = 4,		/* invalid environment variables */
+	CNI_EIO = 5,		/* I/O failure */
+	CNI_EDECODE = 6,	/* failed to decode content */
+	CNI_ECONFIG = 7,	/* invalid network config */
+	CNI_EAGAIN = 11,	/* try again later */
+	CNI_ENOSPC = 100,	/* every IP pool exhausted */
+	CNI_EFELIX = 101,	/* felix did not confirm in time */
+	CNI_EADDR = 102,	/* the requested address cannot be had */
+};
+
+/* Reads all of fd (the config on stdin) into a new NUL-less buffer the
+ * caller frees: 0, -EFBIG beyond CNI_CONF_MAX, -ENOMEM, -errno. */
+int cni_read_input(int fd, char **out, size_t *len);
+
+/* True for "0.4.0", "1.0.0", "1.1.0". */
+bool cni_version_supported(const char *v);
+
+struct cni_conf {
+	char cni_version[16];
+	char name[256];
+	char type[64];
+	char petrel_config[CONFIG_PATH_MAX];	/* default CONFIG_DEFAULT_PATH */
+	bool no_wait;
+	uint32_t want;			/* runtimeConfig.ips[0]; 0 = any */
+	struct labels labels;		/* args.labels then runtimeConfig.labels */
+	json_t *port_mappings;		/* runtimeConfig.portMappings or NULL; owned */
+	json_t *prev_result;		/* prevResult or NULL; owned */
+	/* "ipam": {"type": ..., "petrelConfig": ...} (petrel-ipam) */
+	char ipam_type[64];
+	char ipam_petrel_config[CONFIG_PATH_MAX];	/* default CONFIG_DEFAULT_PATH */
+};
+
+/* Parses the network configuration (len bytes, need not be NUL-terminated).
+ * 0; -CNI_EDECODE (not JSON), -CNI_EVERSION (cniVersion unsupported),
+ * -CNI_ECONFIG (a field invalid). Every error goes into e; out stays
+ * untouched on failure. Keys it does not know are ignored (runtimes add
+ * their own). */
+int cni_conf_parse(const char *buf, size_t len, struct cni_conf *out,
+		   struct errs *e);
+void cni_conf_clear(struct cni_conf *c);	/* empty ok */
+
+/* The cniVersion of a config that may otherwise be invalid, for the error
+ * and VERSION replies: the supported version given, else CNI_VERSION. */
+void cni_conf_version(const char *buf, size_t len, char *out, size_t outlen);
+
+/* CNI_ARGS: "KEY=VALUE;KEY=VALUE". Empty or NULL is fine. */
+struct cni_args {
+	char pod_name[RES_NAME_MAX];	/* K8S_POD_NAME when a valid resource name, else "" */
+	bool pod_name_given;
+	bool ignore_unknown;		/* IgnoreUnknown=1|true */
+};
+#define CNI_ARGS_MAX 4096
+/* 0 or -CNI_EENV ("CNI_ARGS: ..." messages in e). */
+int cni_args_parse(const char *s, struct cni_args *out, struct errs *e);
+
+/* True for a valid CNI_CONTAINERID: [A-Za-z0-9][A-Za-z0-9_.-]*, at most
+ * maxlen - 1 characters. */
+bool cni_container_id_valid(const char *id, size_t maxlen);
+
+/* A result. ADD of petrel: both interfaces, gateway and default route;
+ * petrel-ipam: ips only (no interface index, no gateway, no route). */
+struct cni_result {
+	bool has_interfaces;
+	char host_ifname[16];
+	uint8_t host_mac[6];
+	char ifname[16];
+	uint8_t mac[6];
+	char sandbox[256];
+	uint32_t addr;		/* /32 */
+	uint32_t gateway;	/* 0 = none (and no route) */
+};
+/* The result as JSON text for version, merged after prev (may be NULL: its
+ * interfaces, ips, routes and dns are kept, ours appended). NULL on ENOMEM. */
+char *cni_result_text(const char *version, const struct cni_result *r,
+		      const json_t *prev);
+/* {"cniVersion":..,"code":..,"msg":..,"details"?:..}; NULL on ENOMEM. */
+char *cni_error_text(const char *version, int code, const char *msg,
+		     const char *details);
+/* {"cniVersion":..,"supportedVersions":[...]} */
+char *cni_version_text(const char *version);
+
+#endif

@@ -1,0 +1,667 @@
+/*
+ * petrel: the CNI plugin (CNI 1.0.0; ADD, DEL, CHECK, VERSION, STATUS).
+ *
+ * ADD makes the same routed workload `petrelctl run` makes, in the namespace
+ * the container engine made (CNI_NETNS): address from IPAM (handle
+ * "<CNI_CONTAINERID>.<CNI_IFNAME>"), veth (host end ptl<hex> in the node's
+ * namespace, CNI_IFNAME inside with ADDR/32, 169.254.1.1 and a default
+ * route), the WorkloadEndpoint record, then felix's confirmation (unless
+ * noWait). Any failure undoes what was done, backwards: record, host end
+ * (taking the workload end with it), address.
+ *
+ * DEL is idempotent and finishes what a failed ADD left: it deletes the host
+ * end (the engine owns the namespace), releases the handle (also when no
+ * record exists) and deletes the record, each step accepting "already gone".
+ *
+ * Output rules of CNI: stdout carries only the result or the error object
+ * (exit 1); nothing is written on stderr.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cni/cni.h"
+#include "common/ifname.h"
+#include "common/ip4.h"
+#include "common/link.h"
+#include "common/netns.h"
+#include "common/status.h"
+#include "datastore/datastore.h"
+#include "ipam/ipam.h"
+
+#define WAIT_SLACK_MS 1000	/* beyond felix's own timeout, for its answer */
+
+static const uint8_t host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
+
+struct plug {
+	char version[16];
+	const char *cmd, *cid, *netns, *ifname;
+	struct cni_conf conf;
+	struct cni_args args;
+	struct petrel_config cfg;
+	struct ds *ds;
+	/* the error to print */
+	int code;
+	char msg[512];
+	char details[2048];
+};
+
+static int plug_fail(struct plug *p, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Records the first error (later ones come from undo paths); returns -code. */
+static int plug_fail(struct plug *p, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->code) {
+		p->code = code;
+		va_start(ap, fmt);
+		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -code;
+}
+
+static void plug_details(struct plug *p, const struct errs *e)
+{
+	size_t off = strlen(p->details);
+
+	for (size_t i = 0; i < e->n && off < sizeof(p->details); i++)
+		off += (size_t)snprintf(p->details + off, sizeof(p->details) - off,
+					"%s%s", off ? "; " : "", e->msg[i]);
+}
+
+static const char *link_text(const struct link_err *le, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s: %s%s%s%s", le->what, strerror(-le->err),
+		 le->ext[0] ? " (kernel: " : "", le->ext, le->ext[0] ? ")" : "");
+	return buf;
+}
+
+/* The petrel config, its namespace, the datastore. */
+static int plug_setup(struct plug *p, const char *path)
+{
+	struct errs e = ERRS_INIT;
+	int r;
+
+	r = config_load(path, &p->cfg, &e);
+	if (r < 0) {
+		plug_details(p, &e);
+		errs_clear(&e);
+		return plug_fail(p, CNI_ECONFIG, "petrelConfig %s: %s", path,
+				 r == -EINVAL ? "invalid" : strerror(-r));
+	}
+	errs_clear(&e);
+	if (p->cfg.netns[0]) {
+		r = netns_enter(p->cfg.netns);
+		if (r < 0)
+			return plug_fail(p, CNI_EIO, "entering the node's network namespace %s: %s",
+					 p->cfg.netns, strerror(-r));
+	}
+	r = ds_open(p->cfg.datastore, &p->ds);
+	if (r < 0)
+		return plug_fail(p, CNI_EIO, "opening the datastore %s: %s",
+				 p->cfg.datastore, ds_strerror(r));
+	return 0;
+}
+
+static int wep_key(const struct plug *p, const char *name, char *key)
+{
+	char id[2 * RES_NAME_MAX];
+
+	snprintf(id, sizeof(id), "%s/%s", p->cfg.node, name);
+	return res_key(RES_WEP, id, key, RES_KEY_MAX);
+}
+
+/* This node's record of (CNI_CONTAINERID, CNI_IFNAME): 0 and *out, -ENOENT,
+ * or a failure (recorded). */
+static int plug_find(struct plug *p, struct resource *out)
+{
+	char prefix[RES_KEY_MAX];
+	struct ds_kv *kvs = NULL;
+	size_t n = 0;
+	int64_t rev;
+	int r, found = -ENOENT;
+
+	if (res_prefix(RES_WEP, p->cfg.node, prefix, sizeof(prefix)) < 0)
+		return plug_fail(p, CNI_ECONFIG, "node name %s too long", p->cfg.node);
+	r = ds_list(p->ds, prefix, &kvs, &n, &rev);
+	if (r < 0)
+		return plug_fail(p, CNI_EIO, "listing workloads: %s (%s)", ds_strerror(r),
+				 ds_last_error(p->ds));
+	for (size_t i = 0; i < n && found; i++) {
+		struct resource w = { 0 };
+		struct errs e = ERRS_INIT;
+
+		/* A bad document is not ours to judge here: skip it. */
+		if (res_from_text(RES_WEP, kvs[i].value, kvs[i].mod_rev, &w, &e) < 0) {
+			errs_clear(&e);
+			continue;
+		}
+		if (!strcmp(w.u.wep.container_id, p->cid) &&
+		    !strcmp(w.u.wep.wl_ifname[0] ? w.u.wep.wl_ifname : "eth0", p->ifname)) {
+			*out = w;
+			found = 0;
+		} else {
+			res_clear(&w);
+		}
+	}
+	ds_kvs_free(kvs, n);
+	return found;
+}
+
+/* ---------------------------------------------------------------- ADD */
+
+struct add_state {
+	struct plug *p;
+	struct resource res;
+	char key[RES_KEY_MAX];
+	char handle[IPAM_HANDLE_MAX];
+	struct link_nl *host_nl;
+	struct link_wl wl;
+	struct link_err le;
+	bool assigned, linked, recorded;
+	int64_t rev;
+};
+
+/* Inside CNI_NETNS. A host end of this name left by a crashed ADD (the name
+ * is free in the store, so no workload owns it) is removed, once. */
+static int add_in_ns(void *arg)
+{
+	struct add_state *s = arg;
+	struct link_err le;
+	int r;
+
+	r = link_wl_setup(&s->wl, s->host_nl, &s->le);
+	if (r != -EEXIST || strncmp(s->le.what, "create", 6))
+		return r;
+	r = link_del(s->host_nl, s->wl.peer_ifname, &le);
+	if (r < 0)
+		return -EEXIST;
+	return link_wl_setup(&s->wl, s->host_nl, &s->le);
+}
+
+static int add_name(struct add_state *s)
+{
+	struct plug *p = s->p;
+	struct wep *w = &s->res.u.wep;
+	struct ds_kv kv = { 0 };
+	int r;
+
+	if (p->args.pod_name[0]) {
+		if (wep_key(p, p->args.pod_name, s->key) < 0)
+			return plug_fail(p, CNI_EENV, "workload key too long");
+		r = ds_get(p->ds, s->key, &kv);
+		ds_kv_clear(&kv);
+		if (r == -ENOENT) {
+			snprintf(w->name, sizeof(w->name), "%s", p->args.pod_name);
+			return 0;
+		}
+		if (r < 0)
+			return plug_fail(p, CNI_EIO, "reading workload %s: %s (%s)",
+					 p->args.pod_name, ds_strerror(r), ds_last_error(p->ds));
+	}
+	/* "cni-" + 12 characters of the ID; what a name may not hold becomes 'x'. */
+	snprintf(w->name, sizeof(w->name), "cni-%.12s", p->cid);
+	for (char *c = w->name + 4; *c; c++) {
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+		else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
+			*c = 'x';
+	}
+	if (wep_key(p, w->name, s->key) < 0)
+		return plug_fail(p, CNI_EENV, "workload key too long");
+	return 0;
+}
+
+static int add_assign(struct add_state *s)
+{
+	struct plug *p = s->p;
+	char ab[IP4_STRLEN] = "";
+	uint32_t addr = 0;
+	int r;
+
+	r = ipam_handle_id(p->cid, p->ifname, s->handle, sizeof(s->handle));
+	if (r < 0)
+		return plug_fail(p, CNI_EENV, "IPAM handle: %s", strerror(-r));
+	r = ipam_assign(p->ds, p->cfg.node, s->handle, p->conf.want, &addr, NULL);
+	if (p->conf.want)
+		ip4_fmt(p->conf.want, ab);
+	switch (r) {
+	case 0:
+		break;
+	case IPAM_ENOSPC:
+		return plug_fail(p, CNI_ENOSPC, "no free address: every enabled IP pool "
+				 "is exhausted (or there is none)");
+	case IPAM_EINUSE:
+	case IPAM_ENOPOOL:
+	case IPAM_EDISABLED:
+	case IPAM_EAFFINITY:
+	case -EEXIST:
+		return plug_fail(p, CNI_EADDR, "runtimeConfig.ips: address %s: %s", ab,
+				 r == -EEXIST ? "this container already holds another address"
+					      : ipam_strerror(r));
+	case IPAM_ECONFLICT:
+		return plug_fail(p, CNI_EAGAIN, "assigning an address: %s", ipam_strerror(r));
+	default:
+		return plug_fail(p, CNI_EIO, "assigning an address: %s",
+				 r < -1000 ? ipam_strerror(r) : strerror(-r));
+	}
+	s->assigned = true;
+	s->res.u.wep.n_nets = 1;
+	s->res.u.wep.nets[0].addr = addr;
+	s->res.u.wep.nets[0].len = 32;
+	return 0;
+}
+
+static int add_link(struct add_state *s)
+{
+	struct plug *p = s->p;
+	struct wep *w = &s->res.u.wep;
+	char t[512];
+	int cfd, hfd, r;
+
+	cfd = netns_open(p->netns);
+	if (cfd < 0)
+		return plug_fail(p, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
+				 cfd == -EINVAL ? "not a network namespace" : strerror(-cfd));
+	r = link_nl_open(&s->host_nl, &s->le);
+	if (r < 0) {
+		close(cfd);
+		return plug_fail(p, CNI_EIO, "netlink in the node's namespace: %s",
+				 link_text(&s->le, t, sizeof(t)));
+	}
+	hfd = netns_open_current();
+	if (hfd < 0) {
+		close(cfd);
+		return plug_fail(p, CNI_EIO, "opening the node's namespace: %s",
+				 strerror(-hfd));
+	}
+	s->wl.ifname = p->ifname;
+	s->wl.peer_ifname = w->ifname;
+	memcpy(s->wl.peer_mac, host_mac, sizeof(host_mac));
+	s->wl.peer_ns_fd = hfd;
+	s->wl.addr = w->nets[0].addr;
+	s->wl.gateway = CNI_GATEWAY;
+	s->linked = true;	/* from here, undo deletes the host end */
+	r = netns_run(cfd, add_in_ns, s);
+	close(hfd);
+	close(cfd);
+	if (r < 0 && s->le.what[0])
+		return plug_fail(p, r == -EEXIST ? CNI_EAGAIN : CNI_EIO,
+				 "setting up %s in %s: %s", p->ifname, p->netns,
+				 link_text(&s->le, t, sizeof(t)));
+	if (r < 0)
+		return plug_fail(p, CNI_EIO, "entering %s: %s", p->netns, strerror(-r));
+	memcpy(w->mac, s->wl.mac, 6);
+	w->has_mac = true;
+	return 0;
+}
+
+static int add_record(struct add_state *s)
+{
+	struct plug *p = s->p;
+	char *text = res_to_text(&s->res);
+	int r;
+
+	if (!text)
+		return plug_fail(p, CNI_EIO, "out of memory");
+	r = ds_create(p->ds, s->key, text, &s->rev);
+	free(text);
+	if (r == -EEXIST)
+		return plug_fail(p, CNI_EAGAIN, "workload %s already exists on node %s",
+				 s->res.u.wep.name, p->cfg.node);
+	if (r < 0)
+		return plug_fail(p, CNI_EIO, "recording workload %s: %s (%s)",
+				 s->res.u.wep.name, ds_strerror(r), ds_last_error(p->ds));
+	s->recorded = true;
+	return 0;
+}
+
+static int add_wait(struct add_state *s)
+{
+	struct plug *p = s->p;
+	char sock[CONFIG_PATH_MAX + 16];
+	json_t *req, *reply = NULL;
+	int tmo = p->cfg.wait_timeout * 1000, r;
+	const char *err;
+
+	config_status_socket(&p->cfg, sock, sizeof(sock));
+	req = json_pack("{s:s, s:s, s:I, s:i}", "op", "wait", "endpoint",
+			s->res.u.wep.name, "revision", (json_int_t)s->rev,
+			"timeoutMs", tmo);
+	if (!req)
+		return plug_fail(p, CNI_EIO, "out of memory");
+	r = status_call(sock, req, tmo + WAIT_SLACK_MS, &reply);
+	json_decref(req);
+	if (r == 0 && json_is_true(json_object_get(reply, "ok"))) {
+		json_decref(reply);
+		return 0;
+	}
+	err = json_string_value(json_object_get(reply, "error"));
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET)
+		plug_fail(p, CNI_EFELIX, "felix is not running on node %s (no answer "
+			  "on %s); \"noWait\": true skips the wait", p->cfg.node, sock);
+	else if (r == -ETIMEDOUT)
+		plug_fail(p, CNI_EFELIX, "felix on node %s did not answer within %d s",
+			  p->cfg.node, p->cfg.wait_timeout);
+	else if (r < 0)
+		plug_fail(p, CNI_EFELIX, "asking felix on %s: %s", sock, strerror(-r));
+	else
+		plug_fail(p, CNI_EFELIX, "felix on node %s: programming %s: %s",
+			  p->cfg.node, s->res.u.wep.name, err ? err : "failed");
+	json_decref(reply);
+	return -CNI_EFELIX;
+}
+
+/* Backwards; the first error stays the one reported. */
+static void add_undo(struct add_state *s)
+{
+	struct plug *p = s->p;
+	struct link_err le;
+
+	if (s->recorded)
+		ds_delete(p->ds, s->key, s->rev);
+	if (s->linked && s->host_nl)
+		link_del(s->host_nl, s->res.u.wep.ifname, &le);
+	if (s->assigned)
+		ipam_release_handle(p->ds, s->handle);
+}
+
+static int cmd_add(struct plug *p)
+{
+	struct add_state s = { .p = p };
+	struct wep *w = &s.res.u.wep;
+	struct cni_result res = { .has_interfaces = true };
+	char *out;
+	int r;
+
+	s.res.kind = RES_WEP;
+	r = plug_setup(p, p->conf.petrel_config);
+	if (r < 0)
+		goto out;
+	snprintf(w->node, sizeof(w->node), "%s", p->cfg.node);
+	w->mode = WEP_ROUTED;
+	snprintf(w->netns, sizeof(w->netns), "%s", p->netns);
+	snprintf(w->wl_ifname, sizeof(w->wl_ifname), "%s", p->ifname);
+	snprintf(w->container_id, sizeof(w->container_id), "%s", p->cid);
+	w->labels = p->conf.labels;	/* moved */
+	memset(&p->conf.labels, 0, sizeof(p->conf.labels));
+	r = add_name(&s);
+	if (r < 0)
+		goto out;
+	ifname_for_workload(w->node, w->name, w->ifname);
+	if ((r = add_assign(&s)) < 0 || (r = add_link(&s)) < 0 ||
+	    (r = add_record(&s)) < 0)
+		goto undo;
+	if (!p->conf.no_wait && (r = add_wait(&s)) < 0)
+		goto undo;
+	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", w->ifname);
+	memcpy(res.host_mac, host_mac, 6);
+	snprintf(res.ifname, sizeof(res.ifname), "%s", p->ifname);
+	memcpy(res.mac, w->mac, 6);
+	snprintf(res.sandbox, sizeof(res.sandbox), "%s", p->netns);
+	res.addr = w->nets[0].addr;
+	res.gateway = CNI_GATEWAY;
+	out = cni_result_text(p->version, &res, p->conf.prev_result);
+	if (!out) {
+		r = plug_fail(p, CNI_EIO, "out of memory");
+		goto undo;
+	}
+	printf("%s\n", out);
+	free(out);
+	goto out;
+undo:
+	add_undo(&s);
+out:
+	link_nl_free(s.host_nl);
+	res_clear(&s.res);
+	return r;
+}
+
+/* ---------------------------------------------------------------- DEL */
+
+static int cmd_del(struct plug *p)
+{
+	struct resource w = { 0 };
+	char handle[IPAM_HANDLE_MAX], key[RES_KEY_MAX];
+	struct link_nl *nl = NULL;
+	struct link_err le;
+	char t[512];
+	int r;
+
+	r = plug_setup(p, p->conf.petrel_config);
+	if (r < 0)
+		goto out;
+	r = plug_find(p, &w);
+	if (r < 0 && r != -ENOENT)
+		goto out;
+	if (r == 0 && w.u.wep.ifname[0]) {
+		r = link_nl_open(&nl, &le);
+		if (r == 0)
+			r = link_del(nl, w.u.wep.ifname, &le);
+		if (r < 0 && r != -ENODEV) {
+			r = plug_fail(p, CNI_EIO, "deleting the host end: %s",
+				      link_text(&le, t, sizeof(t)));
+			goto out;
+		}
+	}
+	r = ipam_handle_id(p->cid, p->ifname, handle, sizeof(handle));
+	if (r == 0)
+		r = ipam_release_handle(p->ds, handle);
+	if (r < 0) {
+		r = plug_fail(p, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
+			      "releasing the address (handle %s): %s", handle,
+			      r < -1000 ? ipam_strerror(r) : strerror(-r));
+		goto out;
+	}
+	if (w.u.wep.name[0]) {
+		char id[2 * RES_NAME_MAX];
+
+		snprintf(id, sizeof(id), "%s/%s", w.u.wep.node, w.u.wep.name);
+		r = res_key(RES_WEP, id, key, sizeof(key));
+		if (r == 0)
+			r = ds_delete(p->ds, key, w.revision);
+		if (r < 0 && r != -ENOENT) {
+			r = plug_fail(p, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
+				      "deleting the record of %s: %s", w.u.wep.name,
+				      ds_strerror(r));
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	link_nl_free(nl);
+	res_clear(&w);
+	return r;
+}
+
+/* ---------------------------------------------------------------- CHECK */
+
+struct check_ns {
+	const char *ifname;
+	uint32_t addr;
+	bool found_if, found_addr;
+};
+
+static int check_in_ns(void *arg)
+{
+	struct check_ns *c = arg;
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (strcmp(i->ifa_name, c->ifname))
+			continue;
+		c->found_if = true;
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    ntohl(((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr.s_addr) == c->addr)
+			c->found_addr = true;
+	}
+	freeifaddrs(ifa);
+	return 0;
+}
+
+static int cmd_check(struct plug *p)
+{
+	struct resource w = { 0 };
+	struct check_ns c = { .ifname = p->ifname };
+	char ab[IP4_STRLEN];
+	int fd, r;
+
+	r = plug_setup(p, p->conf.petrel_config);
+	if (r < 0)
+		goto out;
+	r = plug_find(p, &w);
+	if (r == -ENOENT) {
+		r = plug_fail(p, CNI_ENOCONTAINER, "no workload of container %s interface "
+			      "%s on node %s", p->cid, p->ifname, p->cfg.node);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (!w.u.wep.ifname[0] || !if_nametoindex(w.u.wep.ifname)) {
+		r = plug_fail(p, CNI_EIO, "workload %s: host interface %s is missing",
+			      w.u.wep.name, w.u.wep.ifname);
+		goto out;
+	}
+	if (!w.u.wep.n_nets) {
+		r = plug_fail(p, CNI_EIO, "workload %s: no address recorded", w.u.wep.name);
+		goto out;
+	}
+	c.addr = w.u.wep.nets[0].addr;
+	fd = netns_open(p->netns);
+	if (fd < 0) {
+		r = plug_fail(p, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
+			      strerror(-fd));
+		goto out;
+	}
+	r = netns_run(fd, check_in_ns, &c);
+	close(fd);
+	if (r < 0) {
+		r = plug_fail(p, CNI_EIO, "reading the interfaces of %s: %s", p->netns,
+			      strerror(-r));
+		goto out;
+	}
+	if (!c.found_if)
+		r = plug_fail(p, CNI_EIO, "%s has no interface %s", p->netns, p->ifname);
+	else if (!c.found_addr)
+		r = plug_fail(p, CNI_EIO, "%s in %s does not have address %s/32",
+			      p->ifname, p->netns, ip4_fmt(c.addr, ab));
+out:
+	res_clear(&w);
+	return r;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] ? v : NULL;
+}
+
+/* Environment checks for the command: 0 or the failure. */
+static int plug_env(struct plug *p, bool need_netns)
+{
+	struct errs e = ERRS_INIT;
+	int r;
+
+	p->cid = env("CNI_CONTAINERID");
+	p->netns = env("CNI_NETNS");
+	p->ifname = env("CNI_IFNAME");
+	if (!p->cid || !cni_container_id_valid(p->cid, sizeof(((struct wep *)0)->container_id)))
+		return plug_fail(p, CNI_EENV, "CNI_CONTAINERID: %s", p->cid ?
+				 "invalid (letters, digits, '_', '.', '-'; at most 71)" :
+				 "required");
+	if (!p->ifname || !ifname_valid(p->ifname))
+		return plug_fail(p, CNI_EENV, "CNI_IFNAME: %s", p->ifname ?
+				 "not a valid interface name" : "required");
+	if (need_netns && !p->netns)
+		return plug_fail(p, CNI_EENV, "CNI_NETNS: required");
+	if (p->netns && strlen(p->netns) >= sizeof(((struct wep *)0)->netns))
+		return plug_fail(p, CNI_EENV, "CNI_NETNS: longer than 255 characters");
+	r = cni_args_parse(getenv("CNI_ARGS"), &p->args, &e);
+	if (r < 0) {
+		plug_details(p, &e);
+		errs_clear(&e);
+		return plug_fail(p, CNI_EENV, "CNI_ARGS: invalid");
+	}
+	return 0;
+}
+
+int main(void)
+{
+	struct plug p = { 0 };
+	struct errs e = ERRS_INIT;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	snprintf(p.version, sizeof(p.version), "%s", CNI_VERSION);
+	p.cmd = env("CNI_COMMAND");
+	if (!p.cmd) {
+		plug_fail(&p, CNI_EENV, "CNI_COMMAND: required");
+		goto out;
+	}
+	r = cni_read_input(STDIN_FILENO, &buf, &len);
+	if (r < 0) {
+		plug_fail(&p, r == -EFBIG ? CNI_EDECODE : CNI_EIO, "reading the network "
+			  "config on stdin: %s", strerror(-r));
+		goto out;
+	}
+	cni_conf_version(buf, len, p.version, sizeof(p.version));
+	if (!strcmp(p.cmd, "VERSION")) {
+		char *v = cni_version_text(p.version);
+
+		if (v)
+			printf("%s\n", v);
+		free(v);
+		goto out;
+	}
+	r = cni_conf_parse(buf, len, &p.conf, &e);
+	if (r < 0) {
+		plug_details(&p, &e);
+		plug_fail(&p, -r, "%s", r == -CNI_EVERSION ? "incompatible CNI version" :
+			  r == -CNI_EDECODE ? "failed to decode the network config" :
+			  "invalid network config");
+		goto out;
+	}
+	if (!strcmp(p.cmd, "ADD")) {
+		if (plug_env(&p, true) == 0)
+			cmd_add(&p);
+	} else if (!strcmp(p.cmd, "DEL")) {
+		if (plug_env(&p, false) == 0)
+			cmd_del(&p);
+	} else if (!strcmp(p.cmd, "CHECK")) {
+		if (plug_env(&p, true) == 0)
+			cmd_check(&p);
+	} else if (!strcmp(p.cmd, "STATUS")) {
+		plug_setup(&p, p.conf.petrel_config);
+	} else {
+		plug_fail(&p, CNI_EENV, "CNI_COMMAND: unknown command \"%.32s\"", p.cmd);
+	}
+out:
+	if (p.code) {
+		char *t = cni_error_text(p.version, p.code, p.msg, p.details);
+
+		printf("%s\n", t ? t : "{\"code\":5,\"msg\":\"out of memory\"}");
+		free(t);
+	}
+	errs_clear(&e);
+	cni_conf_clear(&p.conf);
+	ds_close(p.ds);
+	free(buf);
+	fflush(stdout);
+	return p.code ? 1 : 0;
+}

@@ -1,0 +1,334 @@
+#!/usr/bin/env bash
+#
+# The CNI plugins, invoked directly as a container engine would (CNI_*
+# variables, network config on stdin, result or error JSON on stdout):
+# VERSION, ADD (address, routes, the workload felix programs, traffic to a
+# `petrelctl run` workload and to the node), CHECK, DEL (idempotent), error
+# cases that must leave nothing behind, 50 ADDs then 50 DELs in parallel,
+# petrel-ipam under the reference ptp plugin, an exhausted pool.
+#
+#   +------------------------------- pt-<id>-node ------------------------------+
+#   | felix   up0 192.0.2.11/24 ----veth---- pt-<id>-ext (dn0 192.0.2.1/24)     |
+#   | ptl<web> 10.65.x.x/32 proto 87        ptl<cni-…> A/32 proto 87            |
+#   | (ptp section: veth<…> A'/32, made by /usr/lib/cni/ptp run in here)       |
+#   +------|--------------------------------------|-----------------------------+
+#          | veth                                 | veth (made by build/petrel)
+#   +------|------ pt-<id>-w-web -+   +-----------|-------- pt-<id>-c1 ---------+
+#   | eth0 10.65.x.x/32 (run)     |   | eth0 A/32, default via 169.254.1.1      |
+#   +-----------------------------+   +-----------------------------------------+
+#   pt-<id>-gone        removed before its DEL
+#   pt-<id>-c2          error cases: must stay with lo only
+#   pt-<id>-p1 … p50    the parallel ADD/DEL
+#   pt-<id>-pc1         ptp + petrel-ipam
+#   pt-<id>-x1 … x5     the tiny pool (10.66.0.0/30, 4 addresses) and one more
+#
+# The container namespaces are the engine's (this test's): the plugin only
+# puts a veth end into them, and DEL leaves them in place.
+#
+set -u
+. "$(dirname "$0")/../lib.sh"
+pt_init cni
+PETREL="$B/petrel"
+PETREL_IPAM="$B/petrel-ipam"
+pt_need_bins "$PETRELCTL" "$FELIX" "$PETREL"
+pt_need_tools jq
+# Private copies, like pt_copy_bins does for the others; CNI_PATH names
+# this directory so that ptp finds petrel-ipam there.
+cp "$PETREL" "$TMP/bin/" && PETREL="$TMP/bin/petrel"
+HAVE_IPAM=0
+if [ -x "$PETREL_IPAM" ]; then
+	cp "$PETREL_IPAM" "$TMP/bin/" && PETREL_IPAM="$TMP/bin/petrel-ipam" && HAVE_IPAM=1
+fi
+CNI_BIN_PATH="$TMP/bin:/usr/lib/cni"
+
+pt_node
+felix_start
+felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
+pass "felix answers status"
+expect_ok "pool create" ctl pool create p1 --cidr 10.65.0.0/16
+expect_ok "run web (the petrelctl workload to ping)" ctl run --name web
+WEB=$OUT
+
+NETCONF=$(printf '{"cniVersion":"1.0.0","name":"petrel","type":"petrel","petrelConfig":"%s"}' "$CONF")
+
+# cni CMD CONTAINERID NETNS [IFNAME]: the plugin with the CNI environment;
+# the network config on stdin. "-" for CONTAINERID leaves CNI_CONTAINERID
+# unset.
+cni() {
+	local cmd=$1 cid=$2 netns=$3 ifn=${4:-eth0} vars=()
+	[ "$cid" = - ] || vars=(CNI_CONTAINERID="$cid")
+	env -u CNI_CONTAINERID CNI_COMMAND="$cmd" CNI_NETNS="$netns" \
+		CNI_IFNAME="$ifn" CNI_PATH="$CNI_BIN_PATH" "${vars[@]}" "$PETREL"
+}
+# A realistic container ID (64 hex) for a tag; distinct in its first 12.
+cid_of() {
+	printf '%s-%s' "$ID" "$1" | sha256sum | cut -c1-64
+}
+wl_of() { # the workload name the plugin derives from a container ID
+	echo "cni-$(echo "$1" | cut -c1-12)"
+}
+mkns() {
+	ip netns add "pt-$ID-$1" && ip -n "pt-$ID-$1" link set lo up
+}
+ipam_used() {
+	ctl -o json ipam show 2>/dev/null | jq '[.pools[].used] | add'
+}
+ipam_clean() {
+	ctl -o json ipam check 2>/dev/null | jq -e '.leaks == []'
+}
+# is_err_json CODE-TEST FILE: an error object whose code passes the jq test.
+is_err_json() {
+	jq -e "(.code | type == \"number\") and (.code | $1) and (.msg | type == \"string\")" "$2"
+}
+
+# --- VERSION ---
+expect_ok "VERSION" cni VERSION "" "" </dev/null
+printf '%s' "$OUT" >"$TMP/version.json"
+check "VERSION: supportedVersions contains 1.0.0" \
+	jq -e '.supportedVersions | index("1.0.0") != null' "$TMP/version.json"
+
+# --- ADD ---
+C1="pt-$ID-c1"
+mkns c1 || { fail "setup" "ip netns add $C1"; exit 1; }
+CID1=$(cid_of c1)
+WL1=$(wl_of "$CID1")
+USED0=$(ipam_used)
+expect_ok "ADD" cni ADD "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+printf '%s' "$OUT" >"$TMP/add1.json"
+check "ADD: result has one ip A.B.C.D/32" \
+	jq -e '(.ips | length) == 1 and (.ips[0].address | test("^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+/32$"))' "$TMP/add1.json"
+check "ADD: cniVersion 1.0.0" jq -e '.cniVersion == "1.0.0"' "$TMP/add1.json"
+check "ADD: gateway 169.254.1.1" jq -e '.ips[0].gateway == "169.254.1.1"' "$TMP/add1.json"
+# shellcheck disable=SC2016 # $ns is a jq variable
+check "ADD: the ip's interface is in sandbox /run/netns/$C1" \
+	jq -e --arg ns "/run/netns/$C1" '.interfaces[.ips[0].interface].sandbox == $ns and .interfaces[.ips[0].interface].name == "eth0"' "$TMP/add1.json"
+check "ADD: default route via 169.254.1.1 in the result" \
+	jq -e '.routes | any(.dst == "0.0.0.0/0" and .gw == "169.254.1.1")' "$TMP/add1.json"
+A1=$(jq -r '.ips[0].address' "$TMP/add1.json" 2>/dev/null | sed 's|/.*||')
+HOSTIF1=$(jq -r '.interfaces[] | select(has("sandbox") | not) | .name' "$TMP/add1.json" 2>/dev/null | head -1)
+check "ADD: host interface ptl + 12 hex ($HOSTIF1)" sh -c "echo '$HOSTIF1' | grep -Eq '^ptl[0-9a-f]{12}$'"
+check "ADD: nothing on stderr" test -z "$ERR"
+ip -n "$C1" -o -4 addr show dev eth0 >"$TMP/c1.addr" 2>&1
+check "c1: eth0 has $A1/32" grep -q "inet $A1/32" "$TMP/c1.addr"
+ip -n "$C1" -4 route show >"$TMP/c1.routes" 2>&1
+check "c1: default via 169.254.1.1 dev eth0" grep -q '^default via 169.254.1.1 dev eth0' "$TMP/c1.routes"
+# ADD waited for felix (no noWait): the route is there now.
+check "node: route $A1/32 dev $HOSTIF1 proto 87" \
+	sh -c "ip -n $NODE -4 route show $A1/32 proto 87 | grep -q 'dev $HOSTIF1'"
+ctl ls >"$TMP/ls" 2>&1
+check "ls shows $WL1 routed with $A1" grep -Eq "^${WL1}[[:space:]]+routed[[:space:]]+$A1/32[[:space:]]+$HOSTIF1" "$TMP/ls"
+check "ipam show: used +1 ($USED0 -> $(ipam_used))" test "$(ipam_used)" = $((USED0 + 1))
+check "ipam check: clean after ADD" ipam_clean
+check "ping c1 -> web $WEB" ip netns exec "$C1" ping -c 2 -i 0.2 -W 2 "$WEB"
+check "ping web -> c1 $A1" ctl exec web -- ping -c 2 -i 0.2 -W 2 "$A1"
+check "ping c1 -> node $NODE_IP" ip netns exec "$C1" ping -c 2 -i 0.2 -W 2 "$NODE_IP"
+check "ping node -> c1 $A1" ip netns exec "$NODE" ping -c 2 -i 0.2 -W 2 "$A1"
+
+# --- CHECK ---
+expect_ok "CHECK after ADD" cni CHECK "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+check "CHECK after ADD: empty stdout" test -z "$OUT"
+
+# --- DEL ---
+expect_ok "DEL" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+check "DEL: empty stdout" test -z "$OUT"
+check "DEL: address released (ipam show used back to $USED0)" test "$(ipam_used)" = "$USED0"
+check "DEL: ipam check clean" ipam_clean
+check "DEL: route $A1/32 gone (bounded wait)" wait_for 50 0.1 no_node_route "$A1"
+check "DEL: host end $HOSTIF1 gone" sh -c "! ip -n $NODE link show '$HOSTIF1' >/dev/null 2>&1"
+check "DEL: c1 has no eth0 left" sh -c "! ip -n $C1 link show eth0 >/dev/null 2>&1"
+check "DEL: no record left (ls)" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^$WL1 '"
+check "DEL: no record left (datastore)" sh -c "! { '$DSCTL' 'sqlite:$DB' dump 2>/dev/null || sqlite3 -readonly '$DB' .dump; } | grep -q '$CID1'"
+expect_ok "DEL again" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+expect_ok "DEL of an unknown container ID" cni DEL "$(cid_of nobody)" "/run/netns/$C1" <<<"$NETCONF"
+check "DEL of an unknown container ID: empty stdout" test -z "$OUT"
+
+# --- DEL after the engine already removed the namespace ---
+mkns gone || { fail "setup" "ip netns add pt-$ID-gone"; exit 1; }
+CIDG=$(cid_of gone)
+expect_ok "ADD in pt-$ID-gone" cni ADD "$CIDG" "/run/netns/pt-$ID-gone" <<<"$NETCONF"
+AG=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null | sed 's|/.*||')
+ip netns del "pt-$ID-gone"
+expect_ok "DEL with the netns already gone" cni DEL "$CIDG" "/run/netns/pt-$ID-gone" <<<"$NETCONF"
+check "DEL with the netns gone: empty stdout" test -z "$OUT"
+check "DEL with the netns gone: used back to $USED0" test "$(ipam_used)" = "$USED0"
+check "DEL with the netns gone: ipam check clean" ipam_clean
+check "DEL with the netns gone: no record left" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^$(wl_of "$CIDG") '"
+check "DEL with the netns gone: route $AG/32 gone (bounded wait)" wait_for 50 0.1 no_node_route "$AG"
+
+# --- CHECK with the host end deleted by hand ---
+expect_ok "ADD (again, for CHECK)" cni ADD "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+printf '%s' "$OUT" >"$TMP/add1b.json"
+HOSTIF1=$(jq -r '.interfaces[] | select(has("sandbox") | not) | .name' "$TMP/add1b.json" 2>/dev/null | head -1)
+check "delete host end $HOSTIF1 by hand" ip -n "$NODE" link del "$HOSTIF1"
+expect_err "CHECK after the host end was deleted" '"code"' cni CHECK "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+printf '%s' "$OUT" >"$TMP/check.json"
+check "CHECK: error JSON with code 3 or 5 ($(pt_oneline <"$TMP/check.json"))" is_err_json '. == 3 or . == 5' "$TMP/check.json"
+expect_ok "DEL with the host end already gone" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
+check "ipam check clean, used back to $USED0" sh -c "[ '$(ipam_used)' = '$USED0' ]"
+check "ipam check clean" ipam_clean
+
+# --- error cases: exit 1, an error JSON, nothing left behind ---
+C2="pt-$ID-c2"
+mkns c2 || { fail "setup" "ip netns add $C2"; exit 1; }
+snap() {
+	PT_SNAP_NOREV=1 pt_snapshot "$1"
+	{
+		echo "## c2 links"
+		ip -n "$C2" -o link show | awk -F': ' '{ print $2 }'
+		echo "## c2 addresses"
+		ip -n "$C2" -4 -o addr show
+	} >>"$1" 2>&1
+}
+# add_err WHAT CODE-TEST CID NETNS CONFIG
+add_err() {
+	local what=$1 test=$2 cid=$3 netns=$4 conf=$5 rc
+	snap "$TMP/before"
+	cni ADD "$cid" "$netns" >"$TMP/err.out" 2>"$TMP/err.err" <<<"$conf"
+	rc=$?
+	pt_san_said "$what" "$(cat "$TMP/err.err")"
+	check "$what: exit 1 (got $rc)" test "$rc" = 1
+	check "$what: error JSON, code $test ($(pt_oneline <"$TMP/err.out"))" is_err_json "$test" "$TMP/err.out"
+	snap "$TMP/after"
+	same_files "$what: nothing left behind" "$TMP/before" "$TMP/after"
+	check "$what: ipam check clean" ipam_clean
+}
+CIDE=$(cid_of err)
+add_err "ADD with a missing netns" '. == 3 or . == 5' "$CIDE" /run/netns/does-not-exist "$NETCONF"
+snap "$TMP/before2"
+expect_ok "DEL after the failed ADD" cni DEL "$CIDE" /run/netns/does-not-exist <<<"$NETCONF"
+snap "$TMP/after2"
+same_files "DEL after the failed ADD: no change" "$TMP/before2" "$TMP/after2"
+check "DEL after the failed ADD: ipam check clean" ipam_clean
+add_err "ADD with bad JSON" '. == 6' "$CIDE" "/run/netns/$C2" '{"cniVersion":"1.0.0","name":'
+add_err "ADD with cniVersion 9.9.9" '. == 1' "$CIDE" "/run/netns/$C2" \
+	"$(printf '%s' "$NETCONF" | sed 's/"1\.0\.0"/"9.9.9"/')"
+add_err "ADD without CNI_CONTAINERID" '. == 4' - "/run/netns/$C2" "$NETCONF"
+
+# --- 50 ADDs in parallel, then 50 DELs ---
+N=50
+for ((i = 1; i <= N; i++)); do
+	mkns "p$i" || { fail "setup" "ip netns add pt-$ID-p$i"; exit 1; }
+done
+USEDP=$(ipam_used)
+par() { # CMD: N invocations at once; failures counted in PAR_BAD
+	local cmd=$1 i pids=()
+	for ((i = 1; i <= N; i++)); do
+		cni "$cmd" "$(cid_of "p$i")" "/run/netns/pt-$ID-p$i" \
+			<<<"$NETCONF" >"$TMP/par.$i.out" 2>"$TMP/par.$i.err" &
+		pids+=($!)
+		PT_PIDS+=($!)
+	done
+	PAR_BAD=0 PAR_DETAILS=
+	for ((i = 1; i <= N; i++)); do
+		# Bounded: an ADD waits at most waitTimeout (10 s) for felix.
+		reap "${pids[i - 1]}" 600
+		if [ "$REAP_RC" != 0 ]; then
+			PAR_BAD=$((PAR_BAD + 1))
+			PAR_DETAILS="$PAR_DETAILS p$i:exit=$REAP_RC:'$(pt_oneline <"$TMP/par.$i.out")'"
+		fi
+		pt_san_said "$cmd p$i" "$(cat "$TMP/par.$i.err")" && PAR_BAD=$((PAR_BAD + 1))
+	done
+}
+par ADD
+check "50 ADDs in parallel: all exit 0" sh -c "[ $PAR_BAD = 0 ] || { echo '$PAR_DETAILS'; exit 1; }"
+for ((i = 1; i <= N; i++)); do
+	jq -r '.ips[0].address' "$TMP/par.$i.out" 2>/dev/null
+done | sed 's|/.*||' | grep -E '^[0-9.]+$' | sort -u >"$TMP/par.addrs"
+check "50 distinct addresses ($(wc -l <"$TMP/par.addrs"))" test "$(wc -l <"$TMP/par.addrs")" = $N
+check "ipam show: used +50" test "$(ipam_used)" = $((USEDP + N))
+missing=0
+while read -r a; do has_node_route "$a" || missing=$((missing + 1)); done <"$TMP/par.addrs"
+check "50 routes proto 87 ($missing missing)" test "$missing" = 0
+check "ls shows 50 cni- workloads" test "$(ctl ls 2>/dev/null | grep -c '^cni-')" = $N
+par DEL
+check "50 DELs in parallel: all exit 0" sh -c "[ $PAR_BAD = 0 ] || { echo '$PAR_DETAILS'; exit 1; }"
+check "after 50 DELs: ipam check clean" ipam_clean
+check "after 50 DELs: used back to $USEDP" test "$(ipam_used)" = "$USEDP"
+no_cni_ptl() {
+	# Only web's host end may stay.
+	[ "$(node_ptl_links | grep -vc "^$(wl_ifname web)$")" = 0 ]
+}
+check "after 50 DELs: no CNI ptl interface left (bounded wait)" wait_for 100 0.05 no_cni_ptl
+check "after 50 DELs: no record left" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^cni-'"
+left=0
+while read -r a; do has_node_route "$a" && left=$((left + 1)); done <"$TMP/par.addrs"
+check "after 50 DELs: no route left ($left)" test "$left" = 0
+
+# --- petrel-ipam: directly, then under the reference ptp plugin ---
+# ptp makes its host end and routes in the namespace it runs in: the node's
+# (ip netns exec), never the machine's.
+if [ "$HAVE_IPAM" = 1 ]; then
+	PC1="pt-$ID-pc1"
+	mkns pc1
+	CIDP=$(cid_of pc1)
+	PTPCONF=$(printf '{"cniVersion":"1.0.0","name":"ptp-petrel","type":"ptp","ipam":{"type":"petrel-ipam","petrelConfig":"%s"}}' "$CONF")
+	cni_env() { # CMD PLUGIN: in the node namespace, PTPCONF on stdin
+		ip netns exec "$NODE" env CNI_COMMAND="$1" CNI_CONTAINERID="$CIDP" \
+			CNI_NETNS="/run/netns/$PC1" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN_PATH" \
+			"$2" <<<"$PTPCONF"
+	}
+	USEDT=$(ipam_used)
+	expect_ok "petrel-ipam: ADD (direct)" cni_env ADD "$PETREL_IPAM"
+	printf '%s' "$OUT" >"$TMP/ipam.json"
+	AI=$(jq -r '.ips[0].address' "$TMP/ipam.json" 2>/dev/null)
+	check "petrel-ipam: address $AI from the pool, /32" \
+		sh -c "echo '$AI' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+/32$'"
+	check "petrel-ipam: ipam show used +1" test "$(ipam_used)" = $((USEDT + 1))
+	expect_ok "petrel-ipam: DEL (direct)" cni_env DEL "$PETREL_IPAM"
+	check "petrel-ipam: DEL released it (used back to $USEDT)" test "$(ipam_used)" = "$USEDT"
+	expect_ok "petrel-ipam: DEL again" cni_env DEL "$PETREL_IPAM"
+	check "petrel-ipam: ipam check clean" ipam_clean
+fi
+if [ "$HAVE_IPAM" = 1 ] && [ -x /usr/lib/cni/ptp ]; then
+	cni_env ADD /usr/lib/cni/ptp >"$TMP/ptp.out" 2>"$TMP/ptp.err"
+	rc=$?
+	if [ $rc -ne 0 ] && grep -q 'failed to delete route.*/32' "$TMP/ptp.out"; then
+		# ptp deletes the prefix route the kernel adds for the container's
+		# address; a /32 (what petrel-ipam returns, per the contract) has
+		# none, so ptp fails. Reported: the contract needs a decision.
+		skip "petrel-ipam with ptp" "ptp rejects a /32 address: $(pt_oneline <"$TMP/ptp.out")"
+		check "ptp + petrel-ipam: the failed ADD released its address (used $USEDT)" test "$(ipam_used)" = "$USEDT"
+	else
+		OUT=$(cat "$TMP/ptp.out")
+		check "ptp + petrel-ipam: ADD (exit $rc: $(pt_oneline <"$TMP/ptp.out"))" test $rc = 0
+		AP=$(jq -r '.ips[0].address' "$TMP/ptp.out" 2>/dev/null | sed 's|/.*||')
+		check "ptp + petrel-ipam: address $AP from the pool 10.65.0.0/16" \
+			sh -c "echo '$AP' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+$'"
+		check "ptp + petrel-ipam: ipam show used +1" test "$(ipam_used)" = $((USEDT + 1))
+		check "ptp + petrel-ipam: pc1's eth0 has $AP" \
+			sh -c "ip -n $PC1 -o -4 addr show dev eth0 | grep -q 'inet $AP/'"
+	fi
+	expect_ok "ptp + petrel-ipam: DEL" cni_env DEL /usr/lib/cni/ptp
+	check "ptp + petrel-ipam: DEL released it (used back to $USEDT)" test "$(ipam_used)" = "$USEDT"
+	check "ptp + petrel-ipam: ipam check clean" ipam_clean
+elif [ "$HAVE_IPAM" = 1 ]; then
+	skip "petrel-ipam with ptp" "/usr/lib/cni/ptp is not installed"
+else
+	skip "petrel-ipam with ptp" "build/petrel-ipam not built"
+fi
+
+# --- an exhausted pool: only a /30 (4 addresses) left ---
+expect_ok "rm web" ctl rm web
+expect_ok "pool rm p1 (empty now)" ctl pool rm p1
+expect_ok "pool create tiny 10.66.0.0/30" ctl pool create tiny --cidr 10.66.0.0/30 --block-size 30
+for i in 1 2 3 4; do
+	mkns "x$i"
+	expect_ok "tiny pool: ADD x$i" cni ADD "$(cid_of "x$i")" "/run/netns/pt-$ID-x$i" <<<"$NETCONF"
+done
+check "tiny pool: full (ipam show used 4)" test "$(ipam_used)" = 4
+mkns x5
+C2="pt-$ID-x5"
+add_err "ADD with the pool exhausted" '. >= 100 or . == 11' "$(cid_of x5)" "/run/netns/$C2" "$NETCONF"
+expect_ok "DEL after the exhausted ADD" cni DEL "$(cid_of x5)" "/run/netns/$C2" <<<"$NETCONF"
+for i in 1 2 3 4; do
+	cni DEL "$(cid_of "x$i")" "/run/netns/pt-$ID-x$i" <<<"$NETCONF" >/dev/null 2>"$TMP/x.err" ||
+		fail "tiny pool: DEL x$i" "$(pt_oneline <"$TMP/x.err")"
+done
+check "tiny pool: empty again (used 0)" test "$(ipam_used)" = 0
+check "tiny pool: ipam check clean" ipam_clean
+check "no ptl interface left (bounded wait)" wait_for 100 0.05 sh -c "[ -z \"\$(ip -n $NODE -o link show | grep ': ptl')\" ]"
+check "no petrel route left (bounded wait)" wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $NODE route show table all proto 87 | grep -v blackhole)\" ]"
+
+felix_stop TERM
+check "felix exits 0 on SIGTERM" test "$FELIX_RC" = 0
+pt_end
