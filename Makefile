@@ -123,9 +123,13 @@ build-fuzz/fuzz_cli: tests/fuzz/fuzz_cli.c $(CLI_SRCS) $(LIB_SRCS)
 fuzz: $(FUZZ_BINS)
 	@tests/fuzz/run.sh $(FUZZ_BINS)
 
+CNI_BINDIR ?= /opt/cni/bin
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
-	        $(DESTDIR)/etc/iproute2/rt_protos.d $(DESTDIR)/lib/systemd/system
+	        $(DESTDIR)/etc/iproute2/rt_protos.d $(DESTDIR)/lib/systemd/system \
+	        $(DESTDIR)$(CNI_BINDIR)
+	install -m 0755 $(B)/petrel $(B)/petrel-ipam $(DESTDIR)$(CNI_BINDIR)/
+	install -m 0644 contrib/systemd/petrel-bird.service $(DESTDIR)/lib/systemd/system/
 	install -m 0755 $(B)/petrel-felix $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(B)/petrelctl $(DESTDIR)$(PREFIX)/bin/
 	install -m 0644 contrib/iproute2/petrel.conf $(DESTDIR)/etc/iproute2/rt_protos.d/petrel.conf
