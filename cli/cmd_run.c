@@ -54,7 +54,6 @@
 
 #define WL_IFNAME "eth0"
 #define WL_GATEWAY 0xa9fe0101u	/* 169.254.1.1 */
-#define WAIT_SLACK_MS 1000	/* beyond felix's own timeout, for its answer */
 
 static const uint8_t host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
@@ -114,25 +113,15 @@ static void link_err_print(const char *ctx, const struct link_err *le)
 static int felix_wait(struct ctl *c, const char *name, int64_t rev, bool gone,
 		      bool warn_only)
 {
-	char sock[CONFIG_PATH_MAX + 16];
-	json_t *req, *reply = NULL;
-	int tmo = c->cfg.wait_timeout * 1000, r;
+	char sock[CONFIG_PATH_MAX + 16], why[256];
 	enum log_level lvl = warn_only ? LOG_LVL_WARN : LOG_LVL_ERR;
+	int r;
 
 	config_status_socket(&c->cfg, sock, sizeof(sock));
-	req = json_pack("{s:s, s:s, s:I, s:i}", "op", "wait", "endpoint", name,
-			"revision", (json_int_t)rev, "timeoutMs", tmo);
-	if (!req || (gone && json_object_set_new(req, "gone", json_true()) < 0)) {
-		json_decref(req);
-		log_err("out of memory");
-		return CTL_ERR;
-	}
-	r = status_call(sock, req, tmo + WAIT_SLACK_MS, &reply);
-	json_decref(req);
-	if (r == 0 && json_is_true(json_object_get(reply, "ok"))) {
-		json_decref(reply);
+	r = status_wait(sock, name, rev, gone, c->cfg.wait_timeout * 1000, why,
+			sizeof(why));
+	if (r == 0)
 		return 0;
-	}
 	if (r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET) {
 		if (warn_only)
 			log_warn("felix is not running on node %s (no answer on %s): "
@@ -147,16 +136,13 @@ static int felix_wait(struct ctl *c, const char *name, int64_t rev, bool gone,
 			warn_only ? "" : "; use --no-wait to skip");
 	} else if (r == -EINTR) {
 		log_msg(lvl, "interrupted while waiting for felix");
-	} else if (r < 0) {
+	} else if (r == -EREMOTEIO) {
+		log_msg(lvl, "felix on node %s: %s %s: %s", c->cfg.node,
+			gone ? "removing" : "programming", name, why);
+	} else {
 		log_msg(lvl, "asking felix on %s: %s", sock,
 			r == -EPROTO ? "no valid reply (not one JSON object)" : strerror(-r));
-	} else {
-		const char *e = json_string_value(json_object_get(reply, "error"));
-
-		log_msg(lvl, "felix on node %s: %s %s: %s", c->cfg.node,
-			gone ? "removing" : "programming", name, e ? e : "failed");
 	}
-	json_decref(reply);
 	return warn_only ? 0 : CTL_ERR;
 }
 

@@ -36,7 +36,6 @@
 #include "datastore/datastore.h"
 #include "ipam/ipam.h"
 
-#define WAIT_SLACK_MS 1000	/* beyond felix's own timeout, for its answer */
 
 static const uint8_t host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
@@ -329,36 +328,25 @@ static int add_record(struct add_state *s)
 static int add_wait(struct add_state *s)
 {
 	struct plug *p = s->p;
-	char sock[CONFIG_PATH_MAX + 16];
-	json_t *req, *reply = NULL;
-	int tmo = p->cfg.wait_timeout * 1000, r;
-	const char *err;
+	char sock[CONFIG_PATH_MAX + 16], why[256];
+	int r;
 
 	config_status_socket(&p->cfg, sock, sizeof(sock));
-	req = json_pack("{s:s, s:s, s:I, s:i}", "op", "wait", "endpoint",
-			s->res.u.wep.name, "revision", (json_int_t)s->rev,
-			"timeoutMs", tmo);
-	if (!req)
-		return plug_fail(p, CNI_EIO, "out of memory");
-	r = status_call(sock, req, tmo + WAIT_SLACK_MS, &reply);
-	json_decref(req);
-	if (r == 0 && json_is_true(json_object_get(reply, "ok"))) {
-		json_decref(reply);
+	r = status_wait(sock, s->res.u.wep.name, s->rev, false,
+			p->cfg.wait_timeout * 1000, why, sizeof(why));
+	if (r == 0)
 		return 0;
-	}
-	err = json_string_value(json_object_get(reply, "error"));
 	if (r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET)
 		plug_fail(p, CNI_EFELIX, "felix is not running on node %s (no answer "
 			  "on %s); \"noWait\": true skips the wait", p->cfg.node, sock);
 	else if (r == -ETIMEDOUT)
 		plug_fail(p, CNI_EFELIX, "felix on node %s did not answer within %d s",
 			  p->cfg.node, p->cfg.wait_timeout);
-	else if (r < 0)
-		plug_fail(p, CNI_EFELIX, "asking felix on %s: %s", sock, strerror(-r));
-	else
+	else if (r == -EREMOTEIO)
 		plug_fail(p, CNI_EFELIX, "felix on node %s: programming %s: %s",
-			  p->cfg.node, s->res.u.wep.name, err ? err : "failed");
-	json_decref(reply);
+			  p->cfg.node, s->res.u.wep.name, why);
+	else
+		plug_fail(p, CNI_EFELIX, "asking felix on %s: %s", sock, strerror(-r));
 	return -CNI_EFELIX;
 }
 

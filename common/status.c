@@ -167,3 +167,32 @@ out:
 	free(in);
 	return r;
 }
+
+int status_wait(const char *sock_path, const char *name, int64_t rev,
+		bool gone, int timeout_ms, char *why, size_t why_len)
+{
+	json_t *req, *reply = NULL;
+	const char *e;
+	int r;
+
+	if (why && why_len)
+		why[0] = '\0';
+	req = json_pack("{s:s, s:s, s:I, s:i, s:b}", "op", "wait", "endpoint",
+			name, "revision", (json_int_t)rev, "timeoutMs", timeout_ms,
+			"gone", gone);
+	if (!req)
+		return -ENOMEM;
+	r = status_call(sock_path, req, timeout_ms + 1000, &reply);
+	json_decref(req);
+	if (r < 0)
+		return r;
+	if (json_is_true(json_object_get(reply, "ok"))) {
+		json_decref(reply);
+		return 0;
+	}
+	e = json_string_value(json_object_get(reply, "error"));
+	if (why && why_len)
+		snprintf(why, why_len, "%s", e ? e : "failed");
+	json_decref(reply);
+	return -EREMOTEIO;
+}

@@ -23,11 +23,23 @@
 #define PETREL_STATUS_H
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* Sends req, waits up to timeout_ms for the reply. 0 and *reply (new
  * reference), or -errno (-ENOENT/-ECONNREFUSED: felix not running;
  * -ETIMEDOUT; -EPROTO: a reply that is not one JSON object). */
 int status_call(const char *sock_path, json_t *req, int timeout_ms,
 		json_t **reply);
+
+/* The "wait" request of endpoint creators and removers: until felix has
+ * applied store revision rev and endpoint name is programmed (gone: its state
+ * removed). timeout_ms is felix's own bound; the call allows a second more
+ * for its answer. 0 when felix said ok; -EREMOTEIO when it answered an error
+ * (its text copied into why, which may be NULL); else status_call's errors
+ * (-ENOENT/-ECONNREFUSED/-ECONNRESET: felix not running). */
+int status_wait(const char *sock_path, const char *name, int64_t rev,
+		bool gone, int timeout_ms, char *why, size_t why_len);
 
 #endif
