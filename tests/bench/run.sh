@@ -202,6 +202,10 @@ CONF="$TMP/big.yaml"
 FELIX_LOG="$TMP/felix-big.log"
 ip netns add "$NODE" && ip netns add "$WLNS" && ip -n "$NODE" link set lo up ||
 	{ echo "bench: netns add failed" >&2; exit 1; }
+# A real node has an address of its own (its uplink's); without one the
+# kernel searches every interface for a source at each route insertion.
+ip -n "$NODE" link add up0 type veth peer name up1 && ip -n "$NODE" addr add 192.0.2.11/24 dev up0 &&
+	ip -n "$NODE" link set up1 up && ip -n "$NODE" link set up0 up || { echo "bench: node address failed" >&2; exit 1; }
 mkdir -p "$TMP/run-big"
 PT_CONF_EXTRA="logLevel: warning" pt_conf_write "$CONF"
 sed -i "s|^runDir: .*|runDir: $TMP/run-big|; s|^node: .*|node: big1|" "$CONF"
