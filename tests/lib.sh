@@ -543,3 +543,25 @@ bird_start() {
 	bg ip netns exec "$ns" bird -f -c "$conf" -s "$sock" >>"$log" 2>&1
 	BIRD_PID=$BG_PID
 }
+
+# pt_node_conf N NS IP ASN [EXTRA]: the config of node N of a multi-node test,
+# $TMP/nN/petrel.yaml: the shared datastore $DB, its own runDir and BIRD
+# files, workload namespaces pt-$ID-wN-, BGP address IP and AS ASN; EXTRA is
+# one more line of YAML (e.g. "logLevel: warning").
+pt_node_conf() {
+	mkdir -p "$TMP/n$1/run"
+	cat >"$TMP/n$1/petrel.yaml" <<EOF
+node: node$1
+datastore: sqlite:$DB
+runDir: $TMP/n$1/run
+netns: $2
+workloadNetnsPrefix: pt-$ID-w$1-
+${5:-}
+bgp:
+  address: $3
+  asNumber: $4
+bird:
+  config: $TMP/n$1/bird.conf
+  socket: $TMP/n$1/bird.ctl
+EOF
+}

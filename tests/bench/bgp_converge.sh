@@ -80,25 +80,8 @@ sed '/^log syslog/d' "$PT_ROOT/contrib/frr/tor.conf" >"$TMP/tor.conf"
 frr_start "$TOR" "$FRR_DIR" "$TMP/tor.conf" ||
 	die "FRR does not start: $(cat "$FRR_DIR"/*.out "$FRR_DIR"/*.log 2>/dev/null | tail -3 | pt_oneline)"
 
-node_conf() { # N NS IP ASN
-	mkdir -p "$TMP/n$1/run"
-	cat >"$TMP/n$1/petrel.yaml" <<EOF
-node: node$1
-datastore: sqlite:$DB
-runDir: $TMP/n$1/run
-netns: $2
-workloadNetnsPrefix: pt-$ID-w$1-
-logLevel: warning
-bgp:
-  address: $3
-  asNumber: $4
-bird:
-  config: $TMP/n$1/bird.conf
-  socket: $TMP/n$1/bird.ctl
-EOF
-}
-node_conf 1 "$N1" "$N1_IP" 64512
-node_conf 2 "$N2" "$N2_IP" 64513
+pt_node_conf 1 "$N1" "$N1_IP" 64512 "logLevel: warning"
+pt_node_conf 2 "$N2" "$N2_IP" 64513 "logLevel: warning"
 C1="$TMP/n1/petrel.yaml"
 C2="$TMP/n2/petrel.yaml"
 ctl1() { "$PETRELCTL" -c "$C1" "$@"; }

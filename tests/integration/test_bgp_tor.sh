@@ -94,24 +94,8 @@ check "bgpd took every line of the config (its log says it started, no unknown c
 		! grep -Ei 'no such command|unknown command|error' '$FRR_DIR/bgpd.log'"
 
 # --- the nodes: one datastore, two configs ------------------------------------
-node_conf() { # N NS IP ASN
-	mkdir -p "$TMP/n$1/run"
-	cat >"$TMP/n$1/petrel.yaml" <<EOF
-node: node$1
-datastore: sqlite:$DB
-runDir: $TMP/n$1/run
-netns: $2
-workloadNetnsPrefix: pt-$ID-w$1-
-bgp:
-  address: $3
-  asNumber: $4
-bird:
-  config: $TMP/n$1/bird.conf
-  socket: $TMP/n$1/bird.ctl
-EOF
-}
-node_conf 1 "$N1" "$N1_IP" 64512
-node_conf 2 "$N2" "$N2_IP" 64513
+pt_node_conf 1 "$N1" "$N1_IP" 64512
+pt_node_conf 2 "$N2" "$N2_IP" 64513
 C1="$TMP/n1/petrel.yaml"
 C2="$TMP/n2/petrel.yaml"
 ctl1() { "$PETRELCTL" -c "$C1" "$@"; }
