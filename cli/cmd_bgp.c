@@ -145,43 +145,7 @@ static uint32_t own_address(struct ctl *c)
 
 int ctl_bgppeer_list(struct ctl *c, struct resource **out, size_t *n)
 {
-	char prefix[RES_KEY_MAX];
-	struct ds_kv *kvs = NULL;
-	struct resource *v;
-	size_t nkv = 0, k = 0;
-	int64_t rev;
-	int r;
-
-	*out = NULL;
-	*n = 0;
-	if (ctl_ds(c) != CTL_OK)
-		return CTL_ERR;
-	res_prefix(RES_BGPPEER, NULL, prefix, sizeof(prefix));
-	r = ds_list(c->ds, prefix, &kvs, &nkv, &rev);
-	if (r < 0) {
-		log_err("listing BGP peers: %s (%s)", ds_strerror(r), ds_last_error(c->ds));
-		return CTL_ERR;
-	}
-	v = calloc(nkv ? nkv : 1, sizeof(*v));
-	if (!v) {
-		ds_kvs_free(kvs, nkv);
-		log_err("out of memory");
-		return CTL_ERR;
-	}
-	for (size_t i = 0; i < nkv; i++) {
-		struct errs e = ERRS_INIT;
-
-		if (res_from_text(RES_BGPPEER, kvs[i].value, kvs[i].mod_rev, &v[k], &e) < 0) {
-			log_warn("%s: invalid stored document, skipped", kvs[i].key);
-			ctl_print_errs(&e);
-			continue;
-		}
-		k++;
-	}
-	ds_kvs_free(kvs, nkv);
-	*out = v;
-	*n = k;
-	return CTL_OK;
+	return ctl_res_list(c, RES_BGPPEER, NULL, out, n);
 }
 
 /* Two peers at one address can both apply to a node unless each names a

@@ -318,7 +318,8 @@ int ctl_wep_get(struct ctl *c, const char *name, struct resource *out,
 	return CTL_OK;
 }
 
-int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n)
+int ctl_res_list(struct ctl *c, enum res_kind kind, const char *node,
+		 struct resource **out, size_t *n)
 {
 	char prefix[RES_KEY_MAX];
 	struct ds_kv *kvs = NULL;
@@ -331,13 +332,14 @@ int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n)
 	*n = 0;
 	if (ctl_ds(c) != CTL_OK)
 		return CTL_ERR;
-	if (res_prefix(RES_WEP, c->cfg.node, prefix, sizeof(prefix)) < 0) {
-		log_err("node name %s too long", c->cfg.node);
+	if (res_prefix(kind, node, prefix, sizeof(prefix)) < 0) {
+		log_err("node name %s too long", node ? node : "");
 		return CTL_ERR;
 	}
 	r = ds_list(c->ds, prefix, &kvs, &nkv, &rev);
 	if (r < 0) {
-		log_err("listing workloads: %s (%s)", ds_strerror(r), ds_last_error(c->ds));
+		log_err("listing %s: %s (%s)", res_kind_plural(kind), ds_strerror(r),
+			ds_last_error(c->ds));
 		return CTL_ERR;
 	}
 	v = calloc(nkv ? nkv : 1, sizeof(*v));
@@ -349,7 +351,7 @@ int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n)
 	for (size_t i = 0; i < nkv; i++) {
 		struct errs e = ERRS_INIT;
 
-		if (res_from_text(RES_WEP, kvs[i].value, kvs[i].mod_rev, &v[k], &e) < 0) {
+		if (res_from_text(kind, kvs[i].value, kvs[i].mod_rev, &v[k], &e) < 0) {
 			/* One bad document must not hide the others. */
 			log_warn("%s: invalid stored document, skipped", kvs[i].key);
 			ctl_print_errs(&e);
@@ -362,6 +364,11 @@ int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n)
 	*out = v;
 	*n = k;
 	return CTL_OK;
+}
+
+int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n)
+{
+	return ctl_res_list(c, RES_WEP, c->cfg.node, out, n);
 }
 
 #ifdef PETREL_FUZZ

@@ -119,6 +119,11 @@ int ctl_bgppeer_check(struct ctl *c, const struct bgppeer *p,
 int ctl_wep_get(struct ctl *c, const char *name, struct resource *out,
 		bool quiet_missing);
 /* All workloads of this node, sorted by name. */
+/* Every resource of kind (of node, for WorkloadEndpoints) as stored; a
+ * document that does not decode is skipped with a warning. Free with
+ * ctl_res_free. */
+int ctl_res_list(struct ctl *c, enum res_kind kind, const char *node,
+		 struct resource **out, size_t *n);
 int ctl_wep_list(struct ctl *c, struct resource **out, size_t *n);
 void ctl_res_free(struct resource *r, size_t n);
 

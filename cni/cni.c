@@ -9,6 +9,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,4 +462,26 @@ char *cni_version_text(const char *version)
 		return NULL;
 	return dump(json_pack("{s:s, s:o}", "cniVersion", version,
 			      "supportedVersions", a));
+}
+
+int cni_err_set(struct cni_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err->code) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return -code;
+}
+
+void cni_err_details(struct cni_err *err, const struct errs *e)
+{
+	size_t off = strlen(err->details);
+
+	for (size_t i = 0; i < e->n && off < sizeof(err->details); i++)
+		off += (size_t)snprintf(err->details + off, sizeof(err->details) - off,
+					"%s%s", off ? "; " : "", e->msg[i]);
 }

@@ -105,6 +105,19 @@ struct cni_result {
  * interfaces, ips, routes and dns are kept, ours appended). NULL on ENOMEM. */
 char *cni_result_text(const char *version, const struct cni_result *r,
 		      const json_t *prev);
+/* The error a plugin run ends with: the first one recorded wins (later ones
+ * come from undo paths). */
+struct cni_err {
+	int code;		/* 0 = none */
+	char msg[512];
+	char details[2048];
+};
+/* Records code and the message (if none yet); returns -code. */
+int cni_err_set(struct cni_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Appends e's messages to err->details, "; "-separated. */
+void cni_err_details(struct cni_err *err, const struct errs *e);
+
 /* {"cniVersion":..,"code":..,"msg":..,"details"?:..}; NULL on ENOMEM. */
 char *cni_error_text(const char *version, int code, const char *msg,
 		     const char *details);

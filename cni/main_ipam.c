@@ -26,35 +26,8 @@
 
 struct ipamp {
 	char version[16];
-	int code;
-	char msg[512];
-	char details[2048];
+	struct cni_err err;
 };
-
-static int ip_fail(struct ipamp *p, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int ip_fail(struct ipamp *p, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!p->code) {
-		p->code = code;
-		va_start(ap, fmt);
-		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -code;
-}
-
-static void ip_details(struct ipamp *p, const struct errs *e)
-{
-	size_t off = strlen(p->details);
-
-	for (size_t i = 0; i < e->n && off < sizeof(p->details); i++)
-		off += (size_t)snprintf(p->details + off, sizeof(p->details) - off,
-					"%s%s", off ? "; " : "", e->msg[i]);
-}
 
 static const char *env(const char *name)
 {
@@ -75,16 +48,16 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	int r;
 
 	if (!cid || !cni_container_id_valid(cid, 72))
-		return ip_fail(p, CNI_EENV, "CNI_CONTAINERID: %s", cid ? "invalid" : "required");
+		return cni_err_set(&p->err, CNI_EENV, "CNI_CONTAINERID: %s", cid ? "invalid" : "required");
 	if (!ifn || !ifname_valid(ifn))
-		return ip_fail(p, CNI_EENV, "CNI_IFNAME: %s", ifn ? "invalid" : "required");
+		return cni_err_set(&p->err, CNI_EENV, "CNI_IFNAME: %s", ifn ? "invalid" : "required");
 	if (ipam_handle_id(cid, ifn, handle, sizeof(handle)) < 0)
-		return ip_fail(p, CNI_EENV, "CNI_CONTAINERID: too long");
+		return cni_err_set(&p->err, CNI_EENV, "CNI_CONTAINERID: too long");
 	r = config_load(conf->ipam_petrel_config, &cfg, &e);
 	if (r < 0) {
-		ip_details(p, &e);
+		cni_err_details(&p->err, &e);
 		errs_clear(&e);
-		return ip_fail(p, CNI_ECONFIG, "ipam.petrelConfig %s: %s",
+		return cni_err_set(&p->err, CNI_ECONFIG, "ipam.petrelConfig %s: %s",
 			       conf->ipam_petrel_config,
 			       r == -EINVAL ? "invalid" : strerror(-r));
 	}
@@ -92,31 +65,31 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	/* The datastore path may be relative to nothing but the node's view:
 	 * enter its namespace as every petrel tool does. */
 	if (cfg.netns[0] && (r = netns_enter(cfg.netns)) < 0)
-		return ip_fail(p, CNI_EIO, "entering the node's network namespace %s: %s",
+		return cni_err_set(&p->err, CNI_EIO, "entering the node's network namespace %s: %s",
 			       cfg.netns, strerror(-r));
 	r = ds_open(cfg.datastore, &ds);
 	if (r < 0)
-		return ip_fail(p, CNI_EIO, "opening the datastore %s: %s", cfg.datastore,
+		return cni_err_set(&p->err, CNI_EIO, "opening the datastore %s: %s", cfg.datastore,
 			       ds_strerror(r));
 	if (!strcmp(cmd, "ADD")) {
 		r = ipam_assign(ds, cfg.node, handle, conf->want, &addr, NULL);
 		if (r == IPAM_ENOSPC)
-			ip_fail(p, CNI_ENOSPC, "no free address: every enabled IP pool is "
+			cni_err_set(&p->err, CNI_ENOSPC, "no free address: every enabled IP pool is "
 				"exhausted (or there is none)");
 		else if (r == IPAM_ECONFLICT)
-			ip_fail(p, CNI_EAGAIN, "assigning an address: %s", ipam_strerror(r));
+			cni_err_set(&p->err, CNI_EAGAIN, "assigning an address: %s", ipam_strerror(r));
 		else if (r < -1000 || r == -EEXIST)
-			ip_fail(p, CNI_EADDR, "runtimeConfig.ips: %s", r == -EEXIST ?
+			cni_err_set(&p->err, CNI_EADDR, "runtimeConfig.ips: %s", r == -EEXIST ?
 				"this container already holds another address" : ipam_strerror(r));
 		else if (r < 0)
-			ip_fail(p, CNI_EIO, "assigning an address: %s", strerror(-r));
+			cni_err_set(&p->err, CNI_EIO, "assigning an address: %s", strerror(-r));
 		if (r == 0) {
 			struct cni_result res = { .addr = addr };
 			char *s = cni_result_text(p->version, &res, conf->prev_result);
 
 			if (!s) {
 				ipam_release_handle(ds, handle);
-				ip_fail(p, CNI_EIO, "out of memory");
+				cni_err_set(&p->err, CNI_EIO, "out of memory");
 			} else {
 				printf("%s\n", s);
 				free(s);
@@ -125,7 +98,7 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	} else if (!strcmp(cmd, "DEL")) {
 		r = ipam_release_handle(ds, handle);
 		if (r < 0)
-			ip_fail(p, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
+			cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
 				"releasing handle %s: %s", handle,
 				r < -1000 ? ipam_strerror(r) : strerror(-r));
 	} else {	/* CHECK */
@@ -137,12 +110,12 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 			r = ds_get(ds, key, &kv);
 		ds_kv_clear(&kv);
 		if (r == -ENOENT)
-			ip_fail(p, CNI_ENOCONTAINER, "no address is held by %s", handle);
+			cni_err_set(&p->err, CNI_ENOCONTAINER, "no address is held by %s", handle);
 		else if (r < 0)
-			ip_fail(p, CNI_EIO, "reading handle %s: %s", handle, ds_strerror(r));
+			cni_err_set(&p->err, CNI_EIO, "reading handle %s: %s", handle, ds_strerror(r));
 	}
 	ds_close(ds);
-	return p->code ? -p->code : 0;
+	return p->err.code ? -p->err.code : 0;
 }
 
 int main(void)
@@ -157,12 +130,12 @@ int main(void)
 
 	snprintf(p.version, sizeof(p.version), "%s", CNI_VERSION);
 	if (!cmd) {
-		ip_fail(&p, CNI_EENV, "CNI_COMMAND: required");
+		cni_err_set(&p.err, CNI_EENV, "CNI_COMMAND: required");
 		goto out;
 	}
 	r = cni_read_input(STDIN_FILENO, &buf, &len);
 	if (r < 0) {
-		ip_fail(&p, r == -EFBIG ? CNI_EDECODE : CNI_EIO,
+		cni_err_set(&p.err, r == -EFBIG ? CNI_EDECODE : CNI_EIO,
 			"reading the network config on stdin: %s", strerror(-r));
 		goto out;
 	}
@@ -177,8 +150,8 @@ int main(void)
 	}
 	r = cni_conf_parse(buf, len, &conf, &e);
 	if (r < 0) {
-		ip_details(&p, &e);
-		ip_fail(&p, -r, "%s", r == -CNI_EVERSION ? "incompatible CNI version" :
+		cni_err_details(&p.err, &e);
+		cni_err_set(&p.err, -r, "%s", r == -CNI_EVERSION ? "incompatible CNI version" :
 			r == -CNI_EDECODE ? "failed to decode the network config" :
 			"invalid network config");
 		goto out;
@@ -186,10 +159,10 @@ int main(void)
 	if (!strcmp(cmd, "ADD") || !strcmp(cmd, "DEL") || !strcmp(cmd, "CHECK"))
 		ip_run(&p, cmd, &conf);
 	else
-		ip_fail(&p, CNI_EENV, "CNI_COMMAND: unknown command");
+		cni_err_set(&p.err, CNI_EENV, "CNI_COMMAND: unknown command");
 out:
-	if (p.code) {
-		char *t = cni_error_text(p.version, p.code, p.msg, p.details);
+	if (p.err.code) {
+		char *t = cni_error_text(p.version, p.err.code, p.err.msg, p.err.details);
 
 		printf("%s\n", t ? t : "{\"code\":5,\"msg\":\"out of memory\"}");
 		free(t);
@@ -198,5 +171,5 @@ out:
 	cni_conf_clear(&conf);
 	free(buf);
 	fflush(stdout);
-	return p.code ? 1 : 0;
+	return p.err.code ? 1 : 0;
 }

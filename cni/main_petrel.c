@@ -46,37 +46,8 @@ struct plug {
 	struct cni_args args;
 	struct petrel_config cfg;
 	struct ds *ds;
-	/* the error to print */
-	int code;
-	char msg[512];
-	char details[2048];
+	struct cni_err err;	/* the error to print */
 };
-
-static int plug_fail(struct plug *p, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Records the first error (later ones come from undo paths); returns -code. */
-static int plug_fail(struct plug *p, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!p->code) {
-		p->code = code;
-		va_start(ap, fmt);
-		vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-		va_end(ap);
-	}
-	return -code;
-}
-
-static void plug_details(struct plug *p, const struct errs *e)
-{
-	size_t off = strlen(p->details);
-
-	for (size_t i = 0; i < e->n && off < sizeof(p->details); i++)
-		off += (size_t)snprintf(p->details + off, sizeof(p->details) - off,
-					"%s%s", off ? "; " : "", e->msg[i]);
-}
 
 static const char *link_text(const struct link_err *le, char *buf, size_t len)
 {
@@ -93,21 +64,21 @@ static int plug_setup(struct plug *p, const char *path)
 
 	r = config_load(path, &p->cfg, &e);
 	if (r < 0) {
-		plug_details(p, &e);
+		cni_err_details(&p->err, &e);
 		errs_clear(&e);
-		return plug_fail(p, CNI_ECONFIG, "petrelConfig %s: %s", path,
+		return cni_err_set(&p->err, CNI_ECONFIG, "petrelConfig %s: %s", path,
 				 r == -EINVAL ? "invalid" : strerror(-r));
 	}
 	errs_clear(&e);
 	if (p->cfg.netns[0]) {
 		r = netns_enter(p->cfg.netns);
 		if (r < 0)
-			return plug_fail(p, CNI_EIO, "entering the node's network namespace %s: %s",
+			return cni_err_set(&p->err, CNI_EIO, "entering the node's network namespace %s: %s",
 					 p->cfg.netns, strerror(-r));
 	}
 	r = ds_open(p->cfg.datastore, &p->ds);
 	if (r < 0)
-		return plug_fail(p, CNI_EIO, "opening the datastore %s: %s",
+		return cni_err_set(&p->err, CNI_EIO, "opening the datastore %s: %s",
 				 p->cfg.datastore, ds_strerror(r));
 	return 0;
 }
@@ -131,10 +102,10 @@ static int plug_find(struct plug *p, struct resource *out)
 	int r, found = -ENOENT;
 
 	if (res_prefix(RES_WEP, p->cfg.node, prefix, sizeof(prefix)) < 0)
-		return plug_fail(p, CNI_ECONFIG, "node name %s too long", p->cfg.node);
+		return cni_err_set(&p->err, CNI_ECONFIG, "node name %s too long", p->cfg.node);
 	r = ds_list(p->ds, prefix, &kvs, &n, &rev);
 	if (r < 0)
-		return plug_fail(p, CNI_EIO, "listing workloads: %s (%s)", ds_strerror(r),
+		return cni_err_set(&p->err, CNI_EIO, "listing workloads: %s (%s)", ds_strerror(r),
 				 ds_last_error(p->ds));
 	for (size_t i = 0; i < n && found; i++) {
 		struct resource w = { 0 };
@@ -197,7 +168,7 @@ static int add_name(struct add_state *s)
 
 	if (p->args.pod_name[0]) {
 		if (wep_key(p, p->args.pod_name, s->key) < 0)
-			return plug_fail(p, CNI_EENV, "workload key too long");
+			return cni_err_set(&p->err, CNI_EENV, "workload key too long");
 		r = ds_get(p->ds, s->key, &kv);
 		ds_kv_clear(&kv);
 		if (r == -ENOENT) {
@@ -205,7 +176,7 @@ static int add_name(struct add_state *s)
 			return 0;
 		}
 		if (r < 0)
-			return plug_fail(p, CNI_EIO, "reading workload %s: %s (%s)",
+			return cni_err_set(&p->err, CNI_EIO, "reading workload %s: %s (%s)",
 					 p->args.pod_name, ds_strerror(r), ds_last_error(p->ds));
 	}
 	/* "cni-" + 12 characters of the ID; what a name may not hold becomes 'x'. */
@@ -217,7 +188,7 @@ static int add_name(struct add_state *s)
 			*c = 'x';
 	}
 	if (wep_key(p, w->name, s->key) < 0)
-		return plug_fail(p, CNI_EENV, "workload key too long");
+		return cni_err_set(&p->err, CNI_EENV, "workload key too long");
 	return 0;
 }
 
@@ -230,7 +201,7 @@ static int add_assign(struct add_state *s)
 
 	r = ipam_handle_id(p->cid, p->ifname, s->handle, sizeof(s->handle));
 	if (r < 0)
-		return plug_fail(p, CNI_EENV, "IPAM handle: %s", strerror(-r));
+		return cni_err_set(&p->err, CNI_EENV, "IPAM handle: %s", strerror(-r));
 	r = ipam_assign(p->ds, p->cfg.node, s->handle, p->conf.want, &addr, NULL);
 	if (p->conf.want)
 		ip4_fmt(p->conf.want, ab);
@@ -238,20 +209,20 @@ static int add_assign(struct add_state *s)
 	case 0:
 		break;
 	case IPAM_ENOSPC:
-		return plug_fail(p, CNI_ENOSPC, "no free address: every enabled IP pool "
+		return cni_err_set(&p->err, CNI_ENOSPC, "no free address: every enabled IP pool "
 				 "is exhausted (or there is none)");
 	case IPAM_EINUSE:
 	case IPAM_ENOPOOL:
 	case IPAM_EDISABLED:
 	case IPAM_EAFFINITY:
 	case -EEXIST:
-		return plug_fail(p, CNI_EADDR, "runtimeConfig.ips: address %s: %s", ab,
+		return cni_err_set(&p->err, CNI_EADDR, "runtimeConfig.ips: address %s: %s", ab,
 				 r == -EEXIST ? "this container already holds another address"
 					      : ipam_strerror(r));
 	case IPAM_ECONFLICT:
-		return plug_fail(p, CNI_EAGAIN, "assigning an address: %s", ipam_strerror(r));
+		return cni_err_set(&p->err, CNI_EAGAIN, "assigning an address: %s", ipam_strerror(r));
 	default:
-		return plug_fail(p, CNI_EIO, "assigning an address: %s",
+		return cni_err_set(&p->err, CNI_EIO, "assigning an address: %s",
 				 r < -1000 ? ipam_strerror(r) : strerror(-r));
 	}
 	s->assigned = true;
@@ -270,18 +241,18 @@ static int add_link(struct add_state *s)
 
 	cfd = netns_open(p->netns);
 	if (cfd < 0)
-		return plug_fail(p, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
+		return cni_err_set(&p->err, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
 				 cfd == -EINVAL ? "not a network namespace" : strerror(-cfd));
 	r = link_nl_open(&s->host_nl, &s->le);
 	if (r < 0) {
 		close(cfd);
-		return plug_fail(p, CNI_EIO, "netlink in the node's namespace: %s",
+		return cni_err_set(&p->err, CNI_EIO, "netlink in the node's namespace: %s",
 				 link_text(&s->le, t, sizeof(t)));
 	}
 	hfd = netns_open_current();
 	if (hfd < 0) {
 		close(cfd);
-		return plug_fail(p, CNI_EIO, "opening the node's namespace: %s",
+		return cni_err_set(&p->err, CNI_EIO, "opening the node's namespace: %s",
 				 strerror(-hfd));
 	}
 	s->wl.ifname = p->ifname;
@@ -295,11 +266,11 @@ static int add_link(struct add_state *s)
 	close(hfd);
 	close(cfd);
 	if (r < 0 && s->le.what[0])
-		return plug_fail(p, r == -EEXIST ? CNI_EAGAIN : CNI_EIO,
+		return cni_err_set(&p->err, r == -EEXIST ? CNI_EAGAIN : CNI_EIO,
 				 "setting up %s in %s: %s", p->ifname, p->netns,
 				 link_text(&s->le, t, sizeof(t)));
 	if (r < 0)
-		return plug_fail(p, CNI_EIO, "entering %s: %s", p->netns, strerror(-r));
+		return cni_err_set(&p->err, CNI_EIO, "entering %s: %s", p->netns, strerror(-r));
 	memcpy(w->mac, s->wl.mac, 6);
 	w->has_mac = true;
 	return 0;
@@ -312,14 +283,14 @@ static int add_record(struct add_state *s)
 	int r;
 
 	if (!text)
-		return plug_fail(p, CNI_EIO, "out of memory");
+		return cni_err_set(&p->err, CNI_EIO, "out of memory");
 	r = ds_create(p->ds, s->key, text, &s->rev);
 	free(text);
 	if (r == -EEXIST)
-		return plug_fail(p, CNI_EAGAIN, "workload %s already exists on node %s",
+		return cni_err_set(&p->err, CNI_EAGAIN, "workload %s already exists on node %s",
 				 s->res.u.wep.name, p->cfg.node);
 	if (r < 0)
-		return plug_fail(p, CNI_EIO, "recording workload %s: %s (%s)",
+		return cni_err_set(&p->err, CNI_EIO, "recording workload %s: %s (%s)",
 				 s->res.u.wep.name, ds_strerror(r), ds_last_error(p->ds));
 	s->recorded = true;
 	return 0;
@@ -337,16 +308,16 @@ static int add_wait(struct add_state *s)
 	if (r == 0)
 		return 0;
 	if (r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET)
-		plug_fail(p, CNI_EFELIX, "felix is not running on node %s (no answer "
+		cni_err_set(&p->err, CNI_EFELIX, "felix is not running on node %s (no answer "
 			  "on %s); \"noWait\": true skips the wait", p->cfg.node, sock);
 	else if (r == -ETIMEDOUT)
-		plug_fail(p, CNI_EFELIX, "felix on node %s did not answer within %d s",
+		cni_err_set(&p->err, CNI_EFELIX, "felix on node %s did not answer within %d s",
 			  p->cfg.node, p->cfg.wait_timeout);
 	else if (r == -EREMOTEIO)
-		plug_fail(p, CNI_EFELIX, "felix on node %s: programming %s: %s",
+		cni_err_set(&p->err, CNI_EFELIX, "felix on node %s: programming %s: %s",
 			  p->cfg.node, s->res.u.wep.name, why);
 	else
-		plug_fail(p, CNI_EFELIX, "asking felix on %s: %s", sock, strerror(-r));
+		cni_err_set(&p->err, CNI_EFELIX, "asking felix on %s: %s", sock, strerror(-r));
 	return -CNI_EFELIX;
 }
 
@@ -401,7 +372,7 @@ static int cmd_add(struct plug *p)
 	res.gateway = CNI_GATEWAY;
 	out = cni_result_text(p->version, &res, p->conf.prev_result);
 	if (!out) {
-		r = plug_fail(p, CNI_EIO, "out of memory");
+		r = cni_err_set(&p->err, CNI_EIO, "out of memory");
 		goto undo;
 	}
 	printf("%s\n", out);
@@ -437,7 +408,7 @@ static int cmd_del(struct plug *p)
 		if (r == 0)
 			r = link_del(nl, w.u.wep.ifname, &le);
 		if (r < 0 && r != -ENODEV) {
-			r = plug_fail(p, CNI_EIO, "deleting the host end: %s",
+			r = cni_err_set(&p->err, CNI_EIO, "deleting the host end: %s",
 				      link_text(&le, t, sizeof(t)));
 			goto out;
 		}
@@ -446,7 +417,7 @@ static int cmd_del(struct plug *p)
 	if (r == 0)
 		r = ipam_release_handle(p->ds, handle);
 	if (r < 0) {
-		r = plug_fail(p, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
+		r = cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
 			      "releasing the address (handle %s): %s", handle,
 			      r < -1000 ? ipam_strerror(r) : strerror(-r));
 		goto out;
@@ -459,7 +430,7 @@ static int cmd_del(struct plug *p)
 		if (r == 0)
 			r = ds_delete(p->ds, key, w.revision);
 		if (r < 0 && r != -ENOENT) {
-			r = plug_fail(p, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
+			r = cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
 				      "deleting the record of %s: %s", w.u.wep.name,
 				      ds_strerror(r));
 			goto out;
@@ -511,39 +482,39 @@ static int cmd_check(struct plug *p)
 		goto out;
 	r = plug_find(p, &w);
 	if (r == -ENOENT) {
-		r = plug_fail(p, CNI_ENOCONTAINER, "no workload of container %s interface "
+		r = cni_err_set(&p->err, CNI_ENOCONTAINER, "no workload of container %s interface "
 			      "%s on node %s", p->cid, p->ifname, p->cfg.node);
 		goto out;
 	}
 	if (r < 0)
 		goto out;
 	if (!w.u.wep.ifname[0] || !if_nametoindex(w.u.wep.ifname)) {
-		r = plug_fail(p, CNI_EIO, "workload %s: host interface %s is missing",
+		r = cni_err_set(&p->err, CNI_EIO, "workload %s: host interface %s is missing",
 			      w.u.wep.name, w.u.wep.ifname);
 		goto out;
 	}
 	if (!w.u.wep.n_nets) {
-		r = plug_fail(p, CNI_EIO, "workload %s: no address recorded", w.u.wep.name);
+		r = cni_err_set(&p->err, CNI_EIO, "workload %s: no address recorded", w.u.wep.name);
 		goto out;
 	}
 	c.addr = w.u.wep.nets[0].addr;
 	fd = netns_open(p->netns);
 	if (fd < 0) {
-		r = plug_fail(p, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
+		r = cni_err_set(&p->err, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
 			      strerror(-fd));
 		goto out;
 	}
 	r = netns_run(fd, check_in_ns, &c);
 	close(fd);
 	if (r < 0) {
-		r = plug_fail(p, CNI_EIO, "reading the interfaces of %s: %s", p->netns,
+		r = cni_err_set(&p->err, CNI_EIO, "reading the interfaces of %s: %s", p->netns,
 			      strerror(-r));
 		goto out;
 	}
 	if (!c.found_if)
-		r = plug_fail(p, CNI_EIO, "%s has no interface %s", p->netns, p->ifname);
+		r = cni_err_set(&p->err, CNI_EIO, "%s has no interface %s", p->netns, p->ifname);
 	else if (!c.found_addr)
-		r = plug_fail(p, CNI_EIO, "%s in %s does not have address %s/32",
+		r = cni_err_set(&p->err, CNI_EIO, "%s in %s does not have address %s/32",
 			      p->ifname, p->netns, ip4_fmt(c.addr, ab));
 out:
 	res_clear(&w);
@@ -569,21 +540,21 @@ static int plug_env(struct plug *p, bool need_netns)
 	p->netns = env("CNI_NETNS");
 	p->ifname = env("CNI_IFNAME");
 	if (!p->cid || !cni_container_id_valid(p->cid, sizeof(((struct wep *)0)->container_id)))
-		return plug_fail(p, CNI_EENV, "CNI_CONTAINERID: %s", p->cid ?
+		return cni_err_set(&p->err, CNI_EENV, "CNI_CONTAINERID: %s", p->cid ?
 				 "invalid (letters, digits, '_', '.', '-'; at most 71)" :
 				 "required");
 	if (!p->ifname || !ifname_valid(p->ifname))
-		return plug_fail(p, CNI_EENV, "CNI_IFNAME: %s", p->ifname ?
+		return cni_err_set(&p->err, CNI_EENV, "CNI_IFNAME: %s", p->ifname ?
 				 "not a valid interface name" : "required");
 	if (need_netns && !p->netns)
-		return plug_fail(p, CNI_EENV, "CNI_NETNS: required");
+		return cni_err_set(&p->err, CNI_EENV, "CNI_NETNS: required");
 	if (p->netns && strlen(p->netns) >= sizeof(((struct wep *)0)->netns))
-		return plug_fail(p, CNI_EENV, "CNI_NETNS: longer than 255 characters");
+		return cni_err_set(&p->err, CNI_EENV, "CNI_NETNS: longer than 255 characters");
 	r = cni_args_parse(getenv("CNI_ARGS"), &p->args, &e);
 	if (r < 0) {
-		plug_details(p, &e);
+		cni_err_details(&p->err, &e);
 		errs_clear(&e);
-		return plug_fail(p, CNI_EENV, "CNI_ARGS: invalid");
+		return cni_err_set(&p->err, CNI_EENV, "CNI_ARGS: invalid");
 	}
 	return 0;
 }
@@ -599,12 +570,12 @@ int main(void)
 	snprintf(p.version, sizeof(p.version), "%s", CNI_VERSION);
 	p.cmd = env("CNI_COMMAND");
 	if (!p.cmd) {
-		plug_fail(&p, CNI_EENV, "CNI_COMMAND: required");
+		cni_err_set(&p.err, CNI_EENV, "CNI_COMMAND: required");
 		goto out;
 	}
 	r = cni_read_input(STDIN_FILENO, &buf, &len);
 	if (r < 0) {
-		plug_fail(&p, r == -EFBIG ? CNI_EDECODE : CNI_EIO, "reading the network "
+		cni_err_set(&p.err, r == -EFBIG ? CNI_EDECODE : CNI_EIO, "reading the network "
 			  "config on stdin: %s", strerror(-r));
 		goto out;
 	}
@@ -619,8 +590,8 @@ int main(void)
 	}
 	r = cni_conf_parse(buf, len, &p.conf, &e);
 	if (r < 0) {
-		plug_details(&p, &e);
-		plug_fail(&p, -r, "%s", r == -CNI_EVERSION ? "incompatible CNI version" :
+		cni_err_details(&p.err, &e);
+		cni_err_set(&p.err, -r, "%s", r == -CNI_EVERSION ? "incompatible CNI version" :
 			  r == -CNI_EDECODE ? "failed to decode the network config" :
 			  "invalid network config");
 		goto out;
@@ -637,11 +608,11 @@ int main(void)
 	} else if (!strcmp(p.cmd, "STATUS")) {
 		plug_setup(&p, p.conf.petrel_config);
 	} else {
-		plug_fail(&p, CNI_EENV, "CNI_COMMAND: unknown command \"%.32s\"", p.cmd);
+		cni_err_set(&p.err, CNI_EENV, "CNI_COMMAND: unknown command \"%.32s\"", p.cmd);
 	}
 out:
-	if (p.code) {
-		char *t = cni_error_text(p.version, p.code, p.msg, p.details);
+	if (p.err.code) {
+		char *t = cni_error_text(p.version, p.err.code, p.err.msg, p.err.details);
 
 		printf("%s\n", t ? t : "{\"code\":5,\"msg\":\"out of memory\"}");
 		free(t);
@@ -651,5 +622,5 @@ out:
 	ds_close(p.ds);
 	free(buf);
 	fflush(stdout);
-	return p.code ? 1 : 0;
+	return p.err.code ? 1 : 0;
 }
