@@ -199,7 +199,7 @@ static int resource_peers(const struct bgpconf_input *in, const struct bgpconf_l
 			int m = node_selector_match(bp->node_selector, labels);
 
 			if (m < 0) {
-				ERR(e, "bgp: BGPPeer %s: unsupported nodeSelector \"%.80s\"",
+				ERR(e, "bgp: BGPPeer %s: invalid nodeSelector \"%.80s\"",
 					 bp->name, bp->node_selector);
 				rc = -EINVAL;
 			}

@@ -8,8 +8,10 @@
  * file:line:col: field: message; only when there is none is anything
  * written. Each write is a compare-and-swap on the revision read during
  * validation (a new IPPool goes through ipam_pool_create for its overlap
- * check under concurrency). Users apply IPPool and Node; workloads and IPAM
- * state have their own verbs.
+ * check under concurrency). Users apply IPPool, Node, BGPPeer,
+ * BGPConfiguration, NetworkPolicy and Network (whose pool must be an IP pool
+ * stored or earlier in the input); workloads and IPAM state have their own
+ * verbs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -118,8 +120,9 @@ static const char usage_apply[] =
 	"usage: petrelctl apply -f FILE|- [--dry-run]\n"
 	"\n"
 	"Creates or updates every document of a YAML stream (kinds IPPool, Node,\n"
-	"BGPPeer, BGPConfiguration). All documents are validated first (BGPPeer:\n"
-	"also another BGPPeer at its address, or this node's own address); on any\n"
+	"BGPPeer, BGPConfiguration, NetworkPolicy, Network). All documents are\n"
+	"validated first (BGPPeer: also another BGPPeer at its address, or this\n"
+	"node's own address; Network: its pool must exist); on any\n"
 	"error nothing is written and each error is printed as\n"
 	"file:line:col: field: message. A password given as \"***\" (what get\n"
 	"prints) keeps the stored one.\n"
@@ -241,6 +244,30 @@ static int apply_check_bgppeer(struct ctl *c, const char *file,
 	return rc;
 }
 
+/* Network i: its pool must be an IP pool, stored or earlier in the input
+ * (a network whose members could get no address is a mistake now, not at
+ * the first `petrelctl run`). */
+static void apply_check_network(const char *file, struct apply_item *it,
+				size_t i, const struct ippool *pools, size_t npools,
+				struct errs *e)
+{
+	const char *pool = it[i].res.u.network.pool;
+	int line, col;
+
+	if (!pool[0])
+		return;
+	for (size_t k = 0; k < npools; k++)
+		if (!strcmp(pools[k].name, pool))
+			return;
+	for (size_t j = 0; j < i; j++)
+		if (it[j].decoded && it[j].res.kind == RES_IPPOOL &&
+		    !strcmp(it[j].res.u.pool.name, pool))
+			return;
+	doc_pos(it[i].doc, "spec", "pool", &line, &col);
+	errs_addpos(e, file, line, col, "spec.pool: no IP pool \"%s\" (apply it "
+		    "first, or put it before this document)", pool);
+}
+
 /* Checks document i against the store (pools: the IP pools stored): what
  * it would do, and what may not change. CTL_ERR when the store fails. */
 static int apply_check_store(struct ctl *c, const char *file,
@@ -329,6 +356,8 @@ static int apply_check_store(struct ctl *c, const char *file,
 		}
 	}
 	res_clear(&old);
+	if (it[i].res.kind == RES_NETWORK)
+		apply_check_network(file, it, i, pools, npools, e);
 	if (it[i].res.kind == RES_BGPPEER)
 		return apply_check_bgppeer(c, file, it, i, e);
 	return CTL_OK;
@@ -504,9 +533,30 @@ static const char usage_get[] =
 	"\n"
 	"Lists resources of KIND, or shows one. KIND: ippool, node,\n"
 	"workloadendpoint (wep; NAME on this node, or NODE/NAME), ipamblock\n"
-	"(NAME like 10.65.0.64-26), ipamhandle, bgppeer, bgpconfiguration.\n"
+	"(NAME like 10.65.0.64-26), ipamhandle, bgppeer, bgpconfiguration,\n"
+	"networkpolicy (netpol), network (net).\n"
 	"-o table (default), wide, yaml, json (a list: {\"kind\":\"List\",\n"
 	"\"items\":[...]}; yaml: a --- stream). Passwords show as \"***\".\n";
+
+/* NAME ORDER SELECTOR TYPES INGRESS EGRESS (the rule counts). */
+static void netpolicy_row(struct table *t, const struct netpolicy *p)
+{
+	char order[32] = "", in[24], out[24];
+	const char *cells[6];
+
+	if (p->has_order)
+		snprintf(order, sizeof(order), "%.15g", p->order);
+	snprintf(in, sizeof(in), "%zu", p->n_ingress);
+	snprintf(out, sizeof(out), "%zu", p->n_egress);
+	cells[0] = p->name;
+	cells[1] = order;
+	cells[2] = p->selector && p->selector[0] ? p->selector : "all()";
+	cells[3] = p->ingress && p->egress ? "Ingress,Egress" :
+		   p->egress ? "Egress" : "Ingress";
+	cells[4] = in;
+	cells[5] = out;
+	table_add(t, cells);
+}
 
 static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 {
@@ -596,6 +646,13 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 	case RES_BGPCONFIG:
 		ctl_bgp_row(t, r);
 		return;
+	case RES_NETPOLICY:
+		netpolicy_row(t, &r->u.netpolicy);
+		return;
+	case RES_NETWORK:
+		cells[0] = r->u.network.name;
+		cells[1] = r->u.network.pool;
+		break;
 	default:
 		break;
 	}
@@ -613,6 +670,9 @@ static struct table *get_table(enum res_kind k, enum out_fmt fmt)
 					   "INTERFACE", "NETNS", "MAC", "CONTAINERID" };
 	static const char *const block[] = { "CIDR", "AFFINITY", "POOL", "USED/SIZE" };
 	static const char *const handle[] = { "HANDLE", "ADDRESSES", "AGE" };
+	static const char *const np[] = { "NAME", "ORDER", "SELECTOR", "TYPES",
+					  "INGRESS", "EGRESS" };
+	static const char *const net[] = { "NAME", "POOL" };
 	bool w = fmt == OUT_WIDE;
 
 	switch (k) {
@@ -622,6 +682,8 @@ static struct table *get_table(enum res_kind k, enum out_fmt fmt)
 	case RES_IPAMBLOCK: return table_new(4, block);
 	case RES_BGPPEER:
 	case RES_BGPCONFIG: return ctl_bgp_table(k, fmt);
+	case RES_NETPOLICY: return table_new(6, np);
+	case RES_NETWORK: return table_new(2, net);
 	default: return table_new(3, handle);
 	}
 }
@@ -666,11 +728,13 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "which kind? (ippool, node, workloadendpoint, "
-				     "ipamblock, ipamhandle, bgppeer, bgpconfiguration)");
+				     "ipamblock, ipamhandle, bgppeer, bgpconfiguration, "
+				     "networkpolicy, network)");
 	k = res_kind_parse(argv[optind]);
 	if (k < 0)
 		return ctl_usage_err(c, "unknown kind '%s' (ippool, node, "
-				     "workloadendpoint, ipamblock, ipamhandle)",
+				     "workloadendpoint, ipamblock, ipamhandle, bgppeer, "
+				     "bgpconfiguration, networkpolicy, network)",
 				     argv[optind]);
 	if (optind + 2 < argc)
 		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind + 2]);
@@ -764,9 +828,54 @@ static const char usage_delete[] =
 	"       petrelctl delete -f FILE|-\n"
 	"\n"
 	"Deletes an IPPool (refused while it has allocated addresses: see\n"
-	"pool rm --force), a Node, a BGPPeer or the BGPConfiguration (BGP then\n"
-	"runs with the defaults). Workloads: petrelctl rm. A missing resource\n"
-	"is an error.\n";
+	"pool rm --force), a Node, a BGPPeer, the BGPConfiguration (BGP then\n"
+	"runs with the defaults), a NetworkPolicy or a Network (refused while a\n"
+	"workload is in it). Workloads: petrelctl rm. A missing resource is an\n"
+	"error.\n";
+
+/* CTL_ERR (said why) when a workload is in network name: like `docker
+ * network rm`, which refuses while endpoints are attached. */
+static int network_in_use(struct ctl *c, const char *name)
+{
+	struct ds_kv *kvs = NULL;
+	char key[RES_KEY_MAX];
+	size_t nkv = 0, used = 0;
+	const char *first = NULL;
+	int64_t rev;
+	int r;
+
+	r = res_prefix(RES_WEP, NULL, key, sizeof(key));
+	if (r == 0)
+		r = ds_list(c->ds, key, &kvs, &nkv, &rev);
+	if (r < 0) {
+		log_err("listing workloads: %s (%s)", ds_strerror(r), ds_last_error(c->ds));
+		return CTL_ERR;
+	}
+	for (size_t i = 0; i < nkv; i++) {
+		struct resource res = { 0 };
+		struct errs e = ERRS_INIT;
+		const struct wep *w = &res.u.wep;
+
+		if (res_from_text(RES_WEP, kvs[i].value, kvs[i].mod_rev, &res, &e) < 0) {
+			errs_clear(&e);
+			continue;
+		}
+		for (size_t n = 0; n < w->n_networks; n++) {
+			if (strcmp(w->networks[n], name))
+				continue;
+			if (!used++)
+				first = kvs[i].key + strlen(key);
+			break;
+		}
+		res_clear(&res);
+	}
+	if (used)
+		log_err("network %s is in use by %zu workload%s (%s%s); remove them "
+			"first", name, used, used == 1 ? "" : "s", first,
+			used > 1 ? ", ..." : "");
+	ds_kvs_free(kvs, nkv);
+	return used ? CTL_ERR : CTL_OK;
+}
 
 static int delete_one(struct ctl *c, enum res_kind k, const char *name)
 {
@@ -792,9 +901,15 @@ static int delete_one(struct ctl *c, enum res_kind k, const char *name)
 			return CTL_ERR;
 		}
 		break;
+	case RES_NETWORK:
+		r = network_in_use(c, name);
+		if (r != CTL_OK)
+			return r;
+		/* fall through */
 	case RES_NODE:
 	case RES_BGPPEER:
 	case RES_BGPCONFIG:
+	case RES_NETPOLICY:
 		if (get_key(c, k, name, key, sizeof(key)) < 0) {
 			log_err("no %s %s", kind, name);
 			return CTL_ERR;

@@ -35,15 +35,21 @@
  * the check and the join unnoticed (rm deletes OTHER at the revision it read
  * when it looked for joiners).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/petrelctl.h"
+#include "common/hosts.h"
 #include "common/ifname.h"
 #include "common/ip4.h"
 #include "common/link.h"
@@ -54,6 +60,7 @@
 
 #define WL_IFNAME "eth0"
 #define WL_GATEWAY 0xa9fe0101u	/* 169.254.1.1 */
+#define RUN_RECORD_TRIES 16	/* a picked host port or a joined network raced */
 
 static const uint8_t host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
@@ -149,7 +156,9 @@ static int felix_wait(struct ctl *c, const char *name, int64_t rev, bool gone,
 /* ---------------------------------------------------------------- run */
 
 static const char usage_run[] =
-	"usage: petrelctl run --name NAME [--network MODE] [--ip ADDR]\n"
+	"usage: petrelctl run --name NAME [--network MODE|NETWORK]... [--ip ADDR]\n"
+	"                     [-p [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]]...\n"
+	"                     [--expose PORT[/tcp|udp]]... [-P]\n"
 	"                     [--label KEY=VALUE]... [--no-wait]\n"
 	"\n"
 	"Creates the network of workload NAME on this node and records it.\n"
@@ -158,12 +167,26 @@ static const char usage_run[] =
 	"           host        the node's own network, no address\n"
 	"           none        its own namespace with lo only\n"
 	"           container:OTHER  joins OTHER's namespace (OTHER: routed or none)\n"
-	"  --ip ADDR            that address (routed; it must be in an enabled pool)\n"
+	"           NETWORK     a member of named network NETWORK (routed; it must\n"
+	"                       exist: petrelctl network create). Repeatable; the\n"
+	"                       address comes from the first one's pool when it has\n"
+	"                       one, else from the pools that no network names\n"
+	"  --ip ADDR            that address (routed; it must be in an enabled pool\n"
+	"                       the workload may use)\n"
+	"  -p, --publish [HOSTIP:][HOSTPORT:]PORT[/tcp|udp]\n"
+	"                       publish the workload's PORT on the node's HOSTPORT\n"
+	"                       (of HOSTIP only, when given); without HOSTPORT a free\n"
+	"                       one from hostPortRange. Repeatable. A host port of\n"
+	"                       another workload of this node is refused:\n"
+	"                       \"port tcp/8080 is already published by workload W\"\n"
+	"  --expose PORT[/tcp|udp]  a port the workload serves (published by -P)\n"
+	"  -P, --publish-all    publish every --expose port on a free host port\n"
 	"  --label KEY=VALUE    a label (repeatable)\n"
 	"  --no-wait            return without waiting for felix to program it\n"
 	"                       (routed; by default run waits up to waitTimeout and\n"
 	"                       undoes everything if felix does not answer)\n"
-	"Prints the address (routed); with -o json|yaml the WorkloadEndpoint.\n";
+	"Prints the address (routed); with -o json|yaml the WorkloadEndpoint.\n"
+	"petrelctl port NAME shows the host ports picked.\n";
 
 struct run_state {
 	struct ctl *c;
@@ -185,24 +208,143 @@ struct run_state {
 	int64_t rev;
 	/* container:OTHER */
 	struct ds_kv other;
+	/* named networks: their records, rewritten unchanged in the record's
+	 * transaction (see cmd_network.c) */
+	bool mode_set, net_default;
+	size_t n_networks;
+	const char *networks[WEP_MAX_NETWORKS];
+	struct ds_kv net_kv[WEP_MAX_NETWORKS];
+	struct ipam_pool_sel sel;
+	char sel_pool[RES_NAME_MAX];
+	/* published ports: -p (host port 0: picked), --expose, -P */
+	size_t n_ports, n_expose;
+	struct wep_port ports[WEP_MAX_PORTS], expose[WEP_MAX_PORTS];
+	bool pick[WEP_MAX_PORTS];
+	bool publish_all;
 };
 
+/* One --network: a mode, or the name of a network to join. CTL_OK, or a
+ * usage error (printed). */
 static int run_parse_network(struct run_state *s, const char *v)
 {
+	struct ctl *c = s->c;
+	enum wep_mode m;
+
 	if (!strncmp(v, "container:", 10)) {
-		s->mode = WEP_CONTAINER;
+		m = WEP_CONTAINER;
 		s->target = v + 10;
-		return s->target[0] ? 0 : -EINVAL;
+		if (!s->target[0])
+			return ctl_usage_err(c, "--network container: needs a workload name");
+	} else if (!strcmp(v, "routed")) {
+		m = WEP_ROUTED;
+	} else if (!strcmp(v, "host")) {
+		m = WEP_HOST;
+	} else if (!strcmp(v, "none")) {
+		m = WEP_NONE;
+	} else if (!strcmp(v, NETWORK_DEFAULT)) {
+		s->net_default = true;
+		return CTL_OK;
+	} else if (res_name_valid(v)) {
+		for (size_t i = 0; i < s->n_networks; i++)
+			if (!strcmp(s->networks[i], v))
+				return ctl_usage_err(c, "--network %s given twice", v);
+		if (s->n_networks == WEP_MAX_NETWORKS)
+			return ctl_usage_err(c, "at most %d networks", WEP_MAX_NETWORKS);
+		s->networks[s->n_networks++] = v;
+		return CTL_OK;
+	} else {
+		return ctl_usage_err(c, "--network %s: neither a network mode (routed, "
+				     "host, none or container:NAME) nor a valid network "
+				     "name", v);
 	}
-	if (!strcmp(v, "routed"))
-		s->mode = WEP_ROUTED;
-	else if (!strcmp(v, "host"))
-		s->mode = WEP_HOST;
-	else if (!strcmp(v, "none"))
-		s->mode = WEP_NONE;
+	if (s->mode_set && s->mode != m)
+		return ctl_usage_err(c, "--network %s: the network mode is already %s",
+				     v, wep_mode_name(s->mode));
+	s->mode = m;
+	s->mode_set = true;
+	return CTL_OK;
+}
+
+/* -p SPEC / --expose SPEC. CTL_OK or a usage error (printed). */
+static int run_parse_port(struct run_state *s, const char *v, bool expose)
+{
+	struct wep_port p;
+
+	if (ctl_port_parse(v, expose, &p) < 0)
+		return ctl_usage_err(s->c, "%s %s: expected %s", expose ? "--expose" : "-p",
+				     v, expose ? "PORT[/tcp|udp]" :
+				     "[HOSTIP:][HOSTPORT:]PORT[/tcp|udp], ports 1..65535");
+	if ((expose ? s->n_expose : s->n_ports) == WEP_MAX_PORTS)
+		return ctl_usage_err(s->c, "at most %d ports", WEP_MAX_PORTS);
+	if (expose) {
+		s->expose[s->n_expose++] = p;
+		return CTL_OK;
+	}
+	s->pick[s->n_ports] = p.host_port == 0;
+	s->ports[s->n_ports++] = p;
+	return CTL_OK;
+}
+
+/* -P, the checks across options. CTL_OK or a usage error (printed). */
+static int run_ports_settle(struct run_state *s)
+{
+	struct ctl *c = s->c;
+
+	if (s->publish_all)
+		for (size_t i = 0; i < s->n_expose; i++) {
+			const struct wep_port *e = &s->expose[i];
+			size_t k;
+
+			for (k = 0; k < s->n_ports; k++)
+				if (s->ports[k].port == e->port && s->ports[k].proto == e->proto)
+					break;
+			if (k < s->n_ports)
+				continue;	/* -p publishes it already */
+			if (s->n_ports == WEP_MAX_PORTS)
+				return ctl_usage_err(c, "at most %d ports", WEP_MAX_PORTS);
+			s->pick[s->n_ports] = true;
+			s->ports[s->n_ports++] = *e;
+		}
+	for (size_t i = 0; i < s->n_ports; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!s->pick[i] && !s->pick[k] &&
+			    s->ports[i].host_port == s->ports[k].host_port &&
+			    s->ports[i].proto == s->ports[k].proto)
+				return ctl_usage_err(c, "host port %s/%u is given twice",
+						     ctl_proto_name(s->ports[i].proto),
+						     (unsigned)s->ports[i].host_port);
+	if (s->n_ports && s->mode != WEP_ROUTED)
+		return ctl_usage_err(c, "published ports (-p, -P) need a routed "
+				     "workload (--network %s)", wep_mode_name(s->mode));
+	if (s->n_networks && s->mode != WEP_ROUTED)
+		return ctl_usage_err(c, "a named network (--network %s) needs a routed "
+				     "workload, not %s", s->networks[0], wep_mode_name(s->mode));
+	if (s->net_default && s->n_networks)
+		return ctl_usage_err(c, "--network default and --network %s: the default "
+				     "network is for workloads in no named network",
+				     s->networks[0]);
+	return CTL_OK;
+}
+
+/* Reads every named network (their records kept for run_record's CAS) and
+ * chooses the pools of the address. CTL_OK or CTL_ERR (printed). */
+static int run_networks_load(struct run_state *s)
+{
+	for (size_t i = 0; i < s->n_networks; i++) {
+		struct network n = { 0 };
+
+		ds_kv_clear(&s->net_kv[i]);
+		if (ctl_network_get(s->c, s->networks[i], &n, &s->net_kv[i], false) != CTL_OK)
+			return CTL_ERR;
+		if (i == 0 && n.pool[0])
+			snprintf(s->sel_pool, sizeof(s->sel_pool), "%s", n.pool);
+		network_clear(&n);
+	}
+	if (s->sel_pool[0])
+		s->sel.pool = s->sel_pool;
 	else
-		return -EINVAL;
-	return 0;
+		s->sel.unnamed_only = true;
+	return CTL_OK;
 }
 
 static int run_container_id(char *out, size_t len)
@@ -267,6 +409,28 @@ static bool run_interrupted(void)
 	return true;
 }
 
+/* The record and its host-port reservations, made in one transaction (so
+ * all at its revision), go in one. */
+static void run_unrecord(struct run_state *s)
+{
+	struct ctl *c = s->c;
+	const struct wep *w = &s->res.u.wep;
+	char keys[WEP_MAX_PORTS][RES_KEY_MAX];
+	struct ds_op ops[1 + WEP_MAX_PORTS];
+	size_t n = 0;
+	int r;
+
+	ops[n++] = (struct ds_op){ DS_OP_DELETE, s->key, NULL, s->rev };
+	for (size_t i = 0; i < w->n_ports; i++)
+		if (ctl_hostport_key(w->node, w->ports[i].proto, w->ports[i].host_port,
+				     keys[i], sizeof(keys[i])) == 0)
+			ops[n++] = (struct ds_op){ DS_OP_DELETE, keys[i], NULL, s->rev };
+	r = ds_txn(c->ds, ops, n, NULL, NULL);
+	if (r < 0 && r != -ENOENT)
+		log_warn("undo: deleting the record %s: %s (%s)", s->key,
+			 ds_strerror(r), ds_last_error(c->ds));
+}
+
 /* Everything done so far, backwards (the host link last, see rm). Failures
  * here leave something behind: say what, so the operator can finish. */
 static void run_undo(struct run_state *s)
@@ -275,11 +439,14 @@ static void run_undo(struct run_state *s)
 	struct link_err le;
 	int r;
 
-	if (s->recorded) {
-		r = ds_delete(c->ds, s->key, s->rev);
-		if (r < 0 && r != -ENOENT)
-			log_warn("undo: deleting the record %s: %s (%s)", s->key,
-				 ds_strerror(r), ds_last_error(c->ds));
+	if (s->recorded)
+		run_unrecord(s);
+	if (s->recorded || s->ns_made) {
+		/* felix may have written the workload's hosts file meanwhile. */
+		r = hosts_remove(s->nsname);
+		if (r < 0)
+			log_warn("undo: removing %s/%s: %s", HOSTS_ROOT, s->nsname,
+				 strerror(-r));
 	}
 	if (s->ns_made) {
 		r = netns_delete(s->nspath);
@@ -310,8 +477,24 @@ static void run_ipam_err(struct run_state *s, int r)
 		ip4_fmt(s->want, ab);
 	switch (r) {
 	case IPAM_ENOSPC:
-		log_err("no free address for %s: every enabled IP pool is exhausted "
-			"(or there is none: petrelctl pool create)", s->name);
+		if (s->sel.pool)
+			log_err("no free address for %s: ippool %s (of network %s) is "
+				"exhausted, disabled, gone, or does not serve node %s "
+				"(nodeSelector)", s->name, s->sel.pool, s->networks[0],
+				s->c->cfg.node);
+		else
+			log_err("no free address for %s: every enabled IP pool serving "
+				"node %s is exhausted (or there is none: petrelctl pool "
+				"create; pools of named networks do not count)", s->name,
+				s->c->cfg.node);
+		break;
+	case IPAM_ENOTALLOWED:
+		if (s->sel.pool)
+			log_err("address %s is not in ippool %s of network %s", ab,
+				s->sel.pool, s->networks[0]);
+		else
+			log_err("address %s is in the pool of a named network "
+				"(--network NAME to join it)", ab);
 		break;
 	case IPAM_EINUSE:
 		log_err("address %s is already allocated (in use)", ab);
@@ -351,6 +534,11 @@ static void run_wep_init(struct run_state *s, struct labels *labels)
 	}
 	if (s->mode == WEP_CONTAINER)
 		snprintf(w->container, sizeof(w->container), "%s", s->target);
+	for (size_t i = 0; i < s->n_networks; i++)
+		snprintf(w->networks[i], sizeof(w->networks[i]), "%s", s->networks[i]);
+	w->n_networks = s->n_networks;
+	memcpy(w->ports, s->ports, s->n_ports * sizeof(s->ports[0]));
+	w->n_ports = s->n_ports;
 }
 
 /* Checks OTHER for container:OTHER and takes its netns. */
@@ -400,49 +588,118 @@ static int run_target(struct run_state *s)
 	return r;
 }
 
-static int run_record(struct run_state *s)
+#define RUN_AGAIN 3	/* run_record_once: look again and retry */
+
+/* The transaction's failure at op failed: CTL_ERR (printed) or RUN_AGAIN. */
+static int run_record_failed(struct run_state *s, int r, size_t failed,
+			     size_t first_port, size_t first_net)
 {
 	struct ctl *c = s->c;
-	char *text = res_to_text(&s->res);
-	int r;
+	struct wep *w = &s->res.u.wep;
 
-	if (!text) {
-		log_err("out of memory");
-		return CTL_ERR;
-	}
-	if (s->mode == WEP_CONTAINER) {
-		char okey[RES_KEY_MAX], id[2 * RES_NAME_MAX];
-		struct ds_op ops[2];
-		size_t failed = 0;
-
-		snprintf(id, sizeof(id), "%s/%s", c->cfg.node, s->target);
-		res_key(RES_WEP, id, okey, sizeof(okey));
-		ops[0] = (struct ds_op){ DS_OP_CREATE, s->key, text, 0 };
-		ops[1] = (struct ds_op){ DS_OP_UPDATE, okey, s->other.value,
-					 s->other.mod_rev };
-		r = ds_txn(c->ds, ops, 2, &s->rev, &failed);
-		if (r < 0 && failed == 1 && (r == -ENOENT || r == -ECANCELED)) {
-			log_err("container:%s: %s was removed or changed meanwhile; try again",
-				s->target, s->target);
-			free(text);
-			return CTL_ERR;
-		}
-	} else {
-		r = ds_create(c->ds, s->key, text, &s->rev);
-	}
-	free(text);
-	if (r == -EEXIST) {
+	if (failed == 0 && r == -EEXIST) {
 		log_err("workload %s already exists on node %s", s->name, c->cfg.node);
 		return CTL_ERR;
 	}
-	if (r < 0) {
-		log_err("recording workload %s: %s (%s)", s->name, ds_strerror(r),
-			ds_last_error(c->ds));
+	if (s->mode == WEP_CONTAINER && failed == 1 && (r == -ENOENT || r == -ECANCELED)) {
+		log_err("container:%s: %s was removed or changed meanwhile; try again",
+			s->target, s->target);
 		return CTL_ERR;
+	}
+	if (failed >= first_port && failed < first_net && r == -EEXIST) {
+		size_t i = failed - first_port;
+
+		if (!s->pick[i]) {
+			ctl_hostport_conflict(c, &w->ports[i]);
+			return CTL_ERR;
+		}
+		/* Another run took the port we picked: pick again. */
+		return ctl_hostports_pick(c, w, s->pick) == CTL_OK ? RUN_AGAIN : CTL_ERR;
+	}
+	if (failed >= first_net && failed < first_net + s->n_networks &&
+	    (r == -ECANCELED || r == -ENOENT)) {
+		size_t i = failed - first_net;
+		struct network n = { 0 };
+		int g;
+
+		/* Most often another run joined it at the same time. */
+		ds_kv_clear(&s->net_kv[i]);
+		g = ctl_network_get(c, s->networks[i], &n, &s->net_kv[i], true);
+		network_clear(&n);
+		if (g == -ENOENT) {
+			log_err("network %s was removed meanwhile", s->networks[i]);
+			return CTL_ERR;
+		}
+		return g == CTL_OK ? RUN_AGAIN : CTL_ERR;
+	}
+	log_err("recording workload %s: %s (%s)", s->name, ds_strerror(r),
+		ds_last_error(c->ds));
+	return CTL_ERR;
+}
+
+/* One transaction: the record, OTHER's record (container:OTHER), the host
+ * ports' reservations, the joined networks (rewritten unchanged). */
+static int run_record_once(struct run_state *s)
+{
+	struct ctl *c = s->c;
+	struct wep *w = &s->res.u.wep;
+	char keys[WEP_MAX_PORTS][RES_KEY_MAX], okey[RES_KEY_MAX];
+	struct ds_op ops[2 + WEP_MAX_PORTS + WEP_MAX_NETWORKS];
+	size_t n = 0, first_port, first_net, failed = SIZE_MAX;
+	char *text = res_to_text(&s->res), *pv = ctl_hostport_value(w->name);
+	int r, rc = CTL_ERR;
+
+	if (!text || !pv) {
+		log_err("out of memory");
+		goto out;
+	}
+	ops[n++] = (struct ds_op){ DS_OP_CREATE, s->key, text, 0 };
+	if (s->mode == WEP_CONTAINER) {
+		char id[2 * RES_NAME_MAX];
+
+		snprintf(id, sizeof(id), "%s/%s", c->cfg.node, s->target);
+		res_key(RES_WEP, id, okey, sizeof(okey));
+		ops[n++] = (struct ds_op){ DS_OP_UPDATE, okey, s->other.value,
+					   s->other.mod_rev };
+	}
+	first_port = n;
+	for (size_t i = 0; i < w->n_ports; i++) {
+		if (ctl_hostport_key(c->cfg.node, w->ports[i].proto, w->ports[i].host_port,
+				     keys[i], sizeof(keys[i])) < 0) {
+			log_err("host port key for node %s too long", c->cfg.node);
+			goto out;
+		}
+		ops[n++] = (struct ds_op){ DS_OP_CREATE, keys[i], pv, 0 };
+	}
+	first_net = n;
+	for (size_t i = 0; i < s->n_networks; i++)
+		ops[n++] = (struct ds_op){ DS_OP_UPDATE, s->net_kv[i].key,
+					   s->net_kv[i].value, s->net_kv[i].mod_rev };
+	r = ds_txn(c->ds, ops, n, &s->rev, &failed);
+	if (r < 0) {
+		rc = run_record_failed(s, r, failed, first_port, first_net);
+		goto out;
 	}
 	s->recorded = true;
 	s->res.revision = s->rev;
-	return CTL_OK;
+	rc = CTL_OK;
+out:
+	free(text);
+	free(pv);
+	return rc;
+}
+
+static int run_record(struct run_state *s)
+{
+	for (int t = 0; t < RUN_RECORD_TRIES; t++) {
+		int r = run_record_once(s);
+
+		if (r != RUN_AGAIN)
+			return r;
+	}
+	log_err("recording workload %s: other runs kept taking the same host ports "
+		"or networks; try again", s->name);
+	return CTL_ERR;
 }
 
 static int run_netns(struct run_state *s)
@@ -527,7 +784,7 @@ static int run_print(struct run_state *s)
 
 int cmd_run(struct ctl *c, int argc, char **argv)
 {
-	enum { O_NAME = 256, O_NETWORK, O_IP, O_LABEL, O_NOWAIT };
+	enum { O_NAME = 256, O_NETWORK, O_IP, O_LABEL, O_NOWAIT, O_EXPOSE };
 	static const struct option lo[] = {
 		{ "name", required_argument, NULL, O_NAME },
 		{ "network", required_argument, NULL, O_NETWORK },
@@ -535,27 +792,36 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		{ "ip", required_argument, NULL, O_IP },
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "no-wait", no_argument, NULL, O_NOWAIT },
+		{ "publish", required_argument, NULL, 'p' },
+		{ "expose", required_argument, NULL, O_EXPOSE },
+		{ "publish-all", no_argument, NULL, 'P' },
 		CTL_LONGOPTS
 	};
 	struct run_state s = { .c = c, .mode = WEP_ROUTED };
 	struct labels labels = { 0 };
 	struct resource old = { 0 };
-	const char *network = NULL;
 	int opt, r, rc = CTL_ERR;
 
-	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":p:P" CTL_SHORTOPTS, lo, NULL)) != -1) {
 		switch (opt) {
 		case O_NAME:
 			s.name = optarg;
 			break;
 		case O_NETWORK:
-			network = optarg;
-			if (run_parse_network(&s, optarg) < 0) {
-				rc = ctl_usage_err(c, "--network %s: unknown network mode "
-						   "(routed, host, none or container:NAME)",
-						   optarg);
+			if (run_parse_network(&s, optarg) != CTL_OK) {
+				rc = CTL_USAGE;
 				goto out;
 			}
+			break;
+		case 'p':
+		case O_EXPOSE:
+			if (run_parse_port(&s, optarg, opt == O_EXPOSE) != CTL_OK) {
+				rc = CTL_USAGE;
+				goto out;
+			}
+			break;
+		case 'P':
+			s.publish_all = true;
 			break;
 		case O_IP:
 			if (ip4_parse(optarg, &s.want) < 0 || s.want == 0) {
@@ -607,7 +873,11 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	}
 	if (s.want && s.mode != WEP_ROUTED) {
 		rc = ctl_usage_err(c, "--ip is for routed workloads only (--network %s)",
-				   network);
+				   wep_mode_name(s.mode));
+		goto out;
+	}
+	if (run_ports_settle(&s) != CTL_OK) {
+		rc = CTL_USAGE;
 		goto out;
 	}
 	if (s.mode == WEP_CONTAINER && !strcmp(s.target, s.name)) {
@@ -648,6 +918,12 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		goto out;
 	if (s.mode == WEP_CONTAINER && run_target(&s) != CTL_OK)
 		goto out;
+	if (s.mode == WEP_ROUTED && run_networks_load(&s) != CTL_OK)
+		goto out;
+	/* Before any work: a host port taken already fails the run here (the
+	 * record's transaction settles races). */
+	if (s.res.u.wep.n_ports && ctl_hostports_pick(c, &s.res.u.wep, s.pick) != CTL_OK)
+		goto out;
 
 	if (run_interrupted())
 		goto out;
@@ -665,7 +941,8 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 			log_err("IPAM handle: %s", strerror(-r));
 			goto out;
 		}
-		r = ipam_assign(c->ds, c->cfg.node, s.handle, s.want, &addr, NULL);
+		r = ipam_assign_in(c->ds, c->cfg.node, s.handle, s.want, &s.sel, &addr,
+				   NULL);
 		if (r < 0) {
 			run_ipam_err(&s, r);
 			goto undo;
@@ -696,6 +973,8 @@ undo:
 out:
 	link_nl_free(s.host_nl);
 	ds_kv_clear(&s.other);
+	for (size_t i = 0; i < s.n_networks; i++)
+		ds_kv_clear(&s.net_kv[i]);
 	res_clear(&s.res);
 	labels_clear(&labels);
 	return rc;
@@ -749,13 +1028,74 @@ static int rm_host_nl(struct rm_ctx *x)
 	return 0;
 }
 
+/* Deletes the record of entry i and, in the same transaction, the host-port
+ * reservations that name it. 0 or the transaction's error. */
+static int rm_record(struct rm_ctx *x, size_t i, const char *key, int64_t *rev)
+{
+	struct ctl *c = x->c;
+	const struct wep *w = &x->all[i].u.wep;
+	struct ds_kv kv[WEP_MAX_PORTS];
+	struct ds_op ops[1 + WEP_MAX_PORTS];
+	size_t n = 0, nkv = 0;
+	int r;
+
+	memset(kv, 0, sizeof(kv));
+	ops[n++] = (struct ds_op){ DS_OP_DELETE, key, NULL, x->all[i].revision };
+	for (size_t k = 0; k < w->n_ports && k < WEP_MAX_PORTS; k++) {
+		char owner[RES_NAME_MAX + 16];
+
+		/* Only a reservation it holds (a record written by hand may
+		 * list a port another workload has). */
+		r = ctl_hostport_owner(c, w->ports[k].proto, w->ports[k].host_port,
+				       owner, sizeof(owner), &kv[nkv]);
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			goto out;
+		if (strcmp(owner, w->name)) {
+			ds_kv_clear(&kv[nkv]);
+			continue;
+		}
+		ops[n++] = (struct ds_op){ DS_OP_DELETE, kv[nkv].key, NULL, kv[nkv].mod_rev };
+		nkv++;
+	}
+	r = ds_txn(c->ds, ops, n, rev, NULL);
+out:
+	for (size_t k = 0; k < nkv; k++)
+		ds_kv_clear(&kv[k]);
+	return r;
+}
+
+/* The netns name of a workload's namespace under /run/netns, else NULL. */
+static const char *wep_netns_name_of(const struct wep *w)
+{
+	const char *n = w->netns[0] ? wep_netns_short(w->netns) : NULL;
+
+	return n && n != w->netns && hosts_name_valid(n) ? n : NULL;
+}
+
+/* /etc/netns/<netns name>/ of a removed workload (felix's hosts file).
+ * Not for a container: workload: the folder is its target's. */
+static void rm_hosts(struct ctl *c, const struct wep *w)
+{
+	const char *ns = wep_netns_name_of(w);
+	int r;
+
+	(void)c;
+	if (!ns || w->mode == WEP_CONTAINER || w->mode == WEP_HOST)
+		return;
+	r = hosts_remove(ns);
+	if (r < 0)
+		log_warn("removing workload %s: %s/%s: %s", w->name, HOSTS_ROOT, ns,
+			 strerror(-r));
+}
+
 /* Removes entry i (the record last). CTL_OK or CTL_ERR. */
 static int rm_one(struct rm_ctx *x, size_t i)
 {
 	struct ctl *c = x->c;
 	struct wep *w = &x->all[i].u.wep;
 	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX], handle[IPAM_HANDLE_MAX];
-	struct ds_op op;
 	int64_t rev = 0;
 	bool ours, held;
 	int r;
@@ -787,8 +1127,7 @@ static int rm_one(struct rm_ctx *x, size_t i)
 			return CTL_ERR;
 		}
 	}
-	op = (struct ds_op){ DS_OP_DELETE, key, NULL, x->all[i].revision };
-	r = ds_txn(c->ds, &op, 1, &rev, NULL);
+	r = rm_record(x, i, key, &rev);
 	if (r == -ECANCELED) {
 		log_err("removing workload %s: its record changed meanwhile (did a "
 			"workload join it?); run rm again", w->name);
@@ -802,6 +1141,7 @@ static int rm_one(struct rm_ctx *x, size_t i)
 	x->gone[i] = true;
 	if (w->mode == WEP_ROUTED && !x->no_wait && r == 0)
 		felix_wait(c, w->name, rev, true, true);
+	rm_hosts(c, w);
 	/* The host end of a namespace we deleted goes with its teardown; one
 	 * in a namespace we do not own would stay: delete it. */
 	if (w->mode == WEP_ROUTED && w->ifname[0] && (!ours || held))
@@ -861,6 +1201,8 @@ static int rm_leftover(struct rm_ctx *x, const char *name)
 		did = 1;
 	else if (r != -ENOENT)
 		log_err("removing left-over network namespace %s: %s", ns, strerror(-r));
+	if (hosts_name_valid(ns) && hosts_remove(ns) < 0)
+		log_warn("removing left-over %s/%s", HOSTS_ROOT, ns);
 	if (!did)
 		return CTL_ERR;
 	log_warn("no workload %s was recorded; removed what an interrupted run "
@@ -993,8 +1335,55 @@ static const char usage_exec[] =
 	"usage: petrelctl exec NAME -- CMD [ARGS...]\n"
 	"\n"
 	"Runs CMD (found in $PATH, no shell) inside workload NAME's network\n"
-	"namespace (the node's for a host workload). The exit status is CMD's;\n"
-	"127 when CMD is not found, 126 when it cannot be run.\n";
+	"namespace (the node's for a host workload). As ip netns exec does, CMD\n"
+	"runs in a mount namespace of its own where each file of\n"
+	"/etc/netns/<netns name>/ is bind-mounted over /etc/ (so /etc/hosts is\n"
+	"the workload's, written by felix). The exit status is CMD's; 127 when\n"
+	"CMD is not found, 126 when it cannot be run.\n";
+
+/* As `ip netns exec`: a private mount namespace (mounts made here do not
+ * propagate back to the node: / becomes a slave, recursively), then every
+ * file of /etc/netns/<ns>/ bind-mounted over /etc/<file>. Nothing to do,
+ * and no mount namespace, when the folder does not exist. CTL_OK or
+ * CTL_ERR (printed). */
+static int exec_etc_binds(const char *ns)
+{
+	char dir[sizeof(HOSTS_ROOT) + 260];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s", HOSTS_ROOT, ns);
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return CTL_OK;
+		log_err("reading %s: %s", dir, strerror(errno));
+		return CTL_ERR;
+	}
+	if (unshare(CLONE_NEWNS) < 0) {
+		log_err("unshare(CLONE_NEWNS) for %s: %s", dir, strerror(errno));
+		closedir(d);
+		return CTL_ERR;
+	}
+	if (mount("", "/", NULL, MS_SLAVE | MS_REC, NULL) < 0) {
+		log_err("mount --make-rslave /: %s", strerror(errno));
+		closedir(d);
+		return CTL_ERR;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char src[sizeof(dir) + 260], dst[270];
+
+		/* ".": also felix's temporary files. */
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(src, sizeof(src), "%s/%s", dir, de->d_name);
+		snprintf(dst, sizeof(dst), "/etc/%s", de->d_name);
+		if (mount(src, dst, "none", MS_BIND, NULL) < 0)
+			log_warn("bind %s -> %s failed: %s", src, dst, strerror(errno));
+	}
+	closedir(d);
+	return CTL_OK;
+}
 
 int cmd_exec(struct ctl *c, int argc, char **argv)
 {
@@ -1021,11 +1410,17 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
 	if (ctl_wep_get(c, name, &w, false) != CTL_OK)
 		return CTL_ERR;
 	if (w.u.wep.mode != WEP_HOST) {
+		const char *ns = wep_netns_name_of(&w.u.wep);
+
 		r = netns_enter(w.u.wep.netns);
 		if (r < 0) {
 			log_err("entering workload %s's network namespace %s: %s", name,
 				w.u.wep.netns,
 				r == -EINVAL ? "not a network namespace" : strerror(-r));
+			res_clear(&w);
+			return CTL_ERR;
+		}
+		if (ns && exec_etc_binds(ns) != CTL_OK) {
 			res_clear(&w);
 			return CTL_ERR;
 		}

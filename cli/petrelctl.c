@@ -25,19 +25,27 @@ static const char usage_main[] =
 	"usage: petrelctl [-c FILE] [-o table|wide|yaml|json] VERB [ARGS...]\n"
 	"\n"
 	"Resources:\n"
-	"  apply -f FILE|- [--dry-run]   create or update IPPool, Node, BGPPeer and\n"
-	"                                BGPConfiguration documents\n"
+	"  apply -f FILE|- [--dry-run]   create or update IPPool, Node, BGPPeer,\n"
+	"                                BGPConfiguration, NetworkPolicy and Network\n"
+	"                                documents\n"
 	"  get KIND [NAME]               list or show (ippool, node, workloadendpoint,\n"
-	"                                ipamblock, ipamhandle, bgppeer, bgpconfiguration)\n"
+	"                                ipamblock, ipamhandle, bgppeer, bgpconfiguration,\n"
+	"                                networkpolicy, network)\n"
 	"  delete KIND NAME | -f FILE    delete\n"
 	"  pool create|ls|rm             IP pools\n"
 	"Workloads:\n"
-	"  run --name NAME [--network routed|host|none|container:OTHER]\n"
+	"  run --name NAME [--network routed|host|none|container:OTHER|NETWORK]...\n"
+	"      [-p [IP:][HOSTPORT:]PORT[/PROTO]]... [--expose PORT[/PROTO]]... [-P]\n"
 	"      [--ip ADDR] [--label k=v]... [--no-wait]\n"
 	"  exec NAME -- CMD [ARGS...]    run CMD in NAME's network namespace\n"
 	"  rm NAME... [--force] [--no-wait]\n"
 	"  ls                            this node's workloads\n"
 	"  inspect NAME                  a workload's WorkloadEndpoint document\n"
+	"  port NAME [PORT[/PROTO]]      a workload's published ports\n"
+	"Networks and policy:\n"
+	"  network create|ls|inspect|rm  named networks\n"
+	"  policy apply|get|rm           NetworkPolicy\n"
+	"  nft [NAME]                    the nftables rules felix programmed\n"
 	"IPAM:\n"
 	"  ipam show [--show-blocks] | ipam check | ipam release ADDR...|--leaked\n"
 	"BGP:\n"
@@ -74,6 +82,10 @@ static const struct verb verbs[] = {
 	{ "status", cmd_status },
 	{ "bgp", cmd_bgp },
 	{ "node", cmd_node },
+	{ "network", cmd_network },
+	{ "port", cmd_port },
+	{ "policy", cmd_policy },
+	{ "nft", cmd_nft },
 };
 
 void ctl_getopt_reset(void)

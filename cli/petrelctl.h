@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common/config.h"
@@ -94,6 +95,42 @@ int cmd_ipam(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
 int cmd_bgp(struct ctl *c, int argc, char **argv);
 int cmd_node(struct ctl *c, int argc, char **argv);
+int cmd_network(struct ctl *c, int argc, char **argv);
+int cmd_port(struct ctl *c, int argc, char **argv);
+int cmd_policy(struct ctl *c, int argc, char **argv);
+int cmd_nft(struct ctl *c, int argc, char **argv);
+
+/* --- cmd_port.c: published ports and their reservations --- */
+/* /petrel/hostports/<node>/<tcp|udp>-<port>: see cmd_port.c. */
+#define CTL_HOSTPORT_PREFIX "/petrel/hostports/"
+const char *ctl_proto_name(uint8_t proto);	/* "tcp" | "udp" */
+/* run's -p "[hostIP:][hostPort:]containerPort[/proto]" (host_port 0: pick
+ * one) or, expose, --expose "PORT[/proto]". 0 or -EINVAL. */
+int ctl_port_parse(const char *spec, bool expose, struct wep_port *out);
+int ctl_hostport_key(const char *node, uint8_t proto, uint16_t port, char *buf,
+		     size_t len);
+/* The reservation's value for workload (malloc'd; NULL: ENOMEM). */
+char *ctl_hostport_value(const char *workload);
+/* The workload holding this node's host port (name), the record in kv (may
+ * be NULL; the caller clears it). 0, -ENOENT or a datastore error. */
+int ctl_hostport_owner(struct ctl *c, uint8_t proto, uint16_t port, char *name,
+		       size_t len, struct ds_kv *kv);
+/* "port tcp/8080 is already published by workload web1" on stderr. */
+void ctl_hostport_conflict(struct ctl *c, const struct wep_port *p);
+/* Gives every w->ports[i] with pick[i] a host port from hostPortRange that
+ * no workload of this node holds; the others must be free too (else the
+ * conflict is printed). CTL_OK or CTL_ERR (printed). */
+int ctl_hostports_pick(struct ctl *c, struct wep *w, const bool *pick);
+
+/* --- cmd_network.c: named networks --- */
+/* Names a network may not have: "default", docker's modes; ':' is no valid
+ * resource name anyway. */
+bool ctl_network_name_reserved(const char *name);
+/* Network name as stored: *out and its record kv (for CAS; cleared by the
+ * caller). CTL_OK; CTL_ERR printed ("no network NAME"); -ENOENT silently
+ * when quiet_missing. */
+int ctl_network_get(struct ctl *c, const char *name, struct network *out,
+		    struct ds_kv *kv, bool quiet_missing);
 
 /* --- cmd_bgp.c: what apply/get share about BGPPeer and BGPConfiguration --- */
 /* What documents shown say instead of a password. apply of a document

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cni/cni.h"
@@ -93,6 +94,114 @@ static void conf_labels(const json_t *v, const char *path, struct labels *l,
 	}
 }
 
+/* portMappings[i].key, an integer port 1..65535: the port or 0 (reported). */
+static uint16_t port_num(const json_t *o, const char *key, size_t i, struct errs *e)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (!v) {
+		errs_add(e, "runtimeConfig.portMappings[%zu].%s: required", i, key);
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > 65535) {
+		errs_add(e, "runtimeConfig.portMappings[%zu].%s: expected a port "
+			 "1..65535, got %s", i, key, json_is_integer(v) ? "an integer "
+			 "out of range" : jtype(v));
+		return 0;
+	}
+	return (uint16_t)json_integer_value(v);
+}
+
+/* protocol and hostIP of item i into p: true when valid. */
+static bool port_proto_ip(const json_t *o, size_t i, struct wep_port *p,
+			  struct errs *e)
+{
+	const json_t *pr = json_object_get(o, "protocol"), *ip = json_object_get(o, "hostIP");
+	const char *s;
+	bool ok = true;
+
+	p->proto = 6;	/* IPPROTO_TCP */
+	if (pr && (!json_is_string(pr) || (strcasecmp(json_string_value(pr), "tcp") &&
+					   strcasecmp(json_string_value(pr), "udp")))) {
+		errs_add(e, "runtimeConfig.portMappings[%zu].protocol: petrel publishes "
+			 "tcp and udp ports, not %.32s", i, json_is_string(pr) ?
+			 json_string_value(pr) : jtype(pr));
+		ok = false;
+	} else if (pr && !strcasecmp(json_string_value(pr), "udp")) {
+		p->proto = 17;	/* IPPROTO_UDP */
+	}
+	p->host_ip = 0;
+	if (!ip)
+		return ok;
+	s = json_string_value(ip);
+	if (!s) {
+		errs_add(e, "runtimeConfig.portMappings[%zu].hostIP: expected a string, got %s",
+			 i, jtype(ip));
+		return false;
+	}
+	if (!s[0])
+		return ok;
+	if (ip4_parse(s, &p->host_ip) < 0 || (p->host_ip >> 28) == 0xe ||
+	    p->host_ip == 0xffffffffu) {
+		errs_add(e, "runtimeConfig.portMappings[%zu].hostIP: \"%.64s\" is not a "
+			 "unicast IPv4 address (or \"\" / 0.0.0.0 for all)", i, s);
+		return false;
+	}
+	return ok;
+}
+
+int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
+		    struct errs *e)
+{
+	struct wep_port ports[WEP_MAX_PORTS];
+	size_t n0 = e->n, np = 0;
+
+	if (!json_is_array(pm)) {
+		errs_add(e, "runtimeConfig.portMappings: expected a list, got %s", jtype(pm));
+		return -CNI_ECONFIG;
+	}
+	if (json_array_size(pm) > WEP_MAX_PORTS) {
+		errs_add(e, "runtimeConfig.portMappings: %zu mappings, at most %d",
+			 json_array_size(pm), WEP_MAX_PORTS);
+		return -CNI_ECONFIG;
+	}
+	for (size_t i = 0; i < json_array_size(pm); i++) {
+		const json_t *o = json_array_get(pm, i);
+		struct wep_port p = { 0 };
+		bool ok;
+		size_t k;
+
+		if (!json_is_object(o)) {
+			errs_add(e, "runtimeConfig.portMappings[%zu]: expected an object "
+				 "{hostPort, containerPort, protocol?, hostIP?}, got %s", i,
+				 jtype(o));
+			continue;
+		}
+		p.host_port = port_num(o, "hostPort", i, e);
+		p.port = port_num(o, "containerPort", i, e);
+		ok = port_proto_ip(o, i, &p, e);
+		if (!ok || !p.host_port || !p.port)
+			continue;
+		for (k = 0; k < np; k++)
+			if (ports[k].host_port == p.host_port && ports[k].proto == p.proto &&
+			    (ports[k].host_ip == p.host_ip || !ports[k].host_ip || !p.host_ip))
+				break;
+		if (k < np) {
+			errs_add(e, "runtimeConfig.portMappings[%zu]: host port %s/%u is "
+				 "already taken by portMappings[%zu]", i,
+				 p.proto == 17 ? "udp" : "tcp", (unsigned)p.host_port, k);
+			continue;
+		}
+		ports[np++] = p;
+	}
+	if (e->n != n0)
+		return -CNI_ECONFIG;
+	memcpy(out, ports, np * sizeof(ports[0]));
+	*n = np;
+	return 0;
+}
+
 static void conf_runtime(const json_t *rc, struct cni_conf *c, struct errs *e)
 {
 	const json_t *ips, *pm;
@@ -131,16 +240,8 @@ static void conf_runtime(const json_t *rc, struct cni_conf *c, struct errs *e)
 		}
 	}
 	pm = json_object_get(rc, "portMappings");
-	if (pm) {
-		bool ok = json_is_array(pm);
-
-		for (size_t i = 0; ok && i < json_array_size(pm); i++)
-			ok = json_is_object(json_array_get(pm, i));
-		if (!ok)
-			errs_add(e, "runtimeConfig.portMappings: expected a list of objects");
-		else
-			c->port_mappings = json_deep_copy(pm);
-	}
+	if (pm)
+		cni_ports_parse(pm, c->ports, &c->n_ports, e);
 	conf_labels(json_object_get(rc, "labels"), "runtimeConfig.labels",
 		    &c->labels, e);
 }
@@ -224,10 +325,9 @@ out:
 void cni_conf_clear(struct cni_conf *c)
 {
 	labels_clear(&c->labels);
-	json_decref(c->port_mappings);
 	json_decref(c->prev_result);
-	c->port_mappings = NULL;
 	c->prev_result = NULL;
+	c->n_ports = 0;
 }
 
 void cni_conf_version(const char *buf, size_t len, char *out, size_t outlen)
@@ -389,7 +489,7 @@ char *cni_result_text(const char *version, const struct cni_result *r,
 {
 	json_t *root = json_object(), *ifs, *ips, *routes, *ip;
 	char ab[IP4_NETSTRLEN], gb[IP4_STRLEN];
-	struct ip4_net n = { r->addr, 32 };
+	struct ip4_net n = { r->addr, r->prefix_len ? r->prefix_len : 32 };
 	size_t base;
 
 	ifs = prev_array(prev, "interfaces");

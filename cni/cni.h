@@ -38,6 +38,7 @@ enum cni_code {
 	CNI_ENOSPC = 100,	/* every IP pool exhausted */
 	CNI_EFELIX = 101,	/* felix did not confirm in time */
 	CNI_EADDR = 102,	/* the requested address cannot be had */
+	CNI_EPORT = 103,	/* a host port is published by another workload */
 };
 
 /* Reads all of fd (the config on stdin) into a new NUL-less buffer the
@@ -55,7 +56,8 @@ struct cni_conf {
 	bool no_wait;
 	uint32_t want;			/* runtimeConfig.ips[0]; 0 = any */
 	struct labels labels;		/* args.labels then runtimeConfig.labels */
-	json_t *port_mappings;		/* runtimeConfig.portMappings or NULL; owned */
+	size_t n_ports;			/* runtimeConfig.portMappings */
+	struct wep_port ports[WEP_MAX_PORTS];
 	json_t *prev_result;		/* prevResult or NULL; owned */
 	/* "ipam": {"type": ..., "petrelConfig": ...} (petrel-ipam) */
 	char ipam_type[64];
@@ -70,6 +72,16 @@ struct cni_conf {
 int cni_conf_parse(const char *buf, size_t len, struct cni_conf *out,
 		   struct errs *e);
 void cni_conf_clear(struct cni_conf *c);	/* empty ok */
+
+/* runtimeConfig.portMappings (the portMappings capability) as published
+ * ports: a list of {hostPort, containerPort, protocol?, hostIP?}; protocol
+ * "tcp" (default) or "udp", any case; hostIP absent, "" or "0.0.0.0" = 0
+ * (every address of the node), else a unicast IPv4 address. At most
+ * WEP_MAX_PORTS; two items may not take one host port and protocol on a
+ * common address. 0 and out[0..*n); -CNI_ECONFIG with a message per bad
+ * item ("runtimeConfig.portMappings[1].protocol: ...") in e, *n untouched. */
+int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
+		    struct errs *e);
 
 /* The cniVersion of a config that may otherwise be invalid, for the error
  * and VERSION replies: the supported version given, else CNI_VERSION. */
@@ -89,8 +101,10 @@ int cni_args_parse(const char *s, struct cni_args *out, struct errs *e);
  * maxlen - 1 characters. */
 bool cni_container_id_valid(const char *id, size_t maxlen);
 
-/* A result. ADD of petrel: both interfaces, gateway and default route;
- * petrel-ipam: ips only (no interface index, no gateway, no route). */
+/* A result. ADD of petrel: both interfaces, ADDR/32, gateway 169.254.1.1
+ * and the default route; petrel-ipam: ips only (no interface index),
+ * ADDR/<its pool's prefix>, the node's gateway in that pool and the
+ * default route via it (cni/ipamgw.h says why). */
 struct cni_result {
 	bool has_interfaces;
 	char host_ifname[16];
@@ -98,7 +112,8 @@ struct cni_result {
 	char ifname[16];
 	uint8_t mac[6];
 	char sandbox[256];
-	uint32_t addr;		/* /32 */
+	uint32_t addr;
+	uint8_t prefix_len;	/* of addr; 0 = 32 */
 	uint32_t gateway;	/* 0 = none (and no route) */
 };
 /* The result as JSON text for version, merged after prev (may be NULL: its

@@ -5,11 +5,14 @@
  *
  * ADD assigns one address under the handle "<CNI_CONTAINERID>.<CNI_IFNAME>"
  * (the same handle the petrel plugin and petrelctl build, so `petrelctl ipam`
- * sees it) and returns it as A.B.C.D/32 without a gateway: the main plugin
- * routes it (ptp adds a host route). A repeated ADD gets the same address.
- * DEL releases the handle (0 also when it holds nothing). CHECK verifies the
- * handle still holds an address. No WorkloadEndpoint is written: the main
- * plugin owns the interfaces. stdout carries only the result or the error.
+ * sees it) and returns it as A.B.C.D/<its pool's prefix> with the node's
+ * gateway in that pool and a default route via it, as ptp needs (see
+ * cni/ipamgw.h: ptp puts the gateway on its host end and routes the pool
+ * and the default through it). A repeated ADD gets the same answer. DEL
+ * leaves the gateway (the last user frees it) and releases the handle (0
+ * also when it holds nothing). CHECK verifies the handle still holds an
+ * address. No WorkloadEndpoint is written: the main plugin owns the
+ * interfaces. stdout carries only the result or the error.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -19,6 +22,8 @@
 #include <unistd.h>
 
 #include "cni/cni.h"
+#include "cni/ipamgw.h"
+#include "common/ip4.h"
 #include "common/ifname.h"
 #include "common/netns.h"
 #include "datastore/datastore.h"
@@ -36,6 +41,65 @@ static const char *env(const char *name)
 	return v && v[0] ? v : NULL;
 }
 
+/* ADD's result beside its address: the prefix of its pool and the node's
+ * gateway in it (cni/ipamgw.h), or the error. */
+static int ip_gateway(struct ipamp *p, struct ds *ds, const struct petrel_config *cfg,
+		      const char *handle, uint32_t addr, struct cni_result *res)
+{
+	struct ippool *pools = NULL;
+	size_t n = 0, i;
+	int r;
+
+	res->addr = addr;
+	r = ipam_pools_list(ds, &pools, &n);
+	if (r < 0)
+		return cni_err_set(&p->err, CNI_EIO, "listing the IP pools: %s",
+				 r < -1000 ? ipam_strerror(r) : strerror(-r));
+	for (i = 0; i < n && !ip4_net_contains(&pools[i].cidr, addr); i++)
+		;
+	if (i == n) {
+		r = cni_err_set(&p->err, CNI_EAGAIN, "the pool of the new address is gone");
+		goto out;
+	}
+	if (pools[i].cidr.len > 30) {
+		r = cni_err_set(&p->err, CNI_ENOSPC, "pool %s (/%u) has no room for the "
+			      "node's gateway", pools[i].name, (unsigned)pools[i].cidr.len);
+		goto out;
+	}
+	r = ipamgw_ref(ds, cfg->node, &pools[i], handle, &res->gateway);
+	if (r == IPAM_ENOSPC)
+		r = cni_err_set(&p->err, CNI_ENOSPC, "pool %s has no address left for the "
+			      "node's gateway", pools[i].name);
+	else if (r < 0)
+		r = cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
+			      "the node's gateway in pool %s: %s", pools[i].name,
+			      r < -1000 ? ipam_strerror(r) : strerror(-r));
+	else
+		res->prefix_len = pools[i].cidr.len;
+out:
+	for (size_t k = 0; k < n; k++)
+		ippool_clear(&pools[k]);
+	free(pools);
+	return r;
+}
+
+/* Prints ADD's result; on failure gives back what ADD took. */
+static void ip_print(struct ipamp *p, struct ds *ds, const char *node,
+		     const char *handle, const struct cni_result *res,
+		     const struct cni_conf *conf)
+{
+	char *s = cni_result_text(p->version, res, conf->prev_result);
+
+	if (!s) {
+		ipamgw_unref(ds, node, handle);
+		ipam_release_handle(ds, handle);
+		cni_err_set(&p->err, CNI_EIO, "out of memory");
+		return;
+	}
+	printf("%s\n", s);
+	free(s);
+}
+
 /* Does the command's work once the config is read. */
 static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 {
@@ -44,6 +108,7 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	struct errs e = ERRS_INIT;
 	struct ds *ds = NULL;
 	char handle[IPAM_HANDLE_MAX];
+	struct cni_result res = { 0 };
 	uint32_t addr = 0;
 	int r;
 
@@ -83,20 +148,20 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 				"this container already holds another address" : ipam_strerror(r));
 		else if (r < 0)
 			cni_err_set(&p->err, CNI_EIO, "assigning an address: %s", strerror(-r));
-		if (r == 0) {
-			struct cni_result res = { .addr = addr };
-			char *s = cni_result_text(p->version, &res, conf->prev_result);
-
-			if (!s) {
-				ipam_release_handle(ds, handle);
-				cni_err_set(&p->err, CNI_EIO, "out of memory");
-			} else {
-				printf("%s\n", s);
-				free(s);
-			}
-		}
+		if (r == 0 && ip_gateway(p, ds, &cfg, handle, addr, &res) < 0)
+			ipam_release_handle(ds, handle);
+		else if (r == 0)
+			ip_print(p, ds, cfg.node, handle, &res, conf);
 	} else if (!strcmp(cmd, "DEL")) {
-		r = ipam_release_handle(ds, handle);
+		/* The gateway first: a DEL that fails after it is retried, and
+		 * leaving is idempotent; the other order could strand a user. */
+		r = ipamgw_unref(ds, cfg.node, handle);
+		if (r < 0)
+			cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
+				"leaving the node's gateway: %s", r < -1000 ?
+				ipam_strerror(r) : strerror(-r));
+		else
+			r = ipam_release_handle(ds, handle);
 		if (r < 0)
 			cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
 				"releasing handle %s: %s", handle,

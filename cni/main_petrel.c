@@ -5,13 +5,16 @@
  * the container engine made (CNI_NETNS): address from IPAM (handle
  * "<CNI_CONTAINERID>.<CNI_IFNAME>"), veth (host end ptl<hex> in the node's
  * namespace, CNI_IFNAME inside with ADDR/32, 169.254.1.1 and a default
- * route), the WorkloadEndpoint record, then felix's confirmation (unless
+ * route), the WorkloadEndpoint record with its published ports
+ * (runtimeConfig.portMappings) and their host port reservations (one
+ * transaction, cni/hostport.h), then felix's confirmation (unless
  * noWait). Any failure undoes what was done, backwards: record, host end
  * (taking the workload end with it), address.
  *
  * DEL is idempotent and finishes what a failed ADD left: it deletes the host
  * end (the engine owns the namespace), releases the handle (also when no
- * record exists) and deletes the record, each step accepting "already gone".
+ * record exists) and deletes the record with its reservations, each step
+ * accepting "already gone".
  *
  * Output rules of CNI: stdout carries only the result or the error object
  * (exit 1); nothing is written on stderr.
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include "cni/cni.h"
+#include "cni/hostport.h"
 #include "common/ifname.h"
 #include "common/ip4.h"
 #include "common/link.h"
@@ -276,19 +280,26 @@ static int add_link(struct add_state *s)
 	return 0;
 }
 
+/* The record and its host port reservations, one transaction. */
 static int add_record(struct add_state *s)
 {
 	struct plug *p = s->p;
-	char *text = res_to_text(&s->res);
+	struct hostport_conflict c;
 	int r;
 
-	if (!text)
-		return cni_err_set(&p->err, CNI_EIO, "out of memory");
-	r = ds_create(p->ds, s->key, text, &s->rev);
-	free(text);
+	r = hostport_wep_create(p->ds, &s->res, &s->rev, &c);
+	if (r == -EADDRINUSE)
+		return cni_err_set(&p->err, CNI_EPORT, "port %s/%u is already published by "
+				 "workload %s", c.port.proto == 17 ? "udp" : "tcp",
+				 (unsigned)c.port.host_port, c.owner[0] ? c.owner : "(unknown)");
 	if (r == -EEXIST)
 		return cni_err_set(&p->err, CNI_EAGAIN, "workload %s already exists on node %s",
 				 s->res.u.wep.name, p->cfg.node);
+	if (r == -ECANCELED)
+		return cni_err_set(&p->err, CNI_EAGAIN, "recording workload %s: its host port "
+				 "reservations kept changing", s->res.u.wep.name);
+	if (r == -ENOMEM)
+		return cni_err_set(&p->err, CNI_EIO, "out of memory");
 	if (r < 0)
 		return cni_err_set(&p->err, CNI_EIO, "recording workload %s: %s (%s)",
 				 s->res.u.wep.name, ds_strerror(r), ds_last_error(p->ds));
@@ -328,7 +339,7 @@ static void add_undo(struct add_state *s)
 	struct link_err le;
 
 	if (s->recorded)
-		ds_delete(p->ds, s->key, s->rev);
+		hostport_wep_delete(p->ds, &s->res, s->rev);
 	if (s->linked && s->host_nl)
 		link_del(s->host_nl, s->res.u.wep.ifname, &le);
 	if (s->assigned)
@@ -354,6 +365,9 @@ static int cmd_add(struct plug *p)
 	snprintf(w->container_id, sizeof(w->container_id), "%s", p->cid);
 	w->labels = p->conf.labels;	/* moved */
 	memset(&p->conf.labels, 0, sizeof(p->conf.labels));
+	/* runtimeConfig.portMappings: published by felix like `petrelctl run -p`. */
+	w->n_ports = p->conf.n_ports;
+	memcpy(w->ports, p->conf.ports, p->conf.n_ports * sizeof(w->ports[0]));
 	r = add_name(&s);
 	if (r < 0)
 		goto out;
@@ -391,7 +405,7 @@ out:
 static int cmd_del(struct plug *p)
 {
 	struct resource w = { 0 };
-	char handle[IPAM_HANDLE_MAX], key[RES_KEY_MAX];
+	char handle[IPAM_HANDLE_MAX];
 	struct link_nl *nl = NULL;
 	struct link_err le;
 	char t[512];
@@ -423,12 +437,7 @@ static int cmd_del(struct plug *p)
 		goto out;
 	}
 	if (w.u.wep.name[0]) {
-		char id[2 * RES_NAME_MAX];
-
-		snprintf(id, sizeof(id), "%s/%s", w.u.wep.node, w.u.wep.name);
-		r = res_key(RES_WEP, id, key, sizeof(key));
-		if (r == 0)
-			r = ds_delete(p->ds, key, w.revision);
+		r = hostport_wep_delete(p->ds, &w, w.revision);
 		if (r < 0 && r != -ENOENT) {
 			r = cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
 				      "deleting the record of %s: %s", w.u.wep.name,

@@ -57,6 +57,9 @@ void config_defaults(struct petrel_config *c)
 	c->resync_interval = 30;
 	c->wait_timeout = 10;
 	c->log_level = LOG_LVL_INFO;
+	c->host_port_lo = 32768;	/* Docker's: the kernel's ephemeral range */
+	c->host_port_hi = 60999;
+	c->ep_to_host = CONFIG_EP_TO_HOST_ACCEPT;
 	snprintf(c->bird_config, sizeof(c->bird_config), "/run/petrel/bird.conf");
 	snprintf(c->bird_socket, sizeof(c->bird_socket), "/run/petrel/bird.ctl");
 }
@@ -303,6 +306,42 @@ static void get_loglevel(struct cctx *x, const json_t *obj, const json_t *v,
 	cerr(x, obj, "", "logLevel", "unknown level \"%s\" (error, warning, info or debug)", s);
 }
 
+/* "LO-HI", 1 <= LO <= HI <= 65535 */
+static void get_port_range(struct cctx *x, const json_t *obj, const json_t *v,
+			   struct petrel_config *c)
+{
+	unsigned lo, hi;
+	const char *s;
+	int n = 0;
+
+	if (!str_of(x, obj, "", "hostPortRange", v, 32, &s))
+		return;
+	if (sscanf(s, "%5u-%5u%n", &lo, &hi, &n) != 2 || s[n] || s[0] < '0' ||
+	    s[0] > '9' || lo < 1 || hi > 65535 || lo > hi) {
+		cerr(x, obj, "", "hostPortRange", "\"%s\": expected LO-HI, "
+		     "1 <= LO <= HI <= 65535", s);
+		return;
+	}
+	c->host_port_lo = (uint16_t)lo;
+	c->host_port_hi = (uint16_t)hi;
+}
+
+static void get_ep_to_host(struct cctx *x, const json_t *obj, const json_t *v,
+			   struct petrel_config *c)
+{
+	const char *s;
+
+	if (!str_of(x, obj, "", "endpointToHostAction", v, 32, &s))
+		return;
+	if (!strcasecmp(s, "accept"))
+		c->ep_to_host = CONFIG_EP_TO_HOST_ACCEPT;
+	else if (!strcasecmp(s, "drop"))
+		c->ep_to_host = CONFIG_EP_TO_HOST_DROP;
+	else
+		cerr(x, obj, "", "endpointToHostAction",
+		     "\"%s\": expected accept or drop", s);
+}
+
 static void unknown_key(struct cctx *x, const json_t *obj, const char *prefix,
 			const char *key)
 {
@@ -430,6 +469,10 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 				c->wait_timeout = (int)i;
 		} else if (!strcmp(key, "logLevel")) {
 			get_loglevel(x, root, v, c);
+		} else if (!strcmp(key, "hostPortRange")) {
+			get_port_range(x, root, v, c);
+		} else if (!strcmp(key, "endpointToHostAction")) {
+			get_ep_to_host(x, root, v, c);
 		} else if (!strcmp(key, "bgp")) {
 			get_bgp(x, root, v, c);
 		} else if (!strcmp(key, "bird")) {

@@ -15,6 +15,9 @@
  *   resyncInterval: 30          # seconds between full resyncs (felix)
  *   waitTimeout: 10             # seconds run/CNI ADD wait for felix
  *   logLevel: info              # error | warning | info | debug
+ *   hostPortRange: 32768-60999  # host ports that -P / -p PORT pick from
+ *   endpointToHostAction: accept  # workload → the node itself, after the
+ *                               # workload's egress policy: accept | drop
  *   bgp: { address: 192.0.2.11, asNumber: 64512 }
  *   bird: { config: /run/petrel/bird.conf, socket: /run/petrel/bird.ctl }
  *
@@ -30,6 +33,8 @@
 #define CONFIG_DEFAULT_PATH "/etc/petrel/petrel.yaml"
 #define CONFIG_PATH_MAX 256
 
+enum { CONFIG_EP_TO_HOST_ACCEPT, CONFIG_EP_TO_HOST_DROP };
+
 struct petrel_config {
 	char file[CONFIG_PATH_MAX];	/* where it was read from; "" = defaults only */
 	char node[64];
@@ -43,6 +48,8 @@ struct petrel_config {
 	int log_level;		/* enum log_level */
 	uint32_t bgp_address;	/* 0 = autodetect */
 	uint32_t bgp_asn;	/* 0 = BGPConfiguration's default */
+	uint16_t host_port_lo, host_port_hi;	/* hostPortRange */
+	int ep_to_host;		/* endpointToHostAction: CONFIG_EP_TO_HOST_* */
 	char bird_config[CONFIG_PATH_MAX];
 	char bird_socket[CONFIG_PATH_MAX];
 };

@@ -27,11 +27,13 @@
 #include "common/ifname.h"
 #include "common/log.h"
 #include "datastore/resource.h"
+#include "policy/selector.h"
 
 #define LABELS_MAX 256
 #define HANDLE_ADDRS_MAX 1024
-#define SELECTOR_MAX 1024
+#define NODESEL_MAX 1024	/* nodeSelector (policy selectors: SELECTOR_MAX) */
 #define BLOCK_MIN_LEN 20	/* the largest block: /20, 4096 addresses */
+#define NP_ORDER_DIGITS 15	/* DBL_DIG: decimal -> double -> decimal exact */
 
 /* ------------------------------------------------------------------ kinds */
 
@@ -50,6 +52,9 @@ static const struct {
 	[RES_BGPCONFIG] = { "BGPConfiguration", "bgpconfigurations",
 			    { "bgpconfiguration", "bgpconfig", "bgpconfigs" } },
 	[RES_BGPPEER] = { "BGPPeer", "bgppeers", { "bgppeer", "peer", "peers" } },
+	[RES_NETPOLICY] = { "NetworkPolicy", "networkpolicies",
+			    { "networkpolicy", "netpol", "policy", "policies", "np" } },
+	[RES_NETWORK] = { "Network", "networks", { "network", "net" } },
 };
 
 int res_kind_parse(const char *s)
@@ -561,6 +566,64 @@ static int get_cidr(struct vctx *v, const struct vobj *o, const char *key,
 	return -1;
 }
 
+/* A selector (policy/selector.h: Calico's language); *dst NULL when absent
+ * or "" (all()). A parse error is reported where it is: at the string's
+ * position plus the offending token's offset. (Exact for a plain scalar on
+ * one line; the loader records a quoted scalar at its opening quote, one
+ * column early.) A stored document has no positions: the offset is in the
+ * message instead. */
+static void get_selector(struct vctx *v, const struct vobj *o, const char *key,
+			 char **dst)
+{
+	struct selector_err err = { 0 };
+	struct selector *sel = NULL;
+	char path[160];
+	const char *s;
+	int r, line, col;
+
+	if (get_str(v, o, key, false, SELECTOR_MAX, &s) <= 0)
+		return;
+	r = selector_parse(s, &sel, &err);
+	selector_free(sel);
+	if (r == -EINVAL) {
+		vpos(v, o, key, false, &line, &col);
+		vpath(o->path, key, path, sizeof(path));
+		if (v->doc && line > 0 && err.pos > 0)
+			col += err.pos;
+		if (v->doc)
+			verr(v, line, col, path, "%s", err.msg);
+		else
+			verr(v, 0, 0, path, "%s (at offset %d of \"%.80s\")", err.msg,
+			     err.pos, s);
+		return;
+	}
+	if (r < 0 || (s[0] && !(*dst = strdup(s))))
+		verr(v, 0, 0, NULL, "out of memory");
+}
+
+/* One of names[0..n-1]; *out left alone when absent. */
+static void get_enum(struct vctx *v, const struct vobj *o, const char *key,
+		     const char *const *names, int n, int *out)
+{
+	char list[128] = "";
+	const char *s;
+	size_t len = 0;
+
+	if (get_str(v, o, key, false, 64, &s) <= 0)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return;
+		}
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+		if (len >= sizeof(list))
+			len = sizeof(list) - 1;
+	}
+	verr_field(v, o, key, "unknown value \"%s\" (%s)", s, list);
+}
+
 /* The document's frame: apiVersion, kind, metadata (name, labels?,
  * revision?), spec. name must then be checked by the caller. */
 struct head {
@@ -777,7 +840,7 @@ int ippool_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 		get_bool(&v, &h.spec, "natOutgoing", &p.nat_outgoing);
 		get_bool(&v, &h.spec, "disabled", &p.disabled);
 		get_bool(&v, &h.spec, "strictAffinity", &p.strict_affinity);
-		if (get_str(&v, &h.spec, "nodeSelector", false, SELECTOR_MAX, &sel) > 0 &&
+		if (get_str(&v, &h.spec, "nodeSelector", false, NODESEL_MAX, &sel) > 0 &&
 		    sel[0]) {
 			p.node_selector = strdup(sel);
 			if (!p.node_selector)
@@ -1015,12 +1078,163 @@ static void wep_nets(struct vctx *v, const struct vobj *spec, struct wep *w)
 	}
 }
 
+/* Names a workload's network may not have: docker's own network modes. */
+static bool network_name_reserved(const char *s)
+{
+	static const char *const reserved[] = { "routed", "host", "none", NULL };
+
+	for (size_t i = 0; reserved[i]; i++)
+		if (!strcmp(s, reserved[i]))
+			return true;
+	return false;
+}
+
+static void wep_networks(struct vctx *v, const struct vobj *spec, struct wep *w)
+{
+	struct vobj nl;
+	size_t n;
+
+	if (get_sub(v, spec, "networks", false, true, &nl) <= 0)
+		return;
+	n = json_array_size(nl.j);
+	if (n > WEP_MAX_NETWORKS) {
+		verr(v, nl.line, nl.col, nl.path, "too many networks (%zu, at most %d)",
+		     n, WEP_MAX_NETWORKS);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vobj it;
+		const char *s;
+		size_t k;
+
+		vitem(v, &nl, i, &it);
+		if (!json_is_string(it.j)) {
+			verr(v, it.line, it.col, it.path, "must be a network name, not %s",
+			     yaml_type_name(it.j));
+			continue;
+		}
+		s = json_string_value(it.j);
+		if (!res_name_valid(s) || network_name_reserved(s)) {
+			verr(v, it.line, it.col, it.path, "invalid network name \"%.80s\"", s);
+			continue;
+		}
+		for (k = 0; k < w->n_networks && strcmp(w->networks[k], s); k++)
+			;
+		if (k < w->n_networks) {
+			verr(v, it.line, it.col, it.path, "duplicate network \"%s\"", s);
+			continue;
+		}
+		copy_str(w->networks[w->n_networks++], RES_NAME_MAX, s);
+	}
+}
+
+/* hostIP: a unicast address, or 0.0.0.0 (every address, as when absent). */
+static bool wep_port_host_ip(struct vctx *v, const struct vobj *o, uint32_t *ip)
+{
+	const char *s;
+	int r = get_str(v, o, "hostIP", false, 64, &s);
+
+	if (r <= 0)
+		return r == 0;
+	if (ip4_parse(s, ip) < 0) {
+		verr_field(v, o, "hostIP", "invalid IPv4 address \"%s\"", s);
+		return false;
+	}
+	if ((*ip >> 28) == 0xe || *ip == 0xffffffffu) {
+		verr_field(v, o, "hostIP", "\"%s\" is not a unicast address", s);
+		return false;
+	}
+	return true;
+}
+
+/* One item of spec.ports; true when *p is complete and valid. */
+static bool wep_port(struct vctx *v, const struct vobj *it, struct wep_port *p)
+{
+	static const char *const keys[] = {
+		"hostIP", "hostPort", "containerPort", "protocol", NULL
+	};
+	static const char *const protos[] = { "tcp", "udp" };
+	bool ok = true;
+	json_int_t i;
+	int proto = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (!json_is_object(it->j)) {
+		verr(v, it->line, it->col, it->path, "must be a mapping {hostIP?, hostPort, "
+		     "containerPort, protocol?}, not %s", yaml_type_name(it->j));
+		return false;
+	}
+	check_known(v, it, keys);
+	ok &= wep_port_host_ip(v, it, &p->host_ip);
+	if (get_int(v, it, "hostPort", 1, 65535, &i) > 0)
+		p->host_port = (uint16_t)i;
+	else if (!vmember(it, "hostPort"))
+		verr_missing(v, it, "hostPort");
+	if (get_int(v, it, "containerPort", 1, 65535, &i) > 0)
+		p->port = (uint16_t)i;
+	else if (!vmember(it, "containerPort"))
+		verr_missing(v, it, "containerPort");
+	if (vmember(it, "protocol")) {
+		proto = -1;
+		get_enum(v, it, "protocol", protos, 2, &proto);
+	}
+	p->proto = proto == 1 ? 17 : 6;	/* IPPROTO_UDP, IPPROTO_TCP */
+	return ok && proto >= 0 && p->host_port && p->port;
+}
+
+/* Two ports collide when they take the same host port and protocol on a
+ * common address (0 is every address). */
+static bool wep_ports_collide(const struct wep_port *a, const struct wep_port *b)
+{
+	return a->host_port == b->host_port && a->proto == b->proto &&
+	       (a->host_ip == b->host_ip || !a->host_ip || !b->host_ip);
+}
+
+static void wep_ports(struct vctx *v, const struct vobj *spec, struct wep *w,
+		      bool mode_ok)
+{
+	struct vobj pl;
+	size_t n;
+
+	if (get_sub(v, spec, "ports", false, true, &pl) <= 0)
+		return;
+	n = json_array_size(pl.j);
+	if (n > WEP_MAX_PORTS) {
+		verr(v, pl.line, pl.col, pl.path, "too many ports (%zu, at most %d)",
+		     n, WEP_MAX_PORTS);
+		return;
+	}
+	if (n && mode_ok && w->mode != WEP_ROUTED) {
+		verr(v, pl.line, pl.col, pl.path, "only allowed with mode routed");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct wep_port p;
+		struct vobj it;
+		size_t k;
+
+		vitem(v, &pl, i, &it);
+		if (!wep_port(v, &it, &p))
+			continue;
+		for (k = 0; k < w->n_ports && !wep_ports_collide(&w->ports[k], &p); k++)
+			;
+		if (k < w->n_ports) {
+			verr(v, it.line, it.col, it.path, "host port %u/%s is already "
+			     "published by %s[%zu]", (unsigned)p.host_port,
+			     p.proto == 17 ? "udp" : "tcp", pl.path, k);
+			continue;
+		}
+		w->ports[w->n_ports++] = p;
+	}
+}
+
 int wep_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 		  struct wep *out, struct errs *e)
 {
 	static const char *const spec_keys[] = {
 		"node", "mode", "container", "netns", "interfaceName",
-		"workloadInterfaceName", "ipNetworks", "mac", "containerID", NULL
+		"workloadInterfaceName", "ipNetworks", "mac", "containerID",
+		"networks", "ports", NULL
 	};
 	struct vctx v = { doc, file, e, 0, NULL, 0 };
 	struct wep w = { .mode = WEP_ROUTED };
@@ -1100,6 +1314,8 @@ int wep_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 			else
 				copy_str(w.container_id, sizeof(w.container_id), s);
 		}
+		wep_networks(&v, sp, &w);
+		wep_ports(&v, sp, &w, mode_ok);
 	}
 	if (vflush(&v) < 0) {
 		wep_clear(&w);
@@ -1107,6 +1323,24 @@ int wep_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 	}
 	*out = w;
 	return 0;
+}
+
+/* {hostIP?, hostPort, containerPort, protocol}; NULL on ENOMEM. */
+static json_t *enc_wep_port(const struct wep_port *p)
+{
+	struct jb b = { 0 };
+	json_t *o = json_object();
+
+	if (p->host_ip)
+		jset(&b, o, "hostIP", enc_addr(p->host_ip));
+	jset(&b, o, "hostPort", json_integer(p->host_port));
+	jset(&b, o, "containerPort", json_integer(p->port));
+	jset(&b, o, "protocol", json_string(p->proto == 17 ? "udp" : "tcp"));
+	if (b.oom) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 json_t *wep_to_json(const struct wep *w)
@@ -1141,6 +1375,23 @@ json_t *wep_to_json(const struct wep *w)
 	}
 	if (w->container_id[0])
 		jset(&b, spec, "containerID", json_string(w->container_id));
+	/* both only when set, so that documents without them stay as they were */
+	if (w->n_networks) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < w->n_networks && i < WEP_MAX_NETWORKS; i++)
+			if (!a || json_array_append_new(a, json_string(w->networks[i])) < 0)
+				b.oom = true;
+		jset(&b, spec, "networks", a);
+	}
+	if (w->n_ports) {
+		json_t *a = json_array();
+
+		for (size_t i = 0; i < w->n_ports && i < WEP_MAX_PORTS; i++)
+			if (!a || json_array_append_new(a, enc_wep_port(&w->ports[i])) < 0)
+				b.oom = true;
+		jset(&b, spec, "ports", a);
+	}
 	return enc_done(&b, j, spec);
 }
 
@@ -1523,97 +1774,15 @@ static void get_password(struct vctx *v, const struct vobj *o, const char *key,
 		verr(v, 0, 0, NULL, "out of memory");
 }
 
-/* One of names[0..n-1]; *out left alone when absent. */
-static void get_enum(struct vctx *v, const struct vobj *o, const char *key,
-		     const char *const *names, int n, int *out)
-{
-	char list[128] = "";
-	const char *s;
-	size_t len = 0;
-
-	if (get_str(v, o, key, false, 64, &s) <= 0)
-		return;
-	for (int i = 0; i < n; i++) {
-		if (!strcmp(s, names[i])) {
-			*out = i;
-			return;
-		}
-		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
-					i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
-		if (len >= sizeof(list))
-			len = sizeof(list) - 1;
-	}
-	verr_field(v, o, key, "unknown value \"%s\" (%s)", s, list);
-}
-
 /* --------------------------------------------------------- node selectors */
-
-static const char *sel_ws(const char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-/* Length of a label key at p (validated afterwards by labels_key_valid). */
-static size_t sel_key(const char *p, char *key, size_t len)
-{
-	size_t n = 0;
-
-	while (is_alnum(p[n]) || p[n] == '.' || p[n] == '_' || p[n] == '-' || p[n] == '/')
-		n++;
-	if (n == 0 || n >= len)
-		return 0;
-	memcpy(key, p, n);
-	key[n] = '\0';
-	return labels_key_valid(key) ? n : 0;
-}
 
 int node_selector_match(const char *sel, const struct labels *l)
 {
-	char key[320], val[64];
-	const char *p, *end, *have;
-	size_t n;
-	bool eq;
-	char quote;
-
+	/* NULL is refused here (a caller's field says what its NULL means);
+	 * "" is all(), as in Calico */
 	if (!sel)
 		return -EINVAL;
-	p = sel_ws(sel);
-	if (!strncmp(p, "all()", 5))
-		return *sel_ws(p + 5) ? -EINVAL : 1;
-	if (!strncmp(p, "has(", 4)) {
-		p = sel_ws(p + 4);
-		if (!(n = sel_key(p, key, sizeof(key))))
-			return -EINVAL;
-		p = sel_ws(p + n);
-		if (*p != ')' || *sel_ws(p + 1))
-			return -EINVAL;
-		return l && labels_get(l, key) != NULL;
-	}
-	if (!(n = sel_key(p, key, sizeof(key))))
-		return -EINVAL;
-	p = sel_ws(p + n);
-	if (p[0] == '=' && p[1] == '=')
-		eq = true;
-	else if (p[0] == '!' && p[1] == '=')
-		eq = false;
-	else
-		return -EINVAL;
-	p = sel_ws(p + 2);
-	quote = *p;
-	if ((quote != '"' && quote != '\'') || !(end = strchr(p + 1, quote)))
-		return -EINVAL;
-	n = (size_t)(end - (p + 1));
-	if (n >= sizeof(val) || *sel_ws(end + 1))
-		return -EINVAL;
-	memcpy(val, p + 1, n);
-	val[n] = '\0';
-	if (!labels_value_valid(val))
-		return -EINVAL;
-	have = l ? labels_get(l, key) : NULL;
-	/* Calico's meaning: != also holds when the label is absent */
-	return eq ? (have && !strcmp(have, val)) : !(have && !strcmp(have, val));
+	return selector_match_text(sel, l);
 }
 
 /* ------------------------------------------------------- BGPConfiguration */
@@ -1831,17 +2000,11 @@ int bgppeer_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 			else
 				copy_str(p.node, sizeof(p.node), s);
 		}
-		if (get_str(&v, sp, "nodeSelector", false, SELECTOR_MAX, &s) > 0) {
-			if (has_node)
-				verr_field(&v, sp, "nodeSelector",
-					   "give node or nodeSelector, not both");
-			else if (node_selector_match(s, NULL) < 0)
-				verr_field(&v, sp, "nodeSelector", "unsupported selector \"%.80s\" "
-					   "(for now: all(), has(KEY), KEY == \"VALUE\" or "
-					   "KEY != \"VALUE\")", s);
-			else if (!(p.node_selector = strdup(s)))
-				verr(&v, 0, 0, NULL, "out of memory");
-		}
+		if (has_node && vmember(sp, "nodeSelector"))
+			verr_field(&v, sp, "nodeSelector",
+				   "give node or nodeSelector, not both");
+		else
+			get_selector(&v, sp, "nodeSelector", &p.node_selector);
 		get_password(&v, sp, "password", &p.password);
 		if (get_int(&v, sp, "keepaliveTime", 1, 65535, &i) > 0)
 			p.keepalive = (uint16_t)i;
@@ -1918,6 +2081,595 @@ void bgppeer_clear(struct bgppeer *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* ---------------------------------------------------------- NetworkPolicy */
+
+static const char *const np_action_names[] = { "Allow", "Deny", "Log", "Pass" };
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} np_protos[] = { { "TCP", 6 }, { "UDP", 17 }, { "ICMP", 1 }, { "SCTP", 132 } };
+
+#define NP_ORDER_MAX 9007199254740992.0	/* 2^53: every integer exact */
+
+/* "1.5" is a string in YAML (the loader resolves integers only): a decimal
+ * number, without the inf/nan/hex spellings strtod also takes. */
+static bool order_parse(const char *s, double *out)
+{
+	char *end;
+
+	if (!s[0] || strspn(s, "0123456789.eE+-") != strlen(s))
+		return false;
+	errno = 0;
+	*out = strtod(s, &end);
+	return !*end && errno == 0;
+}
+
+/* A fractional order keeps NP_ORDER_DIGITS significant digits, so that it
+ * prints as written ("0.1", not "0.10000000000000001") and reads back the
+ * same. */
+static double order_norm(double d)
+{
+	char buf[40];
+
+	if (d == (double)(int64_t)d)
+		return d;	/* an integer (|d| <= 2^53) is exact already */
+	snprintf(buf, sizeof(buf), "%.*g", NP_ORDER_DIGITS, d);
+	return strtod(buf, NULL);
+}
+
+static void np_order(struct vctx *v, const struct vobj *sp, struct netpolicy *p)
+{
+	const json_t *m = vmember(sp, "order");
+	double d = 0;
+
+	if (!m)
+		return;
+	if (json_is_integer(m)) {
+		d = (double)json_integer_value(m);
+	} else if (json_is_real(m)) {
+		d = json_real_value(m);
+	} else if (!json_is_string(m) || !order_parse(json_string_value(m), &d)) {
+		verr_field(v, sp, "order", "must be a number, not %s%s%.40s%s",
+			   yaml_type_name(m), json_is_string(m) ? " \"" : "",
+			   json_is_string(m) ? json_string_value(m) : "",
+			   json_is_string(m) ? "\"" : "");
+		return;
+	}
+	if (d != d || d < -NP_ORDER_MAX || d > NP_ORDER_MAX) {
+		verr_field(v, sp, "order", "out of range (-2^53..2^53)");
+		return;
+	}
+	p->has_order = true;
+	p->order = order_norm(d);
+}
+
+/* types: 1 when given (p->ingress/egress set from it), 0 when absent. */
+static int np_types(struct vctx *v, const struct vobj *sp, struct netpolicy *p)
+{
+	struct vobj tl;
+	size_t n;
+
+	if (get_sub(v, sp, "types", false, true, &tl) <= 0)
+		return vmember(sp, "types") ? -1 : 0;
+	n = json_array_size(tl.j);
+	if (n == 0) {
+		verr(v, tl.line, tl.col, tl.path, "must list Ingress, Egress or both");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(tl.j, i));
+		bool *dir = !s ? NULL : !strcmp(s, "Ingress") ? &p->ingress :
+			    !strcmp(s, "Egress") ? &p->egress : NULL;
+		struct vobj it;
+
+		vitem(v, &tl, i, &it);
+		if (!dir)
+			verr(v, it.line, it.col, it.path, "unknown type%s%.40s%s "
+			     "(Ingress or Egress)", s ? " \"" : "", s ? s : "", s ? "\"" : "");
+		else if (*dir)
+			verr(v, it.line, it.col, it.path, "duplicate type \"%s\"", s);
+		else
+			*dir = true;
+	}
+	return 1;
+}
+
+/* protocol: a name in any case, or a number. -1 when bad (reported). */
+static int np_protocol(struct vctx *v, const struct vobj *o, uint8_t *out)
+{
+	const json_t *m = vmember(o, "protocol");
+	json_int_t i;
+
+	*out = 0;
+	if (!m)
+		return 0;
+	if (json_is_integer(m)) {
+		if (get_int(v, o, "protocol", 1, 255, &i) < 0)
+			return -1;
+		*out = (uint8_t)i;
+		return 0;
+	}
+	for (size_t k = 0; json_is_string(m) && k < 4; k++) {
+		if (!strcasecmp(json_string_value(m), np_protos[k].name)) {
+			*out = np_protos[k].proto;
+			return 0;
+		}
+	}
+	verr_field(v, o, "protocol", "unknown protocol %s%.40s%s(TCP, UDP, ICMP, SCTP "
+		   "or a number 1..255)", json_is_string(m) ? "\"" : "",
+		   json_is_string(m) ? json_string_value(m) : yaml_type_name(m),
+		   json_is_string(m) ? "\" " : " ");
+	return -1;
+}
+
+static bool proto_has_ports(uint8_t p)
+{
+	return p == 6 || p == 17 || p == 132;
+}
+
+/* A list of CIDRs (a bare address is a /32), host bits zero. */
+static void np_nets(struct vctx *v, const struct vobj *o, const char *key,
+		    struct ip4_net **out, size_t *nout)
+{
+	struct vobj nl;
+	size_t n;
+
+	if (get_sub(v, o, key, false, true, &nl) <= 0)
+		return;
+	n = json_array_size(nl.j);
+	if (n > NP_LIST_MAX) {
+		verr(v, nl.line, nl.col, nl.path, "too many networks (%zu, at most %d)",
+		     n, NP_LIST_MAX);
+		return;
+	}
+	if (n && !(*out = calloc(n, sizeof(**out)))) {
+		verr(v, 0, 0, NULL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct ip4_net net, fixed;
+		char buf[IP4_NETSTRLEN];
+		const char *s;
+		struct vobj it;
+
+		vitem(v, &nl, i, &it);
+		s = json_string_value(it.j);
+		if (s && ip4_net_parse(s, &net, true, false) == 0) {
+			(*out)[(*nout)++] = net;
+		} else if (s && ip4_net_parse(s, &net, true, true) == 0) {
+			fixed.addr = net.addr & ip4_mask(net.len);
+			fixed.len = net.len;
+			verr(v, it.line, it.col, it.path, "host bits must be zero in CIDR "
+			     "\"%s\" (did you mean %s?)", s, ip4_net_fmt(&fixed, buf));
+		} else if (s) {
+			verr(v, it.line, it.col, it.path, "invalid CIDR \"%.64s\"", s);
+		} else {
+			verr(v, it.line, it.col, it.path, "must be a CIDR string, not %s",
+			     yaml_type_name(it.j));
+		}
+	}
+}
+
+/* A port: 80, "80" or "8000:8080". */
+static bool port_range_parse(const json_t *j, struct port_range *out)
+{
+	const char *s, *colon;
+	uint32_t lo, hi;
+
+	if (json_is_integer(j)) {
+		json_int_t i = json_integer_value(j);
+
+		if (i < 1 || i > 65535)
+			return false;
+		out->lo = out->hi = (uint16_t)i;
+		return true;
+	}
+	if (!(s = json_string_value(j)))
+		return false;
+	colon = strchr(s, ':');
+	if (!colon) {
+		if (!dec_u32(s, strlen(s), 65535, &lo) || lo == 0)
+			return false;
+		out->lo = out->hi = (uint16_t)lo;
+		return true;
+	}
+	if (!dec_u32(s, (size_t)(colon - s), 65535, &lo) ||
+	    !dec_u32(colon + 1, strlen(colon + 1), 65535, &hi) ||
+	    lo == 0 || lo > hi)
+		return false;
+	out->lo = (uint16_t)lo;
+	out->hi = (uint16_t)hi;
+	return true;
+}
+
+static void np_ports(struct vctx *v, const struct vobj *o, const char *key,
+		     struct port_range **out, size_t *nout)
+{
+	struct vobj pl;
+	size_t n;
+
+	if (get_sub(v, o, key, false, true, &pl) <= 0)
+		return;
+	n = json_array_size(pl.j);
+	if (n > NP_LIST_MAX) {
+		verr(v, pl.line, pl.col, pl.path, "too many ports (%zu, at most %d)",
+		     n, NP_LIST_MAX);
+		return;
+	}
+	if (n && !(*out = calloc(n, sizeof(**out)))) {
+		verr(v, 0, 0, NULL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vobj it;
+
+		char what[64];
+
+		vitem(v, &pl, i, &it);
+		if (port_range_parse(it.j, &(*out)[*nout])) {
+			(*nout)++;
+			continue;
+		}
+		if (json_is_integer(it.j))
+			snprintf(what, sizeof(what), "%" JSON_INTEGER_FORMAT,
+				 json_integer_value(it.j));
+		else if (json_is_string(it.j))
+			snprintf(what, sizeof(what), "\"%.40s\"", json_string_value(it.j));
+		else
+			snprintf(what, sizeof(what), "(%s)", yaml_type_name(it.j));
+		verr(v, it.line, it.col, it.path, "invalid port %s (a number 1..65535, "
+		     "or \"LO:HI\" with LO <= HI)", what);
+	}
+}
+
+/* source or destination. proto: the rule's protocol, -1 when it was bad. */
+static void np_entity(struct vctx *v, const struct vobj *r, const char *key,
+		      int proto, struct np_entity *en)
+{
+	static const char *const keys[] = {
+		"nets", "notNets", "selector", "notSelector", "ports", "notPorts", NULL
+	};
+	static const char *const port_keys[] = { "ports", "notPorts" };
+	struct vobj eo;
+
+	if (get_sub(v, r, key, false, false, &eo) <= 0)
+		return;
+	check_known(v, &eo, keys);
+	np_nets(v, &eo, "nets", &en->nets, &en->n_nets);
+	np_nets(v, &eo, "notNets", &en->not_nets, &en->n_not_nets);
+	get_selector(v, &eo, "selector", &en->selector);
+	get_selector(v, &eo, "notSelector", &en->not_selector);
+	np_ports(v, &eo, "ports", &en->ports, &en->n_ports);
+	np_ports(v, &eo, "notPorts", &en->not_ports, &en->n_not_ports);
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *m = vmember(&eo, port_keys[i]);
+
+		if (proto >= 0 && !proto_has_ports((uint8_t)proto) &&
+		    json_array_size(m) > 0)
+			verr_field(v, &eo, port_keys[i], "ports need protocol TCP, UDP "
+				   "or SCTP");
+	}
+}
+
+static void np_icmp(struct vctx *v, const struct vobj *r, int proto,
+		    struct np_rule *out)
+{
+	static const char *const keys[] = { "type", "code", NULL };
+	struct vobj io;
+	json_int_t i;
+
+	if (get_sub(v, r, "icmp", false, false, &io) <= 0)
+		return;
+	check_known(v, &io, keys);
+	if (proto >= 0 && proto != 1)
+		verr_field(v, r, "icmp", "needs protocol ICMP");
+	if (get_int(v, &io, "type", 0, 255, &i) > 0)
+		out->icmp_type = (int)i;
+	if (get_int(v, &io, "code", 0, 255, &i) > 0) {
+		out->icmp_code = (int)i;
+		if (!vmember(&io, "type"))
+			verr_field(v, &io, "code", "a code needs a type");
+	}
+}
+
+static void np_rule(struct vctx *v, const struct vobj *it, struct np_rule *out)
+{
+	static const char *const keys[] = {
+		"action", "protocol", "icmp", "source", "destination", NULL
+	};
+	int action = NP_ALLOW, proto;
+
+	out->icmp_type = out->icmp_code = -1;
+	if (!json_is_object(it->j)) {
+		verr(v, it->line, it->col, it->path, "a rule must be a mapping, not %s",
+		     yaml_type_name(it->j));
+		return;
+	}
+	check_known(v, it, keys);
+	if (!vmember(it, "action"))
+		verr_missing(v, it, "action");
+	get_enum(v, it, "action", np_action_names, 4, &action);
+	out->action = (enum np_action)action;
+	proto = np_protocol(v, it, &out->protocol) < 0 ? -1 : out->protocol;
+	np_icmp(v, it, proto, out);
+	np_entity(v, it, "source", proto, &out->src);
+	np_entity(v, it, "destination", proto, &out->dst);
+}
+
+/* ingress or egress: every rule lands in *out (freed with the policy). */
+static void np_rules(struct vctx *v, const struct vobj *sp, const char *key,
+		     struct np_rule **out, size_t *nout)
+{
+	struct vobj rl;
+	size_t n;
+
+	if (get_sub(v, sp, key, false, true, &rl) <= 0)
+		return;
+	n = json_array_size(rl.j);
+	if (n > NP_RULES_MAX) {
+		verr(v, rl.line, rl.col, rl.path, "too many rules (%zu, at most %d)",
+		     n, NP_RULES_MAX);
+		return;
+	}
+	if (n && !(*out = calloc(n, sizeof(**out)))) {
+		verr(v, 0, 0, NULL, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vobj it;
+
+		vitem(v, &rl, i, &it);
+		np_rule(v, &it, &(*out)[(*nout)++]);
+	}
+}
+
+int netpolicy_from_json(const json_t *j, const struct ydoc *doc,
+			const char *file, struct netpolicy *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"selector", "order", "types", "ingress", "egress", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct netpolicy p = { 0 };
+	struct head h;
+	int types;
+
+	decode_head(&v, j, RES_NETPOLICY, false, true, &h);
+	check_res_name(&v, &h, p.name);
+	if (h.has_spec) {
+		const struct vobj *sp = &h.spec;
+
+		check_known(&v, sp, spec_keys);
+		get_selector(&v, sp, "selector", &p.selector);
+		np_order(&v, sp, &p);
+		types = np_types(&v, sp, &p);
+		np_rules(&v, sp, "ingress", &p.in_rules, &p.n_ingress);
+		np_rules(&v, sp, "egress", &p.out_rules, &p.n_egress);
+		if (types == 0) {
+			/* Calico's default: Ingress, and Egress when it has rules */
+			p.ingress = true;
+			p.egress = json_array_size(vmember(sp, "egress")) > 0;
+		} else if (types > 0) {
+			if (!p.ingress && json_array_size(vmember(sp, "ingress")))
+				verr_field(&v, sp, "ingress", "ingress rules, but types "
+					   "does not list Ingress");
+			if (!p.egress && json_array_size(vmember(sp, "egress")))
+				verr_field(&v, sp, "egress", "egress rules, but types "
+					   "does not list Egress");
+		}
+	}
+	if (vflush(&v) < 0) {
+		netpolicy_clear(&p);
+		return -EINVAL;
+	}
+	*out = p;
+	return 0;
+}
+
+static void enc_nets(struct jb *b, json_t *o, const char *key,
+		     const struct ip4_net *n, size_t count)
+{
+	json_t *a;
+
+	if (!count)
+		return;
+	a = json_array();
+	for (size_t i = 0; i < count; i++)
+		if (!a || json_array_append_new(a, enc_net(&n[i])) < 0)
+			b->oom = true;
+	jset(b, o, key, a);
+}
+
+/* A single port as a number, a range as "LO:HI". */
+static void enc_ports(struct jb *b, json_t *o, const char *key,
+		      const struct port_range *p, size_t count)
+{
+	char buf[16];
+	json_t *a;
+
+	if (!count)
+		return;
+	a = json_array();
+	for (size_t i = 0; i < count; i++) {
+		json_t *x;
+
+		if (p[i].lo == p[i].hi) {
+			x = json_integer(p[i].lo);
+		} else {
+			snprintf(buf, sizeof(buf), "%u:%u", (unsigned)p[i].lo,
+				 (unsigned)p[i].hi);
+			x = json_string(buf);
+		}
+		if (!a || json_array_append_new(a, x) < 0)
+			b->oom = true;
+	}
+	jset(b, o, key, a);
+}
+
+static void enc_entity(struct jb *b, json_t *r, const char *key,
+		       const struct np_entity *en)
+{
+	json_t *o;
+
+	if (!en->n_nets && !en->n_not_nets && !en->selector && !en->not_selector &&
+	    !en->n_ports && !en->n_not_ports)
+		return;
+	o = json_object();
+	enc_nets(b, o, "nets", en->nets, en->n_nets);
+	enc_nets(b, o, "notNets", en->not_nets, en->n_not_nets);
+	if (en->selector)
+		jset(b, o, "selector", json_string(en->selector));
+	if (en->not_selector)
+		jset(b, o, "notSelector", json_string(en->not_selector));
+	enc_ports(b, o, "ports", en->ports, en->n_ports);
+	enc_ports(b, o, "notPorts", en->not_ports, en->n_not_ports);
+	jset(b, r, key, o);
+}
+
+static json_t *enc_proto(uint8_t p)
+{
+	for (size_t k = 0; k < 4; k++)
+		if (np_protos[k].proto == p)
+			return json_string(np_protos[k].name);
+	return json_integer(p);
+}
+
+static void enc_rules(struct jb *b, json_t *spec, const char *key,
+		      const struct np_rule *rules, size_t n)
+{
+	json_t *a;
+
+	if (!n)
+		return;
+	a = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct np_rule *r = &rules[i];
+		json_t *o = json_object();
+
+		jset(b, o, "action", json_string(
+			     np_action_names[(unsigned)r->action <= NP_PASS ? r->action : 0]));
+		if (r->protocol)
+			jset(b, o, "protocol", enc_proto(r->protocol));
+		if (r->icmp_type >= 0) {
+			json_t *ic = json_object();
+
+			jset(b, ic, "type", json_integer(r->icmp_type));
+			if (r->icmp_code >= 0)
+				jset(b, ic, "code", json_integer(r->icmp_code));
+			jset(b, o, "icmp", ic);
+		}
+		enc_entity(b, o, "source", &r->src);
+		enc_entity(b, o, "destination", &r->dst);
+		if (!a || !o || json_array_append_new(a, o) < 0)
+			b->oom = true;
+	}
+	jset(b, spec, key, a);
+}
+
+json_t *netpolicy_to_json(const struct netpolicy *p)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_NETPOLICY, p->name, NULL, &spec);
+	json_t *types = json_array();
+
+	if (p->selector && p->selector[0])
+		jset(&b, spec, "selector", json_string(p->selector));
+	if (p->has_order) {
+		/* integers as integers: "order: 100" reads back as written */
+		if (p->order == (double)(json_int_t)p->order)
+			jset(&b, spec, "order", json_integer((json_int_t)p->order));
+		else
+			jset(&b, spec, "order", json_real(p->order));
+	}
+	if (!types || (p->ingress && json_array_append_new(types, json_string("Ingress"))) ||
+	    (p->egress && json_array_append_new(types, json_string("Egress"))))
+		b.oom = true;
+	jset(&b, spec, "types", types);
+	enc_rules(&b, spec, "ingress", p->in_rules, p->n_ingress);
+	enc_rules(&b, spec, "egress", p->out_rules, p->n_egress);
+	return enc_done(&b, j, spec);
+}
+
+static void np_entity_clear(struct np_entity *en)
+{
+	free(en->nets);
+	free(en->not_nets);
+	free(en->ports);
+	free(en->not_ports);
+	free(en->selector);
+	free(en->not_selector);
+}
+
+static void np_rules_free(struct np_rule *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++) {
+		np_entity_clear(&r[i].src);
+		np_entity_clear(&r[i].dst);
+	}
+	free(r);
+}
+
+void netpolicy_clear(struct netpolicy *p)
+{
+	if (!p)
+		return;
+	free(p->selector);
+	np_rules_free(p->in_rules, p->n_ingress);
+	np_rules_free(p->out_rules, p->n_egress);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---------------------------------------------------------------- Network */
+
+int network_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		      struct network *out, struct errs *e)
+{
+	static const char *const spec_keys[] = { "pool", NULL };
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct network n = { 0 };
+	struct head h;
+	const char *s;
+
+	decode_head(&v, j, RES_NETWORK, false, false, &h);
+	if (h.name && (!strcmp(h.name, NETWORK_DEFAULT) || network_name_reserved(h.name)))
+		verr_field(&v, &h.meta, "name", "\"%s\" is reserved (default, routed, "
+			   "host and none are built in)", h.name);
+	else
+		check_res_name(&v, &h, n.name);
+	if (h.has_spec) {
+		check_known(&v, &h.spec, spec_keys);
+		if (get_str(&v, &h.spec, "pool", false, 1024, &s) > 0 && s[0]) {
+			if (!res_name_valid(s))
+				verr_field(&v, &h.spec, "pool", "invalid pool name \"%.80s\"", s);
+			else
+				copy_str(n.pool, sizeof(n.pool), s);
+		}
+	}
+	if (vflush(&v) < 0) {
+		network_clear(&n);
+		return -EINVAL;
+	}
+	*out = n;
+	return 0;
+}
+
+json_t *network_to_json(const struct network *n)
+{
+	struct jb b = { 0 };
+	json_t *spec, *j = enc_head(&b, RES_NETWORK, n->name, NULL, &spec);
+
+	if (n->pool[0])
+		jset(&b, spec, "pool", json_string(n->pool));
+	return enc_done(&b, j, spec);
+}
+
+void network_clear(struct network *n)
+{
+	if (n)
+		memset(n, 0, sizeof(*n));
+}
+
 /* ------------------------------------------------------- any resource */
 
 /* The kind named by a document; -1 (reported, with any apiVersion problem
@@ -1947,8 +2699,8 @@ static int doc_kind(const json_t *j, const struct ydoc *doc, const char *file,
 				   kind, kinds[k].name);
 		else
 			verr_field(&v, &root, "kind", "unknown kind \"%s\" (IPPool, Node, "
-				   "WorkloadEndpoint, IPAMBlock, IPAMHandle, BGPConfiguration "
-				   "or BGPPeer)", kind);
+				   "WorkloadEndpoint, IPAMBlock, IPAMHandle, BGPConfiguration, "
+				   "BGPPeer, NetworkPolicy or Network)", kind);
 		k = -1;
 	}
 	if (get_str(&v, &root, "apiVersion", true, 64, &s) > 0 && strcmp(s, RES_API_VERSION))
@@ -1977,6 +2729,10 @@ int res_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 		rc = bgpconfig_from_json(j, doc, file, &r.u.bgpconfig, e);
 		break;
 	case RES_BGPPEER: rc = bgppeer_from_json(j, doc, file, &r.u.bgppeer, e); break;
+	case RES_NETPOLICY:
+		rc = netpolicy_from_json(j, doc, file, &r.u.netpolicy, e);
+		break;
+	case RES_NETWORK: rc = network_from_json(j, doc, file, &r.u.network, e); break;
 	case RES_IPAMHANDLE:
 	default: rc = ipam_handle_from_json(j, doc, file, &r.u.handle, e); break;
 	}
@@ -1998,6 +2754,8 @@ json_t *res_to_json(const struct resource *r)
 	case RES_IPAMHANDLE: j = ipam_handle_to_json(&r->u.handle); break;
 	case RES_BGPCONFIG: j = bgpconfig_to_json(&r->u.bgpconfig); break;
 	case RES_BGPPEER: j = bgppeer_to_json(&r->u.bgppeer); break;
+	case RES_NETPOLICY: j = netpolicy_to_json(&r->u.netpolicy); break;
+	case RES_NETWORK: j = network_to_json(&r->u.network); break;
 	default: return NULL;
 	}
 	if (j && r->revision > 0 &&
@@ -2021,6 +2779,8 @@ void res_clear(struct resource *r)
 	case RES_IPAMHANDLE: ipam_handle_clear(&r->u.handle); break;
 	case RES_BGPCONFIG: bgpconfig_clear(&r->u.bgpconfig); break;
 	case RES_BGPPEER: bgppeer_clear(&r->u.bgppeer); break;
+	case RES_NETPOLICY: netpolicy_clear(&r->u.netpolicy); break;
+	case RES_NETWORK: network_clear(&r->u.network); break;
 	default: break;
 	}
 	r->revision = 0;
@@ -2041,6 +2801,8 @@ void res_name(const struct resource *r, char *buf, size_t len)
 	case RES_IPAMHANDLE: snprintf(buf, len, "%s", r->u.handle.id); break;
 	case RES_BGPCONFIG: snprintf(buf, len, "%s", r->u.bgpconfig.name); break;
 	case RES_BGPPEER: snprintf(buf, len, "%s", r->u.bgppeer.name); break;
+	case RES_NETPOLICY: snprintf(buf, len, "%s", r->u.netpolicy.name); break;
+	case RES_NETWORK: snprintf(buf, len, "%s", r->u.network.name); break;
 	default: snprintf(buf, len, "?"); break;
 	}
 }
@@ -2086,7 +2848,8 @@ char *res_to_text(const struct resource *r)
 	j = res_to_json(&copy);
 	if (!j)
 		return NULL;
-	s = json_dumps(j, JSON_COMPACT);
+	/* a real (a NetworkPolicy's order) in the digits it was normalized to */
+	s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(NP_ORDER_DIGITS));
 	json_decref(j);
 	return s;
 }

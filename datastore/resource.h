@@ -38,12 +38,15 @@ enum res_kind {
 	RES_IPAMHANDLE,
 	RES_BGPCONFIG,		/* BGPConfiguration */
 	RES_BGPPEER,		/* BGPPeer */
+	RES_NETPOLICY,		/* NetworkPolicy */
+	RES_NETWORK,		/* Network */
 	RES_KIND_COUNT
 };
 
 /* "IPPool" ↔ RES_IPPOOL; also accepts lower-case, plural and short names on
- * parse ("ippool", "ippools", "pool"; "wep", "workloadendpoint(s)", ...).
- * -1 when unknown. */
+ * parse ("ippool", "ippools", "pool"; "wep", "workloadendpoint(s)";
+ * "networkpolicy", "netpol", "policy", "np"; "network", "net", ...).
+ * -1 when unknown. Key segments: "networkpolicies", "networks". */
 int res_kind_parse(const char *s);
 const char *res_kind_name(enum res_kind k);	/* "IPPool" */
 const char *res_kind_plural(enum res_kind k);	/* "ippools" (the key segment) */
@@ -98,6 +101,17 @@ const char *wep_mode_name(enum wep_mode m);	/* "routed", ... */
 int wep_mode_parse(const char *s);
 
 #define WEP_MAX_NETS 4
+#define WEP_MAX_NETWORKS 8
+#define WEP_MAX_PORTS 64
+
+/* A published port: [hostIP:]hostPort:port/proto. YAML: {hostIP?,
+ * hostPort, containerPort, protocol: tcp|udp}. */
+struct wep_port {
+	uint32_t host_ip;	/* 0 = every address of the node */
+	uint16_t host_port;	/* 1..65535 */
+	uint16_t port;		/* the workload's port, 1..65535 */
+	uint8_t proto;		/* IPPROTO_TCP | IPPROTO_UDP */
+};
 
 struct wep {
 	char node[RES_NAME_MAX];
@@ -113,6 +127,10 @@ struct wep {
 	bool has_mac;
 	char container_id[72];	/* the creator's ID (64 hex for engines) */
 	struct labels labels;
+	size_t n_networks;	/* 0 = "default" only */
+	char networks[WEP_MAX_NETWORKS][RES_NAME_MAX];
+	size_t n_ports;
+	struct wep_port ports[WEP_MAX_PORTS];	/* published (routed only) */
 };
 
 /* --- IPAMBlock --- */
@@ -206,10 +224,64 @@ struct bgppeer {
 	enum bgp_import import;		/* import: what is accepted, default pools */
 };
 
-/* The node selectors accepted for now: `all()`, `has(KEY)`, `KEY == "VALUE"`
- * and `KEY != "VALUE"` (single or double quotes); Calico's whole language
- * (&&, ||, in, ...) comes with NetworkPolicy. 1 when l matches, 0 when it
- * does not, -EINVAL when sel is not one of these forms. */
+/* --- NetworkPolicy ---
+ * Calico's semantics (docs/policy.md): the policies whose selector selects
+ * a workload apply to it in (order, name) order, for the directions in
+ * types; once one selects it for a direction, what no rule allows is
+ * dropped. Rule fields in YAML: action, protocol, icmp {type, code},
+ * source / destination {nets, notNets, selector, notSelector, ports,
+ * notPorts}. Ports only with protocol tcp, udp or sctp; icmp only with
+ * protocol icmp. */
+enum np_action { NP_ALLOW, NP_DENY, NP_LOG, NP_PASS };	/* "Allow" "Deny" "Log" "Pass" */
+#define NP_RULES_MAX 256	/* per direction */
+#define NP_LIST_MAX 64		/* nets, ports per entity */
+
+struct port_range {
+	uint16_t lo, hi;	/* 1..65535, lo <= hi; "80" or "8000:8080" */
+};
+
+struct np_entity {
+	size_t n_nets, n_not_nets, n_ports, n_not_ports;
+	struct ip4_net *nets, *not_nets;		/* owned */
+	struct port_range *ports, *not_ports;		/* owned */
+	char *selector, *not_selector;			/* owned; NULL = none */
+};
+
+struct np_rule {
+	enum np_action action;
+	uint8_t protocol;	/* 0 = any; "TCP" "UDP" "ICMP" "SCTP" or 1..255 */
+	int icmp_type;		/* -1 = any; 0..255 */
+	int icmp_code;		/* -1 = any; 0..255; only with a type */
+	struct np_entity src, dst;
+};
+
+struct netpolicy {
+	char name[RES_NAME_MAX];
+	char *selector;		/* owned; NULL or "" = all() */
+	bool has_order;
+	double order;		/* lower first; none = after every ordered one */
+	bool ingress, egress;	/* types: when absent, Ingress, plus Egress
+				 * when there are egress rules (Calico's rule) */
+	size_t n_ingress, n_egress;
+	struct np_rule *in_rules, *out_rules;	/* owned */
+};
+
+/* --- Network ---
+ * A named network (`docker network create`): its members reach each other
+ * and resolve each other's names; others reach them only through policy
+ * (or a published port). "default" is built in: everything in and out. */
+#define NETWORK_DEFAULT "default"
+struct network {
+	char name[RES_NAME_MAX];	/* not "default", "routed", "host", "none" */
+	char pool[RES_NAME_MAX];	/* IPPool its members' addresses come
+					 * from; "" = the pools no network names */
+};
+
+/* A node selector in Calico's whole selector language (policy/selector.h:
+ * all(), has(), ==, !=, in, not in, contains, starts/ends with, !, &&, ||,
+ * parentheses; "" is all()). l may be NULL (no labels). 1 when l matches,
+ * 0 when it does not, -EINVAL when sel is NULL or not a valid selector
+ * (-ENOMEM when out of memory). */
 int node_selector_match(const char *sel, const struct labels *l);
 
 /* Decoders. doc: the YAML document the json came from, for positions (NULL
@@ -230,6 +302,10 @@ int bgpconfig_from_json(const json_t *j, const struct ydoc *doc,
 			const char *file, struct bgpconfig *out, struct errs *e);
 int bgppeer_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 		      struct bgppeer *out, struct errs *e);
+int netpolicy_from_json(const json_t *j, const struct ydoc *doc,
+			const char *file, struct netpolicy *out, struct errs *e);
+int network_from_json(const json_t *j, const struct ydoc *doc, const char *file,
+		      struct network *out, struct errs *e);
 
 json_t *ippool_to_json(const struct ippool *p);
 json_t *node_to_json(const struct node *n);
@@ -238,6 +314,8 @@ json_t *ipam_block_to_json(const struct ipam_block *b);
 json_t *ipam_handle_to_json(const struct ipam_handle *h);
 json_t *bgpconfig_to_json(const struct bgpconfig *c);
 json_t *bgppeer_to_json(const struct bgppeer *p);
+json_t *netpolicy_to_json(const struct netpolicy *p);
+json_t *network_to_json(const struct network *n);
 
 void ippool_clear(struct ippool *p);
 void node_clear(struct node *n);
@@ -246,6 +324,8 @@ void ipam_block_clear(struct ipam_block *b);
 void ipam_handle_clear(struct ipam_handle *h);
 void bgpconfig_clear(struct bgpconfig *c);
 void bgppeer_clear(struct bgppeer *p);
+void netpolicy_clear(struct netpolicy *p);
+void network_clear(struct network *n);
 void labels_clear(struct labels *l);
 
 /*
@@ -264,6 +344,8 @@ struct resource {
 		struct ipam_handle handle;
 		struct bgpconfig bgpconfig;
 		struct bgppeer bgppeer;
+		struct netpolicy netpolicy;
+		struct network network;
 	} u;
 };
 

@@ -193,10 +193,12 @@ struct kbatch {
 struct nl_sock;
 struct sclient;
 struct fbgp;
+struct fpol;
+struct pep;
 
 /* epoll tags (data.ptr points at one of these as its first member) */
 enum esrc_type { ES_SIGNAL, ES_TIMER, ES_NETLINK, ES_WATCH, ES_LISTEN,
-		 ES_CLIENT };
+		 ES_CLIENT, ES_NFT };
 struct esrc {
 	enum esrc_type type;
 };
@@ -253,6 +255,9 @@ struct felix {
 
 	/* BGP (bgp.c) */
 	struct fbgp *bgp;
+
+	/* nftables (pol.c) */
+	struct fpol *pol;
 
 	/* status socket */
 	int listen_fd;
@@ -356,5 +361,26 @@ int bgp_timeout_ms(struct felix *f);
 /* {"enabled","birdRunning","configPath","lastError","pending","socket"} */
 json_t *bgp_status_json(struct felix *f);
 
+/* --- pol.c --- */
+int pol_open(struct felix *f);
+void pol_close(struct felix *f);
+/* Lists endpoints (all nodes), NetworkPolicies, Networks and IPPools again
+ * and rebuilds the wanted table; lowers *min_rev to the oldest list's. */
+int pol_relist(struct felix *f, int64_t *min_rev);
+/* Applies a watch event when its key is one of those kinds. */
+void pol_store_event(struct felix *f, const struct ds_event *ev);
+/* Sends what changed (one batch), or reads the table back and replaces it
+ * whole when it is not known to be right; rewrites hosts files. */
+void pol_sync(struct felix *f);
+/* The kernel has all of the wanted table. */
+bool pol_ready(struct felix *f);
+int pol_timeout_ms(struct felix *f);
+void pol_mon_event(struct felix *f);	/* the notification fd is readable */
+void pol_periodic(struct felix *f);	/* the resync timer: compare again */
+json_t *pol_status_json(struct felix *f);
+/* What felix programmed: the whole table (ep NULL) or one endpoint's
+ * pieces, as nft text (malloc'd); NULL with err filled. */
+char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len);
+void pol_hosts_write(struct felix *f, struct pep *e);
 
 #endif

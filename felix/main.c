@@ -178,6 +178,7 @@ static void on_timer(struct felix *f, int tfd)
 	}
 	f->need_kresync = true;
 	f->kresync_why = "periodic";
+	pol_periodic(f);
 }
 
 /* The sooner of a timeout in ms (-1: none) and a deadline (0: none). */
@@ -211,10 +212,12 @@ static int loop(struct felix *f, int sfd, int tfd)
 		else
 			timeout = min_timeout(statsrv_timeout_ms(f), f->kresync_at);
 		if (timeout != 0) {
-			int bt = bgp_timeout_ms(f);
+			int bt = bgp_timeout_ms(f), pt = pol_timeout_ms(f);
 
 			if (bt >= 0 && (timeout < 0 || bt < timeout))
 				timeout = bt;
+			if (pt >= 0 && (timeout < 0 || pt < timeout))
+				timeout = pt;
 		}
 		n = epoll_wait(f->epfd, evs, 64, timeout);
 		if (n < 0) {
@@ -246,6 +249,9 @@ static int loop(struct felix *f, int sfd, int tfd)
 				statsrv_client_event(f, (struct sclient *)s,
 						     evs[i].events);
 				break;
+			case ES_NFT:
+				pol_mon_event(f);
+				break;
 			}
 		}
 		if (f->quit)
@@ -266,6 +272,8 @@ static int loop(struct felix *f, int sfd, int tfd)
 		    store_watch_read(f, statsrv_wants_rev(f)) < 0)
 			f->need_relist = true;
 		rec_pass(f);
+		/* the nftables table: one batch for what changed */
+		pol_sync(f);
 		/* BIRD after the kernel: a slow BIRD never delays routes. */
 		bgp_sync(f);
 		statsrv_eval(f);
@@ -323,7 +331,8 @@ static int run(const struct petrel_config *cfg)
 		log_err("setup: %s", strerror(errno));
 		goto out;
 	}
-	if (store_open(f) < 0 || kern_open(f) < 0 || bgp_open(f) < 0)
+	if (store_open(f) < 0 || kern_open(f) < 0 || bgp_open(f) < 0 ||
+	    pol_open(f) < 0)	/* before the first relist (in the loop) */
 		goto out;
 	if (epoll_add(f, kern_ev_fd(f), &f->src_netlink, ES_NETLINK) < 0) {
 		log_err("setup: %s", strerror(errno));
@@ -346,6 +355,7 @@ out:
 	dlist_init(&f->queue);	/* the tables' objects go in one sweep */
 	store_free_all(f);
 	bgp_close(f);
+	pol_close(f);
 	kern_free_all(f);
 	kern_close(f);
 	if (f->epfd >= 0)

@@ -184,7 +184,7 @@ void statsrv_accept(struct felix *f)
 
 static json_t *status_reply(struct felix *f)
 {
-	return json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}",
+	return json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o*,s:o*}",
 			 "ok", 1, "node", f->cfg->node,
 			 "pid", (json_int_t)getpid(),
 			 "version", PETREL_VERSION,
@@ -194,7 +194,27 @@ static json_t *status_reply(struct felix *f)
 			 "blocks", (json_int_t)f->n_blocks,
 			 "lastResyncMs", (json_int_t)f->last_resync_ms,
 			 "changes", (json_int_t)f->changes,
-			 "bgp", bgp_status_json(f));
+			 "bgp", bgp_status_json(f), "nft", pol_status_json(f));
+}
+
+/* {"op":"nft","endpoint":NAME?}: what felix programmed, as nft text. */
+static void nft_reply(struct felix *f, struct sclient *c, json_t *req)
+{
+	json_t *v = json_object_get(req, "endpoint");
+	char err[256] = "";
+	char *text;
+
+	if (v && (!json_is_string(v) || !res_name_valid(json_string_value(v)))) {
+		client_error(f, c, "nft: \"endpoint\" must be an endpoint name");
+		return;
+	}
+	text = pol_nft_text(f, v ? json_string_value(v) : NULL, err, sizeof(err));
+	if (!text) {
+		client_error(f, c, "%s", err);
+		return;
+	}
+	client_reply(f, c, json_pack("{s:b,s:s}", "ok", 1, "text", text));
+	free(text);
 }
 
 static void client_request(struct felix *f, struct sclient *c)
@@ -220,6 +240,11 @@ static void client_request(struct felix *f, struct sclient *c)
 	if (!strcmp(op, "status")) {
 		json_decref(req);
 		client_reply(f, c, status_reply(f));
+		return;
+	}
+	if (!strcmp(op, "nft")) {
+		nft_reply(f, c, req);
+		json_decref(req);
 		return;
 	}
 	if (strcmp(op, "wait")) {
@@ -345,7 +370,8 @@ static int wait_check(struct felix *f, struct sclient *c, char *msg,
 			 ep->name, ep->ifname);
 		return -1;
 	}
-	if (ep->programmed && !dlist_linked(&ep->q.l) && !ep->inflight)
+	if (ep->programmed && !dlist_linked(&ep->q.l) && !ep->inflight &&
+	    pol_ready(f))
 		return 1;
 	return 0;
 }

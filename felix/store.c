@@ -443,6 +443,7 @@ static void apply_event(struct felix *f, const struct ds_event *ev)
 {
 	const char *name;
 
+	pol_store_event(f, ev);		/* every node's endpoints, policies... */
 	if ((name = key_name(ev->key, f->wep_prefix))) {
 		if (ev->rev <= f->list_rev_wep)
 			return;		/* the list already had it */
@@ -582,6 +583,11 @@ int store_relist(struct felix *f)
 		r1 = r2;
 	if (f->bgp) {
 		r = bgp_relist(f, &r1);
+		if (r < 0)
+			return r;
+	}
+	if (f->pol) {
+		r = pol_relist(f, &r1);
 		if (r < 0)
 			return r;
 	}

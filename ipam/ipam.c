@@ -28,8 +28,10 @@
  * Every address of a block is usable: workloads get routed /32s, there is no
  * network or broadcast address to reserve.
  *
- * A pool's nodeSelector is stored but not evaluated yet: every enabled pool
- * serves every node.
+ * Automatic assignment takes only from pools whose nodeSelector selects
+ * the node's labels (policy/selector.h; read from the Node document once per
+ * attempt, and only when some pool has a selector other than all()), and
+ * from those the caller's struct ipam_pool_sel allows (named networks).
  *
  * Cost of a typical assign: one list of the pools, one list of the blocks
  * (each block's affinity and use read by a cheap scan, block_peek; only the
@@ -44,6 +46,7 @@
 #include <unistd.h>
 
 #include "ipam/ipam.h"
+#include "policy/selector.h"
 
 #define IPAM_TRIES 100
 /* Its revision orders pool creations and deletions; its value (a counter)
@@ -70,6 +73,8 @@ const char *ipam_strerror(int err)
 		return "IP pool still has allocated addresses";
 	case IPAM_EDISABLED:
 		return "address is in a disabled IP pool";
+	case IPAM_ENOTALLOWED:
+		return "address not in a pool this workload may use";
 	case IPAM_EAFFINITY:
 		return "address is in another node's block and its pool has strictAffinity";
 	default:
@@ -248,6 +253,8 @@ static int pool_validate(const struct ippool *p, struct errs *e);
 struct pent {
 	struct ippool p;
 	const struct ds_kv *kv;	/* its stored record, for CAS */
+	bool allowed;		/* by the caller's ipam_pool_sel (assign) */
+	bool selected;		/* its nodeSelector selects the node (assign) */
 };
 
 struct bent {
@@ -597,9 +604,146 @@ struct assign_req {
 	const char *node, *handle;
 	char hkey[RES_KEY_MAX];
 	uint32_t want;
+	const struct ipam_pool_sel *sel;	/* may be NULL */
 	uint32_t *out;
 	int *borrowed;
 };
+
+/* A selector that is all() whatever the labels: no need to read the Node. */
+static bool selector_trivial(const char *sel)
+{
+	const char *p = sel;
+
+	if (!sel)
+		return true;
+	p += strspn(p, " \t");
+	return !*p || !strcmp(p, "all()");
+}
+
+/* The labels of node (none when it has no Node document). */
+static int node_labels(struct ds *ds, const char *node, struct resource *r)
+{
+	char key[RES_KEY_MAX];
+	struct errs e = ERRS_INIT;
+	struct ds_kv kv;
+	int rc;
+
+	memset(&kv, 0, sizeof(kv));
+	rc = res_key(RES_NODE, node, key, sizeof(key));
+	if (rc < 0)
+		return rc;
+	rc = ds_get(ds, key, &kv);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	rc = res_from_text(RES_NODE, kv.value, kv.mod_rev, r, &e);
+	errs_clear(&e);
+	ds_kv_clear(&kv);
+	/* A Node that cannot be read has no labels we could trust. */
+	return rc == -ENOMEM ? rc : 0;
+}
+
+/* Adds to names[] the spec.pool of every stored Network. Read as plain
+ * JSON rather than through the Network decoder: a document that does not
+ * decode still says which pool is its network's, and handing that pool's
+ * addresses to outsiders would be the worse mistake. */
+static int network_pools(struct ds *ds, char ***names, size_t *n)
+{
+	char prefix[RES_KEY_MAX];
+	struct ds_kv *kv = NULL;
+	size_t nkv = 0, i;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = res_prefix(RES_NETWORK, NULL, prefix, sizeof(prefix));
+	if (rc < 0)
+		return rc;
+	rc = ds_list(ds, prefix, &kv, &nkv, NULL);
+	if (rc < 0)
+		return rc;
+	if (nkv) {
+		*names = calloc(nkv, sizeof(**names));
+		if (!*names) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < nkv; i++) {
+		json_t *j = json_loads(kv[i].value, 0, NULL);
+		const char *pool = json_string_value(
+			json_object_get(json_object_get(j, "spec"), "pool"));
+
+		if (pool && *pool) {
+			(*names)[*n] = strdup(pool);
+			if (!(*names)[*n]) {
+				json_decref(j);
+				rc = -ENOMEM;
+				goto out;
+			}
+			(*n)++;
+		}
+		json_decref(j);
+	}
+out:
+	ds_kvs_free(kv, nkv);
+	return rc;
+}
+
+/* Sets allowed and selected of every pool of the snapshot for q. */
+static int snap_pools_mark(struct ds *ds, struct snap *s,
+			   const struct assign_req *q)
+{
+	static const struct labels no_labels;
+	const struct ipam_pool_sel *sel = q->sel;
+	struct resource node;
+	char **named = NULL;
+	size_t nnamed = 0, i, k;
+	bool have_node = false;
+	int rc = 0;
+
+	memset(&node, 0, sizeof(node));
+	if (sel && !sel->pool && sel->unnamed_only) {
+		rc = network_pools(ds, &named, &nnamed);
+		if (rc < 0)
+			goto out;
+	}
+	for (i = 0; i < s->npools; i++) {
+		struct pent *p = &s->pools[i];
+
+		p->allowed = true;
+		if (sel && sel->pool)
+			p->allowed = !strcmp(p->p.name, sel->pool);
+		for (k = 0; k < nnamed && p->allowed; k++)
+			if (!strcmp(named[k], p->p.name))
+				p->allowed = false;
+		p->selected = true;
+		if (q->want || selector_trivial(p->p.node_selector))
+			continue;
+		if (!have_node) {
+			rc = node_labels(ds, q->node, &node);
+			if (rc < 0)
+				goto out;
+			have_node = true;
+		}
+		p->selected = selector_match_text(p->p.node_selector,
+						  node.kind == RES_NODE ?
+						  &node.u.node.labels : &no_labels) == 1;
+	}
+out:
+	if (have_node && node.kind == RES_NODE)
+		res_clear(&node);
+	for (k = 0; k < nnamed; k++)
+		free(named[k]);
+	free(named);
+	return rc;
+}
+
+static bool pent_usable(const struct pent *p)
+{
+	return !p->p.disabled && p->allowed && p->selected;
+}
 
 /* The handle's record exists: report what it holds. 0 (outputs set),
  * -ENOENT (no such handle), RETRY, -EEXIST (holds another than want). */
@@ -751,7 +895,7 @@ static int assign_any(struct ds *ds, struct snap *s, const struct assign_req *q)
 		struct bent *b = &s->blocks[i];
 		struct pent *p = snap_pool_of(s, &b->cidr);
 
-		if (!p || p->p.disabled)
+		if (!p || !pent_usable(p))
 			continue;
 		/* Decode only a block of ours that has room. */
 		if (bent_peek(b) < 0 || strcmp(b->aff, q->node) ||
@@ -767,7 +911,7 @@ static int assign_any(struct ds *ds, struct snap *s, const struct assign_req *q)
 	for (i = 0; i < s->npools; i++) {
 		struct pent *p = &s->pools[i];
 
-		if (!p->p.disabled && pool_free_block(s, &p->p, &c) == 0)
+		if (pent_usable(p) && pool_free_block(s, &p->p, &c) == 0)
 			return commit_claim(ds, s, q, p, &c, 0);
 	}
 	/* 3. Borrow one address from another node's block. */
@@ -775,7 +919,7 @@ static int assign_any(struct ds *ds, struct snap *s, const struct assign_req *q)
 		struct bent *b = &s->blocks[i];
 		struct pent *p = snap_pool_of(s, &b->cidr);
 
-		if (!p || p->p.disabled || p->p.strict_affinity)
+		if (!p || !pent_usable(p) || p->p.strict_affinity)
 			continue;
 		if (bent_peek(b) < 0 || !strcmp(b->aff, q->node) ||
 		    b->used >= ip4_net_size(&b->cidr))
@@ -802,6 +946,8 @@ static int assign_want(struct ds *ds, struct snap *s,
 		return IPAM_ENOPOOL;
 	if (p->p.disabled)
 		return IPAM_EDISABLED;
+	if (!p->allowed)
+		return IPAM_ENOTALLOWED;
 	b = snap_block_at(s, q->want);
 	if (b) {
 		rc = bent_decode(b);
@@ -835,8 +981,11 @@ static int assign_once(struct ds *ds, const struct assign_req *q)
 	rc = snap_blocks(ds, &s, 0);
 	if (rc < 0)
 		goto out;
+	rc = snap_pools_mark(ds, &s, q);
+	if (rc < 0)
+		goto out;
 	rc = q->want ? assign_want(ds, &s, q) : assign_any(ds, &s, q);
-	if (rc <= IPAM_ENOSPC && rc >= IPAM_EAFFINITY) {
+	if (rc <= IPAM_ENOSPC && rc >= IPAM_ENOTALLOWED) {
 		/* Before failing: an idempotent retry gets what it holds. */
 		held = handle_held(ds, &s, q);
 		if (held != -ENOENT)
@@ -850,6 +999,13 @@ out:
 int ipam_assign(struct ds *ds, const char *node, const char *handle,
 		uint32_t want, uint32_t *out, int *borrowed)
 {
+	return ipam_assign_in(ds, node, handle, want, NULL, out, borrowed);
+}
+
+int ipam_assign_in(struct ds *ds, const char *node, const char *handle,
+		   uint32_t want, const struct ipam_pool_sel *sel, uint32_t *out,
+		   int *borrowed)
+{
 	struct assign_req q;
 	unsigned t;
 	int rc;
@@ -861,6 +1017,7 @@ int ipam_assign(struct ds *ds, const char *node, const char *handle,
 	q.node = node;
 	q.handle = handle;
 	q.want = want;
+	q.sel = sel;
 	q.out = out;
 	q.borrowed = borrowed;
 	rc = res_key(RES_IPAMHANDLE, handle, q.hkey, sizeof(q.hkey));
@@ -1213,14 +1370,34 @@ static int pool_validate(const struct ippool *p, struct errs *e)
 	return bad ? -EINVAL : 0;
 }
 
+/* The caller's operations added to a pool's transaction (see
+ * ipam_pool_create_with): they follow the pool's own ones in ops. */
+struct extra_ops {
+	const struct ds_op *v;
+	size_t n;
+	size_t *failed;		/* may be NULL */
+};
+
+/* After a failed txn of nown ops of the pool's followed by x's: a failure in x is
+ * the caller's (its index reported, no retry); 1 when it was one of x's. */
+static int extra_failed(const struct extra_ops *x, size_t nown, size_t failed,
+			int rc)
+{
+	if (rc == 0 || !x || failed < nown || failed >= nown + x->n)
+		return 0;
+	if (x->failed)
+		*x->failed = failed - nown;
+	return 1;
+}
+
 static int pool_create_once(struct ds *ds, const struct ippool *p,
-			    struct errs *e)
+			    const struct extra_ops *x, struct errs *e)
 {
 	char key[RES_KEY_MAX], sbuf[64];
 	char mine[IP4_NETSTRLEN], other[IP4_NETSTRLEN];
 	struct resource r;
 	struct snap s;
-	struct ds_op ops[2];
+	struct ds_op ops[DS_TXN_MAX];
 	char *text = NULL;
 	long long gen;
 	int64_t srev;
@@ -1267,7 +1444,11 @@ static int pool_create_once(struct ds *ds, const struct ippool *p,
 	}
 	ops[0] = (struct ds_op){ DS_OP_CREATE, key, text, 0 };
 	sentinel_op(&ops[1], sbuf, sizeof(sbuf), srev, gen);
-	rc = ds_txn(ds, ops, 2, NULL, &failed);
+	for (i = 0; x && i < x->n; i++)
+		ops[2 + i] = x->v[i];
+	rc = ds_txn(ds, ops, 2 + (x ? x->n : 0), NULL, &failed);
+	if (extra_failed(x, 2, failed, rc))
+		goto out;
 	if (rc == -EEXIST && failed == 0)
 		EADD(e, "ippool %s already exists", p->name);
 	else if (conflict(rc))
@@ -1280,25 +1461,36 @@ out:
 
 int ipam_pool_create(struct ds *ds, const struct ippool *p, struct errs *e)
 {
+	return ipam_pool_create_with(ds, p, NULL, 0, NULL, e);
+}
+
+int ipam_pool_create_with(struct ds *ds, const struct ippool *p,
+			  const struct ds_op *extra, size_t n_extra,
+			  size_t *failed_extra, struct errs *e)
+{
+	struct extra_ops x = { extra, n_extra, failed_extra };
 	unsigned t;
 	int rc;
 
-	if (!ds || !p)
+	if (!ds || !p || n_extra > DS_TXN_MAX - 2 || (n_extra && !extra))
 		return -EINVAL;
+	if (failed_extra)
+		*failed_extra = SIZE_MAX;
 	rc = pool_validate(p, e);
 	if (rc < 0)
 		return rc;
 	for (t = 0; t < IPAM_TRIES; t++) {
 		if (t)
 			backoff(t);
-		rc = pool_create_once(ds, p, e);
+		rc = pool_create_once(ds, p, &x, e);
 		if (rc != RETRY)
 			return rc;
 	}
 	return IPAM_ECONFLICT;
 }
 
-static int pool_delete_once(struct ds *ds, const char *name, int force)
+static int pool_delete_once(struct ds *ds, const char *name, int force,
+			    const struct extra_ops *x)
 {
 	struct snap s;
 	struct pent *p = NULL;
@@ -1306,7 +1498,7 @@ static int pool_delete_once(struct ds *ds, const char *name, int force)
 	char sbuf[64];
 	long long gen;
 	int64_t srev;
-	size_t i, nops = 0, nempty = 0;
+	size_t i, nops = 0, nempty = 0, failed = 0;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -1349,7 +1541,7 @@ static int pool_delete_once(struct ds *ds, const char *name, int force)
 			}
 			continue;
 		}
-		if (nops == DS_TXN_MAX) {
+		if (nops == DS_TXN_MAX - x->n) {
 			nempty++;	/* left for a later pass */
 			continue;
 		}
@@ -1363,7 +1555,11 @@ static int pool_delete_once(struct ds *ds, const char *name, int force)
 		rc = rc < 0 && !conflict(rc) ? rc : RETRY;
 		goto out;
 	}
-	rc = ds_txn(ds, ops, nops, NULL, NULL);
+	for (i = 0; i < x->n; i++)
+		ops[nops + i] = x->v[i];
+	rc = ds_txn(ds, ops, nops + x->n, NULL, &failed);
+	if (extra_failed(x, nops, failed, rc))
+		goto out;
 	if (conflict(rc))
 		rc = RETRY;
 out:
@@ -1374,6 +1570,7 @@ out:
 
 int ipam_pool_delete(struct ds *ds, const char *name, int force)
 {
+	struct extra_ops x = { NULL, 0, NULL };
 	unsigned t;
 	int rc;
 
@@ -1382,7 +1579,31 @@ int ipam_pool_delete(struct ds *ds, const char *name, int force)
 	for (t = 0; t < IPAM_TRIES; t++) {
 		if (t)
 			backoff(t);
-		rc = pool_delete_once(ds, name, force);
+		rc = pool_delete_once(ds, name, force, &x);
+		if (rc != RETRY)
+			return rc;
+	}
+	return IPAM_ECONFLICT;
+}
+
+int ipam_pool_delete_with(struct ds *ds, const char *name,
+			  const struct ds_op *extra, size_t n_extra,
+			  size_t *failed_extra)
+{
+	struct extra_ops x = { extra, n_extra, failed_extra };
+	unsigned t;
+	int rc;
+
+	if (!ds || !name || n_extra > DS_TXN_MAX / 2 || (n_extra && !extra))
+		return -EINVAL;
+	if (failed_extra)
+		*failed_extra = SIZE_MAX;
+	if (!res_name_valid(name))
+		return -ENOENT;
+	for (t = 0; t < IPAM_TRIES; t++) {
+		if (t)
+			backoff(t);
+		rc = pool_delete_once(ds, name, 0, &x);
 		if (rc != RETRY)
 			return rc;
 	}

@@ -19,6 +19,7 @@
 #ifndef PETREL_IPAM_H
 #define PETREL_IPAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,12 @@ enum {
 	IPAM_EAFFINITY = -1008,
 };
 
+/* Added with named networks: a requested address lies in a pool the
+ * assignment may not use (see struct ipam_pool_sel). */
+enum {
+	IPAM_ENOTALLOWED = -1009,
+};
+
 const char *ipam_strerror(int err);
 
 /* The handle of a workload's address, as every endpoint creator (petrelctl
@@ -59,6 +66,18 @@ int ipam_pool_create(struct ds *ds, const struct ippool *p, struct errs *e);
  * (unless force, which releases nothing and just deletes the pool record);
  * its empty blocks are deleted too. -ENOENT if missing. */
 int ipam_pool_delete(struct ds *ds, const char *name, int force);
+/* The same, with the caller's operations (at most DS_TXN_MAX / 2) applied
+ * in the same transaction, after the pool's own: a Network created or
+ * deleted together with its pool (`petrelctl network create --pool`,
+ * `network rm`). delete_with never forces. When one of extra fails, its
+ * error is returned without a retry and *failed_extra (may be NULL) is its
+ * index; otherwise *failed_extra is SIZE_MAX. */
+int ipam_pool_create_with(struct ds *ds, const struct ippool *p,
+			  const struct ds_op *extra, size_t n_extra,
+			  size_t *failed_extra, struct errs *e);
+int ipam_pool_delete_with(struct ds *ds, const char *name,
+			  const struct ds_op *extra, size_t n_extra,
+			  size_t *failed_extra);
 /* All pools, sorted by name. Caller frees each with ippool_clear and the array. */
 int ipam_pools_list(struct ds *ds, struct ippool **out, size_t *n);
 
@@ -69,6 +88,24 @@ int ipam_pools_list(struct ds *ds, struct ippool **out, size_t *n);
  * *borrowed is set when it came from another node's block (may be NULL). */
 int ipam_assign(struct ds *ds, const char *node, const char *handle,
 		uint32_t want, uint32_t *out, int *borrowed);
+
+/* Which pools an assignment may use (named networks, `petrelctl run
+ * --network NAME`). pool: that pool only; else, when unnamed_only, only
+ * the pools that no Network names (spec.pool of every stored Network);
+ * else every pool. A requested address (want) outside them: IPAM_ENOTALLOWED.
+ *
+ * Independently of sel, an automatic assignment (want 0) takes only from
+ * pools whose nodeSelector selects this node's labels (the Node document
+ * named node; none = no labels), as Calico does; an invalid selector
+ * selects no node. A requested address ignores nodeSelector (the operator
+ * asked for it). ipam_assign is ipam_assign_in with sel NULL. */
+struct ipam_pool_sel {
+	const char *pool;	/* NULL: not limited to one pool */
+	bool unnamed_only;
+};
+int ipam_assign_in(struct ds *ds, const char *node, const char *handle,
+		   uint32_t want, const struct ipam_pool_sel *sel, uint32_t *out,
+		   int *borrowed);
 /* Releases every address of handle; 0 also when it holds none. */
 int ipam_release_handle(struct ds *ds, const char *handle);
 /* Releases one address whatever its handle; -ENOENT if not allocated. */

@@ -9,6 +9,9 @@ pkgs=(
 	libsqlite3-dev libjansson-dev libcurl4-openssl-dev libcmocka-dev
 	iproute2 iputils-ping procps psmisc socat ncat iperf3 nftables jq
 	bird2 frr containernetworking-plugins valgrind
+	# test_podman.sh: podman with its CNI backend, runc (crun refuses the
+	# hybrid cgroup layout of these machines), a busybox image made locally.
+	podman runc busybox-static
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -565,3 +565,257 @@ bird:
   socket: $TMP/n$1/bird.ctl
 EOF
 }
+
+# --- issue 4 helpers ---------------------------------------------------------
+# (policy, named networks, published ports, nftables: tests/integration/
+# test_policy.sh, test_networks.sh, test_ports.sh, test_nft.sh)
+#
+#   pt_tor_nodes             two nodes behind an FRR ToR, as test_bgp_tor.sh:
+#                            $TOR $N1 $N2, configs $C1 $C2, ctl1/ctl2, BGP
+#                            resources applied; pt_tor_felix then starts
+#                            felix + BIRD on both (F1_PID F2_PID)
+#   wl_run CONF NAME ARGS... `run --name NAME ARGS` on CONF's node (a PASS or
+#                            FAIL); remembers WL_CONF[NAME], WL_ADDR[NAME]
+#   wl_serve NAME            servers in NAME answering "NAME": TCP 80 and
+#                            8080, UDP 53 (bounded wait until they listen)
+#   pt_probe CONF FROM PROTO ADDR PORT WANT
+#                            one attempt from workload FROM: tcp / udp (the
+#                            reply must be WANT), icmp (an echo reply)
+#   pt_q WHAT EXPECT SECS FROM PROTO TO [PORT]
+#                            queues a probe: EXPECT allow|deny, retried until
+#                            it holds or SECS passed (0: one try; a denial
+#                            is confirmed by a second try);
+#                            TO a workload name (WL_ADDR) or an address
+#   pt_qrun                  runs the queued probes in parallel; a PASS or
+#                            FAIL each
+#
+# Probes are bounded: a TCP connect gives up after 1 s (no SYN
+# retransmission: "at once" means the first packet), a UDP reply is awaited
+# 1 s, a ping 1 s; each petrelctl exec is killed after 5 s.
+
+declare -A WL_CONF WL_ADDR
+PT_Q=()
+
+pt_tor_nodes() {
+	TOR="pt-$ID-tor" N1="pt-$ID-n1" N2="pt-$ID-n2"
+	TOR_IP1=192.0.2.1 N1_IP=192.0.2.11
+	TOR_IP2=198.51.100.1 N2_IP=198.51.100.12
+	FRR_DIR="$TMP/frr"
+	C1="$TMP/n1/petrel.yaml" C2="$TMP/n2/petrel.yaml"
+	local ns
+	for ns in "$TOR" "$N1" "$N2"; do
+		ip netns add "$ns" || { fail "setup" "ip netns add $ns"; exit 1; }
+		ip -n "$ns" link set lo up
+	done
+	if ! pt_tor_link "$N1" "$N1_IP" t1 "$TOR_IP1" ||
+		! pt_tor_link "$N2" "$N2_IP" t2 "$TOR_IP2" ||
+		! ip netns exec "$TOR" sysctl -qw net.ipv4.ip_forward=1; then
+		fail "setup" "links to the ToR"
+		exit 1
+	fi
+	sed '/^log syslog/d' "$PT_ROOT/contrib/frr/tor.conf" >"$TMP/tor.conf"
+	if ! frr_start "$TOR" "$FRR_DIR" "$TMP/tor.conf"; then
+		fail "setup: FRR in $TOR" "$(cat "$FRR_DIR"/*.out "$FRR_DIR"/*.log 2>/dev/null | tail -5 | pt_oneline)"
+		exit 1
+	fi
+	pt_node_conf 1 "$N1" "$N1_IP" 64512 "${PT_CONF_EXTRA:-}"
+	pt_node_conf 2 "$N2" "$N2_IP" 64513 "${PT_CONF_EXTRA:-}"
+	CONF=$C1
+	cat >"$TMP/bgp.yaml" <<EOT
+apiVersion: petrel/v1
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {asNumber: 64512, nodeToNodeMesh: false}
+---
+apiVersion: petrel/v1
+kind: Node
+metadata: {name: node1}
+spec: {bgp: {ipv4Address: $N1_IP, asNumber: 64512}}
+---
+apiVersion: petrel/v1
+kind: Node
+metadata: {name: node2}
+spec: {bgp: {ipv4Address: $N2_IP, asNumber: 64513}}
+---
+apiVersion: petrel/v1
+kind: BGPPeer
+metadata: {name: tor-node1}
+spec: {node: node1, peerIP: $TOR_IP1, asNumber: 65000, keepaliveTime: 3, holdTime: 9}
+---
+apiVersion: petrel/v1
+kind: BGPPeer
+metadata: {name: tor-node2}
+spec: {node: node2, peerIP: $TOR_IP2, asNumber: 65000, keepaliveTime: 3, holdTime: 9}
+EOT
+	if ! ctl1 apply -f "$TMP/bgp.yaml" >"$TMP/apply.out" 2>&1; then
+		fail "setup: apply the BGP resources" "$(pt_oneline <"$TMP/apply.out")"
+		exit 1
+	fi
+}
+pt_tor_link() { # NODE_NS NODE_IP TOR_IF TOR_IP
+	ip -n "$1" link add up0 type veth peer name "$3" netns "$TOR" &&
+		ip -n "$1" addr add "$2/24" dev up0 &&
+		ip -n "$1" link set up0 up &&
+		ip -n "$TOR" addr add "$4/24" dev "$3" &&
+		ip -n "$TOR" link set "$3" up &&
+		ip -n "$1" route add default via "$4"
+}
+ctl1() { "$PETRELCTL" -c "$C1" "$@"; }
+ctl2() { "$PETRELCTL" -c "$C2" "$@"; }
+
+# felix on both nodes, then BIRD once felix wrote its config.
+pt_tor_felix() {
+	local n
+	bg "$FELIX" -c "$C1" >>"$TMP/felix1.log" 2>&1
+	F1_PID=$BG_PID
+	bg "$FELIX" -c "$C2" >>"$TMP/felix2.log" 2>&1
+	F2_PID=$BG_PID
+	FELIX_LOG="$TMP/felix1.log"
+	if ! wait_for 150 0.1 ctl1 status || ! wait_for 150 0.1 ctl2 status; then
+		fail "both felixes answer status" "$(tail -n 3 "$TMP/felix1.log" "$TMP/felix2.log" | pt_oneline)"
+		exit 1
+	fi
+	for n in 1 2; do
+		if ! wait_for 100 0.1 test -s "$TMP/n$n/bird.conf"; then
+			fail "felix of node$n writes its BIRD config" "$(tail -n 3 "$TMP/felix$n.log" | pt_oneline)"
+			exit 1
+		fi
+		bird_start "pt-$ID-n$n" "$TMP/n$n/bird.conf" "$TMP/n$n/bird.ctl" "$TMP/bird$n.out"
+	done
+}
+
+wl_run() {
+	local conf=$1 name=$2 node
+	shift 2
+	node=$(sed -n 's/^node: *//p' "$conf")
+	if expect_ok "run $name on $node${*:+ ($*)}" "$PETRELCTL" -c "$conf" run --name "$name" "$@"; then
+		WL_CONF[$name]=$conf
+		WL_ADDR[$name]=$(printf '%s\n' "$OUT" | tail -n1)
+		return 0
+	fi
+	return 1
+}
+
+wl_serve() {
+	local n=$1 c=${WL_CONF[$1]}
+	# (UDP: the reply after reading the datagram, else socat's child may
+	# die of EPIPE writing it to a shell already gone, before it replies.)
+	bg "$PETRELCTL" -c "$c" exec "$n" -- socat TCP-LISTEN:80,reuseaddr,fork \
+		"SYSTEM:echo $n" 2>>"$TMP/servers.log"
+	bg "$PETRELCTL" -c "$c" exec "$n" -- socat TCP-LISTEN:8080,reuseaddr,fork \
+		"SYSTEM:echo $n" 2>>"$TMP/servers.log"
+	bg "$PETRELCTL" -c "$c" exec "$n" -- socat UDP-RECVFROM:53,fork \
+		"SYSTEM:read x; echo $n" 2>>"$TMP/servers.log"
+	wait_for 50 0.1 wl_listening "$n" ||
+		fail "servers of $n listen" "$("$PETRELCTL" -c "$c" exec "$n" -- ss -Hlntu 2>&1 | pt_oneline)"
+}
+wl_listening() {
+	local s
+	s=$("$PETRELCTL" -c "${WL_CONF[$1]}" exec "$1" -- ss -Hlntu 2>/dev/null)
+	printf '%s\n' "$s" | grep -q 'tcp .*:80 ' &&
+		printf '%s\n' "$s" | grep -q 'tcp .*:8080 ' &&
+		printf '%s\n' "$s" | grep -q 'udp .*:53 '
+}
+
+pt_probe() {
+	local conf=$1 from=$2 proto=$3 addr=$4 port=${5:-} want=${6:-} out
+	case "$proto" in
+	tcp)
+		out=$(timeout 5 "$PETRELCTL" -c "$conf" exec "$from" -- \
+			socat -T 2 -u "TCP:$addr:$port,connect-timeout=1" - 2>/dev/null) ;;
+	udp)
+		out=$(echo probe | timeout 5 "$PETRELCTL" -c "$conf" exec "$from" -- \
+			socat -T 1 -t 1 - "UDP:$addr:$port" 2>/dev/null) ;;
+	icmp)
+		timeout 5 "$PETRELCTL" -c "$conf" exec "$from" -- ping -n -c 1 -W 1 "$addr" >/dev/null 2>&1
+		return ;;
+	*) return 2 ;;
+	esac
+	[ "$out" = "$want" ]
+}
+
+# pt_probe_until EXPECT SECS PROBE-ARGS...: 0 when the expectation held
+# (at the first try when SECS is 0); prints the milliseconds it took.
+pt_probe_until() {
+	local expect=$1 secs=$2 t0 end rc
+	shift 2
+	t0=$(date +%s%N)
+	end=$((SECONDS + secs))
+	while :; do
+		pt_probe "$@"
+		rc=$?
+		# A denial holds when a second try fails too (one lost
+		# datagram must not pass for one).
+		if [ "$expect" = deny ] && [ $rc -ne 0 ]; then
+			pt_probe "$@"
+			rc=$?
+		fi
+		if { [ "$expect" = allow ] && [ $rc -eq 0 ]; } ||
+			{ [ "$expect" = deny ] && [ $rc -ne 0 ]; }; then
+			echo "$((($(date +%s%N) - t0) / 1000000))"
+			return 0
+		fi
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.2
+	done
+}
+
+pt_q() {
+	local what=$1 expect=$2 secs=$3 from=$4 proto=$5 to=$6 port=${7:-} addr want
+	addr=${WL_ADDR[$to]:-$to}
+	want=$to
+	PT_Q+=("$what|$expect|$secs|${WL_CONF[$from]:-$CONF}|$from|$proto|$addr|$port|$want")
+}
+
+pt_qrun() {
+	local i f what expect secs conf from proto addr port want pids=() ms
+	for i in "${!PT_Q[@]}"; do
+		IFS='|' read -r what expect secs conf from proto addr port want <<<"${PT_Q[$i]}"
+		pt_probe_until "$expect" "$secs" "$conf" "$from" "$proto" "$addr" "$port" "$want" \
+			>"$TMP/q.$i" 2>/dev/null &
+		pids+=($!)
+		PT_PIDS+=($!)
+	done
+	for i in "${!PT_Q[@]}"; do
+		IFS='|' read -r what expect secs _ <<<"${PT_Q[$i]}"
+		reap "${pids[$i]}" $(((secs + 10) * 10)) || kill -KILL "${pids[$i]}" 2>/dev/null
+	done
+	for i in "${!PT_Q[@]}"; do
+		IFS='|' read -r what expect secs conf from proto addr port want <<<"${PT_Q[$i]}"
+		f="$TMP/q.$i"
+		ms=$(cat "$f" 2>/dev/null)
+		if [ -n "$ms" ]; then
+			pass "$what: $expect ($from -> $addr $proto${port:+/$port}, $ms ms)"
+		elif [ "$expect" = allow ]; then
+			fail "$what: allow" "$from -> $addr $proto${port:+/$port}: no answer (tried ${secs}s)"
+		else
+			fail "$what: deny" "$from -> $addr $proto${port:+/$port}: answered (tried ${secs}s)"
+		fi
+	done
+	PT_Q=()
+}
+
+# pt_etc_netns_trap: the test's cleanup also removes /etc/netns/pt-<id>-*
+# (the hosts files felix writes for our workloads; `rm` removes them, a
+# failed test might not get there).
+pt_etc_netns_trap() {
+	trap pt_etc_netns_cleanup EXIT
+}
+pt_etc_netns_cleanup() {
+	local rc=$? d
+	for d in /etc/netns/pt-"$ID"-*; do
+		[ -d "$d" ] && rm -rf -- "$d"
+	done
+	(exit $rc)
+	pt_cleanup
+}
+
+# ns_tcp NS ADDR PORT [SOCAT-OPTS]: what a TCP server at ADDR:PORT says to
+# a client in namespace NS (1 s to connect, 2 s in all).
+ns_tcp() {
+	timeout 5 ip netns exec "$1" socat -T 2 -u "TCP:$2:$3,connect-timeout=1${4:+,$4}" - 2>/dev/null
+}
+# ns_udp NS ADDR PORT: the reply to one datagram (1 s).
+ns_udp() {
+	echo probe | timeout 5 ip netns exec "$1" socat -T 1 -t 1 - "UDP:$2:$3" 2>/dev/null
+}

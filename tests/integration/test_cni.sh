@@ -5,7 +5,8 @@
 # VERSION, ADD (address, routes, the workload felix programs, traffic to a
 # `petrelctl run` workload and to the node), CHECK, DEL (idempotent), error
 # cases that must leave nothing behind, 50 ADDs then 50 DELs in parallel,
-# petrel-ipam under the reference ptp plugin, an exhausted pool.
+# petrel-ipam alone and under the reference ptp plugin (two containers
+# sharing the node's gateway), an exhausted pool.
 #
 #   +------------------------------- pt-<id>-node ------------------------------+
 #   | felix   up0 192.0.2.11/24 ----veth---- pt-<id>-ext (dn0 192.0.2.1/24)     |
@@ -19,7 +20,7 @@
 #   pt-<id>-gone        removed before its DEL
 #   pt-<id>-c2          error cases: must stay with lo only
 #   pt-<id>-p1 … p50    the parallel ADD/DEL
-#   pt-<id>-pc1         ptp + petrel-ipam
+#   pt-<id>-pc1, pc2    ptp + petrel-ipam (ptp's veth<…> host ends, G/32 on each)
 #   pt-<id>-x1 … x5     the tiny pool (10.66.0.0/30, 4 addresses) and one more
 #
 # The container namespaces are the engine's (this test's): the plugin only
@@ -30,7 +31,7 @@ set -u
 pt_init cni
 PETREL="$B/petrel"
 PETREL_IPAM="$B/petrel-ipam"
-pt_need_bins "$PETRELCTL" "$FELIX" "$PETREL"
+pt_need_bins "$PETRELCTL" "$FELIX" "$PETREL" "$DSCTL"
 pt_need_tools jq
 # Private copies, like pt_copy_bins does for the others; CNI_PATH names
 # this directory so that ptp finds petrel-ipam there.
@@ -256,50 +257,76 @@ check "after 50 DELs: no route left ($left)" test "$left" = 0
 
 # --- petrel-ipam: directly, then under the reference ptp plugin ---
 # ptp makes its host end and routes in the namespace it runs in: the node's
-# (ip netns exec), never the machine's.
+# (ip netns exec), never the machine's. petrel-ipam answers A/<pool prefix>
+# with the node's gateway in the pool (G, held while one of its addresses
+# is; cni/ipamgw.h): ptp puts G/32 on its host end and routes the pool and
+# the default through it.
+gw_record() { # the node's gateway record for pool p1 ("" when none)
+	"$DSCTL" "sqlite:$DB" get /petrel/ipamgateways/node1/p1 2>/dev/null
+}
 if [ "$HAVE_IPAM" = 1 ]; then
-	PC1="pt-$ID-pc1"
 	mkns pc1
-	CIDP=$(cid_of pc1)
+	mkns pc2
 	PTPCONF=$(printf '{"cniVersion":"1.0.0","name":"ptp-petrel","type":"ptp","ipam":{"type":"petrel-ipam","petrelConfig":"%s"}}' "$CONF")
-	cni_env() { # CMD PLUGIN: in the node namespace, PTPCONF on stdin
-		ip netns exec "$NODE" env CNI_COMMAND="$1" CNI_CONTAINERID="$CIDP" \
-			CNI_NETNS="/run/netns/$PC1" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN_PATH" \
+	cni_env() { # CMD PLUGIN [TAG]: in the node namespace, PTPCONF on stdin
+		local tag=${3:-pc1}
+		ip netns exec "$NODE" env CNI_COMMAND="$1" CNI_CONTAINERID="$(cid_of "$tag")" \
+			CNI_NETNS="/run/netns/pt-$ID-$tag" CNI_IFNAME=eth0 CNI_PATH="$CNI_BIN_PATH" \
 			"$2" <<<"$PTPCONF"
 	}
 	USEDT=$(ipam_used)
 	expect_ok "petrel-ipam: ADD (direct)" cni_env ADD "$PETREL_IPAM"
 	printf '%s' "$OUT" >"$TMP/ipam.json"
 	AI=$(jq -r '.ips[0].address' "$TMP/ipam.json" 2>/dev/null)
-	check "petrel-ipam: address $AI from the pool, /32" \
-		sh -c "echo '$AI' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+/32$'"
-	check "petrel-ipam: ipam show used +1" test "$(ipam_used)" = $((USEDT + 1))
+	GI=$(jq -r '.ips[0].gateway' "$TMP/ipam.json" 2>/dev/null)
+	check "petrel-ipam: address $AI from the pool, with the pool's prefix /16" \
+		sh -c "echo '$AI' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+/16$'"
+	check "petrel-ipam: gateway $GI in the pool, not the address" \
+		sh -c "echo '$GI' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+$' && [ '$GI' != '${AI%/*}' ]"
+	# shellcheck disable=SC2016 # $g is a jq variable
+	check "petrel-ipam: default route via $GI" \
+		jq -e --arg g "$GI" '.routes == [{"dst":"0.0.0.0/0","gw":$g}]' "$TMP/ipam.json"
+	check "petrel-ipam: ipam show used +2 (the address and the node's gateway)" \
+		test "$(ipam_used)" = $((USEDT + 2))
+	check "petrel-ipam: gateway record names $GI" \
+		sh -c "'$DSCTL' 'sqlite:$DB' get /petrel/ipamgateways/node1/p1 | grep -q '\"$GI\"'"
+	expect_ok "petrel-ipam: ADD again (same answer)" cni_env ADD "$PETREL_IPAM"
+	check "petrel-ipam: ADD again: same address and gateway" \
+		test "$(printf '%s' "$OUT" | jq -r '.ips[0].address + " " + .ips[0].gateway')" = "$AI $GI"
 	expect_ok "petrel-ipam: DEL (direct)" cni_env DEL "$PETREL_IPAM"
-	check "petrel-ipam: DEL released it (used back to $USEDT)" test "$(ipam_used)" = "$USEDT"
+	check "petrel-ipam: DEL released it and the gateway (used back to $USEDT)" test "$(ipam_used)" = "$USEDT"
+	check "petrel-ipam: no gateway record left" test -z "$(gw_record)"
 	expect_ok "petrel-ipam: DEL again" cni_env DEL "$PETREL_IPAM"
 	check "petrel-ipam: ipam check clean" ipam_clean
 fi
 if [ "$HAVE_IPAM" = 1 ] && [ -x /usr/lib/cni/ptp ]; then
-	cni_env ADD /usr/lib/cni/ptp >"$TMP/ptp.out" 2>"$TMP/ptp.err"
-	rc=$?
-	if [ $rc -ne 0 ] && grep -q 'failed to delete route.*/32' "$TMP/ptp.out"; then
-		# ptp deletes the prefix route the kernel adds for the container's
-		# address; a /32 (what petrel-ipam returns, per the contract) has
-		# none, so ptp fails. Reported: the contract needs a decision.
-		skip "petrel-ipam with ptp" "ptp rejects a /32 address: $(pt_oneline <"$TMP/ptp.out")"
-		check "ptp + petrel-ipam: the failed ADD released its address (used $USEDT)" test "$(ipam_used)" = "$USEDT"
-	else
-		OUT=$(cat "$TMP/ptp.out")
-		check "ptp + petrel-ipam: ADD (exit $rc: $(pt_oneline <"$TMP/ptp.out"))" test $rc = 0
-		AP=$(jq -r '.ips[0].address' "$TMP/ptp.out" 2>/dev/null | sed 's|/.*||')
-		check "ptp + petrel-ipam: address $AP from the pool 10.65.0.0/16" \
-			sh -c "echo '$AP' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+$'"
-		check "ptp + petrel-ipam: ipam show used +1" test "$(ipam_used)" = $((USEDT + 1))
-		check "ptp + petrel-ipam: pc1's eth0 has $AP" \
-			sh -c "ip -n $PC1 -o -4 addr show dev eth0 | grep -q 'inet $AP/'"
-	fi
-	expect_ok "ptp + petrel-ipam: DEL" cni_env DEL /usr/lib/cni/ptp
-	check "ptp + petrel-ipam: DEL released it (used back to $USEDT)" test "$(ipam_used)" = "$USEDT"
+	PC1="pt-$ID-pc1"
+	expect_ok "ptp + petrel-ipam: ADD pc1" cni_env ADD /usr/lib/cni/ptp pc1
+	printf '%s' "$OUT" >"$TMP/ptp.json"
+	AP=$(jq -r '.ips[0].address' "$TMP/ptp.json" 2>/dev/null | sed 's|/.*||')
+	GP=$(jq -r '.ips[0].gateway' "$TMP/ptp.json" 2>/dev/null)
+	check "ptp + petrel-ipam: address $AP from the pool 10.65.0.0/16" \
+		sh -c "echo '$AP' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+$'"
+	check "ptp + petrel-ipam: pc1's eth0 has $AP/16" \
+		sh -c "ip -n $PC1 -o -4 addr show dev eth0 | grep -q 'inet $AP/16'"
+	ip -n "$PC1" -4 route show >"$TMP/pc1.routes" 2>&1
+	check "ptp + petrel-ipam: pc1: default via $GP, $GP dev eth0, the pool via $GP ($(pt_oneline <"$TMP/pc1.routes"))" \
+		sh -c "grep -q '^default via $GP dev eth0' '$TMP/pc1.routes' && grep -q '^$GP dev eth0 scope link' '$TMP/pc1.routes' && grep -q '^10.65.0.0/16 via $GP dev eth0' '$TMP/pc1.routes'"
+	check "ptp + petrel-ipam: ping pc1 -> web $WEB" ip netns exec "$PC1" ping -c 2 -i 0.2 -W 2 "$WEB"
+	check "ptp + petrel-ipam: ping web -> pc1 $AP" ctl exec web -- ping -c 2 -i 0.2 -W 2 "$AP"
+	check "ptp + petrel-ipam: ping pc1 -> node $NODE_IP" ip netns exec "$PC1" ping -c 2 -i 0.2 -W 2 "$NODE_IP"
+	expect_ok "ptp + petrel-ipam: ADD pc2" cni_env ADD /usr/lib/cni/ptp pc2
+	check "ptp + petrel-ipam: pc2 shares the gateway $GP" \
+		test "$(printf '%s' "$OUT" | jq -r '.ips[0].gateway')" = "$GP"
+	A2=$(printf '%s' "$OUT" | jq -r '.ips[0].address' | sed 's|/.*||')
+	check "ptp + petrel-ipam: ping pc1 -> pc2 $A2" ip netns exec "$PC1" ping -c 2 -i 0.2 -W 2 "$A2"
+	check "ptp + petrel-ipam: ipam show used +3 (two and the gateway)" test "$(ipam_used)" = $((USEDT + 3))
+	expect_ok "ptp + petrel-ipam: DEL pc1" cni_env DEL /usr/lib/cni/ptp pc1
+	check "ptp + petrel-ipam: the gateway stays for pc2 (used +2)" test "$(ipam_used)" = $((USEDT + 2))
+	check "ptp + petrel-ipam: pc2 still reaches web" ip netns exec "pt-$ID-pc2" ping -c 1 -W 2 "$WEB"
+	expect_ok "ptp + petrel-ipam: DEL pc2" cni_env DEL /usr/lib/cni/ptp pc2
+	check "ptp + petrel-ipam: DEL released both and the gateway (used back to $USEDT)" test "$(ipam_used)" = "$USEDT"
+	check "ptp + petrel-ipam: no gateway record left" test -z "$(gw_record)"
 	check "ptp + petrel-ipam: ipam check clean" ipam_clean
 elif [ "$HAVE_IPAM" = 1 ]; then
 	skip "petrel-ipam with ptp" "/usr/lib/cni/ptp is not installed"

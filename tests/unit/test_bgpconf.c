@@ -667,8 +667,8 @@ static void test_errors(void **state)
 	world_load(&w, "node1", NODE("node1", "192.0.2.11", "")
 		   PEER("sel", "peerIP: 192.0.2.1, asNumber: 65001, nodeSelector: all()"));
 	free(w.peers[0].node_selector);
-	w.peers[0].node_selector = strdup("a in {\"b\"}");
-	expect_invalid(&w, "bgp: BGPPeer sel: unsupported nodeSelector");
+	w.peers[0].node_selector = strdup("a in {\"b\"");
+	expect_invalid(&w, "bgp: BGPPeer sel: invalid nodeSelector");
 
 	/* a cluster ID that cannot be used */
 	world_load(&w, "node1", NODE("node1", "192.0.2.11", ", routeReflectorClusterID: 0.0.0.0"));

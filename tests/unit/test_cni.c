@@ -1,10 +1,14 @@
 /*
  * test_cni: cni/cni.c, the CNI plugins' codec. Network configs valid and
  * invalid (each error naming its field, a failed parse changing nothing),
- * CNI_ARGS, container IDs, version negotiation, and the result, error and
- * version replies as a runtime reads them.
+ * CNI_ARGS, container IDs, version negotiation, the result, error and
+ * version replies as a runtime reads them; runtimeConfig.portMappings as a
+ * workload's published ports; their host port reservations
+ * (cni/hostport.c) and petrel-ipam's per-node gateway (cni/ipamgw.c) in a
+ * sqlite store of the case's own.
  */
 #include <errno.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,9 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "cni/cni.h"
+#include "cni/hostport.h"
+#include "cni/ipamgw.h"
+#include "ipam/ipam.h"
+#include "datastore/datastore.h"
 #include "common/ip4.h"
 
 static bool has_err(const struct errs *e, const char *sub)
@@ -69,7 +78,7 @@ static void test_conf_minimal(void **state)
 	assert_int_equal(c.want, 0);
 	assert_int_equal(c.labels.n, 0);
 	assert_null(c.prev_result);
-	assert_null(c.port_mappings);
+	assert_int_equal(c.n_ports, 0);
 	cni_conf_clear(&c);
 	cni_conf_clear(&c);	/* twice: a no-op */
 }
@@ -100,8 +109,11 @@ static void test_conf_full(void **state)
 	assert_string_equal(labels_get(&c.labels, "app"), "web");
 	/* runtimeConfig.labels come after args.labels and win */
 	assert_string_equal(labels_get(&c.labels, "tier"), "b");
-	assert_non_null(c.port_mappings);
-	assert_int_equal(json_array_size(c.port_mappings), 1);
+	assert_int_equal(c.n_ports, 1);
+	assert_int_equal(c.ports[0].host_port, 8080);
+	assert_int_equal(c.ports[0].port, 80);
+	assert_int_equal(c.ports[0].proto, 6);
+	assert_int_equal(c.ports[0].host_ip, 0);
 	assert_non_null(c.prev_result);
 	assert_string_equal(c.ipam_type, "petrel-ipam");
 	assert_string_equal(c.ipam_petrel_config, "/x/y.yaml");
@@ -150,7 +162,12 @@ static void test_conf_invalid(void **state)
 		     "runtimeConfig.ips: expected a list");
 	expect_error("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
 		     "\"runtimeConfig\":{\"portMappings\":[1]}}", CNI_ECONFIG,
-		     "runtimeConfig.portMappings: expected a list of objects");
+		     "runtimeConfig.portMappings[0]: expected an object");
+	expect_error("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+		     "\"runtimeConfig\":{\"portMappings\":[{\"hostPort\":80,"
+		     "\"containerPort\":80,\"protocol\":\"sctp\"}]}}", CNI_ECONFIG,
+		     "runtimeConfig.portMappings[0].protocol: petrel publishes tcp and udp "
+		     "ports, not sctp");
 	expect_error("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
 		     "\"args\":{\"labels\":{\"-bad\":\"x\"}}}", CNI_ECONFIG,
 		     "args.labels.-bad: invalid label");
@@ -298,6 +315,17 @@ static void test_result(void **state)
 	assert_string_equal(json_string_value(json_object_get(ip, "version")), "4");
 	json_decref(j);
 
+	/* petrel-ipam: no interfaces; the pool's prefix, the node's gateway */
+	r.has_interfaces = false;
+	r.prefix_len = 16;
+	ip4_parse("10.65.0.2", &r.gateway);
+	s = cni_result_text("1.0.0", &r, NULL);
+	assert_string_equal(s, "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":"
+			    "\"10.65.0.7/16\",\"gateway\":\"10.65.0.2\"}],\"routes\":"
+			    "[{\"dst\":\"0.0.0.0/0\",\"gw\":\"10.65.0.2\"}]}");
+	free(s);
+	r.prefix_len = 0;
+
 	/* IPAM-only: no interfaces, no gateway, no routes */
 	r.has_interfaces = false;
 	r.gateway = 0;
@@ -354,6 +382,284 @@ static void test_error_version(void **state)
 	free(s);
 }
 
+/* ---------------------------------------------------------------- ports */
+
+static int ports_of(const char *json, struct wep_port *out, size_t *n,
+		    struct errs *e)
+{
+	json_t *j = json_loads(json, 0, NULL);
+	int r;
+
+	assert_non_null(j);
+	r = cni_ports_parse(j, out, n, e);
+	json_decref(j);
+	return r;
+}
+
+static void test_ports(void **state)
+{
+	struct wep_port p[WEP_MAX_PORTS];
+	struct errs e = ERRS_INIT;
+	uint32_t a;
+	size_t n = 99;
+
+	/* podman's form: hostIP "" (every address), protocol lower case */
+	assert_int_equal(ports_of("[{\"hostPort\":8080,\"containerPort\":80,"
+				  "\"protocol\":\"tcp\",\"hostIP\":\"\"},"
+				  "{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"UDP\"},"
+				  "{\"hostPort\":53,\"containerPort\":5353,\"protocol\":\"udp\","
+				  "\"hostIP\":\"0.0.0.0\"},"
+				  "{\"hostPort\":9000,\"containerPort\":9,\"hostIP\":\"192.0.2.11\"},"
+				  "{\"hostPort\":9000,\"containerPort\":10,\"hostIP\":\"192.0.2.12\"}]",
+				  p, &n, &e), 0);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(p[0].host_port, 8080);
+	assert_int_equal(p[0].port, 80);
+	assert_int_equal(p[0].proto, 6);
+	assert_int_equal(p[0].host_ip, 0);
+	assert_int_equal(p[1].proto, 17);	/* same port, other protocol */
+	assert_int_equal(p[2].host_ip, 0);	/* 0.0.0.0 = every address */
+	assert_int_equal(p[2].proto, 17);
+	assert_int_equal(p[2].port, 5353);
+	ip4_parse("192.0.2.11", &a);
+	assert_int_equal(p[3].host_ip, a);
+	assert_int_equal(p[3].proto, 6);	/* protocol absent: tcp */
+	ip4_parse("192.0.2.12", &a);
+	assert_int_equal(p[4].host_ip, a);	/* one port on two addresses */
+	assert_int_equal(ports_of("[]", p, &n, &e), 0);
+	assert_int_equal(n, 0);
+}
+
+static void expect_ports_error(const char *json, const char *want)
+{
+	struct wep_port p[WEP_MAX_PORTS];
+	struct errs e = ERRS_INIT;
+	size_t n = 77;
+	int r = ports_of(json, p, &n, &e);
+
+	if (r != -CNI_ECONFIG || !has_err(&e, want)) {
+		print_message("portMappings: %s\nwanted an error containing: %s; got %d\n",
+			      json, want, r);
+		for (size_t i = 0; i < e.n; i++)
+			print_message("  err: %s\n", e.msg[i]);
+		errs_clear(&e);
+		fail();
+	}
+	assert_int_equal(n, 77);	/* untouched on failure */
+	errs_clear(&e);
+}
+
+static void test_ports_invalid(void **state)
+{
+	char big[64 * 48 + 16];
+	size_t off = 0;
+
+	expect_ports_error("{}", "runtimeConfig.portMappings: expected a list, got a mapping");
+	expect_ports_error("[{\"containerPort\":80}]",
+			   "runtimeConfig.portMappings[0].hostPort: required");
+	expect_ports_error("[{\"hostPort\":80}]",
+			   "runtimeConfig.portMappings[0].containerPort: required");
+	expect_ports_error("[{\"hostPort\":0,\"containerPort\":80}]",
+			   "[0].hostPort: expected a port 1..65535, got an integer out of range");
+	expect_ports_error("[{\"hostPort\":8080,\"containerPort\":65536}]",
+			   "[0].containerPort: expected a port 1..65535");
+	expect_ports_error("[{\"hostPort\":\"8080\",\"containerPort\":80}]",
+			   "[0].hostPort: expected a port 1..65535, got a string");
+	expect_ports_error("[{\"hostPort\":80,\"containerPort\":80,\"protocol\":6}]",
+			   "[0].protocol: petrel publishes tcp and udp ports, not an integer");
+	expect_ports_error("[{\"hostPort\":80,\"containerPort\":80,\"hostIP\":\"::\"}]",
+			   "[0].hostIP: \"::\" is not a unicast IPv4 address");
+	expect_ports_error("[{\"hostPort\":80,\"containerPort\":80,\"hostIP\":\"224.0.0.1\"}]",
+			   "[0].hostIP: \"224.0.0.1\" is not a unicast IPv4 address");
+	expect_ports_error("[{\"hostPort\":80,\"containerPort\":80,\"hostIP\":1}]",
+			   "[0].hostIP: expected a string");
+	/* one host port twice: on every address, then on one of them */
+	expect_ports_error("[{\"hostPort\":80,\"containerPort\":80},"
+			   "{\"hostPort\":80,\"containerPort\":81,\"hostIP\":\"192.0.2.1\"}]",
+			   "[1]: host port tcp/80 is already taken by portMappings[0]");
+	expect_ports_error("[{\"hostPort\":80,\"containerPort\":80,\"hostIP\":\"192.0.2.1\"},"
+			   "{\"hostPort\":80,\"containerPort\":81,\"hostIP\":\"192.0.2.1\"}]",
+			   "[1]: host port tcp/80 is already taken");
+	/* more than WEP_MAX_PORTS */
+	off += (size_t)snprintf(big + off, sizeof(big) - off, "[");
+	for (int i = 0; i <= WEP_MAX_PORTS; i++)
+		off += (size_t)snprintf(big + off, sizeof(big) - off,
+					"%s{\"hostPort\":%d,\"containerPort\":80}",
+					i ? "," : "", 1000 + i);
+	snprintf(big + off, sizeof(big) - off, "]");
+	expect_ports_error(big, "65 mappings, at most 64");
+}
+
+/* Reservations in a store of the case's own. */
+struct hpfx {
+	char dir[64];
+	struct ds *ds;
+};
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int hp_setup(void **state)
+{
+	struct hpfx *f = calloc(1, sizeof(*f));
+	char url[128];
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/pt-cni-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "sqlite:%s/ds.db", f->dir);
+	*state = f;
+	return ds_open(url, &f->ds) < 0 ? -1 : 0;
+}
+
+static int hp_teardown(void **state)
+{
+	struct hpfx *f = *state;
+
+	ds_close(f->ds);
+	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static void hp_wep(struct resource *r, const char *name, const char *ports)
+{
+	struct errs e = ERRS_INIT;
+	size_t n = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = RES_WEP;
+	snprintf(r->u.wep.node, sizeof(r->u.wep.node), "node1");
+	snprintf(r->u.wep.name, sizeof(r->u.wep.name), "%s", name);
+	r->u.wep.mode = WEP_ROUTED;
+	r->u.wep.n_nets = 1;
+	ip4_parse("10.65.0.1", &r->u.wep.nets[0].addr);
+	r->u.wep.nets[0].len = 32;
+	assert_int_equal(ports_of(ports, r->u.wep.ports, &n, &e), 0);
+	r->u.wep.n_ports = n;
+}
+
+static bool has_key(struct ds *ds, const char *key)
+{
+	struct ds_kv kv = { 0 };
+	int r = ds_get(ds, key, &kv);
+
+	ds_kv_clear(&kv);
+	return r == 0;
+}
+
+static void test_hostport(void **state)
+{
+	struct hpfx *f = *state;
+	struct resource a, b, c;
+	struct hostport_conflict hc;
+	struct wep_port p = { 0, 8080, 80, 6 };
+	char key[RES_KEY_MAX];
+	int64_t ra, rb, rc;
+
+	assert_int_equal(hostport_key("node1", &p, key, sizeof(key)), 0);
+	assert_string_equal(key, "/petrel/hostports/node1/tcp-8080");
+	p.proto = 17;
+	assert_int_equal(hostport_key("node1", &p, key, sizeof(key)), 0);
+	assert_string_equal(key, "/petrel/hostports/node1/udp-8080");
+	assert_int_equal(hostport_key("node1", &p, key, 20), -ENAMETOOLONG);
+
+	/* a publishes tcp/8080 on two addresses (one key) and udp/8080 */
+	hp_wep(&a, "a", "[{\"hostPort\":8080,\"containerPort\":80,\"hostIP\":\"192.0.2.1\"},"
+	       "{\"hostPort\":8080,\"containerPort\":81,\"hostIP\":\"192.0.2.2\"},"
+	       "{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"udp\"}]");
+	assert_int_equal(hostport_wep_create(f->ds, &a, &ra, &hc), 0);
+	assert_true(has_key(f->ds, "/petrel/workloadendpoints/node1/a"));
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/udp-8080"));
+	assert_int_equal(hostport_wep_create(f->ds, &a, &ra, &hc), -EEXIST);
+
+	/* b wants tcp/8080 too (on another address): refused, nothing written */
+	hp_wep(&b, "b", "[{\"hostPort\":9090,\"containerPort\":90},"
+	       "{\"hostPort\":8080,\"containerPort\":80,\"hostIP\":\"192.0.2.3\"}]");
+	assert_int_equal(hostport_wep_create(f->ds, &b, &rb, &hc), -EADDRINUSE);
+	assert_string_equal(hc.owner, "a");
+	assert_int_equal(hc.port.host_port, 8080);
+	assert_int_equal(hc.port.proto, 6);
+	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
+
+	/* c without ports: no reservation needed */
+	hp_wep(&c, "c", "[]");
+	assert_int_equal(hostport_wep_create(f->ds, &c, &rc, &hc), 0);
+	assert_int_equal(hostport_wep_delete(f->ds, &c, rc), 0);
+
+	/* a's record removed behind our back (by a remover that knows nothing
+	 * of reservations): its reservations are stale, b gets the port */
+	assert_int_equal(ds_delete(f->ds, "/petrel/workloadendpoints/node1/a", 0), 0);
+	assert_int_equal(hostport_wep_create(f->ds, &b, &rb, &hc), 0);
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
+	/* a's delete is idempotent and leaves b's reservation alone */
+	assert_int_equal(hostport_wep_delete(f->ds, &a, 0), -ENOENT);
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
+	/* a stale udp/8080 of a stays until someone wants it; a's own delete
+	 * of a record that is gone does not take it either */
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/udp-8080"));
+
+	/* b's delete takes its record and its two reservations */
+	assert_int_equal(hostport_wep_delete(f->ds, &b, rb), 0);
+	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
+	assert_int_equal(hostport_wep_delete(f->ds, &b, 0), -ENOENT);
+
+	/* a reservation that names nobody we can read is never taken over */
+	assert_int_equal(ds_create(f->ds, "/petrel/hostports/node1/tcp-7070", "garbage",
+				   NULL), 0);
+	hp_wep(&c, "c", "[{\"hostPort\":7070,\"containerPort\":70}]");
+	assert_int_equal(hostport_wep_create(f->ds, &c, &rc, &hc), -EADDRINUSE);
+	assert_string_equal(hc.owner, "");
+}
+
+/* The node's gateway per pool for petrel-ipam: shared, counted, freed by
+ * the last user. */
+static void test_ipamgw(void **state)
+{
+	struct hpfx *f = *state;
+	struct ippool pool = { .name = "p1", .block_size = 28 };
+	struct errs e = ERRS_INIT;
+	struct ds_kv kv = { 0 };
+	uint32_t a1, a2, g1, g2, g;
+
+	ip4_net_parse("10.70.0.0/24", &pool.cidr, false, false);
+	assert_int_equal(ipam_pool_create(f->ds, &pool, &e), 0);
+	assert_int_equal(ipam_assign(f->ds, "node1", "c1.eth0", 0, &a1, NULL), 0);
+	assert_int_equal(ipamgw_ref(f->ds, "node1", &pool, "c1.eth0", &g1), 0);
+	assert_int_not_equal(g1, a1);
+	assert_true(ip4_net_contains(&pool.cidr, g1));
+	assert_int_equal(ipamgw_ref(f->ds, "node1", &pool, "c1.eth0", &g), 0);	/* again */
+	assert_int_equal(g, g1);
+	assert_int_equal(ipam_assign(f->ds, "node1", "c2.eth0", 0, &a2, NULL), 0);
+	assert_int_equal(ipamgw_ref(f->ds, "node1", &pool, "c2.eth0", &g2), 0);
+	assert_int_equal(g2, g1);	/* one per node and pool */
+	assert_int_equal(ds_get(f->ds, "/petrel/ipamgateways/node1/p1", &kv), 0);
+	assert_non_null(strstr(kv.value, "\"users\":[\"c1.eth0\",\"c2.eth0\"]"));
+	ds_kv_clear(&kv);
+
+	/* c1 leaves: the gateway stays for c2; leaving twice is a no-op */
+	assert_int_equal(ipamgw_unref(f->ds, "node1", "c1.eth0"), 0);
+	assert_int_equal(ipamgw_unref(f->ds, "node1", "c1.eth0"), 0);
+	assert_int_equal(ipam_assign(f->ds, "node1", "x.eth0", g1, &g, NULL), IPAM_EINUSE);
+	/* c2, the last, leaves: record gone, the address free again */
+	assert_int_equal(ipamgw_unref(f->ds, "node1", "c2.eth0"), 0);
+	assert_int_equal(ds_get(f->ds, "/petrel/ipamgateways/node1/p1", &kv), -ENOENT);
+	assert_int_equal(ipam_assign(f->ds, "node1", "x.eth0", g1, &g, NULL), 0);
+	assert_int_equal(ipamgw_unref(f->ds, "node1", "nobody.eth0"), 0);
+	errs_clear(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +673,10 @@ int main(void)
 		cmocka_unit_test(test_result),
 		cmocka_unit_test(test_result_prev),
 		cmocka_unit_test(test_error_version),
+		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_ports_invalid),
+		cmocka_unit_test_setup_teardown(test_hostport, hp_setup, hp_teardown),
+		cmocka_unit_test_setup_teardown(test_ipamgw, hp_setup, hp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

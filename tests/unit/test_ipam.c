@@ -2,8 +2,9 @@
  * test_ipam: ipam/ipam.c against a real sqlite store in a fresh temporary
  * folder per test. Covers allocation order, block claims, borrowing, strict
  * affinity, exhaustion (nothing written), release, requested addresses,
- * idempotence, pool overlap and deletion, leak detection, and concurrent
- * allocators in 8 processes. After every test that allocates, the store is
+ * idempotence, pool overlap and deletion, leak detection, concurrent
+ * allocators in 8 processes, the pool restriction of named networks and
+ * nodeSelector. After every test that allocates, the store is
  * checked for consistency: each block slot's handle lists that address and
  * each handle's address sits in its block under that handle.
  *
@@ -428,13 +429,13 @@ static void test_strerror(void **state)
 	int c;
 
 	(void)state;
-	for (c = IPAM_ENOSPC; c >= IPAM_EAFFINITY; c--) {
+	for (c = IPAM_ENOSPC; c >= IPAM_ENOTALLOWED; c--) {
 		const char *m = ipam_strerror(c);
 
 		assert_non_null(m);
 		assert_null(strstr(m, "nknown"));
 		assert_string_not_equal(m, ipam_strerror(c == IPAM_ENOSPC ?
-							 IPAM_EAFFINITY : c + 1));
+							 IPAM_ENOTALLOWED : c + 1));
 	}
 	assert_non_null(strstr(ipam_strerror(-ECANCELED), "concurrent"));
 }
@@ -955,6 +956,193 @@ static void test_rate(void **state)
 	consistent(f->ds, 64);
 }
 
+/* ---- pool restriction (named networks) and nodeSelector ---- */
+
+static void mknetwork(struct ds *ds, const char *name, const char *pool)
+{
+	char key[RES_KEY_MAX], text[256];
+
+	assert_int_equal(res_key(RES_NETWORK, name, key, sizeof(key)), 0);
+	snprintf(text, sizeof(text),
+		 "{\"apiVersion\":\"petrel/v1\",\"kind\":\"Network\",\"metadata\":"
+		 "{\"name\":\"%s\"},\"spec\":{\"pool\":\"%s\"}}", name, pool);
+	assert_int_equal(ds_create(ds, key, text, NULL), 0);
+}
+
+static int take_in(struct ds *ds, const char *node, const char *h,
+		   uint32_t want, const struct ipam_pool_sel *sel, uint32_t *a)
+{
+	*a = 0;
+	return ipam_assign_in(ds, node, h, want, sel, a, NULL);
+}
+
+static void test_pool_sel(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool_sel only_blue = { .pool = "blue" };
+	struct ipam_pool_sel unnamed = { .unnamed_only = true };
+	struct ipam_pool_sel only_gone = { .pool = "gone" };
+	uint32_t a;
+
+	/* "blue" sorts before "default": without a restriction it would
+	 * serve first. */
+	mkpool(f->ds, "blue", "10.1.0.0/24", 26, false, false);
+	mkpool(f->ds, "default", "10.0.0.0/24", 26, false, false);
+	mknetwork(f->ds, "blue", "blue");
+	mknetwork(f->ds, "plain", "");
+	assert_int_equal(take_in(f->ds, "n1", "h1", 0, &unnamed, &a), 0);
+	assert_int_equal(a, A("10.0.0.0"));
+	assert_int_equal(take_in(f->ds, "n1", "h2", 0, &only_blue, &a), 0);
+	assert_int_equal(a, A("10.1.0.0"));
+	/* The old entry point: every pool, the lowest block of ours first. */
+	assert_int_equal(take_in(f->ds, "n1", "h3", 0, NULL, &a), 0);
+	assert_int_equal(a, A("10.0.0.1"));
+	/* Requested addresses outside the allowed pools. */
+	assert_int_equal(take_in(f->ds, "n1", "h4", A("10.1.0.9"), &unnamed, &a),
+			 IPAM_ENOTALLOWED);
+	assert_int_equal(take_in(f->ds, "n1", "h4", A("10.0.0.9"), &only_blue, &a),
+			 IPAM_ENOTALLOWED);
+	assert_int_equal(take_in(f->ds, "n1", "h4", A("10.1.0.9"), &only_blue, &a), 0);
+	assert_int_equal(a, A("10.1.0.9"));
+	/* A pool that does not exist serves nothing, and nothing is written. */
+	assert_int_equal(take_in(f->ds, "n1", "h5", 0, &only_gone, &a), IPAM_ENOSPC);
+	consistent(f->ds, 4);
+	/* The named pool exhausted: no spill into the others. */
+	{
+		struct ipam_pool_sel tiny = { .pool = "tiny" };
+		char h[16];
+
+		mkpool(f->ds, "tiny", "10.2.0.0/30", 30, false, false);
+		for (int i = 0; i < 4; i++) {
+			snprintf(h, sizeof(h), "t%d", i);
+			assert_int_equal(take_in(f->ds, "n1", h, 0, &tiny, &a), 0);
+		}
+		assert_int_equal(take_in(f->ds, "n1", "t4", 0, &tiny, &a), IPAM_ENOSPC);
+		/* An idempotent retry still gets its address back. */
+		assert_int_equal(take_in(f->ds, "n1", "t0", 0, &tiny, &a), 0);
+		assert_int_equal(a, A("10.2.0.0"));
+	}
+	consistent(f->ds, 8);
+}
+
+static void mkpool_sel(struct ds *ds, const char *name, const char *cidr,
+		       const char *sel)
+{
+	struct ippool p;
+	struct errs e = ERRS_INIT;
+
+	pool_fill(&p, name, cidr, 28);
+	p.node_selector = strdup(sel);
+	assert_non_null(p.node_selector);
+	assert_int_equal(ipam_pool_create(ds, &p, &e), 0);
+	errs_clear(&e);
+	ippool_clear(&p);
+}
+
+static void mknode(struct ds *ds, const char *name, const char *k, const char *v)
+{
+	struct resource r;
+	char key[RES_KEY_MAX], *text;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = RES_NODE;
+	snprintf(r.u.node.name, sizeof(r.u.node.name), "%s", name);
+	assert_int_equal(labels_set(&r.u.node.labels, k, v), 0);
+	text = res_to_text(&r);
+	assert_non_null(text);
+	assert_int_equal(res_key(RES_NODE, name, key, sizeof(key)), 0);
+	assert_int_equal(ds_create(ds, key, text, NULL), 0);
+	free(text);
+	res_clear(&r);
+}
+
+static void test_node_selector(void **state)
+{
+	struct fx *f = *state;
+	uint32_t a;
+
+	mkpool_sel(f->ds, "a-rack1", "10.1.0.0/24", "rack == \"r1\" && !has(edge)");
+	mkpool_sel(f->ds, "b-rack2", "10.2.0.0/24", "rack in {\"r2\", \"r3\"}");
+	mkpool_sel(f->ds, "c-bad", "10.3.0.0/24", "rack ==");	/* selects nobody */
+	mkpool_sel(f->ds, "d-all", "10.4.0.0/24", " all()");
+	mknode(f->ds, "n1", "rack", "r1");
+	mknode(f->ds, "n2", "rack", "r3");
+	assert_int_equal(take_in(f->ds, "n1", "h1", 0, NULL, &a), 0);
+	assert_int_equal(a, A("10.1.0.0"));
+	assert_int_equal(take_in(f->ds, "n2", "h2", 0, NULL, &a), 0);
+	assert_int_equal(a, A("10.2.0.0"));
+	/* No Node document: no labels, only all() pools. */
+	assert_int_equal(take_in(f->ds, "n3", "h3", 0, NULL, &a), 0);
+	assert_int_equal(a, A("10.4.0.0"));
+	/* A requested address ignores the selector (borrowing: see below). */
+	assert_int_equal(take_in(f->ds, "n3", "h4", A("10.1.0.5"), NULL, &a), 0);
+	assert_int_equal(a, A("10.1.0.5"));
+	assert_int_equal(take_in(f->ds, "n3", "h5", A("10.3.0.5"), NULL, &a), 0);
+	consistent(f->ds, 5);
+}
+
+static void test_node_selector_borrow(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_pool_sel only = { .pool = "r1" };
+	uint32_t a;
+	char h[16];
+
+	/* One block of 16 in a /28 pool for rack r1; n1 fills it. */
+	mkpool_sel(f->ds, "r1", "10.1.0.0/28", "rack == \"r1\"");
+	mknode(f->ds, "n1", "rack", "r1");
+	assert_int_equal(take_in(f->ds, "n1", "h0", 0, &only, &a), 0);
+	/* n2 (no labels) may not borrow from it, even when asked for its pool. */
+	assert_int_equal(take_in(f->ds, "n2", "x", 0, &only, &a), IPAM_ENOSPC);
+	assert_int_equal(take_in(f->ds, "n2", "x", 0, NULL, &a), IPAM_ENOSPC);
+	for (int i = 1; i < 16; i++) {
+		snprintf(h, sizeof(h), "h%d", i);
+		assert_int_equal(take_in(f->ds, "n1", h, 0, NULL, &a), 0);
+	}
+	assert_int_equal(take_in(f->ds, "n1", "h16", 0, NULL, &a), IPAM_ENOSPC);
+	consistent(f->ds, 16);
+}
+
+static void test_pool_with_extra(void **state)
+{
+	struct fx *f = *state;
+	struct ippool p;
+	struct errs e = ERRS_INIT;
+	struct ds_kv kv;
+	struct ds_op op;
+	size_t failed = 0;
+	uint32_t a;
+
+	/* Created together. */
+	pool_fill(&p, "blue", "10.9.0.0/24", 26);
+	op = (struct ds_op){ DS_OP_CREATE, "/petrel/networks/blue", "{}", 0 };
+	assert_int_equal(ipam_pool_create_with(f->ds, &p, &op, 1, &failed, &e), 0);
+	assert_int_equal(failed, SIZE_MAX);
+	memset(&kv, 0, sizeof(kv));
+	assert_int_equal(ds_get(f->ds, "/petrel/networks/blue", &kv), 0);
+	ds_kv_clear(&kv);
+	/* The extra op fails: nothing is written, its index is reported. */
+	pool_fill(&p, "red", "10.8.0.0/24", 26);
+	assert_int_equal(ipam_pool_create_with(f->ds, &p, &op, 1, &failed, &e), -EEXIST);
+	assert_int_equal(failed, 0);
+	assert_int_equal(ipam_pool_delete(f->ds, "red", 0), -ENOENT);
+	errs_clear(&e);
+	/* Delete refused while used; the extra op is then not applied. */
+	assert_int_equal(ipam_assign(f->ds, "n1", "h1", 0, &a, NULL), 0);
+	op = (struct ds_op){ DS_OP_DELETE, "/petrel/networks/blue", NULL, 0 };
+	assert_int_equal(ipam_pool_delete_with(f->ds, "blue", &op, 1, &failed),
+			 IPAM_EPOOLUSED);
+	assert_int_equal(ipam_release_handle(f->ds, "h1"), 0);
+	assert_int_equal(ipam_pool_delete_with(f->ds, "blue", &op, 1, &failed), 0);
+	assert_int_equal(ds_get(f->ds, "/petrel/networks/blue", &kv), -ENOENT);
+	/* Its failure: the pool stays. */
+	mkpool(f->ds, "green", "10.7.0.0/24", 26, false, false);
+	assert_int_equal(ipam_pool_delete_with(f->ds, "green", &op, 1, &failed), -ENOENT);
+	assert_int_equal(failed, 0);
+	assert_int_equal(ipam_pool_delete(f->ds, "green", 0), 0);
+	consistent(f->ds, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -978,6 +1166,10 @@ int main(void)
 		T(test_usage),
 		T(test_concurrent),
 		T(test_rate),
+		T(test_pool_sel),
+		T(test_node_selector),
+		T(test_node_selector_borrow),
+		T(test_pool_with_extra),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

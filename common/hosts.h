@@ -1,0 +1,46 @@
+/*
+ * hosts: the /etc/hosts of a workload, the way `ip netns exec` finds it:
+ * /etc/netns/<netns name>/hosts, bind-mounted over /etc/hosts by
+ * `petrelctl exec` (and by `ip netns exec`).
+ *
+ * felix renders one for each local routed workload and writes it when it
+ * changed; petrelctl rm removes the folder. The text lists localhost, the
+ * workload itself, then (sorted by name) every routed workload with an
+ * address that shares a named network (not "default") with it, on any node:
+ * names resolve only where the network lets packets through.
+ *
+ * Nothing here logs. Errors: -errno.
+ */
+#ifndef PETREL_HOSTS_H
+#define PETREL_HOSTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "datastore/resource.h"
+
+#define HOSTS_ROOT "/etc/netns"
+
+/* True when name may be a folder name under HOSTS_ROOT: 1..255 bytes, no
+ * '/', not "." or "..", no control characters. */
+bool hosts_name_valid(const char *name);
+
+/* The hosts text of self given all workloads (all[i] borrowed; self may be
+ * among them, it is not listed twice). *out: malloc'd, the caller frees.
+ * 0 or -ENOMEM, -EINVAL (NULL self/out). */
+int hosts_render(const struct wep *self, const struct wep *const *all,
+		 size_t n, char **out);
+
+/* Writes <root>/<netns_name>/hosts atomically (folders made 0755, a
+ * temporary file 0644, fsync, rename, fsync of the folder). Content already
+ * there is not rewritten. 1 when written, 0 when unchanged, -errno
+ * (-EINVAL: invalid netns_name). hosts_write uses root HOSTS_ROOT. */
+int hosts_write(const char *netns_name, const char *text);
+int hosts_write_at(const char *root, const char *netns_name, const char *text);
+
+/* Removes <root>/<netns_name>/ and the files in it (not sub-folders). 0
+ * also when it is not there, -errno. */
+int hosts_remove(const char *netns_name);
+int hosts_remove_at(const char *root, const char *netns_name);
+
+#endif

@@ -1,0 +1,1595 @@
+/*
+ * nft: the IR of policy/nftir.h turned into libnftnl objects and sent to the
+ * kernel in netlink batches (see nft.h).
+ *
+ * Registers and layouts follow what nft(8) emits for the same text, so that
+ * `nft list table inet petrel` reads back as the renderer prints it:
+ *  - ifname keys: 16 bytes, NUL padded; an exact match compares
+ *    strlen + 1 bytes, a prefix ("ptl*") strlen bytes;
+ *  - concatenations are 32-bit aligned (inet_proto takes 4 bytes, a port 4);
+ *  - a network-header match in an inet chain is preceded by
+ *    `meta nfproto ipv4`, as nft adds that dependency itself.
+ *
+ * A batch asks for an ACK on its last message only: the kernel reports every
+ * failing message anyway, and the transaction is all or nothing, so that
+ * last answer ends the exchange (thousands of ACKs would overflow the
+ * receive buffer of a full-table batch).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/rtnetlink.h>
+
+#include "common/sha1.h"
+#include "felix/nft.h"
+
+#define NFT_FAMILY NFPROTO_INET
+#define UDATA_DIGEST 0x70	/* our own udata type: nft ignores unknown ones */
+#define HEADROOM (128 * 1024)	/* free bytes before each message is built */
+#define ELEMS_PER_MSG 256
+
+/* nft's data type numbers (its datatype.h), for sets that list readably */
+enum { T_VERDICT = 1, T_IPADDR = 7, T_INET_PROTO = 12, T_INET_SERVICE = 13,
+       T_IFNAME = 41 };
+#define CONCAT2(a, b) (((a) << 6) | (b))
+#define CONCAT3(a, b, c) (((((a) << 6) | (b)) << 6) | (c))
+
+struct nftk {
+	struct mnl_socket *nl, *mon;
+	uint32_t portid, seq;
+	size_t last_msgs, last_bytes;
+};
+
+/* One message of a batch and what it was about, to name a failure. */
+struct bmsg {
+	uint32_t seq;
+	const char *what;	/* "chain", "rule in", "set", "elements of" */
+	const char *name;	/* borrowed from the IR for the batch's life */
+};
+
+struct batch {
+	char *buf;
+	size_t len, cap;
+	struct bmsg *msgs;
+	size_t n, cap_msgs;
+	uint32_t set_id;	/* anonymous sets of this batch */
+	const struct nir_table *t;	/* the table the rules come from */
+	int err;		/* -ENOMEM met while building */
+};
+
+/* ---------- small helpers ---------- */
+
+static void scopy(char *dst, size_t size, const char *s)
+{
+	size_t n = strnlen(s, size - 1);
+
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+static int batch_room(struct batch *b)
+{
+	if (b->err)
+		return b->err;
+	if (b->cap - b->len < HEADROOM) {
+		size_t cap = b->cap ? b->cap * 2 : 4 * HEADROOM;
+		char *p;
+
+		while (cap - b->len < HEADROOM)
+			cap *= 2;
+		p = realloc(b->buf, cap);
+		if (!p)
+			return b->err = -ENOMEM;
+		/* no uninitialised padding ever reaches the kernel */
+		memset(p + b->cap, 0, cap - b->cap);
+		b->buf = p;
+		b->cap = cap;
+	}
+	if (b->n == b->cap_msgs) {
+		size_t c = b->cap_msgs ? b->cap_msgs * 2 : 256;
+		struct bmsg *m = realloc(b->msgs, c * sizeof(*m));
+
+		if (!m)
+			return b->err = -ENOMEM;
+		b->msgs = m;
+		b->cap_msgs = c;
+	}
+	return 0;
+}
+
+static struct nlmsghdr *batch_hdr(struct nftk *k, struct batch *b, int type,
+				  uint16_t flags, const char *what,
+				  const char *name)
+{
+	struct nlmsghdr *nlh;
+	uint32_t seq = ++k->seq;
+
+	if (batch_room(b) < 0)
+		return NULL;
+	nlh = nftnl_nlmsg_build_hdr(b->buf + b->len, (uint16_t)type, NFT_FAMILY,
+				    flags, seq);
+	b->msgs[b->n++] = (struct bmsg){ seq, what, name };
+	return nlh;
+}
+
+static void batch_done(struct batch *b, struct nlmsghdr *nlh)
+{
+	b->len += nlh->nlmsg_len;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->buf);
+	free(b->msgs);
+}
+
+static void digest_rule(const struct nir_rule *r, uint8_t out[20])
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f) {
+		memset(out, 0, 20);
+		return;
+	}
+	nir_render_rule(r, f);
+	fclose(f);
+	sha1(text, len, out);
+	free(text);
+}
+
+/* ---------- expressions ---------- */
+
+static int add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (!e)
+		return -ENOMEM;
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static struct nftnl_expr *e_meta(uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_payload(uint32_t base, uint32_t off, uint32_t len,
+				    uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_cmp(uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_bitwise(const void *mask, const void *xor,
+				    uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_range(uint32_t op, const void *from,
+				  const void *to, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("range");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, op);
+		nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, from, len);
+		nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, to, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_lookup(const char *set, uint32_t set_id,
+				   uint32_t sreg, int dreg, bool inv)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+		if (dreg >= 0)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, (uint32_t)dreg);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		if (set_id)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+		if (inv)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_verdict(int verdict, const char *chain)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+		if (chain)
+			nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	}
+	return e;
+}
+
+/* ---------- element encoding (shared by batches and the verifier) ---------- */
+
+struct setfmt {
+	uint32_t key_type, key_len, data_type, data_len, flags;
+};
+
+static struct setfmt set_fmt(enum nir_set_type t)
+{
+	switch (t) {
+	case NST_IPV4:
+		return (struct setfmt){ T_IPADDR, 4, 0, 0, 0 };
+	case NST_IFNAME_IPV4:
+		return (struct setfmt){ CONCAT2(T_IFNAME, T_IPADDR), 20, 0, 0, 0 };
+	case NST_IFNAME_VMAP:
+		return (struct setfmt){ T_IFNAME, 16, NFT_DATA_VERDICT, 0, NFT_SET_MAP };
+	case NST_PORT_DNAT:
+		return (struct setfmt){ CONCAT2(T_INET_PROTO, T_INET_SERVICE), 8,
+					CONCAT2(T_IPADDR, T_INET_SERVICE), 8,
+					NFT_SET_MAP };
+	case NST_ADDR_PORT_DNAT:
+	default:
+		return (struct setfmt){ CONCAT3(T_IPADDR, T_INET_PROTO, T_INET_SERVICE),
+					12, CONCAT2(T_IPADDR, T_INET_SERVICE), 8,
+					NFT_SET_MAP };
+	}
+}
+
+/* Key and data bytes of an element. */
+static void elem_bytes(enum nir_set_type t, const struct nir_elem *el,
+		       uint8_t key[20], uint8_t data[8])
+{
+	uint32_t a;
+	uint16_t p;
+
+	memset(key, 0, 20);
+	memset(data, 0, 8);
+	switch (t) {
+	case NST_IPV4:
+		a = htonl(el->addr);
+		memcpy(key, &a, 4);
+		break;
+	case NST_IFNAME_IPV4:
+		memcpy(key, el->ifname, strnlen(el->ifname, 16));
+		a = htonl(el->addr);
+		memcpy(key + 16, &a, 4);
+		break;
+	case NST_IFNAME_VMAP:
+		memcpy(key, el->ifname, strnlen(el->ifname, 16));
+		break;
+	case NST_PORT_DNAT:
+	case NST_ADDR_PORT_DNAT: {
+		uint8_t *kp = key;
+
+		if (t == NST_ADDR_PORT_DNAT) {
+			a = htonl(el->addr);
+			memcpy(kp, &a, 4);
+			kp += 4;
+		}
+		kp[0] = el->proto;
+		p = htons(el->port);
+		memcpy(kp + 4, &p, 2);
+		a = htonl(el->to_addr);
+		memcpy(data, &a, 4);
+		p = htons(el->to_port);
+		memcpy(data + 4, &p, 2);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+/* ---------- building a batch ---------- */
+
+static int b_begin(struct nftk *k, struct batch *b)
+{
+	if (batch_room(b) < 0)
+		return b->err;
+	b->len += NLMSG_ALIGN(nftnl_batch_begin(b->buf + b->len, ++k->seq)->nlmsg_len);
+	return 0;
+}
+
+static int b_end(struct nftk *k, struct batch *b)
+{
+	if (batch_room(b) < 0)
+		return b->err;
+	b->len += NLMSG_ALIGN(nftnl_batch_end(b->buf + b->len, ++k->seq)->nlmsg_len);
+	return 0;
+}
+
+static int b_table(struct nftk *k, struct batch *b, int type)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return b->err = -ENOMEM;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NIR_TABLE);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFT_FAMILY);
+	nlh = batch_hdr(k, b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0,
+			"table", NIR_TABLE);
+	if (nlh) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		batch_done(b, nlh);
+	}
+	nftnl_table_free(t);
+	return b->err;
+}
+
+static const uint32_t hooknum[] = {
+	[NH_PREROUTING] = NF_INET_PRE_ROUTING, [NH_INPUT] = NF_INET_LOCAL_IN,
+	[NH_FORWARD] = NF_INET_FORWARD, [NH_OUTPUT] = NF_INET_LOCAL_OUT,
+	[NH_POSTROUTING] = NF_INET_POST_ROUTING,
+};
+
+/* NEWCHAIN, DELCHAIN or (flush) DELRULE of every rule of the chain. */
+static int b_chain(struct nftk *k, struct batch *b, int type,
+		   const struct nir_chain *c)
+{
+	struct nftnl_chain *ch = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!ch)
+		return b->err = -ENOMEM;
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_TABLE, NIR_TABLE);
+	nftnl_chain_set_u32(ch, NFTNL_CHAIN_FAMILY, NFT_FAMILY);
+	nftnl_chain_set_str(ch, NFTNL_CHAIN_NAME, c->name);
+	if (type == NFT_MSG_NEWCHAIN && c->hook != NH_NONE && c->hook <= NH_POSTROUTING) {
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_HOOKNUM, hooknum[c->hook]);
+		nftnl_chain_set_s32(ch, NFTNL_CHAIN_PRIO, c->prio);
+		nftnl_chain_set_str(ch, NFTNL_CHAIN_TYPE, c->nat ? "nat" : "filter");
+		nftnl_chain_set_u32(ch, NFTNL_CHAIN_POLICY,
+				    c->policy_drop ? NF_DROP : NF_ACCEPT);
+	}
+	if (type == NFT_MSG_DELRULE) {
+		/* a DELRULE naming only the chain flushes it */
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		nftnl_chain_free(ch);
+		if (!r)
+			return b->err = -ENOMEM;
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NIR_TABLE);
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFT_FAMILY);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c->name);
+		nlh = batch_hdr(k, b, NFT_MSG_DELRULE, 0, "flush of chain", c->name);
+		if (nlh) {
+			nftnl_rule_nlmsg_build_payload(nlh, r);
+			batch_done(b, nlh);
+		}
+		nftnl_rule_free(r);
+		return b->err;
+	}
+	nlh = batch_hdr(k, b, type, type == NFT_MSG_NEWCHAIN ? NLM_F_CREATE : 0,
+			"chain", c->name);
+	if (nlh) {
+		nftnl_chain_nlmsg_build_payload(nlh, ch);
+		batch_done(b, nlh);
+	}
+	nftnl_chain_free(ch);
+	return b->err;
+}
+
+static struct nftnl_set *set_obj(const char *name, enum nir_set_type type)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct setfmt f = set_fmt(type);
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NIR_TABLE);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFT_FAMILY);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, f.key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, f.key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, f.flags);
+	if (f.flags & NFT_SET_MAP) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, f.data_type);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, f.data_len);
+	}
+	return s;
+}
+
+static int b_set(struct nftk *k, struct batch *b, int type,
+		 const struct nir_set *set)
+{
+	struct nftnl_set *s = set_obj(set->name, set->type);
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return b->err = -ENOMEM;
+	if (type == NFT_MSG_NEWSET)
+		nftnl_set_set_u32(s, NFTNL_SET_ID, ++b->set_id);
+	nlh = batch_hdr(k, b, type, type == NFT_MSG_NEWSET ? NLM_F_CREATE : 0,
+			"set", set->name);
+	if (nlh) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		batch_done(b, nlh);
+	}
+	nftnl_set_free(s);
+	return b->err;
+}
+
+static struct nftnl_set_elem *elem_obj(enum nir_set_type t,
+				       const struct nir_elem *el)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct setfmt f = set_fmt(t);
+	uint8_t key[20], data[8];
+
+	if (!e)
+		return NULL;
+	elem_bytes(t, el, key, data);
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, f.key_len);
+	if (t == NST_IFNAME_VMAP) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT,
+				       (uint32_t)(el->vgoto ? NFT_GOTO : NFT_JUMP));
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el->chain);
+	} else if (f.flags & NFT_SET_MAP) {
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_DATA, data, f.data_len);
+	}
+	return e;
+}
+
+/* NEWSETELEM / DELSETELEM of els[0..n) in messages of ELEMS_PER_MSG. */
+static int b_elems(struct nftk *k, struct batch *b, int type,
+		   const struct nir_set *set, const struct nir_elem *const *els,
+		   size_t n)
+{
+	for (size_t i = 0; i < n && !b->err; i += ELEMS_PER_MSG) {
+		struct nftnl_set *s = set_obj(set->name, set->type);
+		struct nlmsghdr *nlh;
+
+		if (!s)
+			return b->err = -ENOMEM;
+		for (size_t j = i; j < n && j < i + ELEMS_PER_MSG; j++) {
+			struct nftnl_set_elem *e = elem_obj(set->type, els[j]);
+
+			if (!e) {
+				nftnl_set_free(s);
+				return b->err = -ENOMEM;
+			}
+			nftnl_set_elem_add(s, e);
+		}
+		nlh = batch_hdr(k, b, type,
+				type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0,
+				"elements of set", set->name);
+		if (nlh) {
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			batch_done(b, nlh);
+		}
+		nftnl_set_free(s);
+	}
+	return b->err;
+}
+
+/* An anonymous interval set for ranges of an address (4 bytes) or a port
+ * (2 bytes); returns its id (its name "__set%d" is the kernel's to fill). */
+static int b_anon_set(struct nftk *k, struct batch *b, const char *chain,
+		      const struct nir_match *m, uint32_t *id)
+{
+	bool port = m->key == NK_SPORT || m->key == NK_DPORT;
+	uint32_t klen = port ? 2 : 4;
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return b->err = -ENOMEM;
+	*id = ++b->set_id;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NIR_TABLE);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFT_FAMILY);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, *id);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, port ? T_INET_SERVICE : T_IPADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, klen);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT |
+			  NFT_SET_INTERVAL);
+	nlh = batch_hdr(k, b, NFT_MSG_NEWSET, NLM_F_CREATE, "anonymous set in chain",
+			chain);
+	if (nlh) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		batch_done(b, nlh);
+	}
+	for (size_t i = 0; i < m->n_ranges && !b->err; i++) {
+		uint32_t lo = m->ranges[i].lo, hi = m->ranges[i].hi;
+		uint32_t max = port ? 0xffff : 0xffffffffu;
+		uint8_t kb[4];
+		struct nftnl_set_elem *e;
+
+		for (int end = 0; end < 2; end++) {
+			uint32_t v = end ? hi + 1 : lo;
+
+			if (end && hi == max)
+				break;
+			if (port) {
+				uint16_t p = htons((uint16_t)v);
+
+				memcpy(kb, &p, 2);
+			} else {
+				uint32_t a = htonl(v);
+
+				memcpy(kb, &a, 4);
+			}
+			e = nftnl_set_elem_alloc();
+			if (!e) {
+				b->err = -ENOMEM;
+				break;
+			}
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, kb, klen);
+			if (end)
+				nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS,
+						       NFT_SET_ELEM_INTERVAL_END);
+			nftnl_set_elem_add(s, e);
+		}
+	}
+	nlh = b->err ? NULL : batch_hdr(k, b, NFT_MSG_NEWSETELEM, NLM_F_CREATE,
+					"anonymous set in chain", chain);
+	if (nlh) {
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		batch_done(b, nlh);
+	}
+	nftnl_set_free(s);
+	return b->err;
+}
+
+static int need_ipv4(struct nftnl_rule *r, bool *done)
+{
+	uint8_t v4 = NFPROTO_IPV4;
+
+	if (*done)
+		return 0;
+	*done = true;
+	if (add_expr(r, e_meta(NFT_META_NFPROTO, NFT_REG_1)) < 0)
+		return -ENOMEM;
+	return add_expr(r, e_cmp(NFT_CMP_EQ, &v4, 1));
+}
+
+/* The value a match looks at, into register 1; *len its size. */
+static int load_key(struct nftnl_rule *r, const struct nir_match *m,
+		    uint32_t *len, bool *v4)
+{
+	switch (m->key) {
+	case NK_IIFNAME:
+	case NK_OIFNAME:
+		*len = 16;
+		return add_expr(r, e_meta(m->key == NK_IIFNAME ? NFT_META_IIFNAME :
+					  NFT_META_OIFNAME, NFT_REG_1));
+	case NK_NFPROTO:
+		*len = 1;
+		return add_expr(r, e_meta(NFT_META_NFPROTO, NFT_REG_1));
+	case NK_L4PROTO:
+		*len = 1;
+		return add_expr(r, e_meta(NFT_META_L4PROTO, NFT_REG_1));
+	case NK_SADDR:
+	case NK_DADDR:
+		*len = 4;
+		if (need_ipv4(r, v4) < 0)
+			return -ENOMEM;
+		return add_expr(r, e_payload(NFT_PAYLOAD_NETWORK_HEADER,
+					     m->key == NK_SADDR ? 12 : 16, 4, NFT_REG_1));
+	case NK_SPORT:
+	case NK_DPORT:
+		*len = 2;
+		return add_expr(r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER,
+					     m->key == NK_SPORT ? 0 : 2, 2, NFT_REG_1));
+	case NK_ICMP_TYPE:
+	case NK_ICMP_CODE:
+		*len = 1;
+		return add_expr(r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER,
+					     m->key == NK_ICMP_TYPE ? 0 : 1, 1, NFT_REG_1));
+	case NK_CT_STATE:
+	case NK_CT_STATUS: {
+		struct nftnl_expr *e = nftnl_expr_alloc("ct");
+
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, m->key == NK_CT_STATE ?
+					   NFT_CT_STATE : NFT_CT_STATUS);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		}
+		*len = 4;
+		return add_expr(r, e);
+	}
+	case NK_MARK:
+		*len = 4;
+		return add_expr(r, e_meta(NFT_META_MARK, NFT_REG_1));
+	case NK_FIB_DADDR_LOCAL: {
+		struct nftnl_expr *e = nftnl_expr_alloc("fib");
+
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+		}
+		*len = 4;
+		return add_expr(r, e);
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/* A value of len bytes in network order (host order for ct/mark/fib). */
+static void val_bytes(const struct nir_match *m, uint32_t v, uint32_t len,
+		      uint8_t out[4])
+{
+	if (m->key == NK_CT_STATE || m->key == NK_CT_STATUS || m->key == NK_MARK ||
+	    m->key == NK_FIB_DADDR_LOCAL) {
+		memcpy(out, &v, 4);
+	} else if (len == 4) {
+		uint32_t a = htonl(v);
+
+		memcpy(out, &a, 4);
+	} else if (len == 2) {
+		uint16_t p = htons((uint16_t)v);
+
+		memcpy(out, &p, 2);
+	} else {
+		out[0] = (uint8_t)v;
+	}
+}
+
+static int r_match(struct nftk *k, struct batch *b, const char *chain,
+		   struct nftnl_rule *r, const struct nir_match *m, bool *v4)
+{
+	uint32_t cmpop = m->op == NO_NE ? NFT_CMP_NEQ : NFT_CMP_EQ;
+	uint8_t v[4], w[4], zero[4] = { 0 };
+	uint32_t len = 0;
+
+	if (m->key == NK_IIF_SADDR || m->key == NK_OIF_SADDR) {
+		/* ifname . ip saddr: 16 bytes into reg32 0..3, 4 into 4 */
+		if (need_ipv4(r, v4) < 0 ||
+		    add_expr(r, e_meta(m->key == NK_IIF_SADDR ? NFT_META_IIFNAME :
+				       NFT_META_OIFNAME, NFT_REG32_00)) < 0 ||
+		    add_expr(r, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 12, 4,
+					  NFT_REG32_04)) < 0)
+			return -ENOMEM;
+		return add_expr(r, e_lookup(m->set ? m->set : "", 0, NFT_REG32_00, -1,
+					    m->op == NO_NE));
+	}
+	if (load_key(r, m, &len, v4) < 0)
+		return -ENOMEM;
+	if (m->set)
+		return add_expr(r, e_lookup(m->set, 0, NFT_REG_1, -1, m->op == NO_NE));
+	if (m->n_ranges > 1) {
+		uint32_t id;
+
+		if (b_anon_set(k, b, chain, m, &id) < 0)
+			return b->err;
+		return add_expr(r, e_lookup("__set%d", id, NFT_REG_1, -1,
+					    m->op == NO_NE));
+	}
+	if (m->n_ranges == 1 && m->ranges[0].lo != m->ranges[0].hi) {
+		val_bytes(m, m->ranges[0].lo, len, v);
+		val_bytes(m, m->ranges[0].hi, len, w);
+		return add_expr(r, e_range(m->op == NO_NE ? NFT_RANGE_NEQ : NFT_RANGE_EQ,
+					   v, w, len));
+	}
+	switch (m->key) {
+	case NK_IIFNAME:
+	case NK_OIFNAME: {
+		size_t n = strnlen(m->str, NIR_IFNAMSIZ);
+		char name[NIR_IFNAMSIZ + 1] = { 0 };
+
+		memcpy(name, m->str, n);
+		if (n && name[n - 1] == '*')
+			return add_expr(r, e_cmp(cmpop, name, (uint32_t)(n - 1)));
+		return add_expr(r, e_cmp(cmpop, name, (uint32_t)(n + 1)));
+	}
+	case NK_CT_STATE:
+	case NK_CT_STATUS:
+		/* any bit set (EQ) / none (NE): (x & mask) != 0 */
+		val_bytes(m, m->val, 4, v);
+		if (add_expr(r, e_bitwise(v, zero, 4)) < 0)
+			return -ENOMEM;
+		return add_expr(r, e_cmp(m->op == NO_NE ? NFT_CMP_EQ : NFT_CMP_NEQ,
+					 zero, 4));
+	case NK_MARK:
+		val_bytes(m, m->mask, 4, w);
+		val_bytes(m, m->val, 4, v);
+		if (add_expr(r, e_bitwise(w, zero, 4)) < 0)
+			return -ENOMEM;
+		return add_expr(r, e_cmp(cmpop, v, 4));
+	case NK_FIB_DADDR_LOCAL:
+		val_bytes(m, RTN_LOCAL, 4, v);
+		return add_expr(r, e_cmp(cmpop, v, 4));
+	case NK_SADDR:
+	case NK_DADDR: {
+		uint32_t val = m->n_ranges ? m->ranges[0].lo : m->val;
+		uint8_t plen = m->n_ranges ? 32 : m->plen;
+		uint32_t mask = plen ? 0xffffffffu << (32 - plen) : 0;
+
+		if (plen == 0)
+			return 0;	/* 0.0.0.0/0: every address */
+		val_bytes(m, val & mask, 4, v);
+		if (plen < 32) {
+			val_bytes(m, mask, 4, w);
+			if (add_expr(r, e_bitwise(w, zero, 4)) < 0)
+				return -ENOMEM;
+		}
+		return add_expr(r, e_cmp(cmpop, v, 4));
+	}
+	default:
+		val_bytes(m, m->n_ranges ? m->ranges[0].lo : m->val, len, v);
+		return add_expr(r, e_cmp(cmpop, v, len));
+	}
+}
+
+static int r_stmt(const struct batch *b, struct nftnl_rule *r,
+		  const struct nir_stmt *s, bool *v4)
+{
+	struct nftnl_expr *e;
+
+	switch (s->type) {
+	case NS_ACCEPT:
+		return add_expr(r, e_verdict(NF_ACCEPT, NULL));
+	case NS_DROP:
+		return add_expr(r, e_verdict(NF_DROP, NULL));
+	case NS_RETURN:
+		return add_expr(r, e_verdict(NFT_RETURN, NULL));
+	case NS_JUMP:
+		return add_expr(r, e_verdict(NFT_JUMP, s->arg));
+	case NS_GOTO:
+		return add_expr(r, e_verdict(NFT_GOTO, s->arg));
+	case NS_VMAP:
+		if (add_expr(r, e_meta(s->key == NK_OIFNAME ? NFT_META_OIFNAME :
+				       NFT_META_IIFNAME, NFT_REG_1)) < 0)
+			return -ENOMEM;
+		return add_expr(r, e_lookup(s->arg, 0, NFT_REG_1, NFT_REG_VERDICT, false));
+	case NS_COUNTER:
+		return add_expr(r, nftnl_expr_alloc("counter"));
+	case NS_MARK_SET: {
+		uint32_t mask = ~s->mask, xor = s->val;
+
+		if (add_expr(r, e_meta(NFT_META_MARK, NFT_REG_1)) < 0 ||
+		    add_expr(r, e_bitwise(&mask, &xor, 4)) < 0)
+			return -ENOMEM;
+		e = nftnl_expr_alloc("meta");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+		}
+		return add_expr(r, e);
+	}
+	case NS_LOG:
+		e = nftnl_expr_alloc("log");
+		if (e && s->arg)
+			nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, s->arg);
+		return add_expr(r, e);
+	case NS_MASQUERADE:
+		return add_expr(r, nftnl_expr_alloc("masq"));
+	case NS_DNAT_MAP: {
+		/* key: [ip daddr .] meta l4proto . th dport, 32-bit aligned */
+		const struct nir_set *map = b->t && s->arg ? nir_set_find(b->t, s->arg) : NULL;
+		bool with_addr = map ? map->type == NST_ADDR_PORT_DNAT :
+				 (s->arg && !strcmp(s->arg, "ports_ip"));
+		uint32_t reg = NFT_REG32_00;
+
+		if (need_ipv4(r, v4) < 0)
+			return -ENOMEM;
+		if (with_addr && add_expr(r, e_payload(NFT_PAYLOAD_NETWORK_HEADER, 16, 4,
+						       reg++)) < 0)
+			return -ENOMEM;
+		if (add_expr(r, e_meta(NFT_META_L4PROTO, reg++)) < 0 ||
+		    add_expr(r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg)) < 0 ||
+		    add_expr(r, e_lookup(s->arg, 0, NFT_REG32_00, NFT_REG_1, false)) < 0)
+			return -ENOMEM;
+		e = nftnl_expr_alloc("nat");
+		if (e) {
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG32_01);
+		}
+		return add_expr(r, e);
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+static int b_rule(struct nftk *k, struct batch *b, const struct nir_chain *c,
+		  const struct nir_rule *ir)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(512);
+	struct nlmsghdr *nlh;
+	uint8_t digest[20];
+	bool v4 = false;
+	int ret = 0;
+
+	if (!r || !ud) {
+		ret = b->err = -ENOMEM;
+		goto out;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NIR_TABLE);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFT_FAMILY);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c->name);
+	for (size_t i = 0; i < ir->n_match && ret == 0; i++)
+		ret = r_match(k, b, c->name, r, &ir->m[i], &v4);
+	for (size_t i = 0; i < ir->n_stmt && ret == 0; i++)
+		ret = r_stmt(b, r, &ir->s[i], &v4);
+	if (ret < 0) {
+		if (!b->err)
+			b->err = ret;
+		goto out;
+	}
+	if (ir->comment && strlen(ir->comment) < 250)
+		nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, ir->comment);
+	digest_rule(ir, digest);
+	nftnl_udata_put(ud, UDATA_DIGEST, sizeof(digest), digest);
+	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
+			    nftnl_udata_buf_len(ud));
+	nlh = batch_hdr(k, b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+			"rule in chain", c->name);
+	if (nlh) {
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		batch_done(b, nlh);
+	}
+	ret = b->err;
+out:
+	nftnl_udata_buf_free(ud);
+	nftnl_rule_free(r);
+	return ret;
+}
+
+static int b_chain_rules(struct nftk *k, struct batch *b,
+			 const struct nir_chain *c)
+{
+	for (size_t i = 0; i < c->n_rules && !b->err; i++)
+		b_rule(k, b, c, &c->rules[i]);
+	return b->err;
+}
+
+static int b_set_full(struct nftk *k, struct batch *b, const struct nir_set *s)
+{
+	const struct nir_elem **v;
+
+	if (b_set(k, b, NFT_MSG_NEWSET, s) < 0 || s->n == 0)
+		return b->err;
+	v = malloc(s->n * sizeof(*v));
+	if (!v)
+		return b->err = -ENOMEM;
+	for (size_t i = 0; i < s->n; i++)
+		v[i] = &s->e[i];
+	b_elems(k, b, NFT_MSG_NEWSETELEM, s, v, s->n);
+	free(v);
+	return b->err;
+}
+
+/* ---------- talking to the kernel ---------- */
+
+static const struct bmsg *msg_of(const struct batch *b, uint32_t seq)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->msgs[i].seq == seq)
+			return &b->msgs[i];
+	return NULL;
+}
+
+/* Sends the batch; waits for the answer to its last message. */
+static int batch_send(struct nftk *k, struct batch *b, char *err, size_t elen)
+{
+	uint32_t last;
+	char rbuf[MNL_SOCKET_BUFFER_SIZE];
+	int ret = 0, first_err = 0;
+	int sz;
+
+	if (err && elen)
+		err[0] = '\0';
+	k->last_msgs = b->n;
+	k->last_bytes = b->len;
+	if (b->err)
+		return b->err;
+	if (b->n == 0)
+		return 0;
+	/* the ACK on the last real message only (see the top comment) */
+	{
+		struct nlmsghdr *nlh = (struct nlmsghdr *)b->buf;
+		size_t off = 0;
+		struct nlmsghdr *lastmsg = NULL;
+
+		while (off < b->len) {
+			nlh = (struct nlmsghdr *)(b->buf + off);
+			if (nlh->nlmsg_type != NFNL_MSG_BATCH_BEGIN &&
+			    nlh->nlmsg_type != NFNL_MSG_BATCH_END)
+				lastmsg = nlh;
+			off += NLMSG_ALIGN(nlh->nlmsg_len);
+		}
+		if (!lastmsg)
+			return 0;
+		lastmsg->nlmsg_flags |= NLM_F_ACK;
+		last = lastmsg->nlmsg_seq;
+	}
+	sz = (int)(b->len + 65536);
+	setsockopt(mnl_socket_get_fd(k->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+	if (mnl_socket_sendto(k->nl, b->buf, b->len) < 0)
+		return -errno;
+	for (int guard = 0; guard < 100000; guard++) {
+		ssize_t n = mnl_socket_recvfrom(k->nl, rbuf, sizeof(rbuf));
+		bool done = false;
+
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)rbuf;
+		     mnl_nlmsg_ok(nlh, (int)n); nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (e->error && !first_err) {
+					const struct bmsg *m = msg_of(b, nlh->nlmsg_seq);
+
+					first_err = e->error;
+					if (err && elen)
+						snprintf(err, elen, "%s %s: %s",
+							 m ? m->what : "message",
+							 m && m->name ? m->name : "?",
+							 strerror(-e->error));
+				}
+				if (nlh->nlmsg_seq == last)
+					done = true;
+			}
+		}
+		if (done)
+			break;
+	}
+	return first_err ? first_err : ret;
+}
+
+int nftk_open(struct nftk **out)
+{
+	struct nftk *k = calloc(1, sizeof(*k));
+	int r = 0;
+
+	if (!k)
+		return -ENOMEM;
+	k->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	k->mon = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!k->nl || !k->mon ||
+	    mnl_socket_bind(k->nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_bind(k->mon, 1 << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0) {
+		r = -errno;
+		nftk_close(k);
+		return r ? r : -EIO;
+	}
+	{
+		int sz = 4 << 20;
+
+		setsockopt(mnl_socket_get_fd(k->mon), SOL_SOCKET, SO_RCVBUFFORCE,
+			   &sz, sizeof(sz));
+	}
+	k->portid = mnl_socket_get_portid(k->nl);
+	k->seq = (uint32_t)time(NULL);
+	*out = k;
+	return 0;
+}
+
+void nftk_close(struct nftk *k)
+{
+	if (!k)
+		return;
+	if (k->nl)
+		mnl_socket_close(k->nl);
+	if (k->mon)
+		mnl_socket_close(k->mon);
+	free(k);
+}
+
+int nftk_mon_fd(const struct nftk *k)
+{
+	return mnl_socket_get_fd(k->mon);
+}
+
+void nftk_last_batch(const struct nftk *k, size_t *msgs, size_t *bytes)
+{
+	*msgs = k->last_msgs;
+	*bytes = k->last_bytes;
+}
+
+/* Whether a notification is about table petrel (attribute 1 of every
+ * nf_tables object message is its table's name). */
+static bool about_us(const struct nlmsghdr *nlh)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*g)) || g->nfgen_family != NFT_FAMILY)
+		return false;
+	mnl_attr_for_each(a, nlh, sizeof(*g)) {
+		if (mnl_attr_get_type(a) == 1)
+			return mnl_attr_get_payload_len(a) >= sizeof(NIR_TABLE) &&
+			       !strcmp(mnl_attr_get_str(a), NIR_TABLE);
+	}
+	return false;
+}
+
+int nftk_mon_read(struct nftk *k)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int foreign = 0;
+
+	for (int i = 0; i < 1024; i++) {
+		ssize_t n = mnl_socket_recvfrom(k->mon, buf, sizeof(buf));
+
+		if (n < 0) {
+			if (errno == ENOBUFS)
+				foreign = 1;	/* lost some: look */
+			break;
+		}
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
+		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
+			int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+			    type == NFT_MSG_NEWGEN)
+				continue;
+			if (nlh->nlmsg_pid != k->portid && about_us(nlh))
+				foreign = 1;
+		}
+	}
+	return foreign;
+}
+
+/* ---------- whole table ---------- */
+
+static int add_all(struct nftk *k, struct batch *b, const struct nir_table *t)
+{
+	b_table(k, b, NFT_MSG_NEWTABLE);
+	for (size_t i = 0; i < t->n_sets; i++)
+		if (t->sets[i]->type != NST_IFNAME_VMAP)
+			b_set_full(k, b, t->sets[i]);
+	for (size_t i = 0; i < t->n_chains; i++)
+		b_chain(k, b, NFT_MSG_NEWCHAIN, t->chains[i]);
+	/* vmaps after the chains their elements name */
+	for (size_t i = 0; i < t->n_sets; i++)
+		if (t->sets[i]->type == NST_IFNAME_VMAP)
+			b_set_full(k, b, t->sets[i]);
+	for (size_t i = 0; i < t->n_chains; i++)
+		b_chain_rules(k, b, t->chains[i]);
+	return b->err;
+}
+
+int nftk_replace(struct nftk *k, const struct nir_table *t, char *err,
+		 size_t len)
+{
+	struct batch b = { .t = t };
+	int r;
+
+	b_begin(k, &b);
+	/* create-if-absent, then delete: the delete cannot fail */
+	b_table(k, &b, NFT_MSG_NEWTABLE);
+	b_table(k, &b, NFT_MSG_DELTABLE);
+	add_all(k, &b, t);
+	b_end(k, &b);
+	r = batch_send(k, &b, err, len);
+	batch_free(&b);
+	return r;
+}
+
+int nftk_delete(struct nftk *k, char *err, size_t len)
+{
+	struct batch b = { 0 };
+	int r;
+
+	b_begin(k, &b);
+	b_table(k, &b, NFT_MSG_NEWTABLE);
+	b_table(k, &b, NFT_MSG_DELTABLE);
+	b_end(k, &b);
+	r = batch_send(k, &b, err, len);
+	batch_free(&b);
+	return r;
+}
+
+/* ---------- incremental ---------- */
+
+static bool listed(char *const *names, size_t n, size_t upto, const char *s)
+{
+	for (size_t i = 0; i < upto && i < n; i++)
+		if (!strcmp(names[i], s))
+			return true;
+	return false;
+}
+
+/* The elements of a (in old) missing from b (in new), as pointers; with
+ * `changed`, also those whose data differs. */
+static int elem_diff(const struct nir_set *a, const struct nir_set *bs,
+		     const struct nir_elem ***out, size_t *n)
+{
+	const struct nir_elem **v;
+	size_t i = 0, j = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!a || a->n == 0)
+		return 0;
+	v = malloc(a->n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	while (i < a->n) {
+		int c = (!bs || j >= bs->n) ? -1 :
+			nir_elem_key_cmp(a->type, &a->e[i], &bs->e[j]);
+
+		if (c < 0) {
+			v[k++] = &a->e[i++];
+		} else if (c > 0) {
+			j++;
+		} else {
+			if (!nir_elem_equal(a->type, &a->e[i], &bs->e[j]))
+				v[k++] = &a->e[i];
+			i++;
+			j++;
+		}
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* Phases of an update batch, in an order the kernel's reference checks
+ * accept: 1 new sets and chains (empty); 2 element deletions; 3 element
+ * additions; 4 rules of new and changed chains; 5 removed chains; 6 removed
+ * sets. */
+int nftk_update(struct nftk *k, const struct nir_table *old,
+		const struct nir_table *new, char *const *names, size_t n,
+		char *err, size_t len)
+{
+	struct batch b = { .t = new };
+	int r;
+
+	b_begin(k, &b);
+	for (int phase = 1; phase <= 6 && !b.err; phase++) {
+		for (size_t i = 0; i < n && !b.err; i++) {
+			const char *name = names[i];
+			const struct nir_chain *oc = nir_chain_find(old, name);
+			const struct nir_chain *nc = nir_chain_find(new, name);
+			const struct nir_set *os = nir_set_find(old, name);
+			const struct nir_set *ns = nir_set_find(new, name);
+			const struct nir_elem **v;
+			size_t nv;
+
+			if (listed(names, n, i, name))
+				continue;
+			if (phase == 1 && nc && !oc)
+				b_chain(k, &b, NFT_MSG_NEWCHAIN, nc);
+			if (phase == 1 && ns && !os)
+				b_set(k, &b, NFT_MSG_NEWSET, ns);
+			if (phase == 2 && os && ns) {
+				if (elem_diff(os, ns, &v, &nv) < 0) {
+					b.err = -ENOMEM;
+					break;
+				}
+				b_elems(k, &b, NFT_MSG_DELSETELEM, os, v, nv);
+				free(v);
+			}
+			if (phase == 3 && ns) {
+				/* new elements and changed ones (deleted above) */
+				if (elem_diff(ns, os, &v, &nv) < 0) {
+					b.err = -ENOMEM;
+					break;
+				}
+				b_elems(k, &b, NFT_MSG_NEWSETELEM, ns, v, nv);
+				free(v);
+			}
+			if (phase == 4 && nc && (!oc || !nir_chain_equal(oc, nc))) {
+				if (oc)
+					b_chain(k, &b, NFT_MSG_DELRULE, oc);
+				b_chain_rules(k, &b, nc);
+			}
+			if (phase == 5 && oc && !nc) {
+				b_chain(k, &b, NFT_MSG_DELRULE, oc);
+				b_chain(k, &b, NFT_MSG_DELCHAIN, oc);
+			}
+			if (phase == 6 && os && !ns)
+				b_set(k, &b, NFT_MSG_DELSET, os);
+		}
+	}
+	b_end(k, &b);
+	r = batch_send(k, &b, err, len);
+	batch_free(&b);
+	return r;
+}
+
+/* ---------- verification: the kernel's table as sorted lines ---------- */
+
+struct lines {
+	char **v;
+	size_t n, cap;
+	int err;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void line_add(struct lines *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	if (l->err)
+		return;
+	if (l->n == l->cap) {
+		size_t c = l->cap ? l->cap * 2 : 256;
+		char **v = realloc(l->v, c * sizeof(*v));
+
+		if (!v) {
+			l->err = -ENOMEM;
+			return;
+		}
+		l->v = v;
+		l->cap = c;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		l->err = -ENOMEM;
+	else
+		l->v[l->n++] = s;
+	va_end(ap);
+}
+
+static void lines_free(struct lines *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void line_chain(struct lines *l, const char *name, uint32_t hook,
+		       int prio, const char *type, uint32_t policy, bool base)
+{
+	if (base)
+		line_add(l, "chain %s hook %u prio %d type %s policy %u", name, hook,
+			 prio, type, policy);
+	else
+		line_add(l, "chain %s", name);
+}
+
+static void line_set(struct lines *l, const char *name, uint32_t kt,
+		     uint32_t kl, uint32_t dt, uint32_t dl, uint32_t flags)
+{
+	if (dt == NFT_DATA_VERDICT)
+		dl = 0;		/* the kernel's own size of a verdict */
+	line_add(l, "set %s key %u/%u data %u/%u flags %#x", name, kt, kl, dt, dl,
+		 flags & (NFT_SET_MAP | NFT_SET_CONCAT | NFT_SET_INTERVAL));
+}
+
+static void line_elem(struct lines *l, const char *set, const uint8_t *key,
+		      size_t kl, const uint8_t *data, size_t dl, int verdict,
+		      const char *chain)
+{
+	char kh[41], dh[17];
+
+	hex(kh, key, kl > 20 ? 20 : kl);
+	hex(dh, data, dl > 8 ? 8 : dl);
+	if (chain)
+		line_add(l, "elem %s %s verdict %d %s", set, kh, verdict, chain);
+	else
+		line_add(l, "elem %s %s data %s", set, kh, dh);
+}
+
+static void want_lines(const struct nir_table *t, struct lines *l)
+{
+	for (size_t i = 0; i < t->n_chains; i++) {
+		const struct nir_chain *c = t->chains[i];
+		bool base = c->hook != NH_NONE && c->hook <= NH_POSTROUTING;
+
+		line_chain(l, c->name, base ? hooknum[c->hook] : 0, c->prio,
+			   c->nat ? "nat" : "filter", c->policy_drop ? NF_DROP : NF_ACCEPT,
+			   base);
+		for (size_t j = 0; j < c->n_rules; j++) {
+			uint8_t d[20];
+			char dh[41];
+
+			digest_rule(&c->rules[j], d);
+			hex(dh, d, 20);
+			line_add(l, "rule %s %06zu %s", c->name, j, dh);
+		}
+	}
+	for (size_t i = 0; i < t->n_sets; i++) {
+		const struct nir_set *s = t->sets[i];
+		struct setfmt f = set_fmt(s->type);
+
+		line_set(l, s->name, f.key_type, f.key_len,
+			 f.flags & NFT_SET_MAP ? f.data_type : 0,
+			 f.flags & NFT_SET_MAP ? f.data_len : 0, f.flags);
+		for (size_t j = 0; j < s->n; j++) {
+			uint8_t key[20], data[8];
+
+			elem_bytes(s->type, &s->e[j], key, data);
+			line_elem(l, s->name, key, f.key_len, data,
+				  s->type == NST_IFNAME_VMAP ? 0 : f.data_len,
+				  s->e[j].vgoto ? NFT_GOTO : NFT_JUMP,
+				  s->type == NST_IFNAME_VMAP ? s->e[j].chain : NULL);
+		}
+	}
+}
+
+struct dump {
+	struct nftk *k;
+	struct lines *l;
+	int type;
+	size_t rule_idx;
+	char last_chain[NIR_NAME_MAX];
+	char **sets;		/* named sets seen (for their elements) */
+	size_t n_sets;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump *d = data;
+	int ret = MNL_CB_OK;
+
+	if (d->type == NFT_MSG_GETCHAIN) {
+		struct nftnl_chain *c = nftnl_chain_alloc();
+
+		if (!c || nftnl_chain_nlmsg_parse(nlh, c) < 0) {
+			nftnl_chain_free(c);
+			return MNL_CB_OK;
+		}
+		if (!strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NIR_TABLE))
+			line_chain(d->l, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+				   nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
+				   nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
+				   nftnl_chain_is_set(c, NFTNL_CHAIN_TYPE) ?
+				   nftnl_chain_get_str(c, NFTNL_CHAIN_TYPE) : "",
+				   nftnl_chain_get_u32(c, NFTNL_CHAIN_POLICY),
+				   nftnl_chain_is_set(c, NFTNL_CHAIN_HOOKNUM));
+		nftnl_chain_free(c);
+	} else if (d->type == NFT_MSG_GETRULE) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+		const char *chain;
+		const void *ud;
+		uint32_t udlen = 0;
+		char dh[41] = "none";
+
+		if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+			nftnl_rule_free(r);
+			return MNL_CB_OK;
+		}
+		chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
+		if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), NIR_TABLE) || !chain) {
+			nftnl_rule_free(r);
+			return MNL_CB_OK;
+		}
+		if (strcmp(chain, d->last_chain)) {
+			scopy(d->last_chain, sizeof(d->last_chain), chain);
+			d->rule_idx = 0;
+		}
+		ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
+		/* walk the TLVs for ours */
+		for (uint32_t off = 0; ud && off + 2 <= udlen;) {
+			const uint8_t *p = (const uint8_t *)ud + off;
+
+			if (p[0] == UDATA_DIGEST && p[1] == 20 && off + 22 <= udlen)
+				hex(dh, p + 2, 20);
+			off += 2u + p[1];
+		}
+		line_add(d->l, "rule %s %06zu %s", chain, d->rule_idx++, dh);
+		nftnl_rule_free(r);
+	} else if (d->type == NFT_MSG_GETSET) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		uint32_t flags;
+
+		if (!s || nftnl_set_nlmsg_parse(nlh, s) < 0) {
+			nftnl_set_free(s);
+			return MNL_CB_OK;
+		}
+		flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
+		if (!strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NIR_TABLE) &&
+		    !(flags & NFT_SET_ANONYMOUS)) {
+			const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
+			char **v = realloc(d->sets, (d->n_sets + 1) * sizeof(*v));
+
+			line_set(d->l, name, nftnl_set_get_u32(s, NFTNL_SET_KEY_TYPE),
+				 nftnl_set_get_u32(s, NFTNL_SET_KEY_LEN),
+				 flags & NFT_SET_MAP ? nftnl_set_get_u32(s, NFTNL_SET_DATA_TYPE) : 0,
+				 flags & NFT_SET_MAP ? nftnl_set_get_u32(s, NFTNL_SET_DATA_LEN) : 0,
+				 flags);
+			if (v) {
+				d->sets = v;
+				d->sets[d->n_sets] = strdup(name);
+				if (d->sets[d->n_sets])
+					d->n_sets++;
+			} else {
+				d->l->err = -ENOMEM;
+			}
+		}
+		nftnl_set_free(s);
+	} else if (d->type == NFT_MSG_GETSETELEM) {
+		struct nftnl_set *s = nftnl_set_alloc();
+		struct nftnl_set_elems_iter *it;
+		struct nftnl_set_elem *e;
+
+		if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+			nftnl_set_free(s);
+			return MNL_CB_OK;
+		}
+		it = nftnl_set_elems_iter_create(s);
+		for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
+		     e = nftnl_set_elems_iter_next(it)) {
+			uint32_t kl = 0, dl = 0;
+			const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+			const uint8_t *dat = NULL;
+			const char *chain = NULL;
+			int verdict = 0;
+
+			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
+				chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
+				verdict = (int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
+			} else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
+				dat = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
+			}
+			if (key) {
+				uint8_t zero[8] = { 0 };
+
+				line_elem(d->l, nftnl_set_get_str(s, NFTNL_SET_NAME), key, kl,
+					  dat ? dat : zero, dat ? dl : 0, verdict, chain);
+			}
+		}
+		if (it)
+			nftnl_set_elems_iter_destroy(it);
+		nftnl_set_free(s);
+	}
+	return ret;
+}
+
+/* One dump request; ENOENT (no table) is an empty answer. */
+static int dump_run(struct nftk *k, struct dump *d, int type, const char *set)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq = ++k->seq;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	d->type = type;
+	d->last_chain[0] = '\0';
+	nlh = nftnl_nlmsg_build_hdr(buf, (uint16_t)type, NFT_FAMILY,
+				    NLM_F_DUMP, seq);
+	if (type == NFT_MSG_GETSETELEM) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s)
+			return -ENOMEM;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, NIR_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
+	} else {
+		/* the kernel filters dumps by table name (attribute 1) */
+		mnl_attr_put_strz(nlh, 1, NIR_TABLE);
+	}
+	if (mnl_socket_sendto(k->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(k->nl, buf, sizeof(buf));
+
+		if (n < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)n, seq, k->portid, dump_cb, d);
+		if (ret < 0)
+			return errno == ENOENT ? 0 : -errno;
+		if (ret == MNL_CB_STOP)
+			return 0;
+	}
+}
+
+int nftk_verify(struct nftk *k, const struct nir_table *t, char *why,
+		size_t len)
+{
+	struct lines have = { 0 }, want = { 0 };
+	struct dump d = { .k = k, .l = &have };
+	int r = 0;
+
+	if (why && len)
+		why[0] = '\0';
+	r = dump_run(k, &d, NFT_MSG_GETCHAIN, NULL);
+	if (r == 0)
+		r = dump_run(k, &d, NFT_MSG_GETRULE, NULL);
+	if (r == 0)
+		r = dump_run(k, &d, NFT_MSG_GETSET, NULL);
+	for (size_t i = 0; r == 0 && i < d.n_sets; i++)
+		r = dump_run(k, &d, NFT_MSG_GETSETELEM, d.sets[i]);
+	for (size_t i = 0; i < d.n_sets; i++)
+		free(d.sets[i]);
+	free(d.sets);
+	if (r == 0 && have.err)
+		r = have.err;
+	if (r < 0)
+		goto out;
+	want_lines(t, &want);
+	if (want.err) {
+		r = want.err;
+		goto out;
+	}
+	qsort(have.v, have.n, sizeof(*have.v), strp_cmp);
+	qsort(want.v, want.n, sizeof(*want.v), strp_cmp);
+	r = 1;
+	for (size_t i = 0, j = 0; i < have.n || j < want.n;) {
+		int c = i >= have.n ? 1 : j >= want.n ? -1 : strcmp(have.v[i], want.v[j]);
+
+		if (c == 0) {
+			i++;
+			j++;
+			continue;
+		}
+		r = 0;
+		if (why && len)
+			snprintf(why, len, "%s: %s", c < 0 ? "unexpected" : "missing",
+				 c < 0 ? have.v[i] : want.v[j]);
+		break;
+	}
+out:
+	lines_free(&have);
+	lines_free(&want);
+	return r;
+}

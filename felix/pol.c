@@ -1,0 +1,1311 @@
+/*
+ * pol: felix's nftables table `inet petrel` (policy, networks, published
+ * ports, natOutgoing, anti-spoofing), kept current incrementally.
+ *
+ * Inputs, from the store's one watch: every node's WorkloadEndpoints (for
+ * the address sets of selectors and networks), NetworkPolicies, Networks,
+ * IPPools. Kept compactly (struct pep: what the table needs of an
+ * endpoint), so that 10,000 endpoints cost little.
+ *
+ *   want   the table as it should be, changed piece by piece by the
+ *          compile.h builders as inputs change; every piece touched is
+ *          named in `dirty`
+ *   have   what the kernel has: a copy of want's pieces taken when their
+ *          batch was acknowledged; NULL when not known (start, a failed
+ *          batch, a change by someone else): then the kernel's table is
+ *          read back and compared, and replaced whole in one transaction
+ *          when it differs
+ *
+ * An address set (s-HASH for a selector, n-NET for a network) has a
+ * tracker that knows what it selects; an endpoint change is matched against
+ * every tracker (one selector evaluation each), so adding a workload costs
+ * O(sets + policies), not O(workloads).
+ *
+ * pol_ready() is false while want is not all in the kernel: `wait` answers
+ * only after this (no gap between a workload's creation and its policy).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "common/hosts.h"
+#include "common/log.h"
+#include "felix/felix.h"
+#include "felix/nft.h"
+#include "policy/compile.h"
+#include "policy/selector.h"
+
+#define POL_RETRY_MS 1000
+
+enum { PK_WEP, PK_POLICY, PK_NETWORK, PK_POOL, PK_N };
+
+static const enum res_kind pk_kind[PK_N] = {
+	RES_WEP, RES_NETPOLICY, RES_NETWORK, RES_IPPOOL,
+};
+
+/* One WorkloadEndpoint of any node, as the table needs it. */
+struct pep {
+	struct hnode h;			/* fpol.peps, hash_str(key) */
+	char key[2 * RES_NAME_MAX];	/* "node/name" */
+	const char *name;		/* into key */
+	bool local;
+	enum wep_mode mode;
+	char ifname[16];
+	char netns[64];			/* local: the netns name (hosts file) */
+	size_t n_nets;
+	struct ip4_net nets[WEP_MAX_NETS];
+	struct labels labels;		/* owned */
+	size_t n_networks;
+	char (*networks)[RES_NAME_MAX];	/* owned */
+	size_t n_ports;
+	struct wep_port *ports;		/* owned */
+	bool hosts_dirty;
+};
+
+struct ppol {
+	struct netpolicy np;
+	struct selector *sel;
+};
+
+/* What an address set holds: a selector's matches or a network's members. */
+struct ptrack {
+	char set[NIR_NAME_MAX];
+	char net[RES_NAME_MAX];		/* n-NET: the network */
+	struct selector *sel;		/* s-HASH: its selector */
+};
+
+struct fpol {
+	struct nftk *k;
+	struct esrc src;		/* epoll tag of the notification fd */
+	char prefix[PK_N][RES_KEY_MAX];
+	int64_t list_rev[PK_N];
+	struct htab peps;
+	size_t n_peps;
+	struct ppol **pols;
+	size_t n_pols;
+	struct network *nets;
+	size_t n_nets;
+	struct ippool *pools;
+	size_t n_pools;
+	struct ptrack *tracks;
+	size_t n_tracks;
+
+	struct nir_table *want, *have;
+	char **dirty;
+	size_t n_dirty, cap_dirty;
+	bool verify;			/* read the kernel's table back */
+	const char *verify_why;
+	uint64_t retry_at;		/* after a failure, monotonic ns; 0 = none */
+	bool hosts_dirty;
+	char last_err[256];
+	uint64_t batches, full_replaces, repairs;
+	int64_t last_full_us, last_batch_us;
+	size_t last_batch_msgs;
+};
+
+/* ---------- small helpers ---------- */
+
+static void dirty_add(struct fpol *p, const char *name)
+{
+	char *s;
+
+	if (p->n_dirty == p->cap_dirty) {
+		size_t c = p->cap_dirty ? p->cap_dirty * 2 : 64;
+		char **v = realloc(p->dirty, c * sizeof(*v));
+
+		if (!v)
+			goto oom;
+		p->dirty = v;
+		p->cap_dirty = c;
+	}
+	s = strdup(name);
+	if (!s)
+		goto oom;
+	p->dirty[p->n_dirty++] = s;
+	return;
+oom:
+	/* cannot track the piece: compare the whole table instead */
+	p->verify = true;
+	p->verify_why = "out of memory";
+}
+
+static void dirty_clear(struct fpol *p)
+{
+	for (size_t i = 0; i < p->n_dirty; i++)
+		free(p->dirty[i]);
+	p->n_dirty = 0;
+}
+
+static const char *key_name(const char *key, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+
+	if (strncmp(key, prefix, pl) || !key[pl])
+		return NULL;
+	return key + pl;
+}
+
+/* A temporary struct wep with the fields compile.h reads (labels borrowed:
+ * never wep_clear() it). */
+static void pep_view(const struct pep *e, const char *node, struct wep *w)
+{
+	memset(w, 0, sizeof(*w));
+	snprintf(w->node, sizeof(w->node), "%s", node);
+	snprintf(w->name, sizeof(w->name), "%s", e->name);
+	w->mode = e->mode;
+	memcpy(w->ifname, e->ifname, sizeof(w->ifname));
+	w->n_nets = e->n_nets;
+	memcpy(w->nets, e->nets, sizeof(w->nets));
+	w->labels = e->labels;
+	w->n_networks = e->n_networks;
+	for (size_t i = 0; i < e->n_networks && i < WEP_MAX_NETWORKS; i++)
+		memcpy(w->networks[i], e->networks[i], RES_NAME_MAX);
+	w->n_ports = e->n_ports;
+	for (size_t i = 0; i < e->n_ports && i < WEP_MAX_PORTS; i++)
+		w->ports[i] = e->ports[i];
+}
+
+static void pep_node(const struct pep *e, char *node)
+{
+	size_t n = (size_t)(e->name - e->key) - 1;
+
+	memcpy(node, e->key, n);
+	node[n] = '\0';
+}
+
+static bool pep_in_net(const struct pep *e, const char *net)
+{
+	for (size_t i = 0; i < e->n_networks; i++)
+		if (!strcmp(e->networks[i], net))
+			return true;
+	return false;
+}
+
+static bool pep_has_addr(const struct pep *e)
+{
+	return e->mode == WEP_ROUTED && e->n_nets > 0;
+}
+
+static struct pep *pep_find(struct fpol *p, const char *key)
+{
+	for (struct hnode *h = htab_first(&p->peps, hash_str(key)); h; h = htab_next(h)) {
+		struct pep *e = (struct pep *)h;
+
+		if (!strcmp(e->key, key))
+			return e;
+	}
+	return NULL;
+}
+
+static void pep_free(struct pep *e)
+{
+	if (!e)
+		return;
+	labels_clear(&e->labels);
+	free(e->networks);
+	free(e->ports);
+	free(e);
+}
+
+/* ---------- address sets ---------- */
+
+static bool track_match(const struct ptrack *t, const struct pep *e)
+{
+	if (!pep_has_addr(e))
+		return false;
+	if (t->sel)
+		return selector_match(t->sel, &e->labels);
+	return pep_in_net(e, t->net);
+}
+
+static void set_elems(struct fpol *p, struct nir_set *s, const struct pep *e,
+		      bool add)
+{
+	for (size_t i = 0; i < e->n_nets; i++) {
+		struct nir_elem el;
+
+		memset(&el, 0, sizeof(el));
+		el.addr = e->nets[i].addr;
+		if (add)
+			nir_set_elem_put(s, &el);
+		else
+			nir_set_elem_del(s, &el);
+	}
+	dirty_add(p, s->name);
+}
+
+/* An endpoint appeared (add) or is about to go (!add): every set that
+ * holds it changes. */
+static void tracks_pep(struct fpol *p, const struct pep *e, bool add)
+{
+	for (size_t i = 0; i < p->n_tracks; i++) {
+		struct nir_set *s;
+
+		if (!track_match(&p->tracks[i], e))
+			continue;
+		s = nir_set_find(p->want, p->tracks[i].set);
+		if (s)
+			set_elems(p, s, e, add);
+	}
+}
+
+static void track_fill(struct fpol *p, struct ptrack *t)
+{
+	struct nir_set *s = nir_set_find(p->want, t->set);
+
+	if (!s)
+		return;
+	for (size_t b = 0; b < p->peps.nb; b++)
+		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
+			const struct pep *e = (const struct pep *)h;
+
+			if (track_match(t, e))
+				for (size_t i = 0; i < e->n_nets; i++) {
+					struct nir_elem el;
+
+					memset(&el, 0, sizeof(el));
+					el.addr = e->nets[i].addr;
+					nir_set_elem_put(s, &el);
+				}
+		}
+	dirty_add(p, s->name);
+}
+
+static void track_free(struct ptrack *t)
+{
+	selector_free(t->sel);
+	t->sel = NULL;
+}
+
+/* After builders ran: a tracker for every new s-/n- set (filled at once),
+ * none for a set that is gone. */
+static void tracks_sync(struct fpol *p)
+{
+	pol_sets_gc(p->want);
+	for (size_t i = 0; i < p->n_tracks;) {
+		if (!nir_set_find(p->want, p->tracks[i].set)) {
+			dirty_add(p, p->tracks[i].set);
+			track_free(&p->tracks[i]);
+			p->tracks[i] = p->tracks[--p->n_tracks];
+		} else {
+			i++;
+		}
+	}
+	for (size_t i = 0; i < p->want->n_sets; i++) {
+		const struct nir_set *s = p->want->sets[i];
+		struct ptrack t, *v;
+		bool known = false;
+
+		if (strncmp(s->name, "s-", 2) && strncmp(s->name, "n-", 2))
+			continue;
+		for (size_t j = 0; j < p->n_tracks && !known; j++)
+			known = !strcmp(p->tracks[j].set, s->name);
+		if (known)
+			continue;
+		memset(&t, 0, sizeof(t));
+		snprintf(t.set, sizeof(t.set), "%s", s->name);
+		if (s->name[0] == 'n') {
+			snprintf(t.net, sizeof(t.net), "%s", s->name + 2);
+		} else {
+			struct selector_err se;
+
+			if (!s->comment || selector_parse(s->comment, &t.sel, &se) < 0) {
+				log_warn("nft: set %s: no selector to fill it with", s->name);
+				continue;
+			}
+		}
+		v = realloc(p->tracks, (p->n_tracks + 1) * sizeof(*v));
+		if (!v) {
+			track_free(&t);
+			continue;
+		}
+		p->tracks = v;
+		p->tracks[p->n_tracks] = t;
+		track_fill(p, &p->tracks[p->n_tracks]);
+		p->n_tracks++;
+	}
+}
+
+/* ---------- endpoint chains ---------- */
+
+static int pol_cmp(const void *a, const void *b)
+{
+	const struct netpolicy *x = *(const struct netpolicy *const *)a;
+	const struct netpolicy *y = *(const struct netpolicy *const *)b;
+
+	if (x->has_order != y->has_order)
+		return x->has_order ? -1 : 1;
+	if (x->has_order && x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* The local endpoint's chains and elements, from scratch. */
+static void ep_build(struct fpol *p, const struct pep *e, const char *node)
+{
+	const struct netpolicy **in = NULL, **out = NULL;
+	size_t n_in = 0, n_out = 0;
+	struct wep *w;
+	char name[NIR_NAME_MAX];
+
+	if (!e->local || !pep_has_addr(e) || !e->ifname[0])
+		return;
+	w = malloc(sizeof(*w));
+	in = calloc(p->n_pols + 1, sizeof(*in));
+	out = calloc(p->n_pols + 1, sizeof(*out));
+	if (!w || !in || !out) {
+		p->verify = true;
+		p->verify_why = "out of memory";
+		goto out;
+	}
+	pep_view(e, node, w);
+	for (size_t i = 0; i < p->n_pols; i++) {
+		const struct netpolicy *np = &p->pols[i]->np;
+
+		if (pol_selects(np, w, true))
+			in[n_in++] = np;
+		if (pol_selects(np, w, false))
+			out[n_out++] = np;
+	}
+	qsort(in, n_in, sizeof(*in), pol_cmp);
+	qsort(out, n_out, sizeof(*out), pol_cmp);
+	pol_ep_del(p->want, w);
+	if (pol_ep_chains(p->want, w, out, n_out, in, n_in) < 0 ||
+	    pol_ep_elems(p->want, w) < 0) {
+		p->verify = true;
+		p->verify_why = "out of memory";
+	}
+	pol_name_from(e->ifname, name);
+	dirty_add(p, name);
+	pol_name_to(e->ifname, name);
+	dirty_add(p, name);
+	dirty_add(p, POL_SET_WL_SRC);
+	dirty_add(p, POL_MAP_FROM_WL);
+	dirty_add(p, POL_MAP_TO_WL);
+	dirty_add(p, POL_MAP_PORTS);
+	dirty_add(p, POL_MAP_PORTS_IP);
+out:
+	free(w);
+	free(in);
+	free(out);
+}
+
+static void ep_unbuild(struct fpol *p, const struct pep *e, const char *node)
+{
+	struct wep *w;
+	char name[NIR_NAME_MAX];
+
+	if (!e->local || !e->ifname[0])
+		return;
+	w = malloc(sizeof(*w));
+	if (!w) {
+		p->verify = true;
+		return;
+	}
+	pep_view(e, node, w);
+	pol_ep_del(p->want, w);
+	free(w);
+	pol_name_from(e->ifname, name);
+	dirty_add(p, name);
+	pol_name_to(e->ifname, name);
+	dirty_add(p, name);
+	dirty_add(p, POL_SET_WL_SRC);
+	dirty_add(p, POL_MAP_FROM_WL);
+	dirty_add(p, POL_MAP_TO_WL);
+	dirty_add(p, POL_MAP_PORTS);
+	dirty_add(p, POL_MAP_PORTS_IP);
+}
+
+/* Members of a named network changed: their hosts files are rewritten. */
+static void hosts_mark(struct fpol *p, const struct pep *changed)
+{
+	if (changed->n_networks == 0)
+		return;
+	for (size_t b = 0; b < p->peps.nb; b++)
+		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
+			struct pep *e = (struct pep *)h;
+
+			if (!e->local || !e->netns[0])
+				continue;
+			for (size_t i = 0; i < changed->n_networks; i++)
+				if (pep_in_net(e, changed->networks[i])) {
+					e->hosts_dirty = true;
+					p->hosts_dirty = true;
+					break;
+				}
+		}
+}
+
+/* ---------- store events ---------- */
+
+static struct pep *pep_from(const char *key, const struct wep *w, bool local)
+{
+	struct pep *e = calloc(1, sizeof(*e));
+	const char *slash;
+
+	if (!e)
+		return NULL;
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	slash = strchr(e->key, '/');
+	e->name = slash ? slash + 1 : e->key;
+	e->local = local;
+	e->mode = w->mode;
+	memcpy(e->ifname, w->ifname, sizeof(e->ifname));
+	if (local && w->netns[0]) {
+		const char *base = strrchr(w->netns, '/');
+
+		snprintf(e->netns, sizeof(e->netns), "%.63s", base ? base + 1 : w->netns);
+	}
+	e->n_nets = w->n_nets;
+	memcpy(e->nets, w->nets, sizeof(e->nets));
+	for (size_t i = 0; i < w->labels.n; i++)
+		if (labels_set(&e->labels, w->labels.v[i].key, w->labels.v[i].value) < 0)
+			goto fail;
+	if (w->n_networks) {
+		e->networks = calloc(w->n_networks, RES_NAME_MAX);
+		if (!e->networks)
+			goto fail;
+		memcpy(e->networks, w->networks, w->n_networks * RES_NAME_MAX);
+		e->n_networks = w->n_networks;
+	}
+	if (w->n_ports) {
+		e->ports = calloc(w->n_ports, sizeof(*e->ports));
+		if (!e->ports)
+			goto fail;
+		memcpy(e->ports, w->ports, w->n_ports * sizeof(*e->ports));
+		e->n_ports = w->n_ports;
+	}
+	return e;
+fail:
+	pep_free(e);
+	return NULL;
+}
+
+static void pep_remove(struct fpol *p, struct pep *e)
+{
+	char node[RES_NAME_MAX];
+
+	pep_node(e, node);
+	tracks_pep(p, e, false);
+	ep_unbuild(p, e, node);
+	hosts_mark(p, e);
+	if (e->local && e->netns[0])
+		hosts_remove(e->netns);
+	htab_del(&p->peps, &e->h);
+	p->n_peps--;
+	pep_free(e);
+}
+
+static void wep_event(struct felix *f, const char *key, const char *text,
+		      int64_t rev)
+{
+	struct fpol *p = f->pol;
+	struct pep *old = pep_find(p, key), *e;
+	struct resource res;
+	struct errs er = ERRS_INIT;
+	char node[RES_NAME_MAX];
+
+	if (old)
+		pep_remove(p, old);
+	if (!text)
+		return;
+	if (res_from_text(RES_WEP, text, rev, &res, &er) < 0) {
+		log_warn("store: workload endpoint %s (revision %lld) is invalid, ignored: %s",
+			 key, (long long)rev, er.n ? er.msg[0] : "?");
+		errs_clear(&er);
+		return;
+	}
+	e = pep_from(key, &res.u.wep, !strcmp(res.u.wep.node, f->cfg->node));
+	res_clear(&res);
+	if (!e) {
+		p->verify = true;
+		p->verify_why = "out of memory";
+		return;
+	}
+	htab_add(&p->peps, &e->h, hash_str(e->key));
+	p->n_peps++;
+	pep_node(e, node);
+	tracks_pep(p, e, true);
+	ep_build(p, e, node);
+	tracks_sync(p);		/* its chains may name a new n- set */
+	hosts_mark(p, e);
+	if (e->local && e->netns[0]) {
+		e->hosts_dirty = true;
+		p->hosts_dirty = true;
+	}
+}
+
+static struct ppol *pol_find(struct fpol *p, const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < p->n_pols; i++)
+		if (!strcmp(p->pols[i]->np.name, name)) {
+			if (idx)
+				*idx = i;
+			return p->pols[i];
+		}
+	return NULL;
+}
+
+static void ppol_free(struct ppol *pp)
+{
+	if (!pp)
+		return;
+	netpolicy_clear(&pp->np);
+	selector_free(pp->sel);
+	free(pp);
+}
+
+/* A policy changed: its chains, and the chains of every local endpoint it
+ * selected before or selects now. */
+static void policy_event(struct felix *f, const char *name, const char *text,
+			 int64_t rev)
+{
+	struct fpol *p = f->pol;
+	size_t idx = 0;
+	struct ppol *old = pol_find(p, name, &idx), *nw = NULL;
+	struct resource res;
+	struct errs er = ERRS_INIT;
+	char cn[NIR_NAME_MAX];
+
+	if (text) {
+		if (res_from_text(RES_NETPOLICY, text, rev, &res, &er) < 0) {
+			log_warn("store: network policy %s (revision %lld) is invalid, ignored: %s",
+				 name, (long long)rev, er.n ? er.msg[0] : "?");
+			errs_clear(&er);
+			return;
+		}
+		nw = calloc(1, sizeof(*nw));
+		if (!nw) {
+			res_clear(&res);
+			p->verify = true;
+			return;
+		}
+		nw->np = res.u.netpolicy;	/* moved: res is not cleared */
+		memset(&res.u.netpolicy, 0, sizeof(res.u.netpolicy));
+	}
+	if (old) {
+		p->pols[idx] = p->pols[--p->n_pols];
+		pol_policy_del(p->want, name);
+	}
+	if (nw) {
+		struct ppol **v = realloc(p->pols, (p->n_pols + 1) * sizeof(*v));
+
+		if (!v) {
+			ppol_free(nw);
+			nw = NULL;
+			p->verify = true;
+		} else {
+			p->pols = v;
+			p->pols[p->n_pols++] = nw;
+			if (pol_policy_chains(p->want, &nw->np, &er) < 0) {
+				log_warn("nft: policy %s: %s", name, er.n ? er.msg[0] : "cannot compile");
+				errs_clear(&er);
+			}
+		}
+	}
+	pol_name_policy(name, true, cn);
+	dirty_add(p, cn);
+	pol_name_policy(name, false, cn);
+	dirty_add(p, cn);
+	/* the endpoints it selected or selects: rebuilt */
+	for (size_t b = 0; b < p->peps.nb; b++)
+		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
+			const struct pep *e = (const struct pep *)h;
+			char node[RES_NAME_MAX];
+			struct wep *w;
+			bool hit = false;
+
+			if (!e->local || !pep_has_addr(e))
+				continue;
+			pep_node(e, node);
+			w = malloc(sizeof(*w));
+			if (!w)
+				continue;
+			pep_view(e, node, w);
+			for (int in = 0; in < 2 && !hit; in++)
+				hit = (old && pol_selects(&old->np, w, in)) ||
+				      (nw && pol_selects(&nw->np, w, in));
+			free(w);
+			if (hit)
+				ep_build(p, e, node);
+		}
+	ppol_free(old);
+	tracks_sync(p);
+}
+
+static void network_event(struct felix *f, const char *name, const char *text,
+			  int64_t rev)
+{
+	struct fpol *p = f->pol;
+	struct resource res;
+	struct errs er = ERRS_INIT;
+
+	for (size_t i = 0; i < p->n_nets; i++)
+		if (!strcmp(p->nets[i].name, name)) {
+			p->nets[i] = p->nets[--p->n_nets];
+			break;
+		}
+	if (text) {
+		struct network *v;
+
+		if (res_from_text(RES_NETWORK, text, rev, &res, &er) < 0) {
+			log_warn("store: network %s (revision %lld) is invalid, ignored: %s",
+				 name, (long long)rev, er.n ? er.msg[0] : "?");
+			errs_clear(&er);
+			return;
+		}
+		v = realloc(p->nets, (p->n_nets + 1) * sizeof(*v));
+		if (v) {
+			p->nets = v;
+			p->nets[p->n_nets++] = res.u.network;
+		}
+		res_clear(&res);
+	}
+	/* the table names networks only through members' chains: nothing to
+	 * rebuild here; kept for `nft` and future use */
+}
+
+static void pool_rebuild(struct fpol *p)
+{
+	const struct ippool **v = calloc(p->n_pools + 1, sizeof(*v));
+
+	if (!v) {
+		p->verify = true;
+		return;
+	}
+	for (size_t i = 0; i < p->n_pools; i++)
+		v[i] = &p->pools[i];
+	if (pol_nat_post(p->want, v, p->n_pools) < 0)
+		p->verify = true;
+	free(v);
+	dirty_add(p, "nat-post");
+}
+
+static void pool_event(struct felix *f, const char *name, const char *text,
+		       int64_t rev)
+{
+	struct fpol *p = f->pol;
+	struct resource res;
+	struct errs er = ERRS_INIT;
+
+	for (size_t i = 0; i < p->n_pools; i++)
+		if (!strcmp(p->pools[i].name, name)) {
+			ippool_clear(&p->pools[i]);
+			p->pools[i] = p->pools[--p->n_pools];
+			break;
+		}
+	if (text) {
+		struct ippool *v;
+
+		if (res_from_text(RES_IPPOOL, text, rev, &res, &er) < 0) {
+			errs_clear(&er);
+			pool_rebuild(p);
+			return;
+		}
+		v = realloc(p->pools, (p->n_pools + 1) * sizeof(*v));
+		if (v) {
+			p->pools = v;
+			p->pools[p->n_pools++] = res.u.pool;
+			memset(&res.u.pool, 0, sizeof(res.u.pool));
+		}
+		res_clear(&res);
+	}
+	pool_rebuild(p);
+}
+
+static void doc_event(struct felix *f, int k, const char *name,
+		      const char *text, int64_t rev)
+{
+	switch (k) {
+	case PK_WEP:
+		wep_event(f, name, text, rev);
+		break;
+	case PK_POLICY:
+		policy_event(f, name, text, rev);
+		break;
+	case PK_NETWORK:
+		network_event(f, name, text, rev);
+		break;
+	case PK_POOL:
+		pool_event(f, name, text, rev);
+		break;
+	}
+}
+
+void pol_store_event(struct felix *f, const struct ds_event *ev)
+{
+	struct fpol *p = f->pol;
+	const char *name;
+
+	if (!p)
+		return;
+	for (int k = 0; k < PK_N; k++) {
+		name = key_name(ev->key, p->prefix[k]);
+		if (!name)
+			continue;
+		if (ev->rev <= p->list_rev[k])
+			return;
+		doc_event(f, k, name, ev->type == DS_EV_PUT ? ev->value : NULL, ev->rev);
+		return;
+	}
+}
+
+/* ---------- list ---------- */
+
+static void free_pep_node(struct hnode *h, void *arg)
+{
+	(void)arg;
+	pep_free((struct pep *)h);
+}
+
+static void state_clear(struct fpol *p)
+{
+	htab_walk(&p->peps, free_pep_node, NULL);
+	htab_clear(&p->peps);
+	p->n_peps = 0;
+	for (size_t i = 0; i < p->n_pols; i++)
+		ppol_free(p->pols[i]);
+	p->n_pols = 0;
+	p->n_nets = 0;
+	for (size_t i = 0; i < p->n_pools; i++)
+		ippool_clear(&p->pools[i]);
+	p->n_pools = 0;
+	for (size_t i = 0; i < p->n_tracks; i++)
+		track_free(&p->tracks[i]);
+	p->n_tracks = 0;
+}
+
+static int want_reset(struct felix *f)
+{
+	struct fpol *p = f->pol;
+	struct pol_config cfg = {
+		.ep_to_host = f->cfg->ep_to_host == CONFIG_EP_TO_HOST_DROP ?
+			      POL_HOST_DROP : POL_HOST_ACCEPT,
+	};
+
+	nir_table_free(p->want);
+	p->want = nir_table_new();
+	if (!p->want || pol_base(p->want, &cfg, NULL, 0) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int pol_relist(struct felix *f, int64_t *min_rev)
+{
+	struct fpol *p = f->pol;
+	struct ds_kv *kvs;
+	size_t n;
+	int r;
+
+	if (!p)
+		return 0;
+	state_clear(p);
+	dirty_clear(p);
+	r = want_reset(f);
+	if (r < 0)
+		return r;
+	/* pools and policies before endpoints: an endpoint's chains are
+	 * built once, with everything that selects it known */
+	static const int order[PK_N] = { PK_POOL, PK_NETWORK, PK_POLICY, PK_WEP };
+	for (int o = 0; o < PK_N; o++) {
+		int k = order[o];
+		int64_t rev = 0;
+
+		p->list_rev[k] = 0;
+		kvs = NULL;
+		n = 0;
+		r = ds_list(f->ds, p->prefix[k], &kvs, &n, &rev);
+		if (r < 0) {
+			log_err("store: listing %s: %s (%s)", p->prefix[k],
+				ds_strerror(r), ds_last_error(f->ds));
+			return r;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const char *name = key_name(kvs[i].key, p->prefix[k]);
+
+			if (name)
+				doc_event(f, k, name, kvs[i].value, kvs[i].mod_rev);
+		}
+		ds_kvs_free(kvs, n);
+		p->list_rev[k] = rev;
+		if (rev < *min_rev)
+			*min_rev = rev;
+	}
+	tracks_sync(p);
+	/* the whole table is compared with the kernel's at the next sync */
+	dirty_clear(p);
+	p->verify = true;
+	p->verify_why = "start or relist";
+	log_debug("store: nft: %zu endpoints, %zu policies, %zu networks, %zu pools",
+		  p->n_peps, p->n_pols, p->n_nets, p->n_pools);
+	return 0;
+}
+
+/* ---------- to the kernel ---------- */
+
+/* Puts a deep copy of c (or s) into d, where the IR keeps it (its arrays
+ * are ordered for lookups: add an empty one through the API, then swap the
+ * copy into its slot). */
+static int copy_chain(struct nir_table *d, const struct nir_chain *c)
+{
+	struct nir_chain *x = c->hook != NH_NONE ?
+		nir_base_chain_add(d, c->name, c->hook, c->nat, c->prio, c->policy_drop) :
+		nir_chain_add(d, c->name);
+	struct nir_chain *dup = x ? nir_chain_dup(c) : NULL;
+
+	if (!dup) {
+		if (x)
+			nir_chain_del(d, c->name);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->n_chains; i++)
+		if (d->chains[i] == x) {
+			d->chains[i] = dup;
+			break;
+		}
+	nir_chain_free(x);
+	return 0;
+}
+
+static int copy_set(struct nir_table *d, const struct nir_set *s)
+{
+	struct nir_set *x = nir_set_add(d, s->name, s->type);
+	struct nir_set *dup = x ? nir_set_dup(s) : NULL;
+
+	if (!dup) {
+		if (x)
+			nir_set_del(d, s->name);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->n_sets; i++)
+		if (d->sets[i] == x) {
+			d->sets[i] = dup;
+			break;
+		}
+	nir_set_free(x);
+	return 0;
+}
+
+static struct nir_table *table_dup(const struct nir_table *t)
+{
+	struct nir_table *d = nir_table_new();
+
+	if (!d)
+		return NULL;
+	for (size_t i = 0; i < t->n_chains; i++)
+		if (copy_chain(d, t->chains[i]) < 0)
+			goto fail;
+	for (size_t i = 0; i < t->n_sets; i++)
+		if (copy_set(d, t->sets[i]) < 0)
+			goto fail;
+	return d;
+fail:
+	nir_table_free(d);
+	return NULL;
+}
+
+/* After an acknowledged update: have takes want's version of each name. */
+static int have_take(struct fpol *p)
+{
+	for (size_t i = 0; i < p->n_dirty; i++) {
+		const char *name = p->dirty[i];
+		const struct nir_chain *c = nir_chain_find(p->want, name);
+		const struct nir_set *s = nir_set_find(p->want, name);
+
+		nir_chain_del(p->have, name);
+		nir_set_del(p->have, name);
+		if ((c && copy_chain(p->have, c) < 0) || (s && copy_set(p->have, s) < 0))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int64_t us_since(uint64_t t0)
+{
+	return (int64_t)((felix_now_ns() - t0) / 1000);
+}
+
+static void fail(struct felix *f, const char *what, int r, const char *err)
+{
+	struct fpol *p = f->pol;
+
+	snprintf(p->last_err, sizeof(p->last_err), "%s: %s", what,
+		 err && err[0] ? err : strerror(-r));
+	log_err("nft: %s", p->last_err);
+	nir_table_free(p->have);
+	p->have = NULL;
+	p->verify = true;
+	p->verify_why = "a batch failed";
+	p->retry_at = felix_now_ns() + (uint64_t)POL_RETRY_MS * 1000000;
+}
+
+static void sync_full(struct felix *f)
+{
+	struct fpol *p = f->pol;
+	char why[256] = "", err[256] = "";
+	uint64_t t0 = felix_now_ns();
+	int r;
+
+	r = nftk_verify(p->k, p->want, why, sizeof(why));
+	if (r < 0) {
+		fail(f, "reading table inet petrel back", r, NULL);
+		return;
+	}
+	if (r == 0) {
+		t0 = felix_now_ns();
+		r = nftk_replace(p->k, p->want, err, sizeof(err));
+		if (r < 0) {
+			fail(f, "replacing table inet petrel", r, err);
+			return;
+		}
+		p->full_replaces++;
+		if (p->have)
+			p->repairs++;
+		p->last_full_us = us_since(t0);
+		nftk_last_batch(p->k, &p->last_batch_msgs, &(size_t){ 0 });
+		log_info("nft: full table written in %.1f ms (%zu messages; %s; %s)",
+			 p->last_full_us / 1000.0, p->last_batch_msgs,
+			 p->verify_why ? p->verify_why : "start", why);
+	} else {
+		log_debug("nft: the kernel's table is the wanted one (%.1f ms to compare)",
+			  us_since(t0) / 1000.0);
+	}
+	nir_table_free(p->have);
+	p->have = table_dup(p->want);
+	if (!p->have) {
+		fail(f, "copying the table", -ENOMEM, NULL);
+		return;
+	}
+	p->verify = false;
+	p->verify_why = NULL;
+	p->last_err[0] = '\0';
+	dirty_clear(p);
+}
+
+static void sync_dirty(struct felix *f)
+{
+	struct fpol *p = f->pol;
+	char err[256] = "";
+	uint64_t t0 = felix_now_ns();
+	int r;
+
+	r = nftk_update(p->k, p->have, p->want, p->dirty, p->n_dirty, err, sizeof(err));
+	if (r < 0) {
+		fail(f, "updating table inet petrel", r, err);
+		dirty_clear(p);
+		return;
+	}
+	p->batches++;
+	p->last_batch_us = us_since(t0);
+	nftk_last_batch(p->k, &p->last_batch_msgs, &(size_t){ 0 });
+	log_debug("nft: batch of %zu messages for %zu pieces (%s%s) in %.2f ms",
+		  p->last_batch_msgs, p->n_dirty, p->dirty[0],
+		  p->n_dirty > 1 ? ", ..." : "", p->last_batch_us / 1000.0);
+	if (have_take(p) < 0)
+		fail(f, "copying the table", -ENOMEM, NULL);
+	dirty_clear(p);
+}
+
+static void hosts_sync(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	if (!p->hosts_dirty)
+		return;
+	p->hosts_dirty = false;
+	for (size_t b = 0; b < p->peps.nb; b++)
+		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
+			struct pep *e = (struct pep *)h;
+
+			if (!e->hosts_dirty)
+				continue;
+			e->hosts_dirty = false;
+			pol_hosts_write(f, e);
+		}
+}
+
+void pol_sync(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	if (!p)
+		return;
+	if (p->retry_at) {
+		if (felix_now_ns() < p->retry_at)
+			return;
+		p->retry_at = 0;
+	}
+	if (p->verify || !p->have)
+		sync_full(f);
+	else if (p->n_dirty)
+		sync_dirty(f);
+	hosts_sync(f);
+}
+
+bool pol_ready(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	return !p || (p->have && !p->verify && p->n_dirty == 0);
+}
+
+int pol_timeout_ms(struct felix *f)
+{
+	struct fpol *p = f->pol;
+	uint64_t now;
+
+	if (!p)
+		return -1;
+	if (!p->retry_at)
+		return (p->verify || p->n_dirty) ? 0 : -1;
+	now = felix_now_ns();
+	return p->retry_at > now ? (int)((p->retry_at - now) / 1000000) + 1 : 0;
+}
+
+void pol_mon_event(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	if (p && nftk_mon_read(p->k) > 0 && !p->verify) {
+		p->verify = true;
+		p->verify_why = "table inet petrel changed by someone else";
+	}
+}
+
+void pol_periodic(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	if (p && !p->verify) {
+		p->verify = true;
+		p->verify_why = "periodic check";
+	}
+}
+
+json_t *pol_status_json(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	if (!p)
+		return NULL;
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+			 "inSync", pol_ready(f),
+			 "endpoints", (json_int_t)p->n_peps,
+			 "policies", (json_int_t)p->n_pols,
+			 "sets", (json_int_t)p->n_tracks,
+			 "batches", (json_int_t)p->batches,
+			 "fullReplaces", (json_int_t)p->full_replaces,
+			 "repairs", (json_int_t)p->repairs,
+			 "lastFullUs", (json_int_t)p->last_full_us,
+			 "lastBatchUs", (json_int_t)p->last_batch_us,
+			 "lastError", p->last_err);
+}
+
+/* ---------- `nft` op: what felix programmed, as text ---------- */
+
+static void render_named(const struct nir_table *t, const char *name, FILE *out)
+{
+	const struct nir_chain *c = nir_chain_find(t, name);
+
+	if (c)
+		nir_render_chain(c, out);
+}
+
+char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len)
+{
+	struct fpol *p = f->pol;
+	const struct nir_table *t;
+	char *text = NULL;
+	size_t n = 0;
+	FILE *out;
+
+	if (!p || !(t = p->have ? p->have : NULL)) {
+		snprintf(err, len, "felix has not programmed table inet petrel yet%s%s",
+			 p && p->last_err[0] ? ": " : "", p ? p->last_err : "");
+		return NULL;
+	}
+	out = open_memstream(&text, &n);
+	if (!out) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	if (!ep) {
+		nir_render_table(t, out);
+	} else {
+		char key[2 * RES_NAME_MAX], name[NIR_NAME_MAX];
+		const struct pep *e;
+		const struct nir_chain *c;
+
+		snprintf(key, sizeof(key), "%s/%s", f->cfg->node, ep);
+		e = pep_find(p, key);
+		if (!e || !e->ifname[0]) {
+			fclose(out);
+			free(text);
+			snprintf(err, len, "no routed workload %s on node %s", ep, f->cfg->node);
+			return NULL;
+		}
+		fprintf(out, "# workload %s, interface %s\n", ep, e->ifname);
+		for (int dir = 0; dir < 2; dir++) {
+			(dir ? pol_name_to : pol_name_from)(e->ifname, name);
+			c = nir_chain_find(t, name);
+			if (!c)
+				continue;
+			nir_render_chain(c, out);
+			/* the policy chains it jumps to */
+			for (size_t i = 0; i < c->n_rules; i++)
+				for (size_t j = 0; j < c->rules[i].n_stmt; j++) {
+					const struct nir_stmt *s = &c->rules[i].s[j];
+
+					if ((s->type == NS_JUMP || s->type == NS_GOTO) && s->arg &&
+					    (!strncmp(s->arg, "pi-", 3) || !strncmp(s->arg, "pe-", 3)))
+						render_named(t, s->arg, out);
+				}
+		}
+		fprintf(out, "# its elements\n");
+		for (size_t i = 0; i < t->n_sets; i++) {
+			const struct nir_set *s = t->sets[i];
+
+			for (size_t j = 0; j < s->n; j++) {
+				bool mine = !strcmp(s->e[j].ifname, e->ifname);
+
+				for (size_t a = 0; !mine && a < e->n_nets; a++)
+					mine = (s->type == NST_PORT_DNAT ||
+						s->type == NST_ADDR_PORT_DNAT) &&
+					       s->e[j].to_addr == e->nets[a].addr;
+				if (mine) {
+					struct nir_set one = *s;
+
+					one.comment = NULL;
+					one.n = 1;
+					one.e = &s->e[j];
+					nir_render_set(&one, out);
+				}
+			}
+		}
+	}
+	fclose(out);
+	return text;
+}
+
+/* ---------- hosts files ---------- */
+
+void pol_hosts_write(struct felix *f, struct pep *e)
+{
+	struct fpol *p = f->pol;
+	struct wep *self, **all = NULL;
+	size_t n = 0;
+	char node[RES_NAME_MAX], *text = NULL;
+	int r;
+
+	self = malloc(sizeof(*self));
+	if (!self)
+		return;
+	pep_node(e, node);
+	pep_view(e, node, self);
+	/* the members sharing a named network with it */
+	for (size_t b = 0; b < p->peps.nb; b++)
+		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
+			const struct pep *o = (const struct pep *)h;
+			struct wep **v, *w;
+			bool share = false;
+
+			if (o == e || !pep_has_addr(o))
+				continue;
+			for (size_t i = 0; i < e->n_networks && !share; i++)
+				share = pep_in_net(o, e->networks[i]);
+			if (!share)
+				continue;
+			v = realloc(all, (n + 1) * sizeof(*v));
+			w = malloc(sizeof(*w));
+			if (!v || !w) {
+				free(w);
+				if (v)
+					all = v;
+				goto out;
+			}
+			all = v;
+			pep_node(o, node);
+			pep_view(o, node, w);
+			all[n++] = w;
+		}
+	r = hosts_render(self, (const struct wep *const *)all, n, &text);
+	if (r == 0)
+		r = hosts_write(e->netns, text);
+	if (r < 0)
+		log_warn("hosts file of %s (/etc/netns/%s/hosts): %s", e->name, e->netns,
+			 strerror(-r));
+out:
+	free(text);
+	for (size_t i = 0; i < n; i++)
+		free(all[i]);
+	free(all);
+	free(self);
+}
+
+/* ---------- open / close ---------- */
+
+int pol_open(struct felix *f)
+{
+	struct fpol *p = calloc(1, sizeof(*p));
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	for (int k = 0; k < PK_N; k++) {
+		size_t n;
+
+		r = res_prefix(pk_kind[k], NULL, p->prefix[k], sizeof(p->prefix[k]));
+		n = r == 0 ? strlen(p->prefix[k]) : 0;
+		if (r == 0 && n && p->prefix[k][n - 1] != '/' && n + 2 <= sizeof(p->prefix[k]))
+			memcpy(p->prefix[k] + n, "/", 2);
+		if (r < 0) {
+			free(p);
+			return r;
+		}
+	}
+	r = nftk_open(&p->k);
+	if (r < 0) {
+		log_err("nft: netlink: %s", strerror(-r));
+		free(p);
+		return r;
+	}
+	p->src.type = ES_NFT;
+	ev.data.ptr = &p->src;
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, nftk_mon_fd(p->k), &ev) < 0) {
+		r = -errno;
+		nftk_close(p->k);
+		free(p);
+		return r;
+	}
+	f->pol = p;
+	r = want_reset(f);
+	if (r < 0)
+		return r;
+	p->verify = true;
+	p->verify_why = "start";
+	return 0;
+}
+
+void pol_close(struct felix *f)
+{
+	struct fpol *p = f->pol;
+
+	if (!p)
+		return;
+	state_clear(p);
+	htab_clear(&p->peps);
+	free(p->pols);
+	free(p->nets);
+	free(p->pools);
+	free(p->tracks);
+	dirty_clear(p);
+	free(p->dirty);
+	nir_table_free(p->want);
+	nir_table_free(p->have);
+	nftk_close(p->k);
+	free(p);
+	f->pol = NULL;
+}

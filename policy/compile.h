@@ -1,0 +1,152 @@
+/*
+ * compile: petrel's resources → the nftables table `inet petrel` (nftir.h).
+ *
+ * The pieces are built one at a time, so that felix can keep a table
+ * current incrementally (a new workload: its two chains and a few
+ * elements; a changed policy: its chains), and pol_compile() builds the
+ * whole for a start-up, the golden tests and `--check`.
+ *
+ * Layout (docs/policy.md explains it for operators):
+ *
+ *   set wl_src   ifname . ipv4_addr   local routed workloads (host-side
+ *                                     interface . address): anti-spoofing,
+ *                                     hairpin
+ *   map from_wl  ifname : verdict     goto from-IF
+ *   map to_wl    ifname : verdict     goto to-IF
+ *   map ports    inet_proto . inet_service : ipv4_addr . inet_service
+ *   map ports_ip ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+ *   set s-HASH   ipv4_addr            addresses of the workloads (all nodes)
+ *                                     a rule selector selects; HASH = 12 hex
+ *                                     of SHA-1(canonical selector); the
+ *                                     comment is the canonical selector
+ *   set n-NET    ipv4_addr            members of network NET (all nodes)
+ *
+ *   raw-pre    filter prerouting -300: from "ptl*": ipv6 dropped; source
+ *              not that interface's workload (iifname . saddr not in
+ *              @wl_src) dropped: fail-closed for interfaces not programmed
+ *   nat-pre    nat prerouting -100: ports_ip then ports (fib daddr local)
+ *   nat-out    nat output -100: the same, for the node itself (127.0.0.1)
+ *   nat-post   nat postrouting 100: hairpin (ct status dnat, oifname .
+ *              saddr in @wl_src) masquerade; 127.0.0.0/8 to "ptl*"
+ *              masquerade; to a pool: return; from a natOutgoing pool:
+ *              masquerade
+ *   forward    filter forward 0, policy accept: established,related accept;
+ *              invalid to/from "ptl*" drop; from "ptl*" jump from-wl; to
+ *              "ptl*" jump to-wl
+ *   input      filter input 0, policy accept: from "ptl*": established,
+ *              related accept, invalid drop, jump from-wl, then the
+ *              endpoint-to-host action (accept | drop)
+ *   from-wl    mark cleared; iifname vmap @from_wl; drop (not programmed)
+ *   to-wl      mark cleared; oifname vmap @to_wl; drop
+ *   from-IF    egress of one local workload: returns when allowed
+ *   to-IF      ingress of one local workload: accept when allowed
+ *   pe-NAME    egress rules of policy NAME;  pi-NAME: its ingress rules.
+ *              allow: mark |= POL_MARK_ACCEPT, return; deny: drop;
+ *              log: log, go on; pass: mark |= POL_MARK_PASS, return
+ *
+ * from-IF (to-IF alike, verdict accept instead of return): with policies
+ * selecting the workload for the direction, in (order, name) order:
+ *   jump pe-P; mark & ACCEPT → return; mark & PASS → goto the network
+ *   rules; ... then drop.
+ * Without: the network rules — egress: return (allowed); ingress: accept
+ * when a member of `default` (or of no network), else accept from
+ * @n-NET for each of its networks, and accept `ct status dnat` (published
+ * ports reach the workload from anywhere, as Docker's do); then drop.
+ *
+ * Ownership: inputs are borrowed; tables returned are the caller's.
+ */
+#ifndef PETREL_COMPILE_H
+#define PETREL_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/errs.h"
+#include "datastore/resource.h"
+#include "policy/nftir.h"
+
+#define POL_MARK_ACCEPT 0x10000u
+#define POL_MARK_PASS   0x20000u
+#define POL_MARK_MASK   (POL_MARK_ACCEPT | POL_MARK_PASS)
+#define POL_IFPREFIX "ptl"		/* host ends of workload veths */
+
+#define POL_SET_WL_SRC "wl_src"
+#define POL_MAP_FROM_WL "from_wl"
+#define POL_MAP_TO_WL "to_wl"
+#define POL_MAP_PORTS "ports"
+#define POL_MAP_PORTS_IP "ports_ip"
+
+enum pol_host_action { POL_HOST_ACCEPT, POL_HOST_DROP };
+
+struct pol_config {
+	enum pol_host_action ep_to_host;	/* default accept (docs/policy.md) */
+};
+
+/* Everything the table depends on. Arrays of borrowed pointers. */
+struct pol_input {
+	const char *node;			/* this node */
+	struct pol_config cfg;
+	size_t n_eps;
+	const struct wep *const *eps;		/* every node's endpoints */
+	size_t n_policies;
+	const struct netpolicy *const *policies;
+	size_t n_networks;
+	const struct network *const *networks;
+	size_t n_pools;
+	const struct ippool *const *pools;
+};
+
+/* Chain and set names (buf: NIR_NAME_MAX). */
+void pol_name_from(const char *ifname, char *buf);	/* "from-ptl..." */
+void pol_name_to(const char *ifname, char *buf);	/* "to-ptl..." */
+void pol_name_policy(const char *policy, bool ingress, char *buf); /* "pi-"/"pe-" */
+/* "s-" + 12 hex of SHA-1(canon), canon from selector_canon(). */
+void pol_name_selector_set(const char *canon, char *buf);
+void pol_name_network_set(const char *network, char *buf);	/* "n-NET" */
+
+/* The skeleton: base chains, from-wl/to-wl, the maps and wl_src (empty),
+ * nat-post's pool rules. Into an empty table t. 0 or -ENOMEM. */
+int pol_base(struct nir_table *t, const struct pol_config *cfg,
+	     const struct ippool *const *pools, size_t n_pools);
+/* Rebuilds only nat-post (pools changed). */
+int pol_nat_post(struct nir_table *t, const struct ippool *const *pools,
+		 size_t n_pools);
+
+/* A policy's chains pi-NAME and/or pe-NAME (for its types), replacing
+ * any old ones. The selector sets its rules use are created empty when
+ * missing (the caller fills them: pol_selector_sets_fill). 0, -EINVAL
+ * (with e: a selector that does not parse, which validation prevents) or
+ * -ENOMEM. */
+int pol_policy_chains(struct nir_table *t, const struct netpolicy *np,
+		      struct errs *e);
+/* Deletes a policy's chains (its sets stay; pol_sets_gc removes unused). */
+void pol_policy_del(struct nir_table *t, const char *name);
+
+/* Whether np selects w for a direction (its selector and types). */
+bool pol_selects(const struct netpolicy *np, const struct wep *w, bool ingress);
+
+/* One local routed workload's chains from-IF and to-IF, given the
+ * policies that select it per direction, already sorted (pol_sort). */
+int pol_ep_chains(struct nir_table *t, const struct wep *w,
+		  const struct netpolicy *const *egress, size_t n_egress,
+		  const struct netpolicy *const *ingress, size_t n_ingress);
+/* Its elements: wl_src, from_wl, to_wl, ports, ports_ip. */
+int pol_ep_elems(struct nir_table *t, const struct wep *w);
+/* Removes both (chains and elements). */
+void pol_ep_del(struct nir_table *t, const struct wep *w);
+
+/* Sorts policies by (order, name); a policy without order comes last. */
+void pol_sort(const struct netpolicy **v, size_t n);
+
+/* Fills every s-* and n-* set of t from eps (replacing their elements).
+ * A set whose selector no longer parses is emptied. */
+int pol_sets_fill(struct nir_table *t, const struct wep *const *eps,
+		  size_t n_eps);
+/* Deletes s-* and n-* sets no rule refers to. */
+void pol_sets_gc(struct nir_table *t);
+
+/* The whole table. NULL on ENOMEM or an invalid input (errors in e). */
+struct nir_table *pol_compile(const struct pol_input *in, struct errs *e);
+
+#endif

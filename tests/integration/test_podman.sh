@@ -1,0 +1,238 @@
+#!/usr/bin/env bash
+#
+# podman with petrel's CNI plugin: Debian's podman (CNI network backend,
+# runc, cgroupfs), the test's own plugin and config directories, private
+# container storage, and an image made here from busybox-static (no
+# registry, no network). `podman run --network petrel` gives the container a
+# routed /32 that felix routes and `petrelctl ls` lists; it talks to a
+# `petrelctl run` workload; `-p` records the published port in the
+# WorkloadEndpoint; `podman rm -f` gives everything back.
+#
+#   +--------------------------------- pt-<id>-node -----------------------------+
+#   | felix   up0 192.0.2.11/24 -------veth------- pt-<id>-ext (dn0 192.0.2.1/24)|
+#   | podman (nsenter --net) -> $TMP/cni/bin/petrel                              |
+#   | ptl<web> 10.65.x.x/32 proto 87        ptl<c1> A/32 proto 87                |
+#   +------|---------------------------------------|----------------------------+
+#          | veth                                  | veth (made by petrel)
+#   +------|------ pt-<id>-w-web -+   +------------|--- netns-<uuid> (podman's) -+
+#   | eth0 10.65.x.x/32 (run)     |   | eth0 A/32, default via 169.254.1.1       |
+#   +-----------------------------+   | busybox httpd / sleep                    |
+#                                     +------------------------------------------+
+#
+# podman makes the container's namespace itself (/run/netns/netns-<uuid>):
+# its name is podman's, not ours; `podman rm -f` (and this test's cleanup,
+# `podman rm -af`) deletes it.
+#
+# Recipe for these machines (issue 5): runc (crun refuses the hybrid cgroup
+# layout), cgroup_manager cgroupfs and events_logger file (no systemd),
+# default_ulimits (the sandbox cannot raise limits), nsenter --net rather
+# than `ip netns exec` (which remounts /sys: runc then finds no cgroups).
+#
+set -u
+. "$(dirname "$0")/../lib.sh"
+pt_init podman
+PETREL="$B/petrel"
+pt_need_bins "$PETRELCTL" "$FELIX" "$PETREL" "$DSCTL"
+pt_need_tools jq nsenter ncat
+for t in podman runc busybox; do
+	if ! command -v "$t" >/dev/null 2>&1; then
+		skip "podman" "$t is not installed (make deps)"
+		exit 0
+	fi
+done
+BUSYBOX=$(command -v busybox)
+
+PD="$TMP/podman"
+mkdir -p "$PD/cni/bin" "$PD/cni/net.d" "$PD/root" "$PD/run" "$PD/tmp" "$PD/cache"
+cp "$PETREL" "$PD/cni/bin/petrel"
+
+pt_node
+felix_start
+felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
+pass "felix answers status"
+
+# The shipped conflist (petrel, then tuning), pointed at this node's config.
+if [ -x /usr/lib/cni/tuning ]; then
+	cp /usr/lib/cni/tuning "$PD/cni/bin/"
+	jq --arg c "$CONF" '.plugins[0].petrelConfig = $c' "$PT_ROOT/contrib/cni/petrel.conflist"
+else
+	jq --arg c "$CONF" '.plugins[0].petrelConfig = $c | .plugins |= [.[0]]' \
+		"$PT_ROOT/contrib/cni/petrel.conflist"
+fi >"$PD/cni/net.d/petrel.conflist" || { fail "setup" "contrib/cni/petrel.conflist"; exit 1; }
+cat >"$PD/containers.conf" <<EOF
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+netns = "private"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$PD/events.log"
+tmp_dir = "$PD/tmp"
+
+[network]
+network_backend = "cni"
+cni_plugin_dirs = ["$PD/cni/bin"]
+network_config_dir = "$PD/cni/net.d"
+EOF
+cat >"$PD/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+runroot = "$PD/run"
+graphroot = "$PD/root"
+EOF
+
+# pm ARGS...: podman with this test's configuration, in the node's namespace.
+pm() {
+	CONTAINERS_CONF="$PD/containers.conf" CONTAINERS_STORAGE_CONF="$PD/storage.conf" \
+		XDG_CACHE_HOME="$PD/cache" timeout 60 \
+		nsenter --net="/run/netns/$NODE" podman "$@"
+}
+# The containers this test made go before the namespaces do (their
+# namespaces are podman's: `rm` deletes them); then the usual cleanup.
+podman_cleanup() {
+	[ "$PT_KEEP" = 1 ] && return 0
+	[ -f "$PD/containers.conf" ] && pm rm -af -t 0 >/dev/null 2>&1
+	return 0
+}
+podman_exit() {
+	local rc=$?
+	podman_cleanup
+	(exit "$rc")
+	pt_cleanup
+}
+trap podman_exit EXIT
+
+# --- the image: busybox-static and its applet links, `podman import`ed ---
+mkdir -p "$PD/rootfs/bin" "$PD/rootfs/etc" "$PD/rootfs/tmp" "$PD/rootfs/www"
+cp "$BUSYBOX" "$PD/rootfs/bin/busybox"
+for a in $("$BUSYBOX" --list); do
+	[ "$a" = busybox ] || ln -sf busybox "$PD/rootfs/bin/$a"
+done
+echo "petrel-podman-ok" >"$PD/rootfs/www/index.html"
+tar -C "$PD/rootfs" -cf "$PD/rootfs.tar" .
+if ! pm import --change 'CMD ["/bin/sh"]' "$PD/rootfs.tar" localhost/pt-busybox:latest \
+	>"$TMP/import.out" 2>&1; then
+	skip "podman" "podman cannot import an image here: $(pt_oneline <"$TMP/import.out")"
+	exit 0
+fi
+pass "podman import: localhost/pt-busybox from busybox-static"
+IMG=localhost/pt-busybox:latest
+
+# Can podman run a container at all here (no network)?
+if ! pm run --rm --network none "$IMG" /bin/true >"$TMP/probe.out" 2>&1; then
+	skip "podman" "podman cannot run a container here: $(pt_oneline <"$TMP/probe.out")"
+	exit 0
+fi
+pass "podman run --network none (runc, cgroupfs)"
+
+expect_ok "pool create" ctl pool create p1 --cidr 10.65.0.0/16
+expect_ok "run web (the petrelctl workload to talk to)" ctl run --name web
+WEB=$OUT
+
+pm_ip() { # NAME: the container's address on eth0, from inside
+	pm exec "$1" ip -4 -o addr show dev eth0 2>/dev/null |
+		sed -n 's|.* inet \([0-9.]*\)/32 .*|\1|p'
+}
+ipam_clean() {
+	ctl -o json ipam check 2>/dev/null | jq -e '.leaks == []'
+}
+hostport_keys() {
+	"$DSCTL" "sqlite:$DB" list /petrel/hostports/ 2>/dev/null | cut -f1
+}
+HTTPD=(httpd -f -p 80 -h /www)
+# HTTP_GET ADDR PORT: fetches the page and checks it, in whatever namespace
+# it runs in (busybox-static's wget crashes in its name service code on the
+# host: ncat it is).
+HTTP_GET="$TMP/http_get.sh"
+cat >"$HTTP_GET" <<'EOF'
+printf 'GET / HTTP/1.0\r\n\r\n' | ncat -w 3 "$1" "$2" | grep -q petrel-podman-ok
+EOF
+
+# --- podman run --network petrel ---
+expect_ok "podman run -d --network petrel (c1, httpd)" \
+	pm run -d --name c1 --network petrel "$IMG" "${HTTPD[@]}"
+A1=$(pm_ip c1)
+check "c1: eth0 has a /32 ($A1) from the pool" sh -c "echo '$A1' | grep -Eq '^10\.65\.[0-9]+\.[0-9]+$'"
+pm exec c1 ip -4 route show >"$TMP/c1.routes" 2>&1
+check "c1: default via 169.254.1.1 dev eth0" grep -q '^default via 169.254.1.1 dev eth0' "$TMP/c1.routes"
+check "c1: 169.254.1.1 dev eth0 scope link" grep -q '^169.254.1.1 dev eth0 scope link' "$TMP/c1.routes"
+pm inspect c1 >"$TMP/c1.inspect" 2>&1
+# shellcheck disable=SC2016 # $a is a jq variable
+check "podman inspect: network petrel, $A1/32, gateway 169.254.1.1" \
+	jq -e --arg a "$A1" '.[0].NetworkSettings.Networks.petrel | .IPAddress == $a and .IPPrefixLen == 32 and .Gateway == "169.254.1.1"' "$TMP/c1.inspect"
+if [ -x "$PD/cni/bin/tuning" ]; then
+	check "c1: tuning ran after petrel (chained): eth0 accept_redirects 0" \
+		test "$(pm exec c1 cat /proc/sys/net/ipv4/conf/eth0/accept_redirects 2>&1)" = 0
+fi
+HOSTIF1=$(wl_ifname c1)
+check "node: felix's route $A1/32 proto 87 dev $HOSTIF1" \
+	sh -c "ip -n $NODE -4 route show $A1/32 proto 87 | grep -q 'dev $HOSTIF1'"
+ctl ls >"$TMP/ls" 2>&1
+check "petrelctl ls shows c1 routed $A1/32 (the container's name)" \
+	grep -Eq "^c1[[:space:]]+routed[[:space:]]+$A1/32[[:space:]]+ptl" "$TMP/ls"
+check "ping c1 -> web $WEB" pm exec c1 ping -c 2 -i 0.2 -W 2 "$WEB"
+check "ping web -> c1 $A1" ctl exec web -- ping -c 2 -i 0.2 -W 2 "$A1"
+check "web -> c1 http://$A1/ (busybox httpd in the container)" \
+	ctl exec web -- sh "$HTTP_GET" "$A1" 80
+check "ipam check clean with c1" ipam_clean
+
+# --- -p HOSTPORT:PORT: runtimeConfig.portMappings -> the WorkloadEndpoint's ports ---
+expect_ok "podman run -d -p 18080:80 (c2)" \
+	pm run -d --name c2 --network petrel -p 18080:80 -p 15353:53/udp "$IMG" "${HTTPD[@]}"
+A2=$(pm_ip c2)
+ctl -o json inspect c2 >"$TMP/c2.json" 2>&1
+check "c2's WorkloadEndpoint: spec.ports has tcp 18080 -> 80 ($(jq -c '.spec.ports' "$TMP/c2.json" 2>/dev/null))" \
+	jq -e '.spec.ports | any(.hostPort == 18080 and .containerPort == 80 and (.protocol // "tcp") == "tcp" and ((.hostIP // "0.0.0.0") == "0.0.0.0"))' "$TMP/c2.json"
+check "c2's WorkloadEndpoint: spec.ports has udp 15353 -> 53" \
+	jq -e '.spec.ports | any(.hostPort == 15353 and .containerPort == 53 and .protocol == "udp")' "$TMP/c2.json"
+hostport_keys >"$TMP/hp"
+check "host ports reserved: node1/tcp-18080 and node1/udp-15353 ($(pt_oneline <"$TMP/hp"))" \
+	sh -c "grep -qx /petrel/hostports/node1/tcp-18080 '$TMP/hp' && grep -qx /petrel/hostports/node1/udp-15353 '$TMP/hp'"
+# felix publishes a WorkloadEndpoint's ports with DNAT in table inet petrel;
+# a felix without it cannot: then say so instead of failing.
+if ctl nft 2>/dev/null | grep -q 'dnat'; then
+	check "outside (pt-$ID-ext) -> $NODE_IP:18080 -> c2:80" \
+		ip netns exec "$EXT" sh "$HTTP_GET" "$NODE_IP" 18080
+	check "node -> 127.0.0.1:18080 -> c2:80" \
+		ip netns exec "$NODE" sh "$HTTP_GET" 127.0.0.1 18080
+else
+	skip "-p 18080:80 reachable from outside the node" \
+		"this felix does not publish ports yet (no dnat in \`petrelctl nft\`); the WorkloadEndpoint's spec.ports is checked above"
+fi
+
+# A second container asking for the same host port: a CNI error naming the
+# holder, and nothing left behind.
+PT_SNAP_NOREV=1 pt_snapshot "$TMP/before"
+expect_err "podman run -p 18080:80 again (c3): refused, port taken by c2" \
+	'port tcp/18080 is already published by workload c2' \
+	pm run -d --name c3 --network petrel -p 18080:80 "$IMG" "${HTTPD[@]}"
+pm rm -f -t 0 c3 >/dev/null 2>&1
+PT_SNAP_NOREV=1 pt_snapshot "$TMP/after"
+same_files "c3 refused: nothing left behind (datastore, links, routes)" "$TMP/before" "$TMP/after"
+check "c3 refused: ipam check clean" ipam_clean
+
+# --- podman rm -f: everything given back ---
+expect_ok "podman rm -f c1 c2" pm rm -f -t 0 c1 c2
+check "after rm: ipam check clean" ipam_clean
+ctl ls >"$TMP/ls2" 2>&1
+check "after rm: petrelctl ls shows neither c1 nor c2" sh -c "! grep -Eq '^c[12][[:space:]]' '$TMP/ls2'"
+check "after rm: only web's address in use" \
+	test "$(ctl -o json ipam show 2>/dev/null | jq '[.pools[].used] | add')" = 1
+check "after rm: no host port reservation left" test -z "$(hostport_keys)"
+check "after rm: routes $A1, $A2 gone (bounded wait)" \
+	wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $NODE -4 route show proto 87 | grep -E '^($A1|$A2) ')\" ]"
+check "after rm: host ends gone" test "$(node_ptl_links | grep -vc "^$(wl_ifname web)$")" = 0
+check "after rm: podman's namespaces gone" \
+	test -z "$(jq -r '.[0].NetworkSettings.SandboxKey' "$TMP/c1.inspect" 2>/dev/null | xargs -r ls 2>/dev/null)"
+
+# The port is free again: a new container gets it.
+expect_ok "podman run -p 18080:80 after c2 left (c4)" \
+	pm run -d --name c4 --network petrel -p 18080:80 "$IMG" "${HTTPD[@]}"
+expect_ok "podman rm -f c4" pm rm -f -t 0 c4
+check "after rm c4: ipam check clean, no reservation" sh -c "[ -z \"\$('$DSCTL' 'sqlite:$DB' list /petrel/hostports/ 2>/dev/null)\" ]"
+
+felix_stop TERM
+check "felix exits 0 on SIGTERM" test "$FELIX_RC" = 0
+pt_end
