@@ -158,6 +158,9 @@ static int policy_apply(struct ctl *c, int argc, char **argv)
 		return ctl_usage_err(c, "-f FILE is required (- for stdin)");
 	if (optind < argc)
 		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind]);
+	/* The config first, as apply would: nothing is read before it. */
+	if (ctl_setup(c) != CTL_OK)
+		return CTL_ERR;
 	file = strcmp(path, "-") ? path : "<stdin>";
 	f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	if (!f) {

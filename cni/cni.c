@@ -393,6 +393,26 @@ static bool args_key_valid(const char *k, size_t n)
 	return true;
 }
 
+/* IP=VALUE: one IPv4 address (A.B.C.D or A.B.C.D/32). */
+static void args_ip(const char *val, size_t vn, uint32_t *ip, struct errs *e)
+{
+	char buf[32];
+	struct ip4_net n;
+
+	if (vn >= sizeof(buf) || memchr(val, ',', vn)) {
+		errs_add(e, "CNI_ARGS: IP: one IPv4 address (petrel gives a workload "
+			 "one), got \"%.*s\"", (int)(vn > 64 ? 64 : vn), val);
+		return;
+	}
+	memcpy(buf, val, vn);
+	buf[vn] = '\0';
+	if (ip4_net_parse(buf, &n, true, false) < 0 || n.len != 32 || n.addr == 0) {
+		errs_add(e, "CNI_ARGS: IP: invalid IPv4 address \"%s\"", buf);
+		return;
+	}
+	*ip = n.addr;
+}
+
 int cni_args_parse(const char *s, struct cni_args *out, struct errs *e)
 {
 	struct cni_args a = { 0 };
@@ -427,6 +447,8 @@ int cni_args_parse(const char *s, struct cni_args *out, struct errs *e)
 					if (!res_name_valid(a.pod_name))
 						a.pod_name[0] = '\0';
 				}
+			} else if (kn == 2 && !strncmp(p, "IP", 2)) {
+				args_ip(val, vn, &a.ip, e);
 			} else if (kn == 13 && !strncmp(p, "IgnoreUnknown", 13)) {
 				a.ignore_unknown = (vn == 1 && val[0] == '1') ||
 						   (vn == 4 && !strncasecmp(val, "true", 4));

@@ -92,6 +92,8 @@ struct cni_args {
 	char pod_name[RES_NAME_MAX];	/* K8S_POD_NAME when a valid resource name, else "" */
 	bool pod_name_given;
 	bool ignore_unknown;		/* IgnoreUnknown=1|true */
+	uint32_t ip;			/* IP=A.B.C.D (host-local's convention, what
+					 * podman 4 sends for --ip); 0 = none */
 };
 #define CNI_ARGS_MAX 4096
 /* 0 or -CNI_EENV ("CNI_ARGS: ..." messages in e). */

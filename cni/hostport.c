@@ -133,6 +133,32 @@ static int conflict_judge(struct ds *ds, const char *node, const char *key,
 	return r;
 }
 
+int hostport_check(struct ds *ds, const struct wep *w, struct hostport_conflict *c)
+{
+	struct hp_keys *k = calloc(1, sizeof(*k));
+	int r = k ? keys_make(w, k) : -ENOMEM;
+
+	for (size_t i = 0; r == 0 && i < k->n; i++) {
+		struct ds_kv kv = { 0 };
+
+		r = ds_get(ds, k->key[i], &kv);
+		if (r == -ENOENT) {
+			r = 0;
+			continue;
+		}
+		if (r == 0) {
+			memset(c, 0, sizeof(*c));
+			c->port = *k->port[i];
+			owner_of(kv.value, c->owner, sizeof(c->owner));
+			r = c->owner[0] ? owner_holds(ds, w->node, c->owner, k->port[i]) : 1;
+			r = r == 1 ? -EADDRINUSE : r;
+		}
+		ds_kv_clear(&kv);
+	}
+	free(k);
+	return r;
+}
+
 int hostport_wep_create(struct ds *ds, const struct resource *r, int64_t *rev,
 			struct hostport_conflict *c)
 {

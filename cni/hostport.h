@@ -46,6 +46,12 @@ struct hostport_conflict {
 int hostport_wep_create(struct ds *ds, const struct resource *r, int64_t *rev,
 			struct hostport_conflict *c);
 
+/* Whether w's ports are free (or held by a stale reservation): 0, or
+ * -EADDRINUSE with *c filled, or a datastore error. Only a first look, so
+ * that a creator fails before it builds anything: hostport_wep_create
+ * decides. */
+int hostport_check(struct ds *ds, const struct wep *w, struct hostport_conflict *c);
+
 /* Deletes the WorkloadEndpoint r (at revision expect_rev; 0 = any) and those
  * reservations of its ports that still name it, in one transaction. 0,
  * -ENOENT (no such record), -ECANCELED (changed meanwhile), or a datastore

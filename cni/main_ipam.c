@@ -109,7 +109,8 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	struct ds *ds = NULL;
 	char handle[IPAM_HANDLE_MAX];
 	struct cni_result res = { 0 };
-	uint32_t addr = 0;
+	struct cni_args args;
+	uint32_t addr = 0, want;
 	int r;
 
 	if (!cid || !cni_container_id_valid(cid, 72))
@@ -118,6 +119,13 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 		return cni_err_set(&p->err, CNI_EENV, "CNI_IFNAME: %s", ifn ? "invalid" : "required");
 	if (ipam_handle_id(cid, ifn, handle, sizeof(handle)) < 0)
 		return cni_err_set(&p->err, CNI_EENV, "CNI_CONTAINERID: too long");
+	if (cni_args_parse(getenv("CNI_ARGS"), &args, &e) < 0) {
+		cni_err_details(&p->err, &e);
+		errs_clear(&e);
+		return cni_err_set(&p->err, CNI_EENV, "CNI_ARGS: invalid");
+	}
+	/* runtimeConfig.ips, else CNI_ARGS IP= (host-local's convention). */
+	want = conf->want ? conf->want : args.ip;
 	r = config_load(conf->ipam_petrel_config, &cfg, &e);
 	if (r < 0) {
 		cni_err_details(&p->err, &e);
@@ -137,7 +145,7 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 		return cni_err_set(&p->err, CNI_EIO, "opening the datastore %s: %s", cfg.datastore,
 			       ds_strerror(r));
 	if (!strcmp(cmd, "ADD")) {
-		r = ipam_assign(ds, cfg.node, handle, conf->want, &addr, NULL);
+		r = ipam_assign(ds, cfg.node, handle, want, &addr, NULL);
 		if (r == IPAM_ENOSPC)
 			cni_err_set(&p->err, CNI_ENOSPC, "no free address: every enabled IP pool is "
 				"exhausted (or there is none)");

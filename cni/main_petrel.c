@@ -206,6 +206,12 @@ static int add_assign(struct add_state *s)
 	r = ipam_handle_id(p->cid, p->ifname, s->handle, sizeof(s->handle));
 	if (r < 0)
 		return cni_err_set(&p->err, CNI_EENV, "IPAM handle: %s", strerror(-r));
+	/* runtimeConfig.ips, else CNI_ARGS IP= (podman 4's --ip). */
+	if (p->conf.want && p->args.ip && p->conf.want != p->args.ip)
+		return cni_err_set(&p->err, CNI_EENV, "CNI_ARGS IP=%s differs from "
+				 "runtimeConfig.ips", ip4_fmt(p->args.ip, ab));
+	if (!p->conf.want)
+		p->conf.want = p->args.ip;
 	r = ipam_assign(p->ds, p->cfg.node, s->handle, p->conf.want, &addr, NULL);
 	if (p->conf.want)
 		ip4_fmt(p->conf.want, ab);
@@ -280,6 +286,29 @@ static int add_link(struct add_state *s)
 	return 0;
 }
 
+static int port_taken(struct plug *p, const struct hostport_conflict *c)
+{
+	return cni_err_set(&p->err, CNI_EPORT, "port %s/%u is already published by "
+			 "workload %s", c->port.proto == 17 ? "udp" : "tcp",
+			 (unsigned)c->port.host_port, c->owner[0] ? c->owner : "(unknown)");
+}
+
+/* A first look at the host ports, so that a conflict fails before anything
+ * is built; add_record's transaction decides. */
+static int add_ports(struct add_state *s)
+{
+	struct plug *p = s->p;
+	struct hostport_conflict c;
+	int r = hostport_check(p->ds, &s->res.u.wep, &c);
+
+	if (r == -EADDRINUSE)
+		return port_taken(p, &c);
+	if (r < 0)
+		return cni_err_set(&p->err, CNI_EIO, "reading the host port reservations: %s",
+				 ds_strerror(r));
+	return 0;
+}
+
 /* The record and its host port reservations, one transaction. */
 static int add_record(struct add_state *s)
 {
@@ -289,9 +318,7 @@ static int add_record(struct add_state *s)
 
 	r = hostport_wep_create(p->ds, &s->res, &s->rev, &c);
 	if (r == -EADDRINUSE)
-		return cni_err_set(&p->err, CNI_EPORT, "port %s/%u is already published by "
-				 "workload %s", c.port.proto == 17 ? "udp" : "tcp",
-				 (unsigned)c.port.host_port, c.owner[0] ? c.owner : "(unknown)");
+		return port_taken(p, &c);
 	if (r == -EEXIST)
 		return cni_err_set(&p->err, CNI_EAGAIN, "workload %s already exists on node %s",
 				 s->res.u.wep.name, p->cfg.node);
@@ -372,6 +399,8 @@ static int cmd_add(struct plug *p)
 	if (r < 0)
 		goto out;
 	ifname_for_workload(w->node, w->name, w->ifname);
+	if ((r = add_ports(&s)) < 0)
+		goto out;
 	if ((r = add_assign(&s)) < 0 || (r = add_link(&s)) < 0 ||
 	    (r = add_record(&s)) < 0)
 		goto undo;

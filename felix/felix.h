@@ -129,6 +129,7 @@ struct klink {
 	int8_t proxy_arp;	/* -1: not known */
 	int8_t forwarding;
 	int8_t accept_ra;	/* -1: not known or no IPv6 */
+	int8_t route_localnet;	/* -1: not known */
 	int32_t proxy_delay;	/* /proc's unit (USER_HZ); -1: not known */
 	uint32_t gen;
 };

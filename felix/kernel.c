@@ -282,6 +282,10 @@ static void link_af_spec(struct klink *l, struct nlattr *spec)
 				l->proxy_arp = clamp8(v);
 				memcpy(&v, d + 4 * (IPV4_DEVCONF_FORWARDING - 1), 4);
 				l->forwarding = clamp8(v);
+				if (nla_len(t[IFLA_INET_CONF]) >= 4 * IPV4_DEVCONF_ROUTE_LOCALNET) {
+					memcpy(&v, d + 4 * (IPV4_DEVCONF_ROUTE_LOCALNET - 1), 4);
+					l->route_localnet = clamp8(v);
+				}
 			}
 		} else if (nla_type(a) == AF_INET6) {
 			if (nla_parse_nested(t, IFLA_INET6_MAX, a, NULL) < 0 ||
@@ -336,7 +340,7 @@ static void link_msg(struct felix *f, struct nlmsghdr *h)
 			return;
 		l->ifindex = ifi->ifi_index;
 		memcpy(l->name, name, sizeof(name));
-		l->proxy_arp = l->forwarding = l->accept_ra = -1;
+		l->proxy_arp = l->forwarding = l->accept_ra = l->route_localnet = -1;
 		l->proxy_delay = -1;
 		if (htab_add(&f->links, &l->by_index, hash_u32((uint32_t)l->ifindex, 0)) < 0) {
 			free(l);

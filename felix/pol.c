@@ -99,6 +99,7 @@ struct fpol {
 	const char *verify_why;
 	uint64_t retry_at;		/* after a failure, monotonic ns; 0 = none */
 	bool hosts_dirty;
+	bool tracks_dirty;		/* sets may have come or gone: tracks_sync */
 	char last_err[256];
 	uint64_t batches, full_replaces, repairs;
 	int64_t last_full_us, last_batch_us;
@@ -342,8 +343,10 @@ static int pol_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/* The local endpoint's chains and elements, from scratch. */
-static void ep_build(struct fpol *p, const struct pep *e, const char *node)
+/* The local endpoint's chains and elements, from scratch; clear: it may
+ * have some already (a policy change), else it has none. */
+static void ep_build(struct fpol *p, const struct pep *e, const char *node,
+		     bool clear)
 {
 	const struct netpolicy **in = NULL, **out = NULL;
 	size_t n_in = 0, n_out = 0;
@@ -371,7 +374,8 @@ static void ep_build(struct fpol *p, const struct pep *e, const char *node)
 	}
 	qsort(in, n_in, sizeof(*in), pol_cmp);
 	qsort(out, n_out, sizeof(*out), pol_cmp);
-	pol_ep_del(p->want, w);
+	if (clear)
+		pol_ep_del(p->want, w);
 	if (pol_ep_chains(p->want, w, out, n_out, in, n_in) < 0 ||
 	    pol_ep_elems(p->want, w) < 0) {
 		p->verify = true;
@@ -490,6 +494,8 @@ static void pep_remove(struct fpol *p, struct pep *e)
 	pep_node(e, node);
 	tracks_pep(p, e, false);
 	ep_unbuild(p, e, node);
+	if (e->n_networks)
+		p->tracks_dirty = true;	/* an n- set may be unused now */
 	hosts_mark(p, e);
 	if (e->local && e->netns[0])
 		hosts_remove(e->netns);
@@ -528,8 +534,9 @@ static void wep_event(struct felix *f, const char *key, const char *text,
 	p->n_peps++;
 	pep_node(e, node);
 	tracks_pep(p, e, true);
-	ep_build(p, e, node);
-	tracks_sync(p);		/* its chains may name a new n- set */
+	ep_build(p, e, node, false);	/* pep_remove cleared the old one */
+	if (e->n_networks)
+		p->tracks_dirty = true;	/* its chains may name a new n- set */
 	hosts_mark(p, e);
 	if (e->local && e->netns[0]) {
 		e->hosts_dirty = true;
@@ -629,10 +636,10 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 				      (nw && pol_selects(&nw->np, w, in));
 			free(w);
 			if (hit)
-				ep_build(p, e, node);
+				ep_build(p, e, node, true);
 		}
 	ppol_free(old);
-	tracks_sync(p);
+	p->tracks_dirty = true;
 }
 
 static void network_event(struct felix *f, const char *name, const char *text,
@@ -806,6 +813,9 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 	r = want_reset(f);
 	if (r < 0)
 		return r;
+	/* the sets fill unsorted, then are sorted once */
+	for (size_t i = 0; i < p->want->n_sets; i++)
+		p->want->sets[i]->bulk = true;
 	/* pools and policies before endpoints: an endpoint's chains are
 	 * built once, with everything that selects it known */
 	static const int order[PK_N] = { PK_POOL, PK_NETWORK, PK_POLICY, PK_WEP };
@@ -833,7 +843,11 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 		if (rev < *min_rev)
 			*min_rev = rev;
 	}
+	for (size_t i = 0; i < p->want->n_sets; i++)
+		if (nir_set_settle(p->want->sets[i]) < 0)
+			return -ENOMEM;
 	tracks_sync(p);
+	p->tracks_dirty = false;
 	/* the whole table is compared with the kernel's at the next sync */
 	dirty_clear(p);
 	p->verify = true;
@@ -845,46 +859,42 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 
 /* ---------- to the kernel ---------- */
 
-/* Puts a deep copy of c (or s) into d, where the IR keeps it (its arrays
- * are ordered for lookups: add an empty one through the API, then swap the
- * copy into its slot). */
+/* Puts a deep copy of c (or s) into d where the IR keeps it (its arrays
+ * are ordered for lookups): an empty one is added through the API, then
+ * takes the copy's contents. */
 static int copy_chain(struct nir_table *d, const struct nir_chain *c)
 {
 	struct nir_chain *x = c->hook != NH_NONE ?
 		nir_base_chain_add(d, c->name, c->hook, c->nat, c->prio, c->policy_drop) :
 		nir_chain_add(d, c->name);
-	struct nir_chain *dup = x ? nir_chain_dup(c) : NULL;
+	struct nir_chain *dup = x ? nir_chain_dup(c) : NULL, tmp;
 
 	if (!dup) {
 		if (x)
 			nir_chain_del(d, c->name);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < d->n_chains; i++)
-		if (d->chains[i] == x) {
-			d->chains[i] = dup;
-			break;
-		}
-	nir_chain_free(x);
+	tmp = *x;
+	*x = *dup;
+	*dup = tmp;
+	nir_chain_free(dup);
 	return 0;
 }
 
 static int copy_set(struct nir_table *d, const struct nir_set *s)
 {
 	struct nir_set *x = nir_set_add(d, s->name, s->type);
-	struct nir_set *dup = x ? nir_set_dup(s) : NULL;
+	struct nir_set *dup = x ? nir_set_dup(s) : NULL, tmp;
 
 	if (!dup) {
 		if (x)
 			nir_set_del(d, s->name);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < d->n_sets; i++)
-		if (d->sets[i] == x) {
-			d->sets[i] = dup;
-			break;
-		}
-	nir_set_free(x);
+	tmp = *x;
+	*x = *dup;
+	*dup = tmp;
+	nir_set_free(dup);
 	return 0;
 }
 
@@ -894,12 +904,23 @@ static struct nir_table *table_dup(const struct nir_table *t)
 
 	if (!d)
 		return NULL;
-	for (size_t i = 0; i < t->n_chains; i++)
-		if (copy_chain(d, t->chains[i]) < 0)
+	/* the same order as t: the arrays are copied whole */
+	d->chains = calloc(t->n_chains + 1, sizeof(*d->chains));
+	d->sets = calloc(t->n_sets + 1, sizeof(*d->sets));
+	if (!d->chains || !d->sets)
+		goto fail;
+	d->cap_chains = t->n_chains + 1;
+	d->cap_sets = t->n_sets + 1;
+	for (size_t i = 0; i < t->n_chains; i++) {
+		if (!(d->chains[i] = nir_chain_dup(t->chains[i])))
 			goto fail;
-	for (size_t i = 0; i < t->n_sets; i++)
-		if (copy_set(d, t->sets[i]) < 0)
+		d->n_chains++;
+	}
+	for (size_t i = 0; i < t->n_sets; i++) {
+		if (!(d->sets[i] = nir_set_dup(t->sets[i])))
 			goto fail;
+		d->n_sets++;
+	}
 	return d;
 fail:
 	nir_table_free(d);
@@ -1008,9 +1029,14 @@ static void sync_dirty(struct felix *f)
 	dirty_clear(p);
 }
 
+/* Bounded per pass (a start with 10,000 workloads writes 10,000 files):
+ * what is left waits for the next pass, which comes at once. */
+#define HOSTS_PER_PASS 256
+
 static void hosts_sync(struct felix *f)
 {
 	struct fpol *p = f->pol;
+	size_t budget = HOSTS_PER_PASS;
 
 	if (!p->hosts_dirty)
 		return;
@@ -1021,6 +1047,11 @@ static void hosts_sync(struct felix *f)
 
 			if (!e->hosts_dirty)
 				continue;
+			if (!budget) {
+				p->hosts_dirty = true;
+				return;
+			}
+			budget--;
 			e->hosts_dirty = false;
 			pol_hosts_write(f, e);
 		}
@@ -1036,6 +1067,11 @@ void pol_sync(struct felix *f)
 		if (felix_now_ns() < p->retry_at)
 			return;
 		p->retry_at = 0;
+	}
+	if (p->tracks_dirty) {
+		/* once per pass: it walks every rule */
+		p->tracks_dirty = false;
+		tracks_sync(p);
 	}
 	if (p->verify || !p->have)
 		sync_full(f);
@@ -1059,7 +1095,7 @@ int pol_timeout_ms(struct felix *f)
 	if (!p)
 		return -1;
 	if (!p->retry_at)
-		return (p->verify || p->n_dirty) ? 0 : -1;
+		return (p->verify || p->n_dirty || p->hosts_dirty) ? 0 : -1;
 	now = felix_now_ns();
 	return p->retry_at > now ? (int)((p->retry_at - now) / 1000000) + 1 : 0;
 }
@@ -1148,7 +1184,14 @@ char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len)
 		}
 		fprintf(out, "# workload %s, interface %s\n", ep, e->ifname);
 		for (int dir = 0; dir < 2; dir++) {
+			/* the chain its vmap element names: its own or a shared one */
+			const struct nir_set *map = nir_set_find(t, dir ? POL_MAP_TO_WL :
+								POL_MAP_FROM_WL);
+
 			(dir ? pol_name_to : pol_name_from)(e->ifname, name);
+			for (size_t j = 0; map && j < map->n; j++)
+				if (!strcmp(map->e[j].ifname, e->ifname))
+					snprintf(name, sizeof(name), "%s", map->e[j].chain);
 			c = nir_chain_find(t, name);
 			if (!c)
 				continue;
@@ -1205,7 +1248,7 @@ void pol_hosts_write(struct felix *f, struct pep *e)
 	pep_node(e, node);
 	pep_view(e, node, self);
 	/* the members sharing a named network with it */
-	for (size_t b = 0; b < p->peps.nb; b++)
+	for (size_t b = 0; e->n_networks && b < p->peps.nb; b++)
 		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
 			const struct pep *o = (const struct pep *)h;
 			struct wep **v, *w;

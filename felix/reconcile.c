@@ -6,7 +6,7 @@
  * most FELIX_PASS_CHECKS of them and while fewer than FELIX_PASS_WRITES
  * writes were made, and checks each:
  *   endpoint  its link up, the link's sysctls (proxy_arp=1, forwarding=1,
- *             neigh proxy_delay=0, IPv6 accept_ra=0), a route per address
+ *             neigh proxy_delay=0, IPv6 accept_ra=0, route_localnet=1), a route per address
  *             (ADDR/LEN dev IF scope link proto P), a permanent neighbour
  *             entry per /32 with the workload's MAC;
  *   block     blackhole CIDR proto P;
@@ -189,7 +189,8 @@ static int proc_write_int(const char *path, int v)
 
 /* ---------- the endpoint's sysctls ---------- */
 
-enum { SC_PROXY_ARP, SC_FORWARDING, SC_PROXY_DELAY, SC_ACCEPT_RA, SC_N };
+enum { SC_PROXY_ARP, SC_FORWARDING, SC_PROXY_DELAY, SC_ACCEPT_RA,
+       SC_ROUTE_LOCALNET, SC_N };
 
 static const struct {
 	const char *fmt;	/* /proc/sys path with %s for the interface */
@@ -205,6 +206,11 @@ static const struct {
 			     "net.ipv4.neigh.%s.proxy_delay", 0, false },
 	[SC_ACCEPT_RA] = { "/proc/sys/net/ipv6/conf/%s/accept_ra",
 			   "net.ipv6.conf.%s.accept_ra", 0, true },
+	/* a port published on 127.0.0.1 is DNATed to the workload: the
+	 * kernel routes a 127/8 source out of this link only with this (the
+	 * anti-spoofing set still drops any such source coming in) */
+	[SC_ROUTE_LOCALNET] = { "/proc/sys/net/ipv4/conf/%s/route_localnet",
+				"net.ipv4.conf.%s.route_localnet", 1, false },
 };
 
 static int sc_get(const struct klink *l, int which)
@@ -213,6 +219,7 @@ static int sc_get(const struct klink *l, int which)
 	case SC_PROXY_ARP: return l->proxy_arp;
 	case SC_FORWARDING: return l->forwarding;
 	case SC_PROXY_DELAY: return l->proxy_delay;
+	case SC_ROUTE_LOCALNET: return l->route_localnet;
 	default: return l->accept_ra;
 	}
 }
@@ -223,6 +230,7 @@ static void sc_put(struct klink *l, int which, int v)
 	case SC_PROXY_ARP: l->proxy_arp = (int8_t)v; break;
 	case SC_FORWARDING: l->forwarding = (int8_t)v; break;
 	case SC_PROXY_DELAY: l->proxy_delay = v; break;
+	case SC_ROUTE_LOCALNET: l->route_localnet = (int8_t)v; break;
 	default: l->accept_ra = (int8_t)v; break;
 	}
 }

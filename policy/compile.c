@@ -45,6 +45,14 @@
 #define CH_FORWARD "forward"
 #define CH_INPUT "input"
 #define CH_FROM_WL "from-wl"
+/* Shared by every workload that no policy selects for the direction (and,
+ * for ingress, that is only in `default`): most workloads then have no
+ * chain of their own (10,000 of them: 20,000 chains fewer). */
+#define CH_FROM_OPEN "from-open"
+#define CH_TO_OPEN "to-open"
+
+static int verdict_rule(struct nir_chain *c, enum nir_stmt_type v,
+			const char *comment);
 #define CH_TO_WL "to-wl"
 #define IF_WILDCARD POL_IFPREFIX "*"
 #define NFPROTO_V4 2
@@ -329,11 +337,13 @@ static int dispatch(struct nir_chain *c, enum nir_key k, const char *map)
 int pol_base(struct nir_table *t, const struct pol_config *cfg,
 	     const struct ippool *const *pools, size_t n_pools)
 {
-	struct nir_chain *c[8];
+	struct nir_chain *c[10];
 	int err;
 
 	if ((err = sets_base(t)) < 0)
 		return err;
+	c[8] = nir_chain_add(t, CH_FROM_OPEN);
+	c[9] = nir_chain_add(t, CH_TO_OPEN);
 	c[0] = nir_base_chain_add(t, CH_RAW_PRE, NH_PREROUTING, false, -300, false);
 	c[1] = nir_base_chain_add(t, CH_NAT_PRE, NH_PREROUTING, true, -100, false);
 	c[2] = nir_base_chain_add(t, CH_NAT_OUT, NH_OUTPUT, true, -100, false);
@@ -342,9 +352,12 @@ int pol_base(struct nir_table *t, const struct pol_config *cfg,
 	c[5] = nir_base_chain_add(t, CH_INPUT, NH_INPUT, false, 0, false);
 	c[6] = nir_chain_add(t, CH_FROM_WL);
 	c[7] = nir_chain_add(t, CH_TO_WL);
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 10; i++)
 		if (!c[i])
 			return -ENOMEM;
+	if ((err = verdict_rule(c[8], NS_RETURN, "network: egress allowed")) < 0 ||
+	    (err = verdict_rule(c[9], NS_ACCEPT, "network default")) < 0)
+		return err;
 	if ((err = raw_pre(c[0])) < 0 || (err = nat_dnat(c[1])) < 0 ||
 	    (err = nat_dnat(c[2])) < 0 || (err = forward(c[4])) < 0 ||
 	    (err = input(c[5], cfg)) < 0 ||
@@ -735,6 +748,10 @@ static int ep_chain(struct nir_table *t, const struct wep *w, bool ingress,
 		pol_name_to(w->ifname, name);
 	else
 		pol_name_from(w->ifname, name);
+	if (n == 0 && (!ingress || ep_default_member(w))) {
+		nir_chain_del(t, name);		/* the shared one serves */
+		return 0;
+	}
 	if (!(c = chain_fresh(t, name)))
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -816,10 +833,15 @@ int pol_ep_elems(struct nir_table *t, const struct wep *w)
 	}
 	el.addr = 0;
 	el.vgoto = true;
+	/* its own chain when pol_ep_chains made one, else the shared one */
 	pol_name_from(w->ifname, el.chain);
+	if (!nir_chain_find(t, el.chain))
+		snprintf(el.chain, sizeof(el.chain), "%s", CH_FROM_OPEN);
 	if ((err = nir_set_elem_put(from, &el)) < 0)
 		return err;
 	pol_name_to(w->ifname, el.chain);
+	if (!nir_chain_find(t, el.chain))
+		snprintf(el.chain, sizeof(el.chain), "%s", CH_TO_OPEN);
 	if ((err = nir_set_elem_put(to, &el)) < 0)
 		return err;
 	return ports_elems(t, w);
@@ -862,9 +884,26 @@ void pol_ep_del(struct nir_table *t, const struct wep *w)
 		nir_chain_del(t, name);
 		pol_name_to(w->ifname, name);
 		nir_chain_del(t, name);
-		elems_drop(nir_set_find(t, POL_SET_WL_SRC), w, elem_of_if);
-		elems_drop(nir_set_find(t, POL_MAP_FROM_WL), w, elem_of_if);
-		elems_drop(nir_set_find(t, POL_MAP_TO_WL), w, elem_of_if);
+		struct nir_set *src = nir_set_find(t, POL_SET_WL_SRC);
+		struct nir_elem el;
+
+		/* by key (a binary search each): felix calls this once per
+		 * workload change, with 10,000 workloads in the sets */
+		memset(&el, 0, sizeof(el));
+		strcpy(el.ifname, w->ifname);
+		if (src && w->n_nets) {
+			for (size_t i = 0; i < w->n_nets; i++) {
+				el.addr = w->nets[i].addr;
+				nir_set_elem_del(src, &el);
+			}
+		} else {
+			elems_drop(src, w, elem_of_if);
+		}
+		el.addr = 0;
+		if (nir_set_find(t, POL_MAP_FROM_WL))
+			nir_set_elem_del(nir_set_find(t, POL_MAP_FROM_WL), &el);
+		if (nir_set_find(t, POL_MAP_TO_WL))
+			nir_set_elem_del(nir_set_find(t, POL_MAP_TO_WL), &el);
 	}
 	/* only its own mappings: another workload may hold the same key */
 	elems_drop(nir_set_find(t, POL_MAP_PORTS), w, elem_to_wl);

@@ -40,6 +40,9 @@
  *   to-wl      mark cleared; oifname vmap @to_wl; drop
  *   from-IF    egress of one local workload: returns when allowed
  *   to-IF      ingress of one local workload: accept when allowed
+ *   from-open  shared by the workloads no policy selects for egress: return
+ *   to-open    shared by the workloads no policy selects for ingress and
+ *              that are only in `default`: accept
  *   pe-NAME    egress rules of policy NAME;  pi-NAME: its ingress rules.
  *              allow: mark |= POL_MARK_ACCEPT, return; deny: drop;
  *              log: log, go on; pass: mark |= POL_MARK_PASS, return
@@ -131,7 +134,9 @@ bool pol_selects(const struct netpolicy *np, const struct wep *w, bool ingress);
 int pol_ep_chains(struct nir_table *t, const struct wep *w,
 		  const struct netpolicy *const *egress, size_t n_egress,
 		  const struct netpolicy *const *ingress, size_t n_ingress);
-/* Its elements: wl_src, from_wl, to_wl, ports, ports_ip. */
+/* Its elements: wl_src, from_wl, to_wl, ports, ports_ip. After
+ * pol_ep_chains: a vmap element names the workload's own chain when there
+ * is one, else from-open / to-open. */
 int pol_ep_elems(struct nir_table *t, const struct wep *w);
 /* Removes both (chains and elements). */
 void pol_ep_del(struct nir_table *t, const struct wep *w);

@@ -42,6 +42,7 @@ static void rule_clear(struct nir_rule *r)
 	for (size_t i = 0; i < r->n_stmt; i++)
 		free(r->s[i].arg);
 	free(r->comment);
+	free(r->m);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -246,15 +247,21 @@ struct nir_chain *nir_base_chain_add(struct nir_table *t, const char *name,
 
 void nir_chain_del(struct nir_table *t, const char *name)
 {
-	for (size_t i = 0; i < t->n_chains; i++) {
-		if (strcmp(t->chains[i]->name, name))
-			continue;
-		nir_chain_free(t->chains[i]);
-		memmove(&t->chains[i], &t->chains[i + 1],
-			(t->n_chains - i - 1) * sizeof(*t->chains));
-		t->n_chains--;
+	size_t nb = n_base(t), i;
+	bool found = false;
+
+	for (i = 0; i < nb && !found; i++)
+		found = !strcmp(t->chains[i]->name, name);
+	if (found)
+		i--;
+	else
+		i = chain_pos(t, name, &found);	/* a binary search */
+	if (!found)
 		return;
-	}
+	nir_chain_free(t->chains[i]);
+	memmove(&t->chains[i], &t->chains[i + 1],
+		(t->n_chains - i - 1) * sizeof(*t->chains));
+	t->n_chains--;
 }
 
 struct nir_set *nir_set_add(struct nir_table *t, const char *name,
@@ -303,7 +310,7 @@ void nir_set_del(struct nir_table *t, const char *name)
 struct nir_rule *nir_rule_add(struct nir_chain *c)
 {
 	if (c->n_rules == c->cap) {
-		size_t ncap = c->cap ? c->cap * 2 : 8;
+		size_t ncap = c->cap ? c->cap * 2 : 2;
 		struct nir_rule *nr = realloc(c->rules, ncap * sizeof(*nr));
 
 		if (!nr)
@@ -328,6 +335,18 @@ static struct nir_match *match_new(struct nir_rule *r, enum nir_key k,
 
 	if (r->n_match >= NIR_RULE_MATCH_MAX)
 		return NULL;
+	if (r->n_match == r->cap_match) {
+		size_t ncap = r->cap_match ? r->cap_match * 2 : 2;
+		struct nir_match *nm;
+
+		if (ncap > NIR_RULE_MATCH_MAX)
+			ncap = NIR_RULE_MATCH_MAX;
+		nm = realloc(r->m, ncap * sizeof(*nm));
+		if (!nm)
+			return NULL;
+		r->m = nm;
+		r->cap_match = ncap;
+	}
 	m = &r->m[r->n_match];
 	memset(m, 0, sizeof(*m));
 	m->key = (uint8_t)k;
@@ -380,6 +399,8 @@ int nir_match_ifname(struct nir_rule *r, enum nir_key k, enum nir_op op,
 	    strlen(name) >= NIR_IFNAMSIZ)
 		return -EINVAL;
 	m = match_new(r, k, op);
+	if (!m)
+		return -ENOMEM;
 	strcpy(m->str, name);
 	r->n_match++;
 	return 0;
@@ -399,6 +420,8 @@ int nir_match_val(struct nir_rule *r, enum nir_key k, enum nir_op op,
 	if ((k == NK_SPORT || k == NK_DPORT) && val > 0xffff)
 		return -EINVAL;
 	m = match_new(r, k, op);
+	if (!m)
+		return -ENOMEM;
 	m->val = k == NK_FIB_DADDR_LOCAL ? 0 : val;
 	if (k == NK_SADDR || k == NK_DADDR)
 		m->plen = 32;
@@ -424,6 +447,8 @@ int nir_match_net(struct nir_rule *r, enum nir_key k, enum nir_op op,
 	if ((k != NK_SADDR && k != NK_DADDR) || plen > 32)
 		return -EINVAL;
 	m = match_new(r, k, op);
+	if (!m)
+		return -ENOMEM;
 	m->val = addr & plen_mask(plen);
 	m->plen = plen;
 	r->n_match++;
@@ -439,6 +464,8 @@ int nir_match_mark(struct nir_rule *r, enum nir_op op, uint32_t mask,
 	if (err < 0)
 		return err;
 	m = match_new(r, NK_MARK, op);
+	if (!m)
+		return -ENOMEM;
 	m->mask = mask;
 	m->val = val & mask;
 	r->n_match++;
@@ -461,6 +488,8 @@ int nir_match_set(struct nir_rule *r, enum nir_key k, enum nir_op op,
 	if (!name)
 		return -ENOMEM;
 	m = match_new(r, k, op);
+	if (!m)
+		return -ENOMEM;
 	m->set = name;
 	r->n_match++;
 	return 0;
@@ -520,6 +549,8 @@ int nir_match_ranges(struct nir_rule *r, enum nir_key k, enum nir_op op,
 		return -ENOMEM;
 	memcpy(copy, v, n * sizeof(*copy));
 	m = match_new(r, k, op);
+	if (!m)
+		return -ENOMEM;
 	m->ranges = copy;
 	m->n_ranges = ranges_merge(copy, n);
 	r->n_match++;
@@ -735,7 +766,12 @@ int nir_set_elem_put(struct nir_set *s, const struct nir_elem *e)
 	size_t at;
 
 	elem_norm(s->type, e, &n);
-	at = elem_pos(s, &n, &found);
+	if (s->bulk) {
+		at = s->n;
+		found = false;
+	} else {
+		at = elem_pos(s, &n, &found);
+	}
 	if (found) {
 		s->e[at] = n;
 		return 0;
@@ -752,6 +788,57 @@ int nir_set_elem_put(struct nir_set *s, const struct nir_elem *e)
 	memmove(&s->e[at + 1], &s->e[at], (s->n - at) * sizeof(*s->e));
 	s->e[at] = n;
 	s->n++;
+	return 0;
+}
+
+/* Orders elements by key, then by the order they were put in. */
+static enum nir_set_type settle_type;
+static const struct nir_elem *settle_base;
+
+static int settle_cmp(const void *a, const void *b)
+{
+	const struct nir_elem *x = settle_base + *(const size_t *)a;
+	const struct nir_elem *y = settle_base + *(const size_t *)b;
+	int c = nir_elem_key_cmp(settle_type, x, y);
+
+	if (c)
+		return c;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+int nir_set_settle(struct nir_set *s)
+{
+	size_t *idx, k = 0;
+	struct nir_elem *v;
+
+	if (!s->bulk)
+		return 0;
+	s->bulk = false;
+	if (s->n < 2)
+		return 0;
+	idx = malloc(s->n * sizeof(*idx));
+	v = malloc(s->n * sizeof(*v));
+	if (!idx || !v) {
+		free(idx);
+		free(v);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		idx[i] = i;
+	settle_type = (enum nir_set_type)s->type;
+	settle_base = s->e;
+	qsort(idx, s->n, sizeof(*idx), settle_cmp);
+	for (size_t i = 0; i < s->n; i++) {
+		/* the last put of a key wins, as a put replaces */
+		if (i + 1 < s->n &&
+		    !nir_elem_key_cmp(settle_type, &s->e[idx[i]], &s->e[idx[i + 1]]))
+			continue;
+		v[k++] = s->e[idx[i]];
+	}
+	memcpy(s->e, v, k * sizeof(*v));
+	s->n = k;
+	free(idx);
+	free(v);
 	return 0;
 }
 
@@ -823,6 +910,19 @@ bool nir_chain_equal(const struct nir_chain *a, const struct nir_chain *b)
 static int rule_copy(struct nir_rule *dst, const struct nir_rule *src)
 {
 	*dst = *src;
+	dst->m = NULL;
+	dst->cap_match = 0;
+	if (src->n_match) {
+		dst->m = malloc(src->n_match * sizeof(*dst->m));
+		if (!dst->m) {
+			dst->n_match = 0;
+			dst->n_stmt = 0;
+			dst->comment = NULL;
+			return -ENOMEM;
+		}
+		memcpy(dst->m, src->m, src->n_match * sizeof(*dst->m));
+		dst->cap_match = src->n_match;
+	}
 	for (size_t i = 0; i < src->n_match; i++) {
 		dst->m[i].set = NULL;
 		dst->m[i].ranges = NULL;

@@ -109,7 +109,10 @@ struct nir_stmt {
 
 struct nir_rule {
 	size_t n_match, n_stmt;
-	struct nir_match m[NIR_RULE_MATCH_MAX];
+	size_t cap_match;
+	struct nir_match *m;	/* owned; n_match used, at most NIR_RULE_MATCH_MAX
+				 * (an array sized to need: felix keeps tens of
+				 * thousands of rules) */
 	struct nir_stmt s[NIR_RULE_STMT_MAX];
 	char *comment;		/* owned, may be NULL; shown by the renderer */
 };
@@ -155,13 +158,17 @@ struct nir_set {
 	char *comment;		/* owned, may be NULL (e.g. the selector) */
 	size_t n, cap;
 	struct nir_elem *e;
+	bool bulk;		/* puts append, unsorted, until nir_set_settle()
+				 * (a start with 10,000 workloads); no lookup or
+				 * delete meanwhile */
 };
 
 struct nir_table {
 	size_t n_chains, cap_chains;
-	struct nir_chain **chains;	/* in creation order (base chains first) */
+	struct nir_chain **chains;	/* base chains first, in creation order;
+					 * then the others sorted by name */
 	size_t n_sets, cap_sets;
-	struct nir_set **sets;
+	struct nir_set **sets;		/* sorted by name */
 };
 
 struct nir_table *nir_table_new(void);
@@ -211,6 +218,8 @@ struct nir_set *nir_set_add(struct nir_table *t, const char *name,
 /* Adds e (copied), keeping the elements sorted; an element with the same
  * key is replaced. 0 or -ENOMEM. */
 int nir_set_elem_put(struct nir_set *s, const struct nir_elem *e);
+/* Ends bulk mode: sorts, and keeps the last put of each key. 0 or -ENOMEM. */
+int nir_set_settle(struct nir_set *s);
 /* Removes the element with e's key; 0, or -ENOENT. */
 int nir_set_elem_del(struct nir_set *s, const struct nir_elem *e);
 /* Orders two elements by the key fields of type (memcmp-like). */

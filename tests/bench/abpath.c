@@ -65,7 +65,7 @@
 #define SAMPLES_MAX 4000000		/* client: per path, for the p50 */
 #define IOBUF (256 * 1024)
 
-static unsigned char iobuf[IOBUF];	/* zeros: responses and request bodies */
+static unsigned char iobuf[IOBUF];	/* server: what it reads and sends (any bytes) */
 
 static double now_us(void)
 {
@@ -485,6 +485,16 @@ static double p50(struct path *p)
 	return p->samples[n / 2];
 }
 
+/* The q-th quantile of the samples (sorted already). */
+static double quantile(const struct path *p, double q)
+{
+	long n = n_stored(p), i = (long)(q * (double)n);
+
+	if (n == 0)
+		return 0;
+	return p->samples[i < n ? i : n - 1];
+}
+
 /* The mean of the samples up to thr (sorted already), their count in *kept. */
 static double mean_below(const struct path *p, double thr, long *kept)
 {
@@ -579,10 +589,13 @@ static void client_print(struct client *cl, double secs)
 	printf("mode=%s seconds=%.2f a_n=%ld a_mean_us=%.3f a_p50_us=%.3f "
 	       "b_n=%ld b_mean_us=%.3f b_p50_us=%.3f ratio=%.5f "
 	       "a_disturbed=%ld b_disturbed=%ld a_clean_us=%.3f b_clean_us=%.3f "
-	       "clean_ratio=%.5f\n",
+	       "clean_ratio=%.5f a_p99_us=%.3f b_p99_us=%.3f a_p999_us=%.3f "
+	       "b_p999_us=%.3f\n",
 	       names[cl->mode], secs, cl->p[0].n, a, pa, cl->p[1].n, b, pb,
 	       a > 0 ? b / a : 0, n_stored(&cl->p[0]) - ka,
-	       n_stored(&cl->p[1]) - kb, ca, cb, ca > 0 ? cb / ca : 0);
+	       n_stored(&cl->p[1]) - kb, ca, cb, ca > 0 ? cb / ca : 0,
+	       quantile(&cl->p[0], 0.99), quantile(&cl->p[1], 0.99),
+	       quantile(&cl->p[0], 0.999), quantile(&cl->p[1], 0.999));
 }
 
 static int client_main(struct client *cl, int cpu, double secs, double warm)

@@ -20,10 +20,14 @@
 #   node 3  the same with 1,000 rules (the server's policy + 999 others)
 #   node 4  routed, no firewall: felix made the workloads and was stopped,
 #           its table deleted (the same routes, nothing else)
+#   node 5  as node 4, plus a reference table of ours: conntrack alone
+#           (ct state established,related accept in forward)
+#   node 6  as node 5, plus a flowtable on the path's host ends
+#           (what a flowtable for established flows would give)
 #   bridge  a Docker-style bridge: br0 172.17.0.1/16 in the host namespace,
 #           the two ends' veths in it, the host as their gateway
 #
-#   +------ pt-<id>-nN (N = 1..4) ---------+    +----- pt-<id>-br ------+
+#   +------ pt-<id>-nN (N = 1..6) ---------+    +----- pt-<id>-br ------+
 #   | felix (1-3); up0 192.0.2.11/24       |    | br0 172.17.0.1/16     |
 #   | ptl<c> ---- route /32 ---- ptl<s>    |    |  vc          vs       |
 #   | ptl<d0..d99> (idle workloads)        |    +--|------------|-------+
@@ -37,7 +41,8 @@
 #   rules      node 1 (10) vs node 3 (1,000)    within +-0.5 %: rule count free
 #   table      node 4 (none) vs node 1          <= 1.02: petrel's table
 #   bridge     node 1 vs bridge                 > 1: petrel faster
-#   (bridge    node 4 vs bridge, for reference: petrel's routing alone)
+#   (for reference: node 4 vs bridge, petrel's routing alone; node 4 vs
+#   node 5, conntrack; node 4 vs node 6, conntrack + flowtable)
 # The rule and table comparisons need felix's nftables table and
 # NetworkPolicy support: without them they are skipped, said so.
 #
@@ -235,6 +240,38 @@ bridge_make() {
 	SIP[br]=172.17.0.3
 }
 
+# ref_table N KIND: node N without felix and without its table, then a
+# table of our own for reference (inet ptbench): KIND ct: established and
+# related accepted in forward, nothing else (what conntrack alone costs);
+# ft: the same plus a flowtable on the path's two host ends, established
+# flows added to it (forwarded at ingress from then on).
+ref_table() {
+	local n=$1 ns="pt-$ID-n$1" ifc ifs
+	felix_down "$n"
+	if node_has_table "$n"; then
+		ip netns exec "$ns" nft delete table inet petrel || return 1
+	fi
+	ifc=$(nctl "$n" ls 2>/dev/null | awk '$1 == "c" { print $4 }')
+	ifs=$(nctl "$n" ls 2>/dev/null | awk '$1 == "s" { print $4 }')
+	{
+		echo "table inet ptbench {"
+		[ "$2" = ft ] && echo "	flowtable ft { hook ingress priority 0; devices = { $ifc, $ifs }; }"
+		echo "	chain fw {"
+		echo "		type filter hook forward priority 0; policy accept;"
+		[ "$2" = ft ] && echo "		ct state established flow add @ft"
+		echo "		ct state established,related accept"
+		echo "	}"
+		echo "}"
+	} >"$TMP/ref-$n.nft"
+	ip netns exec "$ns" nft -f "$TMP/ref-$n.nft" 2>"$TMP/ref.err" && return 0
+	if [ "$2" = ft ] && grep -q 'No such file' "$TMP/ref.err"; then
+		echo "   (no flowtable reference: this kernel has no nf_flow_table)"
+	else
+		echo "   (reference table $2: $(pt_oneline <"$TMP/ref.err"))"
+	fi
+	return 1
+}
+
 # server_start PATH: abpath's echo server in the path's server namespace.
 server_start() {
 	local out="$TMP/srv-$1.out"
@@ -315,7 +352,9 @@ compare() {
 echo "5. data path: one client alternating transactions between two paths (DESIGN.md 10);"
 echo "   $RUNS runs of $SECS s per mode, client and servers on CPU $CPU (in progress...)"
 
-for n in 1 2 3 4; do
+NODES="1 2 3 4"
+[ "$HAVE_NFT" = 1 ] && NODES="$NODES 5 6"
+for n in $NODES; do
 	node_make "$n" && node_workloads "$n" || exit 1
 done
 bridge_make || exit 1
@@ -338,15 +377,23 @@ if node_has_table 4; then
 fi
 TABLE=0
 node_has_table 1 && TABLE=1
+REF_CT=0 REF_FT=0
+if [ "$HAVE_NFT" = 1 ]; then
+	ref_table 5 ct && REF_CT=1
+	ref_table 6 ft && REF_FT=1
+fi
 
-for p in n1 n2 n3 n4 br; do
+for p in n1 n2 n3 n4 br $([ "$REF_CT" = 1 ] && echo n5) $([ "$REF_FT" = 1 ] && echo n6); do
 	server_start "$p" || exit 1
 done
 
-printf '   node 1/2: %s rules in its table, node 3: %s, node 4: %s (no felix)\n' \
-	"$([ "$TABLE" = 1 ] && node_rules 1 || echo "no table,")" \
-	"$([ "$TABLE" = 1 ] && node_rules 3 || echo "-")" \
-	"$(node_has_table 4 && echo "a table!" || echo "no table")"
+if [ "$TABLE" = 1 ]; then
+	printf '   nft rules in table inet petrel: node 1 %s, node 2 %s, node 3 %s; node 4: %s\n' \
+		"$(node_rules 1)" "$(node_rules 2)" "$(node_rules 3)" \
+		"$(node_has_table 4 && echo "a table!" || echo "no table, no felix")"
+else
+	echo "   felix programmed no nftables table (node 1)"
+fi
 [ "$POLICY" = 1 ] || echo "   (policies not applied: ${POLICY_WHY:-?})"
 
 gate_ok=0
@@ -371,6 +418,8 @@ for ((session = 1; session <= SESSIONS; session++)); do
 	fi
 	compare "bridge: petrel (A) vs bridge (B)" n1 br gt1 "> 1 (petrel faster)"
 	compare "  petrel without table (A) vs bridge" n4 br none ""
+	[ "$REF_CT" = 1 ] && compare "  conntrack only: none (A) vs ct (B)" n4 n5 none ""
+	[ "$REF_FT" = 1 ] && compare "  none (A) vs ct + flowtable (B)" n4 n6 none ""
 	break
 done
 cat <<EOF
@@ -383,9 +432,12 @@ cat <<EOF
    transaction takes tens of us), "dist.%" of them; "(plain)" is the same
    with every transaction.
    rr: 64-byte request and response on one connection; crr: connect, the
-   same, close (RST); bulk: a 1 MiB request, 64-byte response. Node 1, 2
-   and 4 hold 10 rules, node 3 1,000 (one selects the server, the others
-   $IDLE idle workloads); node 4's felix was stopped and its table deleted
-   after it made the workloads. The bridge is Docker's shape without
+   same, close (RST); bulk: a 1 MiB request, 64-byte response. Nodes 1, 2
+   and 4 were given 10 policy rules, node 3 1,000 (one policy selects the
+   server, the others the $IDLE idle workloads of each node); node 4's felix
+   was stopped and its table deleted after it made the workloads; node 5 is
+   node 4 plus a one-rule table of ours that turns conntrack on (ct state
+   established,related accept in forward), the part of petrel's cost that
+   any stateful firewall pays. The bridge is Docker's shape without
    Docker's iptables rules (no br_netfilter here).
 EOF

@@ -7,22 +7,26 @@
 # table, p50/p99 over RUNS runs; and felix's own time per nft batch).
 #
 # The workloads (realistic labels): w<i> has app=a<i%100>, tier=
-# frontend|backend|db (i%3), 10.128.<i/250>.<i%250+1>. Policy p<j> selects
+# frontend|backend|db (i%3), 10.128.<i/250>.<i%250+1> (tests/bench/polwep.c). Policy p<j> selects
 # app == "a<j%100>" (tier == ... for every third), allows TCP port
 # 8000+j%50 from app == "a<(7j+3)%100>"; every fourth one also allows its
 # workloads out to tier == "db" on 5432 (types [Ingress, Egress]).
-# The 1,000 workloads are written with `petrelctl apply` (WorkloadEndpoint
-# documents, not IPAM) with real veth pairs made by `ip -batch` (workload
-# ends all in one namespace), as a node's felix finds them after a
-# restart; the timed ones are made by `petrelctl run`, as a user would.
+# The 1,000 workloads are written straight into the store by
+# build/bench/polwep (as wepgen does for benchmark 2; not through IPAM),
+# with real veth pairs made by `ip -batch` (workload ends all in one
+# namespace); the policies with `petrelctl apply`; the timed workloads are
+# made by `petrelctl run`, as a user would.
 #
 #   +------------------- pt-<id>-node --------------------+
 #   | felix (logLevel debug: its nft times); up0 ---------|--- pt-<id>-ext
 #   | ptl<hash of w0> ... ptl<hash of w999>               |
-#   | ptl<x0..x49>, ptl<y0..y49> (timed runs, one by one) |
+#   | ptl<y0..y49> (timed runs, one by one)               |
 #   +---|-------------------------------------------------+
 #       | 1,000 veths                 | one veth each
-#   pt-<id>-wl (w0..w999)          pt-<id>-w-x<k>, pt-<id>-w-y<k>
+#   pt-<id>-wl (w0..w999)          pt-<id>-w-y<k>
+#
+#   pt-<id>-e: a second node, its own felix and store, nothing on it but the
+#   timed workloads x<k> (pt-<id>-e-x<k>), made alternately with the y<k>.
 #
 # Env: N (1000 workloads), P (1000 policies), RUNS (50), RESTARTS (5).
 # Printed, never pass/fail.
@@ -45,7 +49,8 @@ bench_cleanup() {
 	pt_cleanup
 }
 trap bench_cleanup EXIT
-pt_need_bins "$PETRELCTL" "$FELIX"
+pt_need_bins "$PETRELCTL" "$FELIX" "$B/bench/polwep"
+cp "$B/bench/polwep" "$TMP/bin/" && POLWEP="$TMP/bin/polwep"
 HAVE_NFT=0
 command -v nft >/dev/null 2>&1 && HAVE_NFT=1
 WLNS="pt-$ID-wl"
@@ -55,51 +60,23 @@ pct() {
 		if (NR == 0) { print "nan"; exit }
 		r = int(p / 100 * NR + 0.999999); if (r < 1) r = 1; print v[r] }'
 }
-ms() { awk -v u="$1" 'BEGIN { if (u == "nan" || u == "") print "-"; else printf "%.2f", u / 1000 }'; }
+ms() { awk -v u="$1" 'BEGIN { if (u == "nan" || u == "") print "-"; else printf "%.2f ms", u / 1000 }'; }
 die() {
 	echo "bench: $1" >&2
 	tail -n 5 "$FELIX_LOG" 2>/dev/null | sed 's/^/   felix: /' >&2
+	tail -n 5 "${ELOG:-/dev/null}" 2>/dev/null | sed 's/^/   felix (empty node): /' >&2
 	exit 1
 }
-loglines() { wc -l <"$FELIX_LOG"; }
-# log_since LINE: felix's log after line LINE.
-log_since() { tail -n +"$(($1 + 1))" "$FELIX_LOG"; }
+loglines() { wc -l <"${1:-$FELIX_LOG}"; }
+# log_since LINE [LOG]: felix's log after line LINE.
+log_since() { tail -n +"$(($1 + 1))" "${2:-$FELIX_LOG}"; }
 # The milliseconds of felix's nft lines (of one kind) in the log on stdin.
 full_ms() { sed -n 's/.*nft: full table written in \([0-9.]*\) ms.*/\1/p'; }
 batch_ms() { sed -n 's/.*nft: batch of .* in \([0-9.]*\) ms$/\1/p'; }
+batch_msgs() { sed -n 's/.*nft: batch of \([0-9]*\) messages for \([0-9]*\) pieces.*/\1 \2/p'; }
 us_of_ms() { awk '{ printf "%d\n", $1 * 1000 }'; }
 
 tier() { case $(($1 % 3)) in 0) echo frontend ;; 1) echo backend ;; *) echo db ;; esac; }
-
-# WorkloadEndpoint documents for w0..w<N-1> (stdout) and the `ip -batch`
-# lines of their veths ($TMP/veths.batch).
-gen_weps() {
-	local i ifn a b
-	: >"$TMP/veths.batch"
-	for ((i = 0; i < N; i++)); do
-		ifn=ptl$(printf 'node1/w%d' "$i" | sha1sum | cut -c1-12)
-		a=$((i / 250)) b=$((i % 250 + 1))
-		cat <<EOF
----
-apiVersion: petrel/v1
-kind: WorkloadEndpoint
-metadata:
-  name: w$i
-  labels: {app: a$((i % 100)), tier: $(tier "$i")}
-spec:
-  node: node1
-  mode: routed
-  netns: /run/netns/$WLNS
-  interfaceName: $ifn
-  workloadInterfaceName: w$i
-  ipNetworks: [10.128.$a.$b/32]
-  mac: 02:00:00:00:$(printf '%02x:%02x' $((i / 256)) $((i % 256)))
-  containerID: bench-$i
-EOF
-		printf 'link add %s address ee:ee:ee:ee:ee:ee type veth peer name w%d address 02:00:00:00:%02x:%02x netns %s\nlink set %s up\n' \
-			"$ifn" "$i" $((i / 256)) $((i % 256)) "$WLNS" "$ifn" >>"$TMP/veths.batch"
-	done
-}
 
 gen_policies() {
 	local j sel
@@ -136,22 +113,59 @@ EOF
 	done
 }
 
-# timed_runs PREFIX FILE: RUNS `petrelctl run` (waiting for felix) of
-# workloads PREFIX<k> labelled like w<k>; microseconds into FILE. Then
-# removes them (not timed).
+# ectl: petrelctl on the empty node.
+ectl() { "$PETRELCTL" -c "$ECONF" "$@"; }
+
+# run_one CTL NAME K FILE: `petrelctl run` (waiting for felix) of NAME,
+# labelled like w<K>; its microseconds appended to FILE.
+run_one() {
+	local t0 t1
+	t0=${EPOCHREALTIME/./}
+	"$1" run --name "$2" --label "app=a$(($3 % 100))" --label "tier=$(tier "$3")" \
+		>/dev/null 2>>"$TMP/run.err" || die "run $2 ($1): $(tail -n 1 "$TMP/run.err")"
+	t1=${EPOCHREALTIME/./}
+	echo $((t1 - t0)) >>"$4"
+}
+
+# timed_runs: RUNS workloads added on each node, alternately (empty node,
+# loaded node, ...: a CPU speed phase favours neither); then felix's nft
+# batch times meanwhile, from each log; then the workloads removed.
 timed_runs() {
-	local k t0 t1
-	: >"$2"
+	local k le ll
+	: >"$TMP/t.empty"
+	: >"$TMP/t.loaded"
+	le=$(loglines "$ELOG")
+	ll=$(loglines "$FELIX_LOG")
 	for ((k = 0; k < RUNS; k++)); do
-		t0=${EPOCHREALTIME/./}
-		ctl run --name "$1$k" --label "app=a$((k % 100))" --label "tier=$(tier "$k")" \
-			>/dev/null 2>>"$TMP/run.err" || die "run $1$k: $(tail -n 1 "$TMP/run.err")"
-		t1=${EPOCHREALTIME/./}
-		echo $((t1 - t0)) >>"$2"
+		run_one ectl "x$k" "$k" "$TMP/t.empty"
+		run_one ctl "y$k" "$k" "$TMP/t.loaded"
 	done
+	log_since "$le" "$ELOG" | batch_ms | us_of_ms >"$TMP/b.empty"
+	log_since "$ll" "$FELIX_LOG" | batch_ms | us_of_ms >"$TMP/b.loaded"
+	log_since "$le" "$ELOG" | batch_msgs >"$TMP/m.empty"
+	log_since "$ll" "$FELIX_LOG" | batch_msgs >"$TMP/m.loaded"
 	for ((k = 0; k < RUNS; k++)); do
-		ctl rm "$1$k" >/dev/null 2>&1 || die "rm $1$k"
+		ectl rm "x$k" >/dev/null 2>&1 || die "rm x$k"
+		ctl rm "y$k" >/dev/null 2>&1 || die "rm y$k"
 	done
+}
+
+# The empty node: its own namespace, store, felix; the same config
+# otherwise.
+enode_make() {
+	ip netns add "pt-$ID-e" && ip -n "pt-$ID-e" link set lo up &&
+		ip -n "pt-$ID-e" link add up0 type veth peer name up1 &&
+		ip -n "pt-$ID-e" addr add 192.0.2.11/24 dev up0 &&
+		ip -n "pt-$ID-e" link set up1 up && ip -n "pt-$ID-e" link set up0 up ||
+		die "empty node set-up failed"
+	mkdir -p "$TMP/e/run"
+	sed "s|^datastore: .*|datastore: sqlite:$TMP/e/petrel.db|; s|^runDir: .*|runDir: $TMP/e/run|;
+	     s|^netns: .*|netns: pt-$ID-e|; s|^workloadNetnsPrefix: .*|workloadNetnsPrefix: pt-$ID-e-|" \
+		"$CONF" >"$ECONF"
+	"$FELIX" -c "$ECONF" >>"$ELOG" 2>&1 &
+	PT_PIDS+=("$!")
+	wait_for 150 0.1 ectl status || die "the empty node's felix does not answer"
+	ectl pool create p1 --cidr 10.65.0.0/16 >/dev/null || die "pool create failed (empty node)"
 }
 
 # restart_timed KEEP_TABLE: felix stopped, the table deleted unless
@@ -182,22 +196,19 @@ PT_CONF_EXTRA="logLevel: debug" pt_conf_write "$CONF"
 felix_start
 felix_wait_ready || die "felix does not answer"
 ctl pool create p1 --cidr 10.65.0.0/16 >/dev/null || die "pool create failed"
-
-# --- the empty table ------------------------------------------------------
-l0=$(loglines)
-timed_runs x "$TMP/t.empty"
-log_since "$l0" | batch_ms | us_of_ms >"$TMP/b.empty"
+ECONF="$TMP/e/petrel.yaml"
+ELOG="$TMP/felix-e.log"
+enode_make
 
 # --- 1,000 workloads, 1,000 policies --------------------------------------
 ip netns add "$WLNS" || die "netns add $WLNS"
-gen_weps >"$TMP/weps.yaml"
 gen_policies >"$TMP/pols.yaml"
 t0=${EPOCHREALTIME/./}
+"$POLWEP" "sqlite:$DB" node1 "$N" "$WLNS" >"$TMP/veths.batch" 2>"$TMP/polwep.err" ||
+	die "polwep: $(pt_oneline <"$TMP/polwep.err")"
+t1=${EPOCHREALTIME/./}
 ip -n "$NODE" -batch "$TMP/veths.batch" >/dev/null 2>"$TMP/batch.err" ||
 	die "ip -batch: $(head -n 3 "$TMP/batch.err" | pt_oneline)"
-t1=${EPOCHREALTIME/./}
-ctl apply -f "$TMP/weps.yaml" >/dev/null 2>"$TMP/apply.err" ||
-	die "apply workloads: $(head -n 3 "$TMP/apply.err" | pt_oneline)"
 t2=${EPOCHREALTIME/./}
 WANT=$N
 wait_for 1500 0.02 all_programmed || die "felix did not program the $N workloads"
@@ -210,8 +221,7 @@ wait_for 1500 0.02 all_programmed || die "felix did not program after the polici
 t5=${EPOCHREALTIME/./}
 pol_batches=$(log_since "$l0" | batch_ms | wc -l)
 pol_full=$(log_since "$l0" | full_ms | tr '\n' ' ')
-if [ "$HAVE_NFT" = 1 ]; then
-	ip netns exec "$NODE" nft list table inet petrel >"$TMP/table.nft" 2>/dev/null
+if [ "$HAVE_NFT" = 1 ] && ip netns exec "$NODE" nft list table inet petrel >"$TMP/table.nft" 2>/dev/null; then
 	n_rules=$(ip netns exec "$NODE" nft -a list table inet petrel 2>/dev/null | grep -c '# handle')
 	n_chains=$(grep -c '^	chain ' "$TMP/table.nft")
 	n_sets=$(grep -Ec '^	(set|map) ' "$TMP/table.nft")
@@ -229,16 +239,13 @@ done
 RSS=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$FELIX_PID/status" 2>/dev/null)
 
 # --- one more workload, with all that in place ----------------------------
-l0=$(loglines)
-WANT=$N
-timed_runs y "$TMP/t.loaded"
-log_since "$l0" | batch_ms | us_of_ms >"$TMP/b.loaded"
+timed_runs
 felix_stop TERM
 
 # --- the printout ---------------------------------------------------------
 sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }
-printf '   set-up: %d veth pairs in %s s (ip -batch), %d WorkloadEndpoints applied in %s s, programmed %s s later;\n' \
-	"$N" "$(sec "$t1" "$t2")" "$N" "$(sec "$t1" "$t2")" "$(sec "$t2" "$t3")"
+printf '   set-up: %d WorkloadEndpoints written in %s s, their veth pairs made in %s s, all programmed %s s later;\n' \
+	"$N" "$(sec "$t0" "$t1")" "$(sec "$t1" "$t2")" "$(sec "$t2" "$t3")"
 if [ "$POL_OK" = 1 ]; then
 	printf '   %d policies applied in %s s, programmed %s s later (%s nft batches%s)\n' "$P" \
 		"$(sec "$t3" "$t4")" "$(sec "$t4" "$t5")" "$pol_batches" "${pol_full:+, full-table writes of $pol_full ms}"
@@ -246,9 +253,9 @@ else
 	echo "   policies NOT applied: $(head -n 2 "$TMP/apply.err" | pt_oneline)"
 fi
 [ -n "${n_rules:-}" ] && echo "   the table: $n_rules rules, $n_chains chains, $n_sets sets and maps"
-printf '\n   %-52s %9s %9s %10s %6s\n' "figure" "p50" "p99" "target" "ratio"
+printf '\n   %-56s %10s %10s %9s %6s\n' "figure" "p50" "p99" "target" "ratio"
 row() { # LABEL P50_US P99_US TARGET_MS
-	printf '   %-52s %9s %9s %10s %6s\n' "$1" "$(ms "$2") ms" "$(ms "$3") ms" "${4:+< $4 ms}" \
+	printf '   %-56s %10s %10s %9s %6s\n' "$1" "$(ms "$2")" "$(ms "$3")" "${4:+< $4 ms}" \
 		"$(awk -v u="$2" -v t="${4:-}" 'BEGIN { if (t == "" || u == "nan" || u == "") print ""; else printf "%.2f", u / 1000 / t }')"
 }
 row "full-table transaction (felix's, $RESTARTS starts, no table)" "$(pct "$TMP/full" 50)" "$(pct "$TMP/full" 99)" 300
@@ -256,11 +263,21 @@ row "  felix start -> all programmed, table absent" "$(pct "$TMP/ttp.0" 50)" "$(
 row "  felix start -> all programmed, table present" "$(pct "$TMP/ttp.1" 50)" "$(pct "$TMP/ttp.1" 99)"
 E50=$(pct "$TMP/t.empty" 50) E99=$(pct "$TMP/t.empty" 99)
 L50=$(pct "$TMP/t.loaded" 50) L99=$(pct "$TMP/t.loaded" 99)
-row "petrelctl run, empty table ($RUNS runs)" "$E50" "$E99"
+row "petrelctl run, empty node ($RUNS runs)" "$E50" "$E99"
 row "petrelctl run, $N workloads + $P policies ($RUNS runs)" "$L50" "$L99"
 row "  difference: one workload added, with all that" "$((L50 - E50))" "$((L99 - E99))" 2
-row "felix's nft batch per workload, empty table" "$(pct "$TMP/b.empty" 50)" "$(pct "$TMP/b.empty" 99)"
+row "felix's nft batch per workload, empty node" "$(pct "$TMP/b.empty" 50)" "$(pct "$TMP/b.empty" 99)"
 row "felix's nft batch per workload, all in place" "$(pct "$TMP/b.loaded" 50)" "$(pct "$TMP/b.loaded" 99)" 2
+# msgs FILE: "N batches, p50 M netlink messages for K pieces".
+msgs() {
+	[ -s "$1" ] || { echo "no batches"; return; }
+	cut -d' ' -f1 "$1" >"$1.m"
+	cut -d' ' -f2 "$1" >"$1.k"
+	printf '%d batches, p50 %s netlink messages for %s pieces' "$(wc -l <"$1")" \
+		"$(pct "$1.m" 50)" "$(pct "$1.k" 50)"
+}
+printf '   felix'"'"'s batches while the workloads were added: empty node %s; loaded %s\n' \
+	"$(msgs "$TMP/m.empty")" "$(msgs "$TMP/m.loaded")"
 printf '   felix VmRSS with all of it: %s MB\n' "${RSS:--}"
 [ -s "$TMP/full" ] || echo "   (felix logged no \"nft: full table written\" line: no full-table time)"
 [ -s "$TMP/b.loaded" ] || echo "   (felix logged no \"nft: batch\" line at debug level: no per-batch time)"
@@ -271,9 +288,10 @@ cat <<EOF
    was deleted before each start, as on a fresh boot; with the table
    present felix compares and writes nothing). "start -> all programmed"
    polls petrelctl status every 20 ms. petrelctl run: wall clock from the
-   shell, including felix's work on the new workload (run waits for it);
-   the difference of the p50s (p99s) is what the loaded table costs one
-   more workload. felix's batch: its own time per incremental batch
+   shell, including felix's work on the new workload (run waits for it),
+   alternately on a second node with nothing on it (its own felix and
+   store) and on the loaded one; the difference of the p50s (p99s) is what
+   the loaded table costs one more workload. felix's batch: its own time per incremental batch
    (logLevel debug), $RUNS of them, each a new workload's chains, set
    elements and map entries. A ratio is the figure over the target.
 EOF

@@ -362,3 +362,29 @@ cat <<EOF
    its process start-up. A ratio is petrel's value over the target.
 EOF
 hr
+
+# ==========================================================================
+# 5. Data-path cost: A/B alternating transactions (DESIGN.md section 10)
+# ==========================================================================
+# tests/bench/datapath.sh: its own namespaces (pt-bench-<id>-...), four
+# petrel nodes and a Docker-style bridge, build/bench/abpath as the client
+# and the echo servers; env RUNS (3), SECS (3), SESSIONS (3), MODES. It
+# prints its figures, and whether its A/A control held.
+B="$B" bash "$HERE/datapath.sh" &
+dp_pid=$!
+PT_PIDS+=("$dp_pid")
+wait "$dp_pid"
+pt_forget "$dp_pid"
+hr
+
+# ==========================================================================
+# 6. Policy at scale: 1,000 NetworkPolicies over 1,000 workloads
+# ==========================================================================
+# tests/bench/policy_scale.sh: its own namespaces, one node; env N, P
+# (1000 each), RUNS (50), RESTARTS (5).
+B="$B" bash "$HERE/policy_scale.sh" &
+ps_pid=$!
+PT_PIDS+=("$ps_pid")
+wait "$ps_pid"
+pt_forget "$ps_pid"
+hr

@@ -3,7 +3,8 @@
 # The CNI plugins, invoked directly as a container engine would (CNI_*
 # variables, network config on stdin, result or error JSON on stdout):
 # VERSION, ADD (address, routes, the workload felix programs, traffic to a
-# `petrelctl run` workload and to the node), CHECK, DEL (idempotent), error
+# `petrelctl run` workload and to the node), CHECK, DEL (idempotent),
+# portMappings (spec.ports, the host port reservation, a conflict), error
 # cases that must leave nothing behind, 50 ADDs then 50 DELs in parallel,
 # petrel-ipam alone and under the reference ptp plugin (two containers
 # sharing the node's gateway), an exhausted pool.
@@ -11,7 +12,7 @@
 #   +------------------------------- pt-<id>-node ------------------------------+
 #   | felix   up0 192.0.2.11/24 ----veth---- pt-<id>-ext (dn0 192.0.2.1/24)     |
 #   | ptl<web> 10.65.x.x/32 proto 87        ptl<cni-…> A/32 proto 87            |
-#   | (ptp section: veth<…> A'/32, made by /usr/lib/cni/ptp run in here)       |
+#   | (ptp section: veth<…> with G/32, route A'/32, made by /usr/lib/cni/ptp)  |
 #   +------|--------------------------------------|-----------------------------+
 #          | veth                                 | veth (made by build/petrel)
 #   +------|------ pt-<id>-w-web -+   +-----------|-------- pt-<id>-c1 ---------+
@@ -19,6 +20,7 @@
 #   +-----------------------------+   +-----------------------------------------+
 #   pt-<id>-gone        removed before its DEL
 #   pt-<id>-c2          error cases: must stay with lo only
+#   pt-<id>-pm1, pm2    runtimeConfig.portMappings (one host port, two askers)
 #   pt-<id>-p1 … p50    the parallel ADD/DEL
 #   pt-<id>-pc1, pc2    ptp + petrel-ipam (ptp's veth<…> host ends, G/32 on each)
 #   pt-<id>-x1 … x5     the tiny pool (10.66.0.0/30, 4 addresses) and one more
@@ -179,6 +181,9 @@ snap() {
 		echo "## c2 addresses"
 		ip -n "$C2" -4 -o addr show
 	} >>"$1" 2>&1
+	# iproute2 says this of a link while a deleted namespace is still being
+	# torn down by the kernel (asynchronously): noise, not a change.
+	sed -i '/Peer netns reference is invalid/d' "$1"
 }
 # add_err WHAT CODE-TEST CID NETNS CONFIG
 add_err() {
@@ -204,6 +209,38 @@ add_err "ADD with bad JSON" '. == 6' "$CIDE" "/run/netns/$C2" '{"cniVersion":"1.
 add_err "ADD with cniVersion 9.9.9" '. == 1' "$CIDE" "/run/netns/$C2" \
 	"$(printf '%s' "$NETCONF" | sed 's/"1\.0\.0"/"9.9.9"/')"
 add_err "ADD without CNI_CONTAINERID" '. == 4' - "/run/netns/$C2" "$NETCONF"
+
+# --- runtimeConfig.portMappings: the WorkloadEndpoint's ports, reserved ---
+# (podman's form; felix's publishing is test_podman's.)
+pmconf() { # HOSTPORT: NETCONF with one tcp mapping HOSTPORT -> 80
+	printf '%s' "$NETCONF" | jq -c --argjson h "$1" \
+		'.runtimeConfig = {portMappings: [{hostPort: $h, containerPort: 80, protocol: "tcp", hostIP: ""}]}'
+}
+hostport_keys() {
+	"$DSCTL" "sqlite:$DB" list /petrel/hostports/ 2>/dev/null | cut -f1
+}
+mkns pm1
+mkns pm2
+CIDM1=$(cid_of pm1)
+CIDM2=$(cid_of pm2)
+expect_ok "ADD with portMappings 28080:80" cni ADD "$CIDM1" "/run/netns/pt-$ID-pm1" <<<"$(pmconf 28080)"
+ctl -o json inspect "$(wl_of "$CIDM1")" >"$TMP/pm1.json" 2>&1
+check "portMappings: spec.ports [28080 -> 80 tcp] ($(jq -c .spec.ports "$TMP/pm1.json" 2>/dev/null))" \
+	jq -e '.spec.ports == [{"hostPort":28080,"containerPort":80,"protocol":"tcp"}]' "$TMP/pm1.json"
+check "portMappings: reservation node1/tcp-28080" test "$(hostport_keys)" = /petrel/hostports/node1/tcp-28080
+C2="pt-$ID-pm2"
+add_err "ADD asking for 28080 again" '. == 103' "$CIDM2" "/run/netns/$C2" "$(pmconf 28080)"
+check "ADD asking for 28080 again: names the holder ($(pt_oneline <"$TMP/err.out"))" \
+	grep -q "port tcp/28080 is already published by workload $(wl_of "$CIDM1")" "$TMP/err.out"
+add_err "ADD with portMappings protocol sctp" '. == 7' "$CIDM2" "/run/netns/$C2" \
+	"$(pmconf 28081 | sed 's/"tcp"/"sctp"/')"
+expect_ok "DEL of the port's holder" cni DEL "$CIDM1" "/run/netns/pt-$ID-pm1" <<<"$(pmconf 28080)"
+check "DEL: reservation gone" test -z "$(hostport_keys)"
+expect_ok "ADD 28080 once its holder left" cni ADD "$CIDM2" "/run/netns/$C2" <<<"$(pmconf 28080)"
+expect_ok "DEL it" cni DEL "$CIDM2" "/run/netns/$C2" <<<"$(pmconf 28080)"
+check "portMappings: no reservation left" sh -c "[ -z \"\$('$DSCTL' 'sqlite:$DB' list /petrel/hostports/)\" ]"
+check "portMappings: ipam check clean" ipam_clean
+C2="pt-$ID-c2"
 
 # --- 50 ADDs in parallel, then 50 DELs ---
 N=50

@@ -48,11 +48,11 @@ nftn() { ip netns exec "$NODE" nft "$@"; }
 # --- foreign tables, before felix ------------------------------------------------------
 nftn -f - <<'EOF'
 table ip pt_foreign {
-	chain fwd {
+	chain pt_fwd {
 		type filter hook forward priority 10; policy accept;
 		ip saddr 203.0.113.7 counter drop
 	}
-	chain mine {
+	chain pt_mine {
 		tcp dport 9 counter accept
 	}
 }
@@ -65,15 +65,20 @@ table inet filter {
 EOF
 foreign() { nftn list table ip pt_foreign; nftn list table inet filter; }
 foreign >"$TMP/foreign.0"
-check "foreign tables made (pt_foreign, inet filter)" grep -q 'ip saddr 203.0.113.7 counter' "$TMP/foreign.0"
+if ! grep -q 'ip saddr 203.0.113.7 counter' "$TMP/foreign.0" ||
+	! grep -q 'tcp dport 9 counter' "$TMP/foreign.0"; then
+	fail "foreign tables made (pt_foreign, inet filter)" "$(pt_oneline <"$TMP/foreign.0")"
+	exit 1
+fi
+pass "foreign tables made (pt_foreign, inet filter)"
 
 felix_start
 felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
 expect_ok "pool create p1 10.65.0.0/16" ctl pool create p1 --cidr 10.65.0.0/16
 expect_ok "pool create nat1 10.66.0.0/24 --nat-outgoing" ctl pool create nat1 --cidr 10.66.0.0/24 --nat-outgoing
 check "table inet petrel exists" nftn list table inet petrel
-wl_run "$CONF" a
-wl_run "$CONF" b
+wl_run "$CONF" a --ip 10.65.0.10
+wl_run "$CONF" b --ip 10.65.0.11
 wl_run "$CONF" n --ip 10.66.0.10
 for w in a b n; do
 	[ -n "${WL_ADDR[$w]:-}" ] || { fail "setup" "workload $w missing"; exit 1; }
@@ -117,6 +122,9 @@ says "a -> b still not masqueraded (within the pool)" "${WL_ADDR[a]}" wl_tcp a "
 pool_yaml p1 10.65.0.0/16 false
 expect_ok "apply p1 natOutgoing: false again" ctl apply -f "$TMP/pool.yaml"
 says "p1 natOutgoing off again: a's own address" "${WL_ADDR[a]}" far_sees a
+pool_yaml nat1 10.66.0.0/24 true
+expect_ok "apply nat1 natOutgoing: true again" ctl apply -f "$TMP/pool.yaml"
+says "nat1 natOutgoing on again: n as the node" "$NODE_IP" far_sees n
 
 # --- anti-spoofing -----------------------------------------------------------------------
 # What arrives is counted where it arrives: in the far side's namespace and
@@ -203,28 +211,36 @@ put_right() {
 		fail "$1: put right by felix (10 s)" "still: $(diff "$TMP/petrel.0" "$TMP/petrel.now" | grep '^[<>]' | head -4 | pt_oneline)"
 	fi
 }
+petrel_chains() {
+	nftn list table inet petrel 2>/dev/null | awk '$1 == "chain" { print $2 }'
+}
 # Deletes the first rule of chain CHAIN by its handle.
 del_first_rule() {
 	local h
-	h=$(nftn -a list chain inet petrel "$1" 2>/dev/null | grep -m1 -o '# handle [0-9]*$' | awk '{ print $3 }')
+	h=$(nftn -a list chain inet petrel "$1" 2>/dev/null | grep -Ev '^[[:space:]]*(table|chain) ' |
+		grep -m1 -o '# handle [0-9]*$' | awk '{ print $3 }')
 	[ -n "$h" ] && nftn delete rule inet petrel "$1" handle "$h"
 }
-check "a rule of chain from-$IFA deleted by hand" del_first_rule "from-$IFA"
-put_right "deleted rule of from-$IFA"
-RAW=$(nftn list chains inet petrel | awk '$1 == "chain" { print $2 }' | grep -m1 '^raw')
+check "a rule of chain from-$IFA deleted by hand" del_first_rule "from-$IFA" &&
+	put_right "deleted rule of from-$IFA"
+RAW=$(petrel_chains | grep -m1 '^raw')
 if [ -n "$RAW" ]; then
-	check "a rule of chain $RAW (anti-spoofing) deleted by hand" del_first_rule "$RAW"
-	put_right "deleted rule of $RAW"
+	check "a rule of chain $RAW (anti-spoofing) deleted by hand" del_first_rule "$RAW" &&
+		put_right "deleted rule of $RAW"
 else
-	fail "a raw prerouting chain in table inet petrel" "none: $(nftn list chains inet petrel | pt_oneline)"
+	fail "a raw prerouting chain in table inet petrel" "none: $(petrel_chains | pt_oneline)"
 fi
 check "a forged wl_src element added by hand (dev of a . $FORGED)" \
-	nftn add element inet petrel wl_src "{ \"$IFA\" . $FORGED }"
-put_right "added element to wl_src"
-check "a's wl_src element deleted by hand" nftn delete element inet petrel wl_src "{ \"$IFA\" . ${WL_ADDR[a]} }"
-put_right "deleted element of wl_src"
-check "a chain flushed by hand (to-$IFA)" nftn flush chain inet petrel "to-$IFA"
-put_right "flushed to-$IFA"
+	nftn add element inet petrel wl_src "{ \"$IFA\" . $FORGED }" &&
+	put_right "added element to wl_src"
+check "a's wl_src element deleted by hand" \
+	nftn delete element inet petrel wl_src "{ \"$IFA\" . ${WL_ADDR[a]} }" &&
+	put_right "deleted element of wl_src"
+check "a chain flushed by hand (to-$IFA)" nftn flush chain inet petrel "to-$IFA" &&
+	put_right "flushed to-$IFA"
+check "the chain nat-pre deleted by hand (flushed, then deleted)" \
+	sh -c "ip netns exec $NODE nft flush chain inet petrel nat-pre && ip netns exec $NODE nft delete chain inet petrel nat-pre" &&
+	put_right "deleted chain nat-pre"
 check "a reaches the far side after the repairs" ctl exec a -- ping -c 1 -W 2 "$EXT_IP"
 check "b reaches a after the repairs" ctl exec b -- ping -c 1 -W 2 "${WL_ADDR[a]}"
 
@@ -262,9 +278,10 @@ felix_wait_ready || fail "felix answers status after kill -9" "no answer"
 wait_for 50 0.1 felix_all_programmed
 n=$(lines)
 check "the stream flows after felix's restart after kill -9" wait_for 30 0.1 grows $((n + 10))
-seq 0 $(($(lines) - 1)) >"$TMP/stream.want"
-head -n "$(lines)" "$TMP/stream" >"$TMP/stream.got"
-same_files "the stream lost and repeated nothing (0..$(($(lines) - 1)))" "$TMP/stream.want" "$TMP/stream.got"
+n=$(lines)
+head -n "$n" "$TMP/stream" >"$TMP/stream.got"
+seq 0 $((n - 1)) >"$TMP/stream.want"
+same_files "the stream lost and repeated nothing (0..$((n - 1)), one connection)" "$TMP/stream.want" "$TMP/stream.got"
 petrel_table >"$TMP/petrel.after-kill"
 same_files "table inet petrel the same after kill -9 and restart" "$TMP/petrel.before-restart" "$TMP/petrel.after-kill"
 foreign >"$TMP/foreign.3"

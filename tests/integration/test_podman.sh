@@ -1,22 +1,26 @@
 #!/usr/bin/env bash
 #
 # podman with petrel's CNI plugin: Debian's podman (CNI network backend,
-# runc, cgroupfs), the test's own plugin and config directories, private
-# container storage, and an image made here from busybox-static (no
-# registry, no network). `podman run --network petrel` gives the container a
-# routed /32 that felix routes and `petrelctl ls` lists; it talks to a
-# `petrelctl run` workload; `-p` records the published port in the
-# WorkloadEndpoint; `podman rm -f` gives everything back.
+# runc, cgroupfs), the test's own plugin and config directories (the shipped
+# contrib/cni/petrel.conflist: petrel, then tuning), private container
+# storage, and an image made here from busybox-static (no registry, no
+# network). `podman run --network petrel` gives the container a routed /32
+# that felix routes and `petrelctl ls` lists, reaching a `petrelctl run`
+# workload both ways; `-p` lands in the WorkloadEndpoint's spec.ports, is
+# reserved per node (a second container, or `petrelctl run -p`, asking for
+# it is refused, and the plugin refuses a port the CLI holds) and, once
+# felix publishes ports, is reachable from outside the node, from the node
+# and from another workload; `podman rm -f` gives everything back.
 #
 #   +--------------------------------- pt-<id>-node -----------------------------+
 #   | felix   up0 192.0.2.11/24 -------veth------- pt-<id>-ext (dn0 192.0.2.1/24)|
-#   | podman (nsenter --net) -> $TMP/cni/bin/petrel                              |
-#   | ptl<web> 10.65.x.x/32 proto 87        ptl<c1> A/32 proto 87                |
+#   | podman (nsenter --net) -> $TMP/podman/cni/bin/petrel, tuning  ncat client  |
+#   | ptl<web> 10.65.x.x/32 proto 87        ptl<c1> A/32 proto 87  DNAT :18080   |
 #   +------|---------------------------------------|----------------------------+
 #          | veth                                  | veth (made by petrel)
 #   +------|------ pt-<id>-w-web -+   +------------|--- netns-<uuid> (podman's) -+
 #   | eth0 10.65.x.x/32 (run)     |   | eth0 A/32, default via 169.254.1.1       |
-#   +-----------------------------+   | busybox httpd / sleep                    |
+#   +-----------------------------+   | busybox httpd :80                        |
 #                                     +------------------------------------------+
 #
 # podman makes the container's namespace itself (/run/netns/netns-<uuid>):
@@ -190,13 +194,20 @@ check "c2's WorkloadEndpoint: spec.ports has udp 15353 -> 53" \
 hostport_keys >"$TMP/hp"
 check "host ports reserved: node1/tcp-18080 and node1/udp-15353 ($(pt_oneline <"$TMP/hp"))" \
 	sh -c "grep -qx /petrel/hostports/node1/tcp-18080 '$TMP/hp' && grep -qx /petrel/hostports/node1/udp-15353 '$TMP/hp'"
+ctl port c2 >"$TMP/port" 2>&1
+check "petrelctl port c2: 80/tcp -> 0.0.0.0:18080 ($(pt_oneline <"$TMP/port"))" \
+	grep -qx '80/tcp -> 0.0.0.0:18080' "$TMP/port"
 # felix publishes a WorkloadEndpoint's ports with DNAT in table inet petrel;
 # a felix without it cannot: then say so instead of failing.
+PUBLISHED=0
 if ctl nft 2>/dev/null | grep -q 'dnat'; then
 	check "outside (pt-$ID-ext) -> $NODE_IP:18080 -> c2:80" \
 		ip netns exec "$EXT" sh "$HTTP_GET" "$NODE_IP" 18080
 	check "node -> 127.0.0.1:18080 -> c2:80" \
 		ip netns exec "$NODE" sh "$HTTP_GET" 127.0.0.1 18080
+	check "workload web -> $NODE_IP:18080 -> c2:80" \
+		ctl exec web -- sh "$HTTP_GET" "$NODE_IP" 18080
+	PUBLISHED=1
 else
 	skip "-p 18080:80 reachable from outside the node" \
 		"this felix does not publish ports yet (no dnat in \`petrelctl nft\`); the WorkloadEndpoint's spec.ports is checked above"
@@ -210,8 +221,20 @@ expect_err "podman run -p 18080:80 again (c3): refused, port taken by c2" \
 	pm run -d --name c3 --network petrel -p 18080:80 "$IMG" "${HTTPD[@]}"
 pm rm -f -t 0 c3 >/dev/null 2>&1
 PT_SNAP_NOREV=1 pt_snapshot "$TMP/after"
+# iproute2 may say this of a link while podman deletes a namespace: noise.
+sed -i '/Peer netns reference is invalid/d' "$TMP/before" "$TMP/after"
 same_files "c3 refused: nothing left behind (datastore, links, routes)" "$TMP/before" "$TMP/after"
 check "c3 refused: ipam check clean" ipam_clean
+
+# The CLI and the plugin share the reservations: each refuses the other's.
+expect_err "petrelctl run -p 18080:80 while c2 holds it: refused" \
+	'port tcp/18080 is already published by workload c2' ctl run --name pr1 -p 18080:80
+expect_ok "petrelctl run --name pr2 -p 18081:80" ctl run --name pr2 -p 18081:80
+expect_err "podman run -p 18081:80 while pr2 holds it: refused" \
+	'port tcp/18081 is already published by workload pr2' \
+	pm run -d --name c5 --network petrel -p 18081:80 "$IMG" "${HTTPD[@]}"
+pm rm -f -t 0 c5 >/dev/null 2>&1
+expect_ok "petrelctl rm pr2" ctl rm pr2
 
 # --- podman rm -f: everything given back ---
 expect_ok "podman rm -f c1 c2" pm rm -f -t 0 c1 c2
@@ -228,8 +251,11 @@ check "after rm: podman's namespaces gone" \
 	test -z "$(jq -r '.[0].NetworkSettings.SandboxKey' "$TMP/c1.inspect" 2>/dev/null | xargs -r ls 2>/dev/null)"
 
 # The port is free again: a new container gets it.
-expect_ok "podman run -p 18080:80 after c2 left (c4)" \
-	pm run -d --name c4 --network petrel -p 18080:80 "$IMG" "${HTTPD[@]}"
+expect_ok "podman run --ip 10.65.3.7 -p 18080:80 after c2 left (c4)" \
+	pm run -d --name c4 --network petrel --ip 10.65.3.7 -p 18080:80 "$IMG" "${HTTPD[@]}"
+check "c4: the address asked for (runtimeConfig.ips): 10.65.3.7" test "$(pm_ip c4)" = 10.65.3.7
+[ "$PUBLISHED" = 1 ] && check "outside -> $NODE_IP:18080 -> c4:80 (the port follows its new owner)" \
+	wait_for 20 0.1 ip netns exec "$EXT" sh "$HTTP_GET" "$NODE_IP" 18080
 expect_ok "podman rm -f c4" pm rm -f -t 0 c4
 check "after rm c4: ipam check clean, no reservation" sh -c "[ -z \"\$('$DSCTL' 'sqlite:$DB' list /petrel/hostports/ 2>/dev/null)\" ]"
 

@@ -83,7 +83,7 @@ rm_pol() {
 # decide the verdict; this only keeps an "allow" probe from passing on the
 # state before the change.
 nft_chains() {
-	ip netns exec "$1" nft list chains inet petrel 2>/dev/null | awk '$1 == "chain" { print $2 }'
+	ip netns exec "$1" nft list table inet petrel 2>/dev/null | awk '$1 == "chain" { print $2 }'
 }
 has_pol() { # NAME
 	nft_chains "$N1" | grep -Eqx "p[ie]-$1" && nft_chains "$N2" | grep -Eqx "p[ie]-$1"

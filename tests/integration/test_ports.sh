@@ -157,7 +157,8 @@ refused "run web3 -p $NODE_IP2:8080:80 (any hostIP conflicts)" "tcp/8080.*web" \
 refused "run web4 -p 9090:80 (w2's $NODE_IP2:9090)" "tcp/9090.*w2" ctl run --name web4 -p 9090:80
 check "web2 does not exist" sh -c "! '$PETRELCTL' -c '$CONF' inspect web2"
 says "web's 8080 still answers after the refusals" web ns_tcp "$EXT" "$NODE_IP" 8080
-wl_run "$CONF" u1 -p 8080:80/udp
+wl_run "$CONF" u1 -p 8080:53/udp
+wl_serve u1
 says "8080/udp (another protocol) is free: u1 answers UDP 8080" u1 ns_udp "$EXT" "$NODE_IP" 8080
 says "and 8080/tcp is still web's" web ns_tcp "$EXT" "$NODE_IP" 8080
 

@@ -237,6 +237,28 @@ static void test_args(void **state)
 	assert_string_equal(a.pod_name, "");
 	assert_int_equal(e.n, 0);
 
+	/* IP= (host-local's convention; podman 4 sends it for --ip) */
+	{
+		uint32_t want;
+
+		assert_int_equal(cni_args_parse("IgnoreUnknown=1;K8S_POD_NAME=c4;IP=10.65.3.7",
+						&a, &e), 0);
+		ip4_parse("10.65.3.7", &want);
+		assert_int_equal(a.ip, want);
+		assert_int_equal(cni_args_parse("IP=10.65.3.7/32", &a, &e), 0);
+		assert_int_equal(a.ip, want);
+		assert_int_equal(cni_args_parse("K8S_POD_NAME=c4", &a, &e), 0);
+		assert_int_equal(a.ip, 0);
+		assert_int_equal(cni_args_parse("IP=10.0.0.1,10.0.0.2", &a, &e), -CNI_EENV);
+		assert_true(has_err(&e, "CNI_ARGS: IP: one IPv4 address"));
+		errs_clear(&e);
+		assert_int_equal(cni_args_parse("IP=fd00::1", &a, &e), -CNI_EENV);
+		assert_true(has_err(&e, "CNI_ARGS: IP: invalid IPv4 address \"fd00::1\""));
+		errs_clear(&e);
+		assert_int_equal(cni_args_parse("IP=10.0.0.0/24", &a, &e), -CNI_EENV);
+		errs_clear(&e);
+	}
+
 	a.ignore_unknown = true;
 	assert_int_equal(cni_args_parse("K8S_POD_NAME=x;garbage", &a, &e), -CNI_EENV);
 	assert_true(has_err(&e, "CNI_ARGS: \"garbage\": expected KEY=VALUE"));
@@ -584,6 +606,10 @@ static void test_hostport(void **state)
 	/* b wants tcp/8080 too (on another address): refused, nothing written */
 	hp_wep(&b, "b", "[{\"hostPort\":9090,\"containerPort\":90},"
 	       "{\"hostPort\":8080,\"containerPort\":80,\"hostIP\":\"192.0.2.3\"}]");
+	memset(&hc, 0, sizeof(hc));
+	assert_int_equal(hostport_check(f->ds, &b.u.wep, &hc), -EADDRINUSE);
+	assert_string_equal(hc.owner, "a");
+	assert_int_equal(hc.port.host_port, 8080);
 	assert_int_equal(hostport_wep_create(f->ds, &b, &rb, &hc), -EADDRINUSE);
 	assert_string_equal(hc.owner, "a");
 	assert_int_equal(hc.port.host_port, 8080);
@@ -599,6 +625,7 @@ static void test_hostport(void **state)
 	/* a's record removed behind our back (by a remover that knows nothing
 	 * of reservations): its reservations are stale, b gets the port */
 	assert_int_equal(ds_delete(f->ds, "/petrel/workloadendpoints/node1/a", 0), 0);
+	assert_int_equal(hostport_check(f->ds, &b.u.wep, &hc), 0);	/* stale: free */
 	assert_int_equal(hostport_wep_create(f->ds, &b, &rb, &hc), 0);
 	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
 	/* a's delete is idempotent and leaves b's reservation alone */

@@ -322,6 +322,18 @@ static void test_selector_sets(void **state)
 	world_free(w);
 }
 
+/* The vmap element of ifname in map points at chain. */
+static bool vmap_to(const struct nir_table *t, const char *map,
+		    const char *ifname, const char *chain)
+{
+	const struct nir_set *s = nir_set_find(t, map);
+
+	for (size_t i = 0; s && i < s->n; i++)
+		if (!strcmp(s->e[i].ifname, ifname))
+			return !strcmp(s->e[i].chain, chain);
+	return false;
+}
+
 static void test_network_sets(void **state)
 {
 	struct sc_world *w = world("networks");
@@ -344,14 +356,20 @@ static void test_network_sets(void **state)
 	assert_string_equal(c->rules[1].m[0].set, "n-red");
 	assert_int_equal(c->rules[2].m[0].key, NK_CT_STATUS);
 	assert_int_equal(c->rules[3].s[0].type, NS_DROP);
-	/* e: default: everything in */
-	c = nir_chain_find(t, "to-ptle");
+	/* e: default: everything in, through the shared chain */
+	assert_null(nir_chain_find(t, "to-ptle"));
+	c = nir_chain_find(t, "to-open");
+	assert_non_null(c);
 	assert_int_equal(c->n_rules, 1);
 	assert_int_equal(c->rules[0].s[0].type, NS_ACCEPT);
-	/* egress is never limited by networks */
-	c = nir_chain_find(t, "from-ptlb");
+	assert_true(vmap_to(t, POL_MAP_TO_WL, "ptle", "to-open"));
+	assert_true(vmap_to(t, POL_MAP_TO_WL, "ptlb", "to-ptlb"));
+	/* egress is never limited by networks: the shared from-open */
+	assert_null(nir_chain_find(t, "from-ptlb"));
+	c = nir_chain_find(t, "from-open");
 	assert_int_equal(c->n_rules, 1);
 	assert_int_equal(c->rules[0].s[0].type, NS_RETURN);
+	assert_true(vmap_to(t, POL_MAP_FROM_WL, "ptlb", "from-open"));
 	nir_table_free(t);
 	world_free(w);
 }
