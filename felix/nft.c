@@ -1571,8 +1571,10 @@ int nftk_verify(struct nftk *k, const struct nir_table *t, char *why,
 		r = want.err;
 		goto out;
 	}
-	qsort(have.v, have.n, sizeof(*have.v), strp_cmp);
-	qsort(want.v, want.n, sizeof(*want.v), strp_cmp);
+	if (have.n)
+		qsort(have.v, have.n, sizeof(*have.v), strp_cmp);
+	if (want.n)
+		qsort(want.v, want.n, sizeof(*want.v), strp_cmp);
 	r = 1;
 	for (size_t i = 0, j = 0; i < have.n || j < want.n;) {
 		int c = i >= have.n ? 1 : j >= want.n ? -1 : strcmp(have.v[i], want.v[j]);

@@ -2,8 +2,12 @@
  * libFuzzer target: petrelctl's command-line parsing. The input is split on
  * NUL bytes into an argument vector; the CLI is built with PETREL_FUZZ, so
  * that ctl_setup() fails before any config, namespace or datastore is
- * touched (run it with -close_fd_mask=3: usage texts are many): what runs is getopt, every verb's option and value parsing
- * (labels, modes, addresses, output formats, sub-verbs) and the usage texts.
+ * touched (run it with -close_fd_mask=3: usage texts are many): what runs is
+ * getopt, every verb's option and value parsing (labels, modes, networks,
+ * published ports `-p [IP:][HOSTPORT:]PORT[/proto]`, --expose, addresses,
+ * output formats, the sub-verbs of pool, ipam, network and policy) and the
+ * usage texts. The seeds (tests/fuzz/corpus/fuzz_cli/) are argument vectors
+ * with NUL between the arguments; fuzz_cli.dict holds the verbs and options.
  */
 #include <stddef.h>
 #include <stdint.h>
