@@ -33,7 +33,16 @@
  * container:OTHER joiners are created in one transaction with a rewrite of
  * OTHER's record at the revision read, so OTHER cannot be removed between
  * the check and the join unnoticed (rm deletes OTHER at the revision it read
- * when it looked for joiners).
+ * when it looked for joiners). The same transaction creates the host-port
+ * reservations of -p/-P (cmd_port.c) and rewrites every joined Network at
+ * the revision read (cmd_network.c); rm deletes the reservations with the
+ * record. A taken port is found before any work (nothing to undo); one taken
+ * by a concurrent run fails the transaction: an explicit port is an error,
+ * a picked one is picked again (bounded).
+ *
+ * exec enters the namespace and, like `ip netns exec`, bind-mounts the
+ * files of /etc/netns/<netns name>/ (felix's hosts file) over /etc/ in a
+ * private mount namespace; rm and run's undo remove that folder.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1076,12 +1085,11 @@ static const char *wep_netns_name_of(const struct wep *w)
 
 /* /etc/netns/<netns name>/ of a removed workload (felix's hosts file).
  * Not for a container: workload: the folder is its target's. */
-static void rm_hosts(struct ctl *c, const struct wep *w)
+static void rm_hosts(const struct wep *w)
 {
 	const char *ns = wep_netns_name_of(w);
 	int r;
 
-	(void)c;
 	if (!ns || w->mode == WEP_CONTAINER || w->mode == WEP_HOST)
 		return;
 	r = hosts_remove(ns);
@@ -1141,7 +1149,7 @@ static int rm_one(struct rm_ctx *x, size_t i)
 	x->gone[i] = true;
 	if (w->mode == WEP_ROUTED && !x->no_wait && r == 0)
 		felix_wait(c, w->name, rev, true, true);
-	rm_hosts(c, w);
+	rm_hosts(w);
 	/* The host end of a namespace we deleted goes with its teardown; one
 	 * in a namespace we do not own would stay: delete it. */
 	if (w->mode == WEP_ROUTED && w->ifname[0] && (!ours || held))

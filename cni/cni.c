@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "cni/cni.h"
+#include "common/ifname.h"
 #include "common/ip4.h"
+#include "common/sha1.h"
 
 static const char *const cni_versions[] = { "0.4.0", "1.0.0", "1.1.0" };
 
@@ -81,6 +83,11 @@ static void conf_labels(const json_t *v, const char *path, struct labels *l,
 	json_object_foreach((json_t *)v, k, x) {
 		int r;
 
+		if (!strcmp(k, CNI_NET_LABEL)) {
+			errs_add(e, "%s.%s: reserved (petrel sets it to the CNI network's name)",
+				 path, k);
+			continue;
+		}
 		if (!json_is_string(x)) {
 			errs_add(e, "%s.%s: expected a string, got %s", path, k, jtype(x));
 			continue;
@@ -202,6 +209,103 @@ int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
 	return 0;
 }
 
+/* ---------------------------------------------------------------- GC */
+
+/* Item i of the valid attachments into *a: true when valid. */
+static bool attachment_parse(const json_t *o, const char *path, size_t i,
+			     struct cni_attachment *a, struct errs *e)
+{
+	const json_t *cid = json_object_get(o, "containerID"), *ifn;
+	bool ok = true;
+
+	if (!json_is_object(o)) {
+		errs_add(e, "%s[%zu]: expected an object {containerID, ifname}, got %s",
+			 path, i, jtype(o));
+		return false;
+	}
+	ifn = json_object_get(o, "ifname");
+	if (!json_is_string(cid) ||
+	    strlen(json_string_value(cid)) != json_string_length(cid) ||
+	    !cni_container_id_valid(json_string_value(cid), sizeof(a->container_id))) {
+		errs_add(e, "%s[%zu].containerID: %s", path, i, !cid ? "required" :
+			 !json_is_string(cid) ? "expected a string" :
+			 "invalid (letters, digits, '_', '.', '-'; at most 71)");
+		ok = false;
+	} else {
+		snprintf(a->container_id, sizeof(a->container_id), "%s", json_string_value(cid));
+	}
+	if (!json_is_string(ifn) || strlen(json_string_value(ifn)) != json_string_length(ifn) ||
+	    !ifname_valid(json_string_value(ifn))) {
+		errs_add(e, "%s[%zu].ifname: %s", path, i, !ifn ? "required" :
+			 !json_is_string(ifn) ? "expected a string" :
+			 "not a valid interface name");
+		ok = false;
+	} else {
+		snprintf(a->ifname, sizeof(a->ifname), "%s", json_string_value(ifn));
+	}
+	return ok;
+}
+
+/* cni.dev/valid-attachments (or its draft name) into c. */
+static void conf_attachments(const json_t *root, struct cni_conf *c, struct errs *e)
+{
+	const char *path = "cni.dev/valid-attachments";
+	const json_t *v = json_object_get(root, path);
+	size_t n;
+
+	if (!v) {
+		path = "cni.dev/attachments";
+		v = json_object_get(root, path);
+	}
+	if (!v)
+		return;
+	if (!json_is_array(v)) {
+		errs_add(e, "%s: expected a list of {containerID, ifname}, got %s", path,
+			 jtype(v));
+		return;
+	}
+	c->has_valid = true;
+	n = json_array_size(v);
+	if (n > CNI_GC_MAX) {
+		errs_add(e, "%s: %zu attachments, at most %d", path, n, CNI_GC_MAX);
+		return;
+	}
+	if (!n)
+		return;
+	c->valid = calloc(n, sizeof(*c->valid));
+	if (!c->valid) {
+		errs_add(e, "%s: out of memory", path);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		attachment_parse(json_array_get(v, i), path, i, &c->valid[i], e);
+	c->n_valid = n;
+}
+
+bool cni_attachment_valid(const struct cni_conf *c, const char *container_id,
+			  const char *ifname)
+{
+	for (size_t i = 0; i < c->n_valid; i++)
+		if (!strcmp(c->valid[i].container_id, container_id) &&
+		    !strcmp(c->valid[i].ifname, ifname))
+			return true;
+	return false;
+}
+
+void cni_network_label(const char *name, char *buf)
+{
+	uint8_t h[20];
+
+	if (strlen(name) < CNI_NET_LABEL_LEN && labels_value_valid(name) && name[0]) {
+		snprintf(buf, CNI_NET_LABEL_LEN, "%s", name);
+		return;
+	}
+	sha1(name, strlen(name), h);
+	memcpy(buf, "sha1-", 5);
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(buf + 5 + 2 * i, 3, "%02x", h[i]);
+}
+
 static void conf_runtime(const json_t *rc, struct cni_conf *c, struct errs *e)
 {
 	const json_t *ips, *pm;
@@ -296,6 +400,7 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *out,
 		errs_add(e, "prevResult: expected an object, got %s", jtype(v));
 	else if (v)
 		c.prev_result = json_deep_copy(v);
+	conf_attachments(root, &c, e);
 	v = json_object_get(root, "ipam");
 	snprintf(c.ipam_petrel_config, sizeof(c.ipam_petrel_config), "%s",
 		 CONFIG_DEFAULT_PATH);
@@ -328,6 +433,10 @@ void cni_conf_clear(struct cni_conf *c)
 	json_decref(c->prev_result);
 	c->prev_result = NULL;
 	c->n_ports = 0;
+	free(c->valid);
+	c->valid = NULL;
+	c->n_valid = 0;
+	c->has_valid = false;
 }
 
 void cni_conf_version(const char *buf, size_t len, char *out, size_t outlen)

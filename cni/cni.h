@@ -1,9 +1,10 @@
 /*
  * cni: the codec of petrel's CNI plugins (CNI spec 1.0.0; 0.4.0 and 1.1.0
- * accepted): the network configuration read from stdin, CNI_ARGS, and the
- * JSON the plugins print (result, error, version). No logging, and no I/O
- * but reading the config: the plugins (cni/main_petrel.c, cni/main_ipam.c)
- * do the work and print.
+ * accepted): the network configuration read from stdin (with GC's
+ * cni.dev/valid-attachments), CNI_ARGS, the label that marks a workload as
+ * made by the `petrel` plugin for a network, and the JSON the plugins print
+ * (result, error, version). No logging, and no I/O but reading the config:
+ * the plugins (cni/main_petrel.c, cni/main_ipam.c) do the work and print.
  *
  * Errors are the spec's codes (1..11) and petrel's own (100+). Functions
  * return 0 or a negated code; the messages, each naming the field
@@ -48,6 +49,27 @@ int cni_read_input(int fd, char **out, size_t *len);
 /* True for "0.4.0", "1.0.0", "1.1.0". */
 bool cni_version_supported(const char *v);
 
+/* The label the `petrel` plugin puts on each WorkloadEndpoint it makes: its
+ * value names the CNI network (cni_network_label). It marks the record as
+ * the plugin's (GC removes only such records, of its own network): the
+ * record's other fields (containerID, interfaces) are those `petrelctl run`
+ * writes too. Reserved: a config may not set it. */
+#define CNI_NET_LABEL "petrel.dev/cni-network"
+
+/* The value of CNI_NET_LABEL for network name into buf (at least
+ * CNI_NET_LABEL_LEN): the name itself when it is a valid label value, else
+ * "sha1-" and the 40 hex digits of its SHA-1 (a CNI name may be longer than
+ * 63 characters or end in '.' or '-', which a label value may not). */
+#define CNI_NET_LABEL_LEN 64
+void cni_network_label(const char *name, char *buf);
+
+/* One item of GC's cni.dev/valid-attachments (at most CNI_GC_MAX). */
+#define CNI_GC_MAX 65536
+struct cni_attachment {
+	char container_id[72];
+	char ifname[16];
+};
+
 struct cni_conf {
 	char cni_version[16];
 	char name[256];
@@ -62,6 +84,12 @@ struct cni_conf {
 	/* "ipam": {"type": ..., "petrelConfig": ...} (petrel-ipam) */
 	char ipam_type[64];
 	char ipam_petrel_config[CONFIG_PATH_MAX];	/* default CONFIG_DEFAULT_PATH */
+	/* GC (CNI 1.1.0): "cni.dev/valid-attachments", a list of {containerID,
+	 * ifname} (libcni also sends it as "cni.dev/attachments", the name of
+	 * an earlier draft: read when the first is absent). */
+	bool has_valid;
+	size_t n_valid;
+	struct cni_attachment *valid;	/* owned; NULL when n_valid is 0 */
 };
 
 /* Parses the network configuration (len bytes, need not be NUL-terminated).
@@ -72,6 +100,10 @@ struct cni_conf {
 int cni_conf_parse(const char *buf, size_t len, struct cni_conf *out,
 		   struct errs *e);
 void cni_conf_clear(struct cni_conf *c);	/* empty ok */
+
+/* True when (container_id, ifname) is in c's valid attachments. */
+bool cni_attachment_valid(const struct cni_conf *c, const char *container_id,
+			  const char *ifname);
 
 /* runtimeConfig.portMappings (the portMappings capability) as published
  * ports: a list of {hostPort, containerPort, protocol?, hostIP?}; protocol

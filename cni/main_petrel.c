@@ -1,5 +1,6 @@
 /*
- * petrel: the CNI plugin (CNI 1.0.0; ADD, DEL, CHECK, VERSION, STATUS).
+ * petrel: the CNI plugin (CNI 1.0.0; ADD, DEL, CHECK, VERSION; STATUS and
+ * GC of 1.1.0).
  *
  * ADD makes the same routed workload `petrelctl run` makes, in the namespace
  * the container engine made (CNI_NETNS): address from IPAM (handle
@@ -11,10 +12,18 @@
  * noWait). Any failure undoes what was done, backwards: record, host end
  * (taking the workload end with it), address.
  *
+ * The record carries the label CNI_NET_LABEL (the CNI network's name): it
+ * marks the workload as this plugin's, for that network.
+ *
  * DEL is idempotent and finishes what a failed ADD left: it deletes the host
  * end (the engine owns the namespace), releases the handle (also when no
  * record exists) and deletes the record with its reservations, each step
- * accepting "already gone".
+ * accepting "already gone" (attach_remove).
+ *
+ * GC removes, with the same attach_remove, every record of this node that
+ * carries this network's label and whose (containerID, interface) is not in
+ * cni.dev/valid-attachments; it goes on after a failure and reports the
+ * first. `petrelctl run` workloads are never touched.
  *
  * Output rules of CNI: stdout carries only the result or the error object
  * (exit 1); nothing is written on stderr.
@@ -95,15 +104,18 @@ static int wep_key(const struct plug *p, const char *name, char *key)
 	return res_key(RES_WEP, id, key, RES_KEY_MAX);
 }
 
-/* This node's record of (CNI_CONTAINERID, CNI_IFNAME): 0 and *out, -ENOENT,
- * or a failure (recorded). */
-static int plug_find(struct plug *p, struct resource *out)
+/* Calls fn for each WorkloadEndpoint of this node that parses (a bad
+ * document is not ours to judge here: skipped) until fn returns non-zero.
+ * fn may keep *w (leaving it zeroed); else it is cleared after the call.
+ * fn's non-zero value, 0, or a listing failure (recorded). */
+static int plug_each(struct plug *p, int (*fn)(struct plug *, struct resource *, void *),
+		     void *arg)
 {
 	char prefix[RES_KEY_MAX];
 	struct ds_kv *kvs = NULL;
 	size_t n = 0;
 	int64_t rev;
-	int r, found = -ENOENT;
+	int r;
 
 	if (res_prefix(RES_WEP, p->cfg.node, prefix, sizeof(prefix)) < 0)
 		return cni_err_set(&p->err, CNI_ECONFIG, "node name %s too long", p->cfg.node);
@@ -111,25 +123,82 @@ static int plug_find(struct plug *p, struct resource *out)
 	if (r < 0)
 		return cni_err_set(&p->err, CNI_EIO, "listing workloads: %s (%s)", ds_strerror(r),
 				 ds_last_error(p->ds));
-	for (size_t i = 0; i < n && found; i++) {
+	r = 0;
+	for (size_t i = 0; i < n && !r; i++) {
 		struct resource w = { 0 };
 		struct errs e = ERRS_INIT;
 
-		/* A bad document is not ours to judge here: skip it. */
-		if (res_from_text(RES_WEP, kvs[i].value, kvs[i].mod_rev, &w, &e) < 0) {
-			errs_clear(&e);
-			continue;
-		}
-		if (!strcmp(w.u.wep.container_id, p->cid) &&
-		    !strcmp(w.u.wep.wl_ifname[0] ? w.u.wep.wl_ifname : "eth0", p->ifname)) {
-			*out = w;
-			found = 0;
-		} else {
-			res_clear(&w);
-		}
+		if (res_from_text(RES_WEP, kvs[i].value, kvs[i].mod_rev, &w, &e) == 0)
+			r = fn(p, &w, arg);
+		errs_clear(&e);
+		res_clear(&w);
 	}
 	ds_kvs_free(kvs, n);
-	return found;
+	return r;
+}
+
+static const char *wep_wl_ifname(const struct wep *w)
+{
+	return w->wl_ifname[0] ? w->wl_ifname : "eth0";
+}
+
+static int find_one(struct plug *p, struct resource *w, void *arg)
+{
+	struct resource *out = arg;
+
+	if (strcmp(w->u.wep.container_id, p->cid) || strcmp(wep_wl_ifname(&w->u.wep), p->ifname))
+		return 0;
+	*out = *w;
+	memset(w, 0, sizeof(*w));
+	return 1;
+}
+
+/* This node's record of (CNI_CONTAINERID, CNI_IFNAME): 0 and *out, -ENOENT,
+ * or a failure (recorded). */
+static int plug_find(struct plug *p, struct resource *out)
+{
+	int r = plug_each(p, find_one, out);
+
+	return r == 1 ? 0 : r < 0 ? r : -ENOENT;
+}
+
+/* Undoes an attachment (cid, ifname), for DEL and GC alike: the host end of
+ * its record w (NULL when there is none; the engine owns the namespace, and
+ * the workload end goes with the host end), its address (the IPAM handle
+ * "<cid>.<ifname>", released also without a record: a failed ADD may leave
+ * one), then the record with its host port reservations. Each step accepts
+ * "already gone", so a repeat finishes what an interrupted one left. *nl
+ * is opened on first need. 0 or the failure (recorded). */
+static int attach_remove(struct plug *p, struct link_nl **nl, const char *cid,
+			 const char *ifname, const struct resource *w)
+{
+	char handle[IPAM_HANDLE_MAX], t[512];
+	struct link_err le = { 0 };
+	int r = 0;
+
+	if (w && w->u.wep.ifname[0]) {
+		if (!*nl)
+			r = link_nl_open(nl, &le);
+		if (r == 0)
+			r = link_del(*nl, w->u.wep.ifname, &le);
+		if (r < 0 && r != -ENODEV)
+			return cni_err_set(&p->err, CNI_EIO, "deleting the host end %s: %s",
+					 w->u.wep.ifname, link_text(&le, t, sizeof(t)));
+	}
+	r = ipam_handle_id(cid, ifname, handle, sizeof(handle));
+	if (r == 0)
+		r = ipam_release_handle(p->ds, handle);
+	if (r < 0)
+		return cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
+				 "releasing the address (handle %s.%s): %s", cid, ifname,
+				 r < -1000 ? ipam_strerror(r) : strerror(-r));
+	if (!w)
+		return 0;
+	r = hostport_wep_delete(p->ds, w, w->revision);
+	if (r < 0 && r != -ENOENT)
+		return cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
+				 "deleting the record of %s: %s", w->u.wep.name, ds_strerror(r));
+	return 0;
 }
 
 /* ---------------------------------------------------------------- ADD */
@@ -161,6 +230,20 @@ static int add_in_ns(void *arg)
 	if (r < 0)
 		return -EEXIST;
 	return link_wl_setup(&s->wl, s->host_nl, &s->le);
+}
+
+/* CNI_NET_LABEL: the record is this plugin's, for this network (GC). */
+static int add_mark(struct add_state *s)
+{
+	char v[CNI_NET_LABEL_LEN];
+	int r;
+
+	cni_network_label(s->p->conf.name, v);
+	r = labels_set(&s->res.u.wep.labels, CNI_NET_LABEL, v);
+	if (r < 0)
+		return cni_err_set(&s->p->err, CNI_ECONFIG, "labelling the workload %s=%s: %s",
+				 CNI_NET_LABEL, v, strerror(-r));
+	return 0;
 }
 
 static int add_name(struct add_state *s)
@@ -392,6 +475,8 @@ static int cmd_add(struct plug *p)
 	snprintf(w->container_id, sizeof(w->container_id), "%s", p->cid);
 	w->labels = p->conf.labels;	/* moved */
 	memset(&p->conf.labels, 0, sizeof(p->conf.labels));
+	if ((r = add_mark(&s)) < 0)
+		goto out;
 	/* runtimeConfig.portMappings: published by felix like `petrelctl run -p`. */
 	w->n_ports = p->conf.n_ports;
 	memcpy(w->ports, p->conf.ports, p->conf.n_ports * sizeof(w->ports[0]));
@@ -434,10 +519,7 @@ out:
 static int cmd_del(struct plug *p)
 {
 	struct resource w = { 0 };
-	char handle[IPAM_HANDLE_MAX];
 	struct link_nl *nl = NULL;
-	struct link_err le;
-	char t[512];
 	int r;
 
 	r = plug_setup(p, p->conf.petrel_config);
@@ -446,39 +528,83 @@ static int cmd_del(struct plug *p)
 	r = plug_find(p, &w);
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	if (r == 0 && w.u.wep.ifname[0]) {
-		r = link_nl_open(&nl, &le);
-		if (r == 0)
-			r = link_del(nl, w.u.wep.ifname, &le);
-		if (r < 0 && r != -ENODEV) {
-			r = cni_err_set(&p->err, CNI_EIO, "deleting the host end: %s",
-				      link_text(&le, t, sizeof(t)));
-			goto out;
-		}
-	}
-	r = ipam_handle_id(p->cid, p->ifname, handle, sizeof(handle));
-	if (r == 0)
-		r = ipam_release_handle(p->ds, handle);
-	if (r < 0) {
-		r = cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
-			      "releasing the address (handle %s): %s", handle,
-			      r < -1000 ? ipam_strerror(r) : strerror(-r));
-		goto out;
-	}
-	if (w.u.wep.name[0]) {
-		r = hostport_wep_delete(p->ds, &w, w.revision);
-		if (r < 0 && r != -ENOENT) {
-			r = cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
-				      "deleting the record of %s: %s", w.u.wep.name,
-				      ds_strerror(r));
-			goto out;
-		}
-	}
-	r = 0;
+	r = attach_remove(p, &nl, p->cid, p->ifname, r == 0 ? &w : NULL);
 out:
 	link_nl_free(nl);
 	res_clear(&w);
 	return r;
+}
+
+/* ---------------------------------------------------------------- GC */
+
+struct gc_state {
+	char label[CNI_NET_LABEL_LEN];	/* this network's CNI_NET_LABEL value */
+	struct link_nl *nl;
+	size_t removed, failed;
+};
+
+/* Whether GC may remove w: a routed workload this plugin made for this
+ * network (CNI_NET_LABEL says so) whose attachment the runtime no longer
+ * lists. A `petrelctl run` workload lives in the namespace petrelctl named
+ * after it: never removed, whatever labels it was given. */
+static bool gc_stale(const struct plug *p, const struct gc_state *g, const struct wep *w)
+{
+	const char *v = labels_get(&w->labels, CNI_NET_LABEL);
+	char ns[sizeof(p->cfg.netns_prefix) + RES_NAME_MAX], path[320];
+
+	if (w->mode != WEP_ROUTED || !w->container_id[0] || !v || strcmp(v, g->label))
+		return false;
+	snprintf(ns, sizeof(ns), "%s%s", p->cfg.netns_prefix, w->name);
+	if (netns_path(ns, path, sizeof(path)) == 0 && !strcmp(path, w->netns))
+		return false;
+	return !cni_attachment_valid(&p->conf, w->container_id, wep_wl_ifname(w));
+}
+
+/* One record: removed when stale; a failure is counted and GC goes on (the
+ * spec: remove as much as possible, then report). */
+static int gc_one(struct plug *p, struct resource *w, void *arg)
+{
+	struct gc_state *g = arg;
+
+	if (!gc_stale(p, g, &w->u.wep))
+		return 0;
+	if (attach_remove(p, &g->nl, w->u.wep.container_id, wep_wl_ifname(&w->u.wep), w) < 0)
+		g->failed++;
+	else
+		g->removed++;
+	return 0;
+}
+
+/* GC (CNI 1.1.0): removes every attachment of this network on this node
+ * that cni.dev/valid-attachments does not list, as DEL would. */
+static int cmd_gc(struct plug *p)
+{
+	struct gc_state g = { .nl = NULL };
+	char d[96];
+	int r;
+
+	if (strcmp(p->conf.cni_version, "1.1.0"))
+		return cni_err_set(&p->err, CNI_EVERSION, "GC needs cniVersion 1.1.0 (the "
+				 "network config says %s)", p->conf.cni_version);
+	if (!p->conf.has_valid)
+		return cni_err_set(&p->err, CNI_ECONFIG, "cni.dev/valid-attachments: required "
+				 "for GC (a list of {containerID, ifname})");
+	cni_network_label(p->conf.name, g.label);
+	r = plug_setup(p, p->conf.petrel_config);
+	if (r == 0)
+		r = plug_each(p, gc_one, &g);
+	link_nl_free(g.nl);
+	if (r < 0)
+		return r;
+	if (g.failed) {
+		snprintf(d, sizeof(d), "%zu of %zu stale attachments not removed", g.failed,
+			 g.failed + g.removed);
+		snprintf(p->err.details + strlen(p->err.details),
+			 sizeof(p->err.details) - strlen(p->err.details), "%s%s",
+			 p->err.details[0] ? "; " : "", d);
+		return -p->err.code;
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- CHECK */
@@ -643,6 +769,8 @@ int main(void)
 	} else if (!strcmp(p.cmd, "CHECK")) {
 		if (plug_env(&p, true) == 0)
 			cmd_check(&p);
+	} else if (!strcmp(p.cmd, "GC")) {
+		cmd_gc(&p);
 	} else if (!strcmp(p.cmd, "STATUS")) {
 		plug_setup(&p, p.conf.petrel_config);
 	} else {

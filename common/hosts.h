@@ -32,7 +32,8 @@ int hosts_render(const struct wep *self, const struct wep *const *all,
 		 size_t n, char **out);
 
 /* Writes <root>/<netns_name>/hosts atomically (folders made 0755, a
- * temporary file 0644, fsync, rename, fsync of the folder). Content already
+ * temporary file 0644, rename; no fsync: derived state, rewritten by
+ * felix at every start, see docs/decisions.md). Content already
  * there is not rewritten. 1 when written, 0 when unchanged, -errno
  * (-EINVAL: invalid netns_name). hosts_write uses root HOSTS_ROOT. */
 int hosts_write(const char *netns_name, const char *text);

@@ -588,6 +588,9 @@ EOF
 #                            TO a workload name (WL_ADDR) or an address
 #   pt_qrun                  runs the queued probes in parallel; a PASS or
 #                            FAIL each
+#   pt_etc_netns_trap        cleanup also removes /etc/netns/pt-<id>-*
+#   ns_tcp NS ADDR PORT / ns_udp NS ADDR PORT
+#                            what a server answers a client in namespace NS
 #
 # Probes are bounded: a TCP connect gives up after 1 s (no SYN
 # retransmission: "at once" means the first packet), a UDP reply is awaited

@@ -23,11 +23,15 @@
 #   node 5  as node 4, plus a reference table of ours: conntrack alone
 #           (ct state established,related accept in forward)
 #   node 6  as node 5, plus a flowtable on the path's host ends
-#           (what a flowtable for established flows would give)
+#           (what a flowtable for established flows would give; skipped
+#           where the kernel has no nf_flow_table)
+#   node 7  as node 1, felix stopped, its table without the nat-* chains
+#   node 8  as node 1, felix stopped, its table without raw-pre
+#           (nodes 7 and 8: BREAKDOWN=1, the default: where the cost goes)
 #   bridge  a Docker-style bridge: br0 172.17.0.1/16 in the host namespace,
 #           the two ends' veths in it, the host as their gateway
 #
-#   +------ pt-<id>-nN (N = 1..6) ---------+    +----- pt-<id>-br ------+
+#   +------ pt-<id>-nN (N = 1..8) ---------+    +----- pt-<id>-br ------+
 #   | felix (1-3); up0 192.0.2.11/24       |    | br0 172.17.0.1/16     |
 #   | ptl<c> ---- route /32 ---- ptl<s>    |    |  vc          vs       |
 #   | ptl<d0..d99> (idle workloads)        |    +--|------------|-------+
@@ -54,7 +58,7 @@
 # node, so that nodes differ only by their rules.
 #
 # Env: RUNS (3), SECS (3), SESSIONS (3), MODES ("rr crr bulk"), CPU (the
-# last one), IDLE (100 idle workloads a node), B (build dir).
+# last one), IDLE (100 idle workloads a node), BREAKDOWN (1), B (build dir).
 # Printed, never pass/fail.
 set -u
 export LC_ALL=C
@@ -67,8 +71,18 @@ SESSIONS=${SESSIONS:-3}
 MODES=${MODES:-rr crr bulk}
 CPU=${CPU:-$(($(nproc) - 1))}
 IDLE=${IDLE:-100}
+BREAKDOWN=${BREAKDOWN:-1}
 PORT=5001
 pt_init bench-
+# felix writes /etc/netns/<workload netns>/hosts: the namespaces go at the
+# end without `petrelctl rm`, so their files go here.
+bench_cleanup() {
+	local rc=$?
+	[ -n "${ID:-}" ] && rm -rf /etc/netns/pt-"$ID"-*
+	(exit $rc)
+	pt_cleanup
+}
+trap bench_cleanup EXIT
 pt_need_bins "$PETRELCTL" "$FELIX" "$B/bench/abpath"
 cp "$B/bench/abpath" "$TMP/bin/" && ABPATH="$TMP/bin/abpath"
 HAVE_NFT=0
@@ -272,6 +286,18 @@ ref_table() {
 	return 1
 }
 
+# part_table N CHAIN...: node N's felix stopped, its table left in place
+# but for the base chains named (what those chains cost on the path).
+part_table() {
+	local n=$1 c
+	shift
+	felix_down "$n"
+	for c in "$@"; do
+		ip netns exec "pt-$ID-n$n" nft delete chain inet petrel "$c" 2>"$TMP/part.err" ||
+			{ echo "   (breakdown: deleting $c: $(pt_oneline <"$TMP/part.err"))"; return 1; }
+	done
+}
+
 # server_start PATH: abpath's echo server in the path's server namespace.
 server_start() {
 	local out="$TMP/srv-$1.out"
@@ -329,9 +355,10 @@ verdict() {
 		print ok ? "met" : "not met" }'
 }
 
+RUNSW=$((RUNS * 7 + 1))	# the width of the runs column
 row_head() {
-	printf '   %-36s %-4s %8s %8s %7s %7s %6s  %-22s %s\n' "B/A, mean transaction time" mode \
-		"A (us)" "B (us)" "B/A" "(plain)" "dist.%" "runs (B/A)" "target"
+	printf '   %-36s %-4s %8s %8s %7s %7s %6s  %-*s %s\n' "B/A, mean transaction time" mode \
+		"A (us)" "B (us)" "B/A" "(plain)" "dist.%" "$RUNSW" "runs (B/A)" "target"
 }
 
 # compare TITLE A B TARGET_KIND TARGET_TEXT: one row a mode. Sets CMP_OK=0
@@ -343,8 +370,8 @@ compare() {
 		measure "$a" "$b" "$mode" || { CMP_OK=0; return 1; }
 		v=$(verdict "$kind" "$R_MEAN")
 		[ "$v" = "not met" ] && CMP_OK=0
-		printf '   %-36s %-4s %8s %8s %7s %7s %6s  %-22s %s\n' "$title" "$mode" "$A_US" "$B_US" \
-			"$R_MEAN" "$R_RAW" "$R_DIST" "$R_RUNS" "$text${v:+: $v}"
+		printf '   %-36s %-4s %8s %8s %7s %7s %6s  %-*s %s\n' "$title" "$mode" "$A_US" "$B_US" \
+			"$R_MEAN" "$R_RAW" "$R_DIST" "$RUNSW" "$R_RUNS" "$text${v:+: $v}"
 		title=""
 	done
 }
@@ -354,6 +381,7 @@ echo "   $RUNS runs of $SECS s per mode, client and servers on CPU $CPU (in prog
 
 NODES="1 2 3 4"
 [ "$HAVE_NFT" = 1 ] && NODES="$NODES 5 6"
+[ "$HAVE_NFT" = 1 ] && [ "$BREAKDOWN" = 1 ] && NODES="$NODES 7 8"
 for n in $NODES; do
 	node_make "$n" && node_workloads "$n" || exit 1
 done
@@ -363,7 +391,7 @@ LABEL[n1]="petrel (node 1)"
 # Rules: 10 on nodes 1, 2 and 4, 1,000 on node 3. Without NetworkPolicy
 # support (petrelctl apply refuses the kind), the rules row is skipped.
 POLICY=1
-for n in 1 2 4; do
+for n in 1 2 4 $([ "$BREAKDOWN" = 1 ] && echo 7 8); do
 	node_policies "$n" 10 || { POLICY=0; break; }
 done
 [ "$POLICY" = 1 ] && { node_policies 3 1000 || POLICY=0; }
@@ -383,7 +411,13 @@ if [ "$HAVE_NFT" = 1 ]; then
 	ref_table 6 ft && REF_FT=1
 fi
 
-for p in n1 n2 n3 n4 br $([ "$REF_CT" = 1 ] && echo n5) $([ "$REF_FT" = 1 ] && echo n6); do
+PART=0
+if [ "$BREAKDOWN" = 1 ] && [ "$HAVE_NFT" = 1 ] && [ "$TABLE" = 1 ]; then
+	part_table 7 nat-pre nat-out nat-post && part_table 8 raw-pre && PART=1
+fi
+
+for p in n1 n2 n3 n4 br $([ "$REF_CT" = 1 ] && echo n5) $([ "$REF_FT" = 1 ] && echo n6) \
+	$([ "$PART" = 1 ] && echo n7 n8); do
 	server_start "$p" || exit 1
 done
 
@@ -420,6 +454,10 @@ for ((session = 1; session <= SESSIONS; session++)); do
 	compare "  petrel without table (A) vs bridge" n4 br none ""
 	[ "$REF_CT" = 1 ] && compare "  conntrack only: none (A) vs ct (B)" n4 n5 none ""
 	[ "$REF_FT" = 1 ] && compare "  none (A) vs ct + flowtable (B)" n4 n6 none ""
+	if [ "$PART" = 1 ]; then
+		compare "  none (A) vs petrel's minus nat-*" n4 n7 none ""
+		compare "  none (A) vs petrel's minus raw-pre" n4 n8 none ""
+	fi
 	break
 done
 cat <<EOF
@@ -438,6 +476,8 @@ cat <<EOF
    was stopped and its table deleted after it made the workloads; node 5 is
    node 4 plus a one-rule table of ours that turns conntrack on (ct state
    established,related accept in forward), the part of petrel's cost that
-   any stateful firewall pays. The bridge is Docker's shape without
+   any stateful firewall pays; nodes 7 and 8 are node 1 with felix stopped
+   and base chains of its table deleted (nat-pre, nat-out and nat-post;
+   raw-pre). The bridge is Docker's shape without
    Docker's iptables rules (no br_netfilter here).
 EOF

@@ -3,7 +3,10 @@
  * outside input: the network config (stdin) and CNI_ARGS. An input with a
  * newline is "CNI_ARGS\nCONFIG"; without, the whole input is fed to both.
  * Any input must parse or fail with at least one message and a known code;
- * an accepted config must hold only what validation allows, and its
+ * an accepted config must hold only what validation allows (GC's
+ * cni.dev/valid-attachments included: each item a valid container ID and
+ * interface name, found by cni_attachment_valid; the plugin's reserved
+ * label never set by a config; the network's label value valid), and its
  * prevResult must survive the result encoder.
  */
 #include <stdint.h>
@@ -11,8 +14,30 @@
 #include <string.h>
 
 #include "cni/cni.h"
+#include "common/ifname.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_gc(const struct cni_conf *c)
+{
+	char v[CNI_NET_LABEL_LEN];
+
+	if (c->n_valid > CNI_GC_MAX || (c->n_valid && (!c->valid || !c->has_valid)))
+		abort();
+	for (size_t i = 0; i < c->n_valid; i++) {
+		const struct cni_attachment *a = &c->valid[i];
+
+		if (!cni_container_id_valid(a->container_id, sizeof(a->container_id)) ||
+		    !ifname_valid(a->ifname) ||
+		    !cni_attachment_valid(c, a->container_id, a->ifname))
+			abort();
+	}
+	if (labels_get(&c->labels, CNI_NET_LABEL))
+		abort();
+	cni_network_label(c->name, v);
+	if (!v[0] || strlen(v) >= sizeof(v) || !labels_value_valid(v))
+		abort();
+}
 
 static void fuzz_conf(const char *buf, size_t len)
 {
@@ -40,6 +65,7 @@ static void fuzz_conf(const char *buf, size_t len)
 				abort();
 		if (c.prev_result && !json_is_object(c.prev_result))
 			abort();
+		check_gc(&c);
 		s = cni_result_text(c.cni_version, &res, c.prev_result);
 		if (!s)
 			abort();

@@ -292,6 +292,113 @@ left=0
 while read -r a; do has_node_route "$a" && left=$((left + 1)); done <"$TMP/par.addrs"
 check "after 50 DELs: no route left ($left)" test "$left" = 0
 
+# --- GC (CNI 1.1.0): attachments the runtime no longer lists ---
+# g1, g2, g3 on network "petrel" (g3 publishes a port), go on network
+# "other" (the same plugin and store), web and lab made by petrelctl run
+# (lab labelled as if the plugin had made it): GC listing g1 and g2 removes
+# g3 only, as its DEL would.
+gcconf() { # VALID-JSON [NETWORK [VERSION]]: a GC config for NETWORK
+	printf '%s' "$NETCONF" | jq -c --argjson v "$1" --arg n "${2:-petrel}" --arg ver "${3:-1.1.0}" \
+		'.cniVersion = $ver | .name = $n | .["cni.dev/valid-attachments"] = $v'
+}
+att() { # TAG...: the valid-attachments list of these containers' eth0
+	local t
+	for t in "$@"; do printf '{"containerID":"%s","ifname":"eth0"}\n' "$(cid_of "$t")"; done | jq -sc .
+}
+for g in g1 g2 g3 go; do
+	mkns "$g" || { fail "setup" "ip netns add pt-$ID-$g"; exit 1; }
+done
+USEDG=$(ipam_used)
+expect_ok "GC setup: ADD g1" cni ADD "$(cid_of g1)" "/run/netns/pt-$ID-g1" <<<"$NETCONF"
+G1=$(printf '%s' "$OUT" | jq -r '.ips[0].address' | sed 's|/.*||')
+expect_ok "GC setup: ADD g2" cni ADD "$(cid_of g2)" "/run/netns/pt-$ID-g2" <<<"$NETCONF"
+G2=$(printf '%s' "$OUT" | jq -r '.ips[0].address' | sed 's|/.*||')
+expect_ok "GC setup: ADD g3 (publishing 28090)" cni ADD "$(cid_of g3)" "/run/netns/pt-$ID-g3" <<<"$(pmconf 28090)"
+G3=$(printf '%s' "$OUT" | jq -r '.ips[0].address' | sed 's|/.*||')
+G3IF=$(printf '%s' "$OUT" | jq -r '.interfaces[] | select(has("sandbox") | not) | .name' | head -1)
+OTHERCONF=$(printf '%s' "$NETCONF" | jq -c '.name = "other"')
+expect_ok "GC setup: ADD go on network \"other\"" cni ADD "$(cid_of go)" "/run/netns/pt-$ID-go" <<<"$OTHERCONF"
+expect_ok "GC setup: run lab --label petrel.dev/cni-network=petrel" \
+	ctl run --name lab --label petrel.dev/cni-network=petrel
+ctl -o json inspect "$(wl_of "$(cid_of g1)")" >"$TMP/g1.json" 2>&1
+# shellcheck disable=SC2016 # jq's own syntax
+check "ADD labels the record petrel.dev/cni-network=petrel ($(jq -c '.metadata.labels // .labels' "$TMP/g1.json" 2>/dev/null))" \
+	jq -e '(.metadata.labels // .labels)["petrel.dev/cni-network"] == "petrel"' "$TMP/g1.json"
+check "GC setup: used +5 (g1 g2 g3 go lab)" test "$(ipam_used)" = $((USEDG + 5))
+wl_rec() { # TAG: the record of that container's workload (JSON, with revision)
+	"$DSCTL" "sqlite:$DB" dump 2>/dev/null | grep "/$(wl_of "$(cid_of "$1")")	"
+}
+ifidx() { ip -n "$NODE" -o link show "$1" 2>/dev/null | cut -d: -f1; }
+for g in g1 g2 go; do
+	wl_rec "$g" >"$TMP/rec.$g.before"
+	ifidx "$(wl_ifname "$(wl_of "$(cid_of "$g")")")" >"$TMP/if.$g.before"
+done
+wl_rec_lab() { "$DSCTL" "sqlite:$DB" dump 2>/dev/null | grep '/lab	'; }
+wl_rec_lab >"$TMP/rec.lab.before"
+
+# gc_err WHAT CODE-TEST CONFIG: GC fails, and nothing at all changes.
+gc_err() {
+	local rc
+	pt_snapshot "$TMP/gc.before"
+	cni GC - "" <<<"$3" >"$TMP/err.out" 2>"$TMP/err.err"
+	rc=$?
+	pt_san_said "$1" "$(cat "$TMP/err.err")"
+	check "$1: exit 1 (got $rc)" test "$rc" = 1
+	check "$1: error JSON, code $2 ($(pt_oneline <"$TMP/err.out"))" is_err_json "$2" "$TMP/err.out"
+	pt_snapshot "$TMP/gc.after"
+	same_files "$1: nothing changed (datastore with revisions, links, routes)" \
+		"$TMP/gc.before" "$TMP/gc.after"
+}
+gc_err "GC with an attachment without ifname" '. == 7' \
+	"$(gcconf "[{\"containerID\":\"$(cid_of g1)\"}]")"
+check "GC with an attachment without ifname: the message names the field" \
+	grep -q 'valid-attachments\[0\]\.ifname: required' "$TMP/err.out"
+gc_err "GC with valid-attachments not a list" '. == 7' "$(gcconf '"all"')"
+gc_err "GC without cni.dev/valid-attachments" '. == 7' \
+	"$(printf '%s' "$NETCONF" | jq -c '.cniVersion = "1.1.0"')"
+gc_err "GC with cniVersion 1.0.0" '. == 1' "$(gcconf "$(att g1 g2)" petrel 1.0.0)"
+gc_err "GC with bad JSON" '. == 6' '{"cniVersion":"1.1.0","cni.dev/valid-attachments":['
+
+expect_ok "GC listing g1 and g2" cni GC - "" <<<"$(gcconf "$(att g1 g2)")"
+check "GC: empty stdout" test -z "$OUT"
+check "GC: g3's record gone" test -z "$(wl_rec g3)"
+check "GC: g3's host end $G3IF gone" sh -c "! ip -n $NODE link show '$G3IF' >/dev/null 2>&1"
+check "GC: g3 has no eth0 left" sh -c "! ip -n pt-$ID-g3 link show eth0 >/dev/null 2>&1"
+check "GC: g3's route $G3/32 gone (bounded wait)" wait_for 50 0.1 no_node_route "$G3"
+check "GC: g3's port reservation gone" test -z "$(hostport_keys)"
+check "GC: g3's address released (used +4)" test "$(ipam_used)" = $((USEDG + 4))
+check "GC: ipam check clean" ipam_clean
+for g in g1 g2 go; do
+	wl_rec "$g" >"$TMP/rec.$g.after"
+	check "GC: $g's record was there" test -s "$TMP/rec.$g.before"
+	same_files "GC: $g's record untouched (same revision)" "$TMP/rec.$g.before" "$TMP/rec.$g.after"
+	check "GC: $g's host end untouched (same ifindex)" \
+		test "$(ifidx "$(wl_ifname "$(wl_of "$(cid_of "$g")")")")" = "$(cat "$TMP/if.$g.before")"
+done
+wl_rec_lab >"$TMP/rec.lab.after"
+check "GC: lab's record was there" test -s "$TMP/rec.lab.before"
+same_files "GC: lab (petrelctl run, the same label) untouched" "$TMP/rec.lab.before" "$TMP/rec.lab.after"
+check "GC: web untouched" sh -c "'$PETRELCTL' -c '$CONF' ls | grep -q '^web '"
+check "GC: ping g1 -> g2 $G2" ip netns exec "pt-$ID-g1" ping -c 2 -i 0.2 -W 2 "$G2"
+check "GC: ping g2 -> web $WEB" ip netns exec "pt-$ID-g2" ping -c 2 -i 0.2 -W 2 "$WEB"
+check "GC: ping web -> g1 $G1" ctl exec web -- ping -c 2 -i 0.2 -W 2 "$G1"
+pt_snapshot "$TMP/gc2.before"
+expect_ok "GC again (nothing stale)" cni GC - "" <<<"$(gcconf "$(att g1 g2)")"
+pt_snapshot "$TMP/gc2.after"
+same_files "GC again: nothing changed" "$TMP/gc2.before" "$TMP/gc2.after"
+expect_ok "DEL g3 after GC" cni DEL "$(cid_of g3)" "/run/netns/pt-$ID-g3" <<<"$NETCONF"
+expect_ok "GC of network \"other\" with an empty list" cni GC - "" <<<"$(gcconf '[]' other)"
+check "GC of \"other\": go gone, g1 g2 kept" \
+	sh -c "[ -z \"\$('$DSCTL' 'sqlite:$DB' dump | grep '/$(wl_of "$(cid_of go)")	')\" ] && \
+		'$PETRELCTL' -c '$CONF' ls | grep -q '^$(wl_of "$(cid_of g1)") ' && \
+		'$PETRELCTL' -c '$CONF' ls | grep -q '^$(wl_of "$(cid_of g2)") '"
+for g in g1 g2; do
+	expect_ok "DEL $g" cni DEL "$(cid_of "$g")" "/run/netns/pt-$ID-$g" <<<"$NETCONF"
+done
+expect_ok "rm lab" ctl rm lab
+check "GC section: used back to $USEDG" test "$(ipam_used)" = "$USEDG"
+check "GC section: ipam check clean" ipam_clean
+
 # --- petrel-ipam: directly, then under the reference ptp plugin ---
 # ptp makes its host end and routes in the namespace it runs in: the node's
 # (ip netns exec), never the machine's. petrel-ipam answers A/<pool prefix>

@@ -18,8 +18,8 @@
 #   +----|--------------------|--------------------|---------------------|----------+
 #        |veth                |veth                |veth                 |
 #   +----|------------+ +-----|-----------+ +-------|--------+ +---------|------------+
-#   | a 10.65.x.x     | | n 10.66.0.10    | | b 10.65.y.y    | | pt-<id>-ext           |
-#   | forges 10.65.   | | (natOutgoing    | |                | | dn0 192.0.2.1/24      |
+#   | a 10.65.0.10    | | n 10.66.0.10    | | b 10.65.0.11   | | pt-<id>-ext           |
+#   | forges 10.65.   | | (natOutgoing    | | -p 7272:72     | | dn0 192.0.2.1/24      |
 #   | 99.99 and b's   | |  pool)          | |                | | routes 10.65/16 and   |
 #   | address         | |                 | |                | | 10.66.0.0/24 via node |
 #   +-----------------+ +-----------------+ +----------------+ | servers: who-am-I     |
@@ -30,19 +30,20 @@ set -u
 pt_init nft
 pt_need_bins "$PETRELCTL" "$FELIX"
 pt_need_tools socat nft jq
-# A resync every 3 s: a change by hand that felix does not hear of is put
-# right at the latest then.
-PT_CONF_EXTRA="resyncInterval: 3"
+# (The default resyncInterval, 30 s: a change by hand must be put right
+# well before it, as soon as felix hears of it.)
 pt_node
 ip -n "$EXT" route add 10.65.0.0/16 via "$NODE_IP"
 ip -n "$EXT" route add 10.66.0.0/24 via "$NODE_IP"
 # Who connects (the far side's view of the source), and every peer logged.
 # shellcheck disable=SC2016  # expanded by the shell socat runs
 bg ip netns exec "$EXT" socat TCP-LISTEN:7070,reuseaddr,fork \
-	"SYSTEM:echo \$SOCAT_PEERADDR; echo \$SOCAT_PEERADDR >>$TMP/peers.tcp"
+	"SYSTEM:echo \$SOCAT_PEERADDR; echo \$SOCAT_PEERADDR >>$TMP/peers.tcp" 2>>"$TMP/servers.log"
 # A counter: one line every 0.05 s over one connection.
-bg ip netns exec "$EXT" socat TCP-LISTEN:7171,reuseaddr,fork \
-	'SYSTEM:i=0; while [ $i -lt 100000 ]; do echo $i; i=$((i + 1)); sleep 0.05; done'
+# shellcheck disable=SC2016  # expanded by the shell socat runs
+# (It ends when its connection does: a write error ends the loop.)
+COUNTER='i=0; while [ $i -lt 100000 ]; do echo $i || exit 0; i=$((i + 1)); sleep 0.05; done'
+bg ip netns exec "$EXT" socat TCP-LISTEN:7171,reuseaddr,fork "SYSTEM:$COUNTER" 2>>"$TMP/servers.log"
 nftn() { ip netns exec "$NODE" nft "$@"; }
 
 # --- foreign tables, before felix ------------------------------------------------------
@@ -77,8 +78,21 @@ felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
 expect_ok "pool create p1 10.65.0.0/16" ctl pool create p1 --cidr 10.65.0.0/16
 expect_ok "pool create nat1 10.66.0.0/24 --nat-outgoing" ctl pool create nat1 --cidr 10.66.0.0/24 --nat-outgoing
 check "table inet petrel exists" nftn list table inet petrel
-wl_run "$CONF" a --ip 10.65.0.10
-wl_run "$CONF" b --ip 10.65.0.11
+# A policy that selects a and allows everything: a gets chains of its own
+# (from-IF, to-IF; a workload no policy selects shares from-open/to-open).
+cat >"$TMP/a-pol.yaml" <<'EOF'
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: a-all}
+spec:
+  selector: app == "a"
+  types: [Ingress, Egress]
+  ingress: [{action: Allow}]
+  egress: [{action: Allow}]
+EOF
+expect_ok "policy apply a-all (selects a, allows everything)" ctl policy apply -f "$TMP/a-pol.yaml"
+wl_run "$CONF" a --ip 10.65.0.10 --label app=a
+wl_run "$CONF" b --ip 10.65.0.11 -p 7272:72
 wl_run "$CONF" n --ip 10.66.0.10
 for w in a b n; do
 	[ -n "${WL_ADDR[$w]:-}" ] || { fail "setup" "workload $w missing"; exit 1; }
@@ -174,11 +188,14 @@ expect_ok "petrelctl nft a" ctl nft a
 printf '%s\n' "$OUT" >"$TMP/nft.a"
 check "nft a: chain from-$IFA" grep -q "chain from-$IFA" "$TMP/nft.a"
 check "nft a: chain to-$IFA" grep -q "chain to-$IFA" "$TMP/nft.a"
-check "nft a: not b's chains" sh -c "! grep -q 'chain from-$(wl_ifname b)' '$TMP/nft.a'"
+check "nft a: the policy chains it jumps to (pi-a-all, pe-a-all)" sh -c "grep -q 'chain pi-a-all' '$TMP/nft.a' && grep -q 'chain pe-a-all' '$TMP/nft.a'"
+check "nft a: nothing of b" sh -c "! grep -q '$(wl_ifname b)' '$TMP/nft.a' && ! grep -q '${WL_ADDR[b]}' '$TMP/nft.a'"
 check "nft a: a's address among its elements" grep -q "${WL_ADDR[a]}" "$TMP/nft.a"
 expect_ok "petrelctl nft (the whole table)" ctl nft
 printf '%s\n' "$OUT" >"$TMP/nft.all"
-check "nft: table inet petrel with a's and b's chains" sh -c "grep -q 'table inet petrel' '$TMP/nft.all' && grep -q 'chain from-$IFA' '$TMP/nft.all' && grep -q 'chain to-$(wl_ifname b)' '$TMP/nft.all'"
+check "nft: table inet petrel with a's chains and b's elements" sh -c "grep -q 'table inet petrel' '$TMP/nft.all' && grep -q 'chain from-$IFA' '$TMP/nft.all' && grep -q '\"$(wl_ifname b)\"' '$TMP/nft.all'"
+kchains() { nftn list table inet petrel | grep -o 'chain [^ ]*' | sort; }
+check "nft: what felix says has the kernel's chains" sh -c "[ \"\$(grep -o 'chain [^ ]*' '$TMP/nft.all' | sort)\" = \"\$1\" ]" _ "$(kchains)"
 expect_ok "petrelctl -o json nft a" ctl -o json nft a
 check "nft -o json: {ok: true, text}" sh -c "printf '%s' \"\$1\" | jq -e '.ok == true and (.text | contains(\"from-$IFA\"))'" _ "$OUT"
 expect_err "petrelctl nft of a missing workload" "ghost" ctl nft ghost
@@ -244,52 +261,118 @@ check "the chain nat-pre deleted by hand (flushed, then deleted)" \
 check "a reaches the far side after the repairs" ctl exec a -- ping -c 1 -W 2 "$EXT_IP"
 check "b reaches a after the repairs" ctl exec b -- ping -c 1 -W 2 "${WL_ADDR[a]}"
 
-# --- felix restarts under a running TCP stream --------------------------------------------------
-bg sh -c "'$PETRELCTL' -c '$CONF' exec a -- socat -u TCP:$EXT_IP:7171,connect-timeout=2 - >'$TMP/stream'"
-STREAM_PID=$BG_PID
-lines() { wc -l <"$TMP/stream"; }
-grows() { # N: the stream has more than N lines
-	[ "$(lines)" -gt "$1" ]
+# --- felix restarts under running TCP streams -------------------------------------------------
+# Three connections, each a counter (a line every 0.05 s): a from the far
+# side (a's policy chains), n from the far side (masqueraded), and the far
+# side from b through the published port $NODE_IP:7272 (DNAT).
+bg "$PETRELCTL" -c "$CONF" exec b -- socat TCP-LISTEN:72,reuseaddr,fork "SYSTEM:$COUNTER" 2>>"$TMP/servers.log"
+wait_for 50 0.1 sh -c "'$PETRELCTL' -c '$CONF' exec b -- ss -Hltn | grep -q ':72 '"
+# (Each client is the process bg started: petrelctl exec and ip netns exec
+# exec socat. Killing it ends the connection, and the server's loop.)
+bg "$PETRELCTL" -c "$CONF" exec a -- socat -u "TCP:$EXT_IP:7171,connect-timeout=2" - >"$TMP/stream.a"
+SA_PID=$BG_PID
+bg "$PETRELCTL" -c "$CONF" exec n -- socat -u "TCP:$EXT_IP:7171,connect-timeout=2" - >"$TMP/stream.n"
+SN_PID=$BG_PID
+bg ip netns exec "$EXT" socat -u "TCP:$NODE_IP:7272,connect-timeout=2" - >"$TMP/stream.b"
+SB_PID=$BG_PID
+STREAMS="a n b"
+lines() { if [ -f "$TMP/stream.$1" ]; then wc -l <"$TMP/stream.$1"; else echo 0; fi; }
+# all_grow: every stream grew by 5 lines or more since mark_streams.
+mark_streams() {
+	local s
+	for s in $STREAMS; do printf -v "MARK_$s" '%s' "$(lines "$s")"; done
 }
-check "the stream flows (a counter from the far side)" wait_for 50 0.1 grows 10
+all_grow() {
+	local s m
+	for s in $STREAMS; do
+		m="MARK_$s"
+		[ "$(lines "$s")" -ge $((${!m} + 5)) ] || return 1
+	done
+}
+streams_state() { local s; for s in $STREAMS; do printf '%s:%s ' "$s" "$(lines "$s")"; done; }
+marks_state() { local s m; for s in $STREAMS; do m="MARK_$s"; printf '%s:%s ' "$s" "${!m}"; done; }
+flows() { # WHAT
+	if wait_for 50 0.1 all_grow; then
+		pass "$1: all three streams flow ($(streams_state))"
+	else
+		fail "$1: all three streams flow" "lines $(streams_state), marks $(marks_state) (5 more each wanted)"
+	fi
+}
+mark_streams
+flows "before any restart"
 petrel_table >"$TMP/petrel.before-restart"
 felix_stop TERM
 check "felix exits 0 on SIGTERM" test "$FELIX_RC" = 0
-n=$(lines)
-check "the stream flows while felix is down" wait_for 30 0.1 grows $((n + 5))
+mark_streams
+flows "felix stopped"
+expect_err "petrelctl nft while felix is down: a clear error" "felix" ctl nft a
+check "while felix is down: a rule of from-$IFA deleted by hand" del_first_rule "from-$IFA"
+check "while felix is down: an element added to wl_src by hand" \
+	nftn add element inet petrel wl_src "{ \"$IFA\" . $FORGED }"
 felix_start
 felix_wait_ready || fail "felix answers status after a restart" "no answer"
 wait_for 50 0.1 felix_all_programmed
-n=$(lines)
-check "the stream flows after felix's restart" wait_for 30 0.1 grows $((n + 10))
-alive() { ! pt_dead "$1"; }
-check "the stream's client still runs" alive "$STREAM_PID"
+mark_streams
+flows "felix restarted"
 petrel_table >"$TMP/petrel.after-restart"
-same_files "table inet petrel the same after the restart" "$TMP/petrel.before-restart" "$TMP/petrel.after-restart"
+same_files "table inet petrel the same after the restart (what was changed while felix was down put right)" "$TMP/petrel.before-restart" "$TMP/petrel.after-restart"
 foreign >"$TMP/foreign.2"
 same_files "foreign tables byte-identical after felix's restart" "$TMP/foreign.0" "$TMP/foreign.2"
 felix_stop KILL
 check "felix killed with -9" test "$FELIX_RC" = 137
-n=$(lines)
-check "the stream flows with felix killed" wait_for 30 0.1 grows $((n + 5))
+mark_streams
+flows "felix killed"
 check "table inet petrel still there after kill -9" nftn list table inet petrel
 felix_start
 felix_wait_ready || fail "felix answers status after kill -9" "no answer"
 wait_for 50 0.1 felix_all_programmed
-n=$(lines)
-check "the stream flows after felix's restart after kill -9" wait_for 30 0.1 grows $((n + 10))
-n=$(lines)
-head -n "$n" "$TMP/stream" >"$TMP/stream.got"
-seq 0 $((n - 1)) >"$TMP/stream.want"
-same_files "the stream lost and repeated nothing (0..$((n - 1)), one connection)" "$TMP/stream.want" "$TMP/stream.got"
+mark_streams
+flows "felix restarted after kill -9"
+alive() { ! pt_dead "$1"; }
+for s in a n b; do
+	p="S${s^^}_PID"
+	check "stream $s: its client still runs (one connection throughout)" alive "${!p}"
+	n=$(lines "$s")
+	head -n "$n" "$TMP/stream.$s" >"$TMP/stream.got"
+	seq 0 $((n - 1)) >"$TMP/stream.want"
+	same_files "stream $s lost and repeated nothing (0..$((n - 1)))" "$TMP/stream.want" "$TMP/stream.got"
+done
 petrel_table >"$TMP/petrel.after-kill"
 same_files "table inet petrel the same after kill -9 and restart" "$TMP/petrel.before-restart" "$TMP/petrel.after-kill"
 foreign >"$TMP/foreign.3"
 same_files "foreign tables byte-identical after kill -9 and restart" "$TMP/foreign.0" "$TMP/foreign.3"
 says "new connections after the restarts: a -> far side" "${WL_ADDR[a]}" far_sees a
 says "new connections after the restarts: n masqueraded" "$NODE_IP" far_sees n
-kill "$STREAM_PID" 2>/dev/null
-reap "$STREAM_PID" 30
+says "new connections after the restarts: far side -> $NODE_IP:7272 (b)" 0 \
+	sh -c "ip netns exec $EXT socat -T 2 -u TCP:$NODE_IP:7272,connect-timeout=1 - 2>/dev/null | head -n1"
+for p in "$SA_PID" "$SN_PID" "$SB_PID"; do
+	kill "$p" 2>/dev/null
+	reap "$p" 30
+done
+
+# --- endpointToHostAction: drop (felix restarted with it) ---------------------------------------
+felix_stop TERM
+echo "endpointToHostAction: drop" >>"$CONF"
+felix_start
+felix_wait_ready || fail "felix answers status (endpointToHostAction: drop)" "no answer"
+wait_for 50 0.1 felix_all_programmed
+no_ping() { ! "$PETRELCTL" -c "$CONF" exec "$1" -- ping -c 2 -i 0.3 -W 1 "$2" >/dev/null 2>&1; }
+check "endpointToHostAction drop: a cannot ping the node ($NODE_IP)" wait_for 10 0.3 no_ping a "$NODE_IP"
+check "endpointToHostAction drop: b cannot ping the node" no_ping b "$NODE_IP"
+check "endpointToHostAction drop: a still reaches the far side" ctl exec a -- ping -c 1 -W 2 "$EXT_IP"
+check "endpointToHostAction drop: the node still pings a (replies are established)" \
+	ip netns exec "$NODE" ping -c 1 -W 2 "${WL_ADDR[a]}"
+says "endpointToHostAction drop: b -> $NODE_IP:7272 (its own published port) still works" 0 \
+	sh -c "'$PETRELCTL' -c '$CONF' exec b -- socat -T 2 -u TCP:$NODE_IP:7272,connect-timeout=1 - 2>/dev/null | head -n1"
+foreign >"$TMP/foreign.6"
+same_files "foreign tables byte-identical after a restart with another config" "$TMP/foreign.0" "$TMP/foreign.6"
+felix_stop TERM
+sed -i '/^endpointToHostAction: drop$/d' "$CONF"
+felix_start
+felix_wait_ready || fail "felix answers status (endpointToHostAction back to accept)" "no answer"
+wait_for 50 0.1 felix_all_programmed
+check "endpointToHostAction accept (default) again: a pings the node" \
+	wait_for 10 0.3 ctl exec a -- ping -c 1 -W 1 "$NODE_IP"
 
 expect_ok "rm a b n" ctl rm a b n
 foreign >"$TMP/foreign.4"

@@ -246,9 +246,51 @@ allow c2 tcp web 80
 allow x1 tcp web 80
 allow x1 udp web 53
 EOF
+# --- notSelector, notPorts, Log (goes on to the next rule) ------------------------------
+apply_pol web-in <<'EOF'
+  selector: role == "web"
+  ingress:
+  - action: Log
+  - action: Allow
+    protocol: TCP
+    source: {notSelector: role == "other"}
+    destination: {notPorts: [8080]}
+EOF
+matrix "notSelector + notPorts + Log" <<'EOF'
+deny x1 tcp web 80
+deny x2 tcp web 80
+deny c1 tcp web 8080
+deny c2 tcp web 8080
+deny c1 icmp web
+allow c1 tcp web 80
+allow c2 tcp web 80
+EOF
 rm_pol web-in
 sync_pol -web-in
 matrix "policy removed: allowed again" <<<"$ALL_ALLOWED"
+
+# --- ingress on node2 too, selectors with `in`, `||`, has() ------------------------------
+apply_pol other-in <<'EOF'
+  selector: role in {"other", "nobody"}
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source: {selector: role == "web" || has(admin)}
+EOF
+sync_pol +other-in
+matrix "ingress of x1 and x2 (role in {other}) from web only" <<'EOF'
+deny c2 tcp x2 80
+deny c1 tcp x2 8080
+deny c1 icmp x1
+deny c2 udp x1 53
+deny x1 tcp x2 80
+allow web tcp x2 80
+allow web udp x2 53
+allow web icmp x1
+allow x2 tcp c2 80
+allow x2 tcp web 8080
+EOF
+rm_pol other-in
 
 # --- order: a lower-order Deny beats a later Allow -----------------------------------
 apply_pol deny-other <<'EOF'
@@ -264,7 +306,7 @@ apply_pol allow-all <<'EOF'
   ingress:
   - action: Allow
 EOF
-sync_pol +deny-other +allow-all
+sync_pol +deny-other +allow-all -other-in
 matrix "order 10 Deny before order 100 Allow" <<'EOF'
 deny x1 tcp web 80
 deny x2 tcp web 80
@@ -390,6 +432,56 @@ pt_qrun
 # --- policy get / rm ------------------------------------------------------------
 expect_ok "policy get" ctl1 policy get
 check "policy get lists deny-bad and web-in" sh -c "printf '%s\n' \"\$1\" | grep -q deny-bad && printf '%s\n' \"\$1\" | grep -q web-in" _ "$OUT"
+expect_ok "policy get web-in" ctl1 -o json policy get web-in
+check "policy get web-in -o json: kind NetworkPolicy, its selector and order" \
+	sh -c "printf '%s' \"\$1\" | jq -e '.kind == \"NetworkPolicy\" and .metadata.name == \"web-in\" and .spec.order == 20 and (.spec.selector | test(\"role\"))'" _ "$OUT"
+expect_ok "get networkpolicy (the generic verb)" ctl2 get networkpolicy
+check "get networkpolicy lists deny-bad" sh -c "printf '%s\n' \"\$1\" | grep -q deny-bad" _ "$OUT"
+# Invalid policies: refused with the file and line, nothing written.
+bad_pol() { # WHAT REGEX: the YAML on stdin
+	cat >"$TMP/bad.yaml"
+	ds_dump_norev >"$TMP/ds.before"
+	expect_err "$1" "$2" ctl1 policy apply -f "$TMP/bad.yaml"
+	ds_dump_norev >"$TMP/ds.after"
+	same_files "$1: nothing written" "$TMP/ds.before" "$TMP/ds.after"
+}
+bad_pol "policy apply: a selector that does not parse" 'bad\.yaml:[0-9]+.*selector' <<'EOF'
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: broken}
+spec:
+  selector: role ==
+  ingress: [{action: Allow}]
+EOF
+bad_pol "policy apply: ports without a protocol" 'bad\.yaml:[0-9]+.*(port|protocol)' <<'EOF'
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: broken}
+spec:
+  selector: all()
+  ingress:
+  - action: Allow
+    destination: {ports: [80]}
+EOF
+bad_pol "policy apply: an unknown action" 'bad\.yaml:[0-9]+.*(action|Maybe)' <<'EOF'
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: broken}
+spec:
+  selector: all()
+  ingress:
+  - action: Maybe
+EOF
+bad_pol "policy apply: an invalid CIDR in nets" 'bad\.yaml:[0-9]+.*(net|cidr|10\.0\.0\.300)' <<'EOF'
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: broken}
+spec:
+  selector: all()
+  ingress:
+  - action: Allow
+    source: {nets: [10.0.0.300/8]}
+EOF
 rm_pol deny-bad
 rm_pol web-in
 expect_err "policy rm of a missing policy" "web-in" ctl1 policy rm web-in

@@ -91,7 +91,7 @@ says "the workload's own port still answers directly (d1 -> web:80)" web wl_tcp 
 # DNAT keeps the client's own address (no SNAT from outside the node).
 wl_run "$CONF" src -p 8181:81
 # shellcheck disable=SC2016  # expanded by the shell socat runs
-bg "$PETRELCTL" -c "$CONF" exec src -- socat TCP-LISTEN:81,reuseaddr,fork 'SYSTEM:echo $SOCAT_PEERADDR'
+bg "$PETRELCTL" -c "$CONF" exec src -- socat TCP-LISTEN:81,reuseaddr,fork 'SYSTEM:echo $SOCAT_PEERADDR' 2>>"$TMP/servers.log"
 says "client outside -> $NODE_IP:8181: src sees the client's address $EXT_IP" "$EXT_IP" ns_tcp "$EXT" "$NODE_IP" 8181
 expect_ok "rm src" ctl rm src
 
@@ -155,12 +155,77 @@ refused "run web2 -p 8080:81 (8080/tcp is web's)" "port tcp/8080 is already publ
 refused "run web3 -p $NODE_IP2:8080:80 (any hostIP conflicts)" "tcp/8080.*web" \
 	ctl run --name web3 -p "$NODE_IP2:8080:80"
 refused "run web4 -p 9090:80 (w2's $NODE_IP2:9090)" "tcp/9090.*w2" ctl run --name web4 -p 9090:80
+refused "run web5 -p 5353:53/udp (web's UDP port)" "port udp/5353 is already published by workload web" \
+	ctl run --name web5 -p 5353:53/udp
+refused "run web6 -p 8181:80 -p 8181:81 (one host port twice)" "8181" ctl run --name web6 -p 8181:80 -p 8181:81
+for spec in 0:80 70000:80 8080:0 abc 8080:80/sctp 10.0.0.300:8080:80; do
+	refused "run -p $spec (invalid)" "${spec//./\\.}" ctl run --name bad -p "$spec"
+done
+expect_err "port of a missing workload" "ghost" ctl port ghost
 check "web2 does not exist" sh -c "! '$PETRELCTL' -c '$CONF' inspect web2"
 says "web's 8080 still answers after the refusals" web ns_tcp "$EXT" "$NODE_IP" 8080
 wl_run "$CONF" u1 -p 8080:53/udp
 wl_serve u1
 says "8080/udp (another protocol) is free: u1 answers UDP 8080" u1 ns_udp "$EXT" "$NODE_IP" 8080
 says "and 8080/tcp is still web's" web ns_tcp "$EXT" "$NODE_IP" 8080
+
+# --- a published port of a named network's member; a policy on a published port ----------
+# Non-members do not reach a member, except through its published port.
+expect_ok "network create blue" ctl network create blue
+wl_run "$CONF" bn --network blue -p 8088:80
+wl_serve bn
+says "client outside -> $NODE_IP:8088 (bn, a member of blue)" bn ns_tcp "$EXT" "$NODE_IP" 8088
+says "d1 (default network) -> $NODE_IP:8088: the published port reaches bn" bn wl_tcp d1 "$NODE_IP" 8088
+silent "d1 -> bn:80 directly: no (not a member of blue)" wl_tcp d1 "${WL_ADDR[bn]}" 80
+says "hairpin: bn -> $NODE_IP:8088 (itself)" bn wl_tcp bn "$NODE_IP" 8088
+# A policy selecting wp for ingress: only the outside client (its own
+# address survives the DNAT) on port 80.
+cat >"$TMP/pol.yaml" <<EOF
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: wp-in}
+spec:
+  selector: has(pol)
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    source: {nets: [$EXT_IP/32]}
+    destination: {ports: [80]}
+EOF
+wl_run "$CONF" wp --label pol=yes -p 8090:80 -p 8091:8080
+wl_serve wp
+expect_ok "policy apply wp-in (selects wp: TCP 80 from $EXT_IP only)" ctl policy apply -f "$TMP/pol.yaml"
+# (sync, bounded: felix has the policy's chain)
+has_chain() { ip netns exec "$NODE" nft list table inet petrel 2>/dev/null | grep -q "chain $1 "; }
+wait_for 50 0.1 has_chain pi-wp-in
+says "policy: client outside -> $NODE_IP:8090 (wp's 80) allowed" wp ns_tcp "$EXT" "$NODE_IP" 8090
+silent "policy: client outside -> $NODE_IP:8091 (wp's 8080) dropped" ns_tcp "$EXT" "$NODE_IP" 8091
+silent "policy: d1 -> $NODE_IP:8090 dropped (its source is not $EXT_IP)" wl_tcp d1 "$NODE_IP" 8090
+expect_ok "policy rm wp-in" ctl policy rm wp-in
+wait_for 50 0.1 eval '! has_chain pi-wp-in'
+says "no policy: d1 -> $NODE_IP:8090 answered again" wp wl_tcp d1 "$NODE_IP" 8090
+says "no policy: client outside -> $NODE_IP:8091 answered again" wp ns_tcp "$EXT" "$NODE_IP" 8091
+expect_ok "rm bn wp" ctl rm bn wp
+expect_ok "network rm blue" ctl network rm blue
+
+# --- hostPortRange exhausted: refused, nothing left behind ---------------------------------
+# w3 and w4 hold two of the ten TCP ports; eight more -p 80 fit.
+n_ok=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ctl run --name "e$i" -p 80 >"$TMP/e.out" 2>"$TMP/e.err" || break
+	n_ok=$((n_ok + 1))
+done
+check "-p 80 until the range is used up: 8 more workloads got a port (got $n_ok)" test "$n_ok" = 8
+refused "run with -p 80 when hostPortRange is used up" "port|range|free|exhaust" ctl run --name efull -p 80
+ports_used() { ctl -o json port "$1" 2>/dev/null | jq -r '.[] | select(.protocol == "tcp") | .hostPort'; }
+for ((i = 1; i <= n_ok; i++)); do ports_used "e$i"; done >"$TMP/e.ports"
+ports_used w3 >>"$TMP/e.ports"
+ports_used w4 >>"$TMP/e.ports"
+check "the ten TCP ports are 40000..40009, each once" \
+	sh -c "[ \"\$(sort -n '$TMP/e.ports' | tr '\n' ' ')\" = '40000 40001 40002 40003 40004 40005 40006 40007 40008 40009 ' ]"
+for ((i = 1; i <= n_ok; i++)); do echo "e$i"; done | xargs "$PETRELCTL" -c "$CONF" rm >/dev/null 2>&1
+check "the e* workloads removed" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^e[0-9]'"
 
 # --- rm takes the ports away --------------------------------------------------------
 expect_ok "rm web" ctl rm web

@@ -5,7 +5,8 @@
  * version replies as a runtime reads them; runtimeConfig.portMappings as a
  * workload's published ports; their host port reservations
  * (cni/hostport.c) and petrel-ipam's per-node gateway (cni/ipamgw.c) in a
- * sqlite store of the case's own.
+ * sqlite store of the case's own; GC's cni.dev/valid-attachments and the
+ * label that marks the plugin's workloads.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -214,6 +215,146 @@ static void test_conf_version(void **state)
 	assert_string_equal(v, CNI_VERSION);
 	cni_conf_version("garbage", 7, v, sizeof(v));
 	assert_string_equal(v, CNI_VERSION);
+}
+
+#define GC_HEAD "{\"cniVersion\":\"1.1.0\",\"name\":\"n\",\"type\":\"petrel\","
+
+static void test_gc_attachments(void **state)
+{
+	struct cni_conf c;
+	struct errs e = ERRS_INIT;
+
+	assert_int_equal(parse(GC_HEAD "\"cni.dev/valid-attachments\":["
+			       "{\"containerID\":\"abc\",\"ifname\":\"eth0\"},"
+			       "{\"containerID\":\"abc\",\"ifname\":\"net1\",\"x\":1},"
+			       "{\"containerID\":\"D.e_f-9\",\"ifname\":\"eth0\"}]}",
+			       &c, &e), 0);
+	assert_true(c.has_valid);
+	assert_int_equal(c.n_valid, 3);
+	assert_true(cni_attachment_valid(&c, "abc", "eth0"));
+	assert_true(cni_attachment_valid(&c, "abc", "net1"));
+	assert_true(cni_attachment_valid(&c, "D.e_f-9", "eth0"));
+	assert_false(cni_attachment_valid(&c, "abc", "eth1"));
+	assert_false(cni_attachment_valid(&c, "D.e_f-9", "net1"));
+	assert_false(cni_attachment_valid(&c, "ab", "eth0"));
+	cni_conf_clear(&c);
+	assert_false(c.has_valid);
+	assert_null(c.valid);
+
+	/* An empty list is a list: every attachment is stale. */
+	assert_int_equal(parse(GC_HEAD "\"cni.dev/valid-attachments\":[]}", &c, &e), 0);
+	assert_true(c.has_valid);
+	assert_int_equal(c.n_valid, 0);
+	assert_false(cni_attachment_valid(&c, "abc", "eth0"));
+	cni_conf_clear(&c);
+
+	/* Absent: not a GC request (GC refuses it), nothing else minds. */
+	assert_int_equal(parse(GC_HEAD "\"x\":1}", &c, &e), 0);
+	assert_false(c.has_valid);
+	cni_conf_clear(&c);
+
+	/* libcni's draft name, read when the spec's is absent ... */
+	assert_int_equal(parse(GC_HEAD "\"cni.dev/attachments\":["
+			       "{\"containerID\":\"old\",\"ifname\":\"eth0\"}]}", &c, &e), 0);
+	assert_true(c.has_valid);
+	assert_true(cni_attachment_valid(&c, "old", "eth0"));
+	cni_conf_clear(&c);
+	/* ... and ignored when both are there (libcni sends both, alike). */
+	assert_int_equal(parse(GC_HEAD "\"cni.dev/valid-attachments\":["
+			       "{\"containerID\":\"new\",\"ifname\":\"eth0\"}],"
+			       "\"cni.dev/attachments\":[]}", &c, &e), 0);
+	assert_int_equal(c.n_valid, 1);
+	assert_true(cni_attachment_valid(&c, "new", "eth0"));
+	cni_conf_clear(&c);
+	assert_int_equal(e.n, 0);
+}
+
+static void test_gc_invalid(void **state)
+{
+	struct cni_conf c;
+	struct errs e = ERRS_INIT;
+
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":{}}", CNI_ECONFIG,
+		     "cni.dev/valid-attachments: expected a list of {containerID, ifname}, "
+		     "got a mapping");
+	expect_error(GC_HEAD "\"cni.dev/attachments\":\"abc\"}", CNI_ECONFIG,
+		     "cni.dev/attachments: expected a list");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[\"abc\"]}", CNI_ECONFIG,
+		     "cni.dev/valid-attachments[0]: expected an object {containerID, ifname}, "
+		     "got a string");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"ifname\":\"eth0\"}]}",
+		     CNI_ECONFIG, "cni.dev/valid-attachments[0].containerID: required");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":\"a\"}]}",
+		     CNI_ECONFIG, "cni.dev/valid-attachments[0].ifname: required");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":\"a\","
+		     "\"ifname\":\"eth0\"},{\"containerID\":7,\"ifname\":\"eth0\"}]}",
+		     CNI_ECONFIG, "cni.dev/valid-attachments[1].containerID: expected a string");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":\"-a\","
+		     "\"ifname\":\"eth0\"}]}", CNI_ECONFIG,
+		     "cni.dev/valid-attachments[0].containerID: invalid");
+	/* a NUL inside: refused by the decoder already */
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":"
+		     "\"a\\u0000b\",\"ifname\":\"eth0\"}]}", CNI_EDECODE, "is not allowed");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":\"a\","
+		     "\"ifname\":\"a/b\"}]}", CNI_ECONFIG,
+		     "cni.dev/valid-attachments[0].ifname: not a valid interface name");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":\"a\","
+		     "\"ifname\":\"abcdefghijklmnop\"}]}", CNI_ECONFIG,
+		     "cni.dev/valid-attachments[0].ifname: not a valid interface name");
+	expect_error(GC_HEAD "\"cni.dev/valid-attachments\":[{\"containerID\":\"a\","
+		     "\"ifname\":null}]}", CNI_ECONFIG,
+		     "cni.dev/valid-attachments[0].ifname: expected a string");
+	/* every bad item is named, not only the first */
+	assert_int_equal(parse(GC_HEAD "\"cni.dev/valid-attachments\":[1,"
+			       "{\"containerID\":\"ok\",\"ifname\":\"eth0\"},{}]}", &c, &e),
+			 -CNI_ECONFIG);
+	assert_true(has_err(&e, "[0]: expected an object"));
+	assert_true(has_err(&e, "[2].containerID: required"));
+	assert_true(has_err(&e, "[2].ifname: required"));
+	assert_int_equal(e.n, 3);
+	errs_clear(&e);
+}
+
+/* The plugin's own label: reserved in a config; its value from the name. */
+static void test_network_label(void **state)
+{
+	char v[CNI_NET_LABEL_LEN];
+	char longname[80];
+
+	expect_error("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+		     "\"args\":{\"labels\":{\"" CNI_NET_LABEL "\":\"other\"}}}", CNI_ECONFIG,
+		     "args.labels." CNI_NET_LABEL ": reserved");
+	expect_error("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"type\":\"t\","
+		     "\"runtimeConfig\":{\"labels\":{\"" CNI_NET_LABEL "\":\"n\"}}}",
+		     CNI_ECONFIG, "runtimeConfig.labels." CNI_NET_LABEL ": reserved");
+	assert_true(labels_key_valid(CNI_NET_LABEL));
+	cni_network_label("podman", v);
+	assert_string_equal(v, "podman");
+	cni_network_label("my_net.1", v);
+	assert_string_equal(v, "my_net.1");
+	/* not a label value (ends in '-', or too long): its SHA-1, stable */
+	cni_network_label("net-", v);
+	assert_int_equal(strlen(v), 45);
+	assert_memory_equal(v, "sha1-", 5);
+	assert_true(labels_value_valid(v));
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cni_network_label(longname, v);
+	assert_memory_equal(v, "sha1-", 5);
+	assert_true(labels_value_valid(v));
+	longname[63] = '\0';	/* 63 characters: itself */
+	cni_network_label(longname, v);
+	assert_string_equal(v, longname);
+	/* stable, and distinct for distinct names */
+	{
+		char w[CNI_NET_LABEL_LEN], x[CNI_NET_LABEL_LEN];
+
+		cni_network_label("net-", w);
+		cni_network_label("net.", x);
+		cni_network_label("net-", v);
+		assert_string_equal(v, w);
+		assert_string_not_equal(w, x);
+	}
 }
 
 static void test_args(void **state)
@@ -695,6 +836,9 @@ int main(void)
 		cmocka_unit_test(test_conf_invalid),
 		cmocka_unit_test(test_conf_all_errors),
 		cmocka_unit_test(test_conf_version),
+		cmocka_unit_test(test_gc_attachments),
+		cmocka_unit_test(test_gc_invalid),
+		cmocka_unit_test(test_network_label),
 		cmocka_unit_test(test_args),
 		cmocka_unit_test(test_container_id),
 		cmocka_unit_test(test_result),
