@@ -90,7 +90,6 @@ command -v nft >/dev/null 2>&1 && HAVE_NFT=1
 
 declare -A FPID		# node -> felix pid
 declare -A CNS SNS SIP	# path -> client netns, server netns, server address
-declare -A LABEL	# path -> its name in the printout
 
 # die MESSAGE: says why, with the end of each felix log.
 die() {
@@ -386,7 +385,6 @@ for n in $NODES; do
 	node_make "$n" && node_workloads "$n" || exit 1
 done
 bridge_make || exit 1
-LABEL[n1]="petrel (node 1)"
 
 # Rules: 10 on nodes 1, 2 and 4, 1,000 on node 3. Without NetworkPolicy
 # support (petrelctl apply refuses the kind), the rules row is skipped.
@@ -430,14 +428,12 @@ else
 fi
 [ "$POLICY" = 1 ] || echo "   (policies not applied: ${POLICY_WHY:-?})"
 
-gate_ok=0
 for ((session = 1; session <= SESSIONS; session++)); do
 	echo
 	echo "   session $session"
 	row_head
 	compare "A/A: node 1 vs node 2 (identical)" n1 n2 within "+-0.5 %"
 	if [ "$CMP_OK" = 1 ]; then
-		gate_ok=1
 		echo "   A/A control within +-0.5 % in every mode: yes"
 	else
 		echo "   A/A control within +-0.5 % in every mode: no$([ $session -lt "$SESSIONS" ] && echo ", session repeated")"

@@ -5,7 +5,9 @@
 # pools no network names) are isolated from each other; members reach each
 # other on one node and across nodes (TCP, UDP, ICMP) and the outside; a
 # default-network workload cannot reach a member, the member reaches it; a
-# workload on both networks reaches both; names resolve inside a network,
+# workload on both networks reaches both; a policy selecting a member
+# decides for it (Allow from a non-member; Pass back to the network
+# rules); names resolve inside a network,
 # also of members on the other node (`petrelctl exec A -- getent hosts B`,
 # ping by name, `ip netns exec`), not across networks; network ls /
 # inspect / rm (refused while members exist, changing nothing); bad names
@@ -18,13 +20,13 @@
 #                  | veth                               | veth
 #   +--------------|---- pt-<id>-n1 ----+   +-----------|---- pt-<id>-n2 ----+
 #   | up0 192.0.2.11, felix + BIRD      |   | up0 198.51.100.12, felix + BIRD |
-#   +--|------|------|------|------|----+   +----|--------|--------|---------+
-#      |      |      |      |      |             |        |        |
-#    +-|--+ +-|--+ +-|--+ +-|--+ +-|--+        +-|--+   +-|--+   +-|--+
-#    | b1 | | m  | | r1 | | d1 | |    |        | b2 |   | r2 |   | d2 |
-#    |blue| |blue| |red | |dflt| |    |        |blue|   |red |   |dflt|
-#    +----+ |+red| +----+ +----+ +----+        +----+   +----+   +----+
-#           +----+
+#   +--|------|------|------|-----------+   +----|--------|--------|---------+
+#      |      |      |      |                        |        |        |
+#    +-|--+ +-|--+ +-|--+ +-|--+                   +-|--+   +-|--+   +-|--+
+#    | b1 | | m  | | r1 | | d1 |                   | b2 |   | r2 |   | d2 |
+#    |blue| |blue| |red | |dflt|                   |blue|   |red |   |dflt|
+#    +----+ |+red| +----+ +----+                   +----+   +----+   +----+
+#           +----+                                 later: b3 (blue), node2
 #   pools: p1 10.65.0.0/17 (default, red), blue 10.65.200.0/24 (inside the
 #   ToR's PETREL-POOLS 10.65.0.0/16, so the ToR takes blue's blocks too)
 #   (each workload: TCP 80 and 8080, UDP 53 answer with its name)
@@ -81,7 +83,7 @@ expect_ok "network rm green (no members)" ctl1 network rm green
 check "network rm green removed pool green" sh -c "! '$PETRELCTL' -c '$C1' get ippool green"
 
 # --- members -----------------------------------------------------------------------
-wl_run "$C1" b1 --network blue
+wl_run "$C1" b1 --network blue --label app=b1
 wl_run "$C2" b2 --network blue
 wl_run "$C1" r1 --network red
 wl_run "$C2" r2 --network red
@@ -149,6 +151,44 @@ allow d1 tcp d2 80
 EOF
 	pt_qrun
 done
+# A policy selecting a member: only what its rules allow passes; Pass
+# hands over to the network rules (members yes, others no).
+cat >"$TMP/b1-in.yaml" <<EOF
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: b1-in}
+spec:
+  selector: app == "b1"
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    source: {nets: [${WL_ADDR[d1]}/32]}
+  - action: Pass
+    protocol: TCP
+EOF
+expect_ok "policy apply b1-in (d1 allowed; TCP passed to the network rules)" ctl1 policy apply -f "$TMP/b1-in.yaml"
+for e in deny allow; do
+	while read -r x f p t port; do
+		[ "$x" = "$e" ] || continue
+		pt_q "policy b1-in: $f->$t $p${port:+/$port}" "$x" 5 "$f" "$p" "$t" "$port"
+	done <<'EOF'
+deny d2 tcp b1 80
+deny b2 icmp b1
+deny b2 udp b1 53
+deny r1 tcp b1 80
+allow d1 tcp b1 80
+allow d1 icmp b1
+allow b2 tcp b1 80
+allow m tcp b1 8080
+allow b1 tcp d2 80
+EOF
+	pt_qrun
+done
+expect_ok "policy rm b1-in" ctl1 policy rm b1-in
+pt_q "policy b1-in removed: d1 -> b1 denied again (not a member)" deny 5 d1 tcp b1 80
+pt_q "policy b1-in removed: b2 -> b1 icmp allowed again (member)" allow 5 b2 icmp b1
+pt_qrun
+
 # The outside: a server in the ToR's namespace.
 far_ok() { # FROM: the far side answers and sees FROM's own address
 	local out

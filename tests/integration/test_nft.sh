@@ -5,9 +5,12 @@
 # workload sending from an address not its own is dropped, its own address
 # works); foreign tables made before felix starts stay byte-identical
 # through felix's start, traffic and restarts; a rule deleted or a set
-# element added by hand is put right by felix (bounded wait); a TCP stream
-# survives felix's restart (SIGTERM, then kill -9); `petrelctl nft NAME`
-# shows the workload's chains.
+# element added by hand is put right by felix (bounded wait; also what was
+# changed while felix was down); three TCP streams (a workload's egress
+# through its policy chains, a masqueraded one, one through a published
+# port) survive felix's restart (SIGTERM, then kill -9), losing nothing;
+# `petrelctl nft NAME` shows the workload's chains; endpointToHostAction
+# drop keeps workloads off the node itself.
 #
 #   +------------------------------ pt-<id>-node ---------------------------------+
 #   | felix: table inet petrel                                                     |
@@ -181,6 +184,32 @@ check "the far side's server never saw a forged peer" sh -c "! grep -Eqx '$FORGE
 check "a's own address works after the forgeries (ping)" ctl exec a -- ping -c 1 -W 2 -I "${WL_ADDR[a]}" "$EXT_IP"
 ctl exec a -- ip addr del "${WL_ADDR[b]}/32" dev eth0
 ctl exec a -- ip addr del "$FORGED/32" dev eth0
+
+# --- the node's 127.0.0.1 is not the workloads' -------------------------------------------------
+# felix sets route_localnet=1 on workload interfaces (for ports published
+# on 127.0.0.1): then the kernel no longer drops a packet from a workload to
+# 127.0.0.0/8 as a martian, and only the table can keep a workload off the
+# node's loopback-only services (CVE-2020-8558 in Kubernetes). The workload
+# "evil" routes 127.0.0.1 to its gateway (root in its own namespace may).
+bg ip netns exec "$NODE" socat -u UDP-RECV:5300,bind=127.0.0.1 "OPEN:$TMP/lo-udp.got,creat,append" 2>>"$TMP/servers.log"
+bg ip netns exec "$NODE" socat TCP-LISTEN:9999,bind=127.0.0.1,reuseaddr,fork 'SYSTEM:echo node-localhost-only' 2>>"$TMP/servers.log"
+wl_run "$CONF" evil --ip 10.65.0.12
+wait_for 50 0.1 sh -c "ip netns exec $NODE ss -Hltn | grep -q '127.0.0.1:9999 '"
+check "the node's own 127.0.0.1:5300 (UDP) works from the node" sh -c \
+	"echo from-the-node | ip netns exec $NODE socat -u - UDP:127.0.0.1:5300 && sleep 0.3 && grep -q from-the-node '$TMP/lo-udp.got'"
+expect_ok "evil routes 127.0.0.1 to its gateway (its own namespace)" ctl exec evil -- sh -c \
+	"sysctl -qw net.ipv4.conf.all.route_localnet=1 net.ipv4.conf.eth0.route_localnet=1 &&
+	 ip route del local 127.0.0.0/8 dev lo table local &&
+	 ip route del local 127.0.0.1 dev lo table local &&
+	 ip route add 127.0.0.1/32 via 169.254.1.1 dev eth0"
+ctl exec evil -- sh -c 'echo from-evil | socat -u - UDP:127.0.0.1:5300; echo from-evil | socat -u - UDP:127.0.0.1:5300' >/dev/null 2>&1
+ctl exec evil -- socat -T 2 -u TCP:127.0.0.1:9999,connect-timeout=2 - >"$TMP/lo-tcp.got" 2>/dev/null
+sleep 0.3
+check "a workload's UDP to 127.0.0.1:5300 never reaches the node's loopback-only service" \
+	sh -c "! grep -q from-evil '$TMP/lo-udp.got'"
+check "a workload's TCP SYN to 127.0.0.1:9999 never reaches the node's socket (no connection from 10.65.0.12)" \
+	sh -c "! ip netns exec $NODE ss -Htan | grep -q '127.0.0.1:9999 *10.65.0.12:' && ! grep -q node-localhost-only '$TMP/lo-tcp.got'"
+expect_ok "rm evil" ctl rm evil
 
 # --- petrelctl nft ---------------------------------------------------------------------------
 IFA=$(wl_ifname a)

@@ -2,12 +2,18 @@
 #
 # NetworkPolicy, an allow/deny matrix with real traffic (TCP with socat,
 # UDP, ICMP) between workloads on one node and across two nodes: policies
-# by label selector, by CIDR (nets / notNets), by port (TCP and UDP), by
-# ICMP type, with order (a lower-order Deny beats a later Allow), Pass, and
-# Ingress vs Egress; no policy = everything allowed; a removed policy allows
-# again; a new workload matching a rule's selector is allowed / blocked as
-# soon as `run` returns (selector sets kept current, for the other node's
-# workloads too).
+# by label selector (==, in, ||, has), by CIDR (nets / notNets), by port
+# (TCP and UDP, ranges, notPorts), notSelector, by ICMP type, with order (a
+# lower-order Deny beats a later Allow), Pass, Log, and Ingress vs Egress,
+# enforced on both nodes; no policy = everything allowed; a removed policy
+# allows again; a new workload matching a rule's selector is allowed /
+# blocked as soon as `run` returns (selector sets kept current, for the
+# other node's workloads too); policy get; invalid policies refused with
+# their file and line, nothing written.
+#
+# Each matrix runs its probes in parallel: the denials first (each retried
+# until it holds, 5 s at most: they show that felix applied the change),
+# then the allowed ones.
 #
 #                   +------------ pt-<id>-tor (AS 65000) -------------+
 #                   | FRR (contrib/frr/tor.conf)      ip_forward=1    |

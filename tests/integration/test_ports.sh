@@ -5,8 +5,11 @@
 # and 127.0.0.1), another workload, and web itself through the node's
 # address (hairpin); -p hostIP:hostPort:port only on that address; UDP;
 # -p PORT and -P take free ports of hostPortRange (40000-40009 here); a
-# second workload asking for a taken host port is refused and leaves
-# nothing behind; rm takes the port away.
+# second workload asking for a taken host port (or a full range, or an
+# invalid -p) is refused and leaves nothing behind; a named network's
+# member is reached by non-members only through its published port; a
+# policy selecting a workload applies to its published ports too; rm takes
+# the port away.
 #
 #   +----------------------------- pt-<id>-node -------------------------------+
 #   | felix, table inet petrel (DNAT prerouting + output, hairpin masquerade)   |
@@ -22,6 +25,9 @@
 #   |  53/udp | |         | | range)  | | -P      | |       | | the node             |
 #   +---------+ +---------+ +---------+ +---------+ +-------+ +----------------------+
 #   (each workload: TCP 80 and 8080, UDP 53 answer with its name)
+#   later: src (-p 8181:81), bn (network blue, -p 8088:80), wp (a policy,
+#   -p 8090:80 -p 8091:8080), e1..e8 (-p 80 until the range is full),
+#   u1 (-p 8080:53/udp), web5 (-p 8080:80 once web is gone)
 set -u
 . "$(dirname "$0")/../lib.sh"
 pt_init ports
