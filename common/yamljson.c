@@ -926,7 +926,13 @@ static int emit_value(yaml_emitter_t *em, const json_t *v)
 		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return emit_scalar(em, num, strlen(num), SC_TYPED);
 	case JSON_REAL:
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		/* the shortest text that reads back as the same double
+		 * (0.1, not 0.10000000000000001) */
+		for (int prec = 15; prec <= 17; prec++) {
+			snprintf(num, sizeof(num), "%.*g", prec, json_real_value(v));
+			if (strtod(num, NULL) == json_real_value(v))
+				break;
+		}
 		return emit_scalar(em, num, strlen(num), SC_FLOAT);
 	case JSON_TRUE:
 		return emit_scalar(em, "true", 4, SC_TYPED);

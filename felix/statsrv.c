@@ -398,6 +398,9 @@ static void wait_timeout(struct felix *f, struct sclient *c)
 	}
 	if (ep)
 		rec_ep_why(f, ep, why, sizeof(why));
+	if (!why[0] && !pol_ready(f))
+		snprintf(why, sizeof(why), "its nftables rules are not in the kernel yet "
+			 "(petrelctl status -o json: nft.lastError)");
 	client_error(f, c, "timed out after %llu ms: endpoint %s not programmed%s%s",
 		     (unsigned long long)ms, c->ep, why[0] ? ": " : "", why);
 }

@@ -194,6 +194,7 @@ ctl exec a -- ip addr del "$FORGED/32" dev eth0
 bg ip netns exec "$NODE" socat -u UDP-RECV:5300,bind=127.0.0.1 "OPEN:$TMP/lo-udp.got,creat,append" 2>>"$TMP/servers.log"
 bg ip netns exec "$NODE" socat TCP-LISTEN:9999,bind=127.0.0.1,reuseaddr,fork 'SYSTEM:echo node-localhost-only' 2>>"$TMP/servers.log"
 wl_run "$CONF" evil --ip 10.65.0.12
+ip netns exec "$NODE" cat "/proc/sys/net/ipv4/conf/$(wl_ifname evil)/route_localnet" >"$TMP/evil.rl" 2>&1
 wait_for 50 0.1 sh -c "ip netns exec $NODE ss -Hltn | grep -q '127.0.0.1:9999 '"
 check "the node's own 127.0.0.1:5300 (UDP) works from the node" sh -c \
 	"echo from-the-node | ip netns exec $NODE socat -u - UDP:127.0.0.1:5300 && sleep 0.3 && grep -q from-the-node '$TMP/lo-udp.got'"
@@ -205,10 +206,19 @@ expect_ok "evil routes 127.0.0.1 to its gateway (its own namespace)" ctl exec ev
 ctl exec evil -- sh -c 'echo from-evil | socat -u - UDP:127.0.0.1:5300; echo from-evil | socat -u - UDP:127.0.0.1:5300' >/dev/null 2>&1
 ctl exec evil -- socat -T 2 -u TCP:127.0.0.1:9999,connect-timeout=2 - >"$TMP/lo-tcp.got" 2>/dev/null
 sleep 0.3
-check "a workload's UDP to 127.0.0.1:5300 never reaches the node's loopback-only service" \
-	sh -c "! grep -q from-evil '$TMP/lo-udp.got'"
-check "a workload's TCP SYN to 127.0.0.1:9999 never reaches the node's socket (no connection from 10.65.0.12)" \
-	sh -c "! ip netns exec $NODE ss -Htan | grep -q '127.0.0.1:9999 *10.65.0.12:' && ! grep -q node-localhost-only '$TMP/lo-tcp.got'"
+if grep -q from-evil "$TMP/lo-udp.got"; then
+	fail "a workload's UDP to 127.0.0.1:5300 never reaches the node's loopback-only service" \
+		"the service received: $(pt_oneline <"$TMP/lo-udp.got"); route_localnet on evil's host end was $(cat "$TMP/evil.rl" 2>/dev/null)"
+else
+	pass "a workload's UDP to 127.0.0.1:5300 never reaches the node's loopback-only service"
+fi
+ip netns exec "$NODE" ss -Htan 2>/dev/null | grep '127.0.0.1:9999 *10.65.0.12:' >"$TMP/lo-tcp.ss"
+if [ -s "$TMP/lo-tcp.ss" ] || grep -q node-localhost-only "$TMP/lo-tcp.got"; then
+	fail "a workload's TCP SYN to 127.0.0.1:9999 never reaches the node's socket" \
+		"the node's sockets: $(pt_oneline <"$TMP/lo-tcp.ss"); evil read: $(pt_oneline <"$TMP/lo-tcp.got")"
+else
+	pass "a workload's TCP SYN to 127.0.0.1:9999 never reaches the node's socket"
+fi
 expect_ok "rm evil" ctl rm evil
 
 # --- petrelctl nft ---------------------------------------------------------------------------
