@@ -5,7 +5,9 @@
 # workloads in every mode on node 1, two routed ones on node 2. It shows the
 # workloads, their addresses, each node's BGP status, the ToR's table, a
 # cross-node TCP connection that keeps its source address, and who reaches
-# whom; then tears it all down.
+# whom; then a NetworkPolicy by label (across nodes), a named network with
+# name resolution, and a port published on node 1 reached from the ToR;
+# then tears it all down.
 #
 #   tests/demo.sh            run the demo (KEEP=1: leave it up afterwards)
 #   tests/demo.sh --down     tear down demos left up with KEEP=1
@@ -440,6 +442,73 @@ for r in "${rows[@]}"; do
 	done
 	printf '\n'
 done
+
+# --- policy, a named network, a published port ------------------------------------
+heading "policy, named networks, published ports (nftables, table inet petrel)"
+reach() { # N CLIENT ADDR PORT: a TCP answer within 1 s (a blocked SYN is
+	# dropped, not refused: the wait is the whole cost of a "blocked")
+	[ -n "$("$PETRELCTL" -c "$TMP/n$1/petrel.yaml" exec "$2" -- \
+		socat -T 1 -u "TCP:$3:$4,connect-timeout=1" - 2>/dev/null)" ]
+}
+verdict() { # WANT(yes|no) DESCRIPTION N CLIENT ADDR PORT
+	local want=$1 what=$2 got=no
+	shift 2
+	reach "$@" && got=yes
+	if [ "$got" = "$want" ]; then
+		printf '  %-52s %s\n' "$what" "$([ "$got" = yes ] && echo "answered" || echo "blocked")"
+	else
+		printf '  %-52s %s  !! expected %s\n' "$what" "$got" "$want"
+		bad=$((bad + 1))
+	fi
+}
+cat >"$TMP/pay.yaml" <<EOP
+apiVersion: petrel/v1
+kind: NetworkPolicy
+metadata: {name: pay-in}
+spec:
+  selector: role == "pay"
+  order: 100
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    source: {selector: role == "shop"}
+    destination: {ports: [80]}
+EOP
+show "node1\$ petrelctl run --name pay --label role=pay" ctl1 run --name pay --label role=pay
+show "node2\$ petrelctl run --name checkout --label role=shop" ctl2 run --name checkout --label role=shop
+show "node1\$ petrelctl run --name shop --label role=shop -p 8080:80" ctl1 run --name shop --label role=shop -p 8080:80
+show "node1\$ petrelctl port shop" ctl1 port shop
+printf '\nnode1$ cat pay.yaml\n'
+sed 's/^/  /' "$TMP/pay.yaml"
+show "node1\$ petrelctl apply -f pay.yaml" ctl1 apply -f "$TMP/pay.yaml"
+show "node1\$ petrelctl network create backend --pool 10.66.0.0/24" ctl1 network create backend --pool 10.66.0.0/24
+show "node1\$ petrelctl run --name ledger --network backend" ctl1 run --name ledger --network backend
+show "node1\$ petrelctl run --name audit --network backend" ctl1 run --name audit --network backend
+PAY=$(ctl1 ls 2>/dev/null | awk '$1 == "pay" { print $3 }' | sed 's|/.*||')
+LEDGER=$(ctl1 ls 2>/dev/null | awk '$1 == "ledger" { print $3 }' | sed 's|/.*||')
+for w in pay shop ledger; do
+	bg "$PETRELCTL" -c "$C1" exec "$w" -- socat TCP-LISTEN:80,reuseaddr,fork "EXEC:/bin/echo hello from $w" >/dev/null 2>&1
+done
+for w in pay shop ledger; do
+	wait_for 30 0.1 listening 1 "$w" 80 || problem "$w's server does not listen on :80"
+done
+show "node1\$ petrelctl nft pay      # what felix programmed for pay" ctl1 nft pay
+printf '\n(TCP port 80 of each, or the published 8080 on node1)\n'
+verdict yes "shop (n1, role=shop) -> pay:80" 1 shop "$PAY" 80
+verdict yes "checkout (n2, role=shop) -> pay:80, across the ToR" 2 checkout "$PAY" 80
+verdict no "web (n1, no label) -> pay:80" 1 web "$PAY" 80
+verdict no "api (n2, no label) -> pay:80" 2 api "$PAY" 80
+verdict yes "audit (network backend) -> ledger:80" 1 audit "$LEDGER" 80
+verdict no "web (network default) -> ledger:80" 1 web "$LEDGER" 80
+verdict yes "ledger (network backend) -> web:80" 1 ledger "$WEB" 80
+verdict yes "api (n2) -> node1:8080 (published: shop)" 2 api "$N1_IP" 8080
+got=$(ip netns exec "$TOR" socat -T 2 -u "TCP:$N1_IP:8080,connect-timeout=2" - 2>/dev/null)
+printf '  %-52s %s\n' "the ToR -> node1:8080 (published: shop)" "${got:-(nothing)}"
+[ "$got" = "hello from shop" ] || problem "the ToR could not reach shop through node1:8080"
+got=$(ctl1 exec audit -- getent hosts ledger 2>/dev/null | awk '{ print $1 }')
+printf '  %-52s %s\n' "audit: getent hosts ledger (its /etc/hosts)" "${got:-(nothing)}"
+[ -n "$LEDGER" ] && [ "$got" = "$LEDGER" ] || problem "audit does not resolve ledger by name"
 
 T_END=$(date +%s%N)
 echo

@@ -219,6 +219,17 @@ if [ -s "$TMP/lo-tcp.ss" ] || grep -q node-localhost-only "$TMP/lo-tcp.got"; the
 else
 	pass "a workload's TCP SYN to 127.0.0.1:9999 never reaches the node's socket"
 fi
+# Workloads are IPv4 only: IPv6 from them (link-local) reaches nothing.
+IFE=$(wl_ifname evil)
+LL=$(ip -n "$NODE" -6 -o addr show dev "$IFE" scope link 2>/dev/null | awk '{ print $4 }' | cut -d/ -f1 | head -n1)
+if [ -n "$LL" ]; then
+	check "IPv6 from a workload dropped: ping -6 the host end's $LL fails" \
+		sh -c "! '$PETRELCTL' -c '$CONF' exec evil -- ping -6 -c 2 -i 0.3 -W 1 '$LL%eth0'"
+	check "IPv6 from a workload dropped: ping -6 ff02::1 (all nodes) gets no answer" \
+		sh -c "! '$PETRELCTL' -c '$CONF' exec evil -- ping -6 -c 2 -i 0.3 -W 1 'ff02::1%eth0'"
+else
+	pass "IPv6 from a workload: the host end $IFE has no IPv6 address to reach"
+fi
 expect_ok "rm evil" ctl rm evil
 
 # --- petrelctl nft ---------------------------------------------------------------------------
