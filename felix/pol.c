@@ -457,10 +457,16 @@ static struct pep *pep_from(const char *key, const struct wep *w, bool local)
 	e->local = local;
 	e->mode = w->mode;
 	memcpy(e->ifname, w->ifname, sizeof(e->ifname));
-	if (local && w->netns[0]) {
-		const char *base = strrchr(w->netns, '/');
+	/* a hosts file only for a named namespace (/run/netns/NAME: what
+	 * `ip netns exec` and `petrelctl exec` bind /etc/netns/NAME/ for); an
+	 * engine's namespace (/proc/PID/ns/net, podman's own) has its own
+	 * /etc/hosts */
+	if (local && (!strncmp(w->netns, "/run/netns/", 11) ||
+		      !strncmp(w->netns, "/var/run/netns/", 15))) {
+		const char *base = strrchr(w->netns, '/') + 1;
 
-		snprintf(e->netns, sizeof(e->netns), "%.63s", base ? base + 1 : w->netns);
+		if (base[0] && strlen(base) < sizeof(e->netns))
+			snprintf(e->netns, sizeof(e->netns), "%s", base);
 	}
 	e->n_nets = w->n_nets;
 	memcpy(e->nets, w->nets, sizeof(e->nets));

@@ -86,6 +86,7 @@ demo_down() {
 				done
 				ip netns del "$ns"
 			done
+			rm -rf /etc/netns/pt-"$ID"-*	# felix's hosts files
 			rm -rf "$TMP"
 			echo "demo pt-$ID: torn down"
 		)

@@ -424,6 +424,13 @@ pt_cleanup() {
 	trap - EXIT INT TERM HUP
 	[ "$PT_KEEP" = 1 ] && exit $rc
 	pt_kill_all 2>/dev/null
+	# the hosts files felix wrote for our workloads (`rm` removes them; a
+	# test that ends with its workloads up leaves them) - after felix is
+	# gone, so that it writes no more
+	local d
+	for d in /etc/netns/pt-"${ID:-none}"-*; do
+		[ -d "$d" ] && rm -rf -- "$d"
+	done
 	if [ -n "${TMP:-}" ] && [ -d "$TMP" ]; then
 		pt_sanitizer_check "$TMP"/*.log
 		if [ "$PT_FAILS" -gt 0 ] && [ -f "${FELIX_LOG:-}" ]; then
