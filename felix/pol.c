@@ -958,9 +958,16 @@ static void fail(struct felix *f, const char *what, int r, const char *err)
 {
 	struct fpol *p = f->pol;
 
-	snprintf(p->last_err, sizeof(p->last_err), "%s: %s", what,
-		 err && err[0] ? err : strerror(-r));
-	log_err("nft: %s", p->last_err);
+	char msg[sizeof(p->last_err)];
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, err && err[0] ? err : strerror(-r));
+	/* once per distinct error: a kernel without nf_tables would otherwise
+	 * fill the log at the retry rate */
+	if (strcmp(msg, p->last_err))
+		log_err("nft: %s (retrying every %d ms)", msg, POL_RETRY_MS);
+	else
+		log_debug("nft: %s", msg);
+	memcpy(p->last_err, msg, sizeof(msg));
 	nir_table_free(p->have);
 	p->have = NULL;
 	p->verify = true;
