@@ -240,6 +240,16 @@ static int raw_pre(struct nir_chain *c)
 	    (err = nir_stmt_add(r, NS_DROP, NULL)) < 0 ||
 	    (err = nir_rule_comment(r, "anti-spoofing")) < 0)
 		return err;
+	/* route_localnet=1 on workload links (for ports published on
+	 * 127.0.0.1) would let a workload reach the node's loopback-only
+	 * services (Kubernetes' CVE-2020-8558): a workload never sends to
+	 * 127/8. Replies to the node's 127.0.0.1 connections carry the node's
+	 * address here: they are un-NATed later, by conntrack. */
+	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
+	    (err = nir_match_net(r, NK_DADDR, NO_EQ, LOOPBACK_NET, 8)) < 0 ||
+	    (err = nir_stmt_add(r, NS_DROP, NULL)) < 0 ||
+	    (err = nir_rule_comment(r, "loopback is the node's own")) < 0)
+		return err;
 	return 0;
 }
 

@@ -113,6 +113,7 @@ fi
 # ==========================================================================
 HERE=$(cd "$(dirname "$0")" && pwd)
 PT_QUIET=1
+# shellcheck source=tests/lib.sh
 . "$HERE/../lib.sh"
 N=${N:-200}
 K=${K:-20}

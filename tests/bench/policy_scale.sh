@@ -184,6 +184,14 @@ restart_timed() {
 	t1=${EPOCHREALTIME/./}
 	echo $((t1 - t0)) >>"$TMP/ttp.$1"
 }
+# nft_synced COUNT: felix's table holds COUNT policies and is in sync with
+# what it wants (its status, "nft").
+nft_synced() {
+	local s
+	s=$(felix_status | grep -o '"nft":{[^}]*}')
+	[ "$(printf '%s' "$s" | json_num policies)" = "$1" ] &&
+		printf '%s' "$s" | grep -q '"inSync":true'
+}
 all_programmed() {
 	local s
 	s=$(felix_status)
@@ -218,6 +226,9 @@ l0=$(loglines)
 POL_OK=1
 ctl apply -f "$TMP/pols.yaml" >/dev/null 2>"$TMP/apply.err" || POL_OK=0
 t4=${EPOCHREALTIME/./}
+if felix_status | grep -q '"nft":{'; then
+	wait_for 1500 0.02 nft_synced "$P" || die "felix did not program the policies"
+fi
 wait_for 1500 0.02 all_programmed || die "felix did not program after the policies"
 t5=${EPOCHREALTIME/./}
 pol_batches=$(log_since "$l0" | batch_ms | wc -l)

@@ -6,8 +6,11 @@
 # `petrelctl run` workload and to the node), CHECK, DEL (idempotent),
 # portMappings (spec.ports, the host port reservation, a conflict), error
 # cases that must leave nothing behind, 50 ADDs then 50 DELs in parallel,
-# petrel-ipam alone and under the reference ptp plugin (two containers
-# sharing the node's gateway), an exhausted pool.
+# GC (CNI 1.1.0: three containers, two listed valid, the third removed as
+# DEL would; another network's container and `petrelctl run` workloads
+# untouched; bad GC configs change nothing), petrel-ipam alone and under
+# the reference ptp plugin (two containers sharing the node's gateway), an
+# exhausted pool.
 #
 #   +------------------------------- pt-<id>-node ------------------------------+
 #   | felix   up0 192.0.2.11/24 ----veth---- pt-<id>-ext (dn0 192.0.2.1/24)     |
@@ -22,6 +25,8 @@
 #   pt-<id>-c2          error cases: must stay with lo only
 #   pt-<id>-pm1, pm2    runtimeConfig.portMappings (one host port, two askers)
 #   pt-<id>-p1 … p50    the parallel ADD/DEL
+#   pt-<id>-g1 … g3     GC: g1, g2 listed valid, g3 not (network "petrel")
+#   pt-<id>-go          GC: a container of network "other"
 #   pt-<id>-pc1, pc2    ptp + petrel-ipam (ptp's veth<…> host ends, G/32 on each)
 #   pt-<id>-x1 … x5     the tiny pool (10.66.0.0/30, 4 addresses) and one more
 #

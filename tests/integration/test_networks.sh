@@ -221,8 +221,10 @@ check "b1's hosts file does not name r1 (another network)" sh -c "! grep -qw r1 
 check "b1's hosts file does not name d1 (default)" sh -c "! grep -qw d1 '$(hosts_of b1)'"
 check "m's hosts file names b2 and r2 (both networks, node2)" wait_for 50 0.1 sh -c \
 	"grep -qw b2 '$(hosts_of m)' && grep -qw r2 '$(hosts_of m)'"
+check "d1's hosts file (default network) names d1 itself" wait_for 50 0.1 hosts_has d1 d1 "${WL_ADDR[d1]}"
 check "d1's hosts file (default network) names no one else" \
-	sh -c "! grep -Eqw 'b1|b2|r1|r2|m' '$(hosts_of d1)' 2>/dev/null"
+	sh -c "[ -f '$(hosts_of d1)' ] && ! grep -Eqw 'b1|b2|b3|r1|r2|m|d2' '$(hosts_of d1)'"
+check "d2's hosts file (node2, default network) names d2 itself" wait_for 50 0.1 hosts_has d2 d2 "${WL_ADDR[d2]}"
 getent_is() { # WORKLOAD NAME ADDR: petrelctl exec resolves NAME to ADDR
 	"$PETRELCTL" -c "${WL_CONF[$1]}" exec "$1" -- getent hosts "$2" >"$TMP/getent.out" 2>&1
 	awk '{ print $1 }' "$TMP/getent.out" | grep -qx "$3"

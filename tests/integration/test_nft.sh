@@ -35,6 +35,7 @@ pt_need_bins "$PETRELCTL" "$FELIX"
 pt_need_tools socat nft jq
 # (The default resyncInterval, 30 s: a change by hand must be put right
 # well before it, as soon as felix hears of it.)
+pt_etc_netns_trap
 pt_node
 ip -n "$EXT" route add 10.65.0.0/16 via "$NODE_IP"
 ip -n "$EXT" route add 10.66.0.0/24 via "$NODE_IP"

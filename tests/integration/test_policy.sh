@@ -49,6 +49,7 @@ id frr >/dev/null 2>&1 || { skip "policy" "no user frr"; exit 0; }
 pt_need_bins "$PETRELCTL" "$FELIX"
 pt_need_tools socat nft
 
+pt_etc_netns_trap
 pt_tor_nodes
 expect_ok "pool create p1 10.65.0.0/16" ctl1 pool create p1 --cidr 10.65.0.0/16
 pt_tor_felix
