@@ -1720,6 +1720,52 @@ static void strs_free(char **v, size_t n)
 /* The handles of every WorkloadEndpoint, sorted. An unreadable WEP is an
  * error: guessing would report its address as a leak, and releasing that
  * would give a live workload's address to another. */
+/* Appends a copy of h to *v (k entries). */
+static int strs_push(char ***v, size_t *k, const char *h)
+{
+	char **nv = realloc(*v, (*k + 1) * sizeof(**v));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*k] = strdup(h)))
+		return -ENOMEM;
+	(*k)++;
+	return 0;
+}
+
+/* The handles that the CNI IPAM plugin (petrel-ipam, for main plugins such
+ * as ptp) holds without a WorkloadEndpoint: each gateway record of
+ * /petrel/ipamgateways/<node>/<pool> names its own handle and its users'
+ * (cni/ipamgw.h). They are not leaks. */
+#define IPAM_GW_PREFIX "/petrel/ipamgateways/"
+
+static int gw_handles(struct ds *ds, char ***v, size_t *k)
+{
+	struct ds_kv *kv = NULL;
+	size_t nkv = 0;
+	int rc;
+
+	rc = ds_list(ds, IPAM_GW_PREFIX, &kv, &nkv, NULL);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < nkv && rc == 0; i++) {
+		json_t *j = json_loads(kv[i].value, 0, NULL);
+		json_t *u = j ? json_object_get(j, "users") : NULL, *x;
+		const char *h = j ? json_string_value(json_object_get(j, "handle")) : NULL;
+		size_t idx;
+
+		if (h)
+			rc = strs_push(v, k, h);
+		json_array_foreach(u, idx, x)
+			if (rc == 0 && json_is_string(x))
+				rc = strs_push(v, k, json_string_value(x));
+		json_decref(j);
+	}
+	ds_kvs_free(kv, nkv);
+	return rc;
+}
+
 static int wep_handles(struct ds *ds, char ***out, size_t *n)
 {
 	char prefix[RES_KEY_MAX];
@@ -1763,6 +1809,9 @@ static int wep_handles(struct ds *ds, char ***out, size_t *n)
 		}
 		k++;
 	}
+	rc = gw_handles(ds, &v, &k);
+	if (rc < 0)
+		goto out;
 	if (k)
 		qsort(v, k, sizeof(*v), str_cmp);
 	*out = v;

@@ -123,7 +123,9 @@ struct ipam_leak {
 	int64_t age;		/* seconds since the handle's allocation, -1 unknown */
 };
 /* Allocations whose handle belongs to no WorkloadEndpoint (by
- * "<containerID>.<wl_ifname>" of every WEP in the store). */
+ * "<containerID>.<wl_ifname>" of every WEP in the store) and to no user of a
+ * petrel-ipam gateway (/petrel/ipamgateways/: CNI IPAM for main plugins
+ * such as ptp, which record no WorkloadEndpoint). */
 int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n);
 
 struct ipam_usage {
