@@ -453,7 +453,7 @@ static void test_big_set(void **state)
 	assert_int_equal(strncmp(c, want, strlen(want)), 0);
 	free(c);
 	for (int i = 0; i < 150; i++) {
-		char v[8];
+		char v[16];
 
 		snprintf(v, sizeof(v), "v%d", i);
 		assert_int_equal(labels_set(&l, "k", v), 0);
