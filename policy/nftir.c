@@ -509,7 +509,8 @@ static size_t ranges_merge(struct nir_range *v, size_t n)
 {
 	size_t out = 0;
 
-	qsort(v, n, sizeof(*v), range_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), range_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (out && (v[out - 1].hi == 0xffffffffu ||
 			    v[i].lo <= v[out - 1].hi + 1)) {

@@ -785,7 +785,8 @@ bool selector_match(const struct selector *s, const struct labels *l)
 	case SEL_NE: return !v || strcmp(v, s->vals[0]);	/* Calico: absent != any */
 	case SEL_IN:
 	case SEL_NOTIN: {
-		bool in = v && bsearch(&v, s->vals, s->n_vals, sizeof(*s->vals), str_cmp);
+		bool in = v && s->n_vals &&
+			  bsearch(&v, s->vals, s->n_vals, sizeof(*s->vals), str_cmp);
 
 		return s->op == SEL_IN ? in : !in;
 	}
