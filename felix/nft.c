@@ -56,6 +56,7 @@ struct nftk {
 	struct mnl_socket *nl, *mon;
 	uint32_t portid, seq;
 	size_t last_msgs, last_bytes;
+	int64_t last_kernel_us;		/* send to last answer */
 };
 
 /* One message of a batch and what it was about, to name a failure. */
@@ -969,6 +970,9 @@ static int batch_send(struct nftk *k, struct batch *b, char *err, size_t elen)
 	}
 	sz = (int)(b->len + 65536);
 	setsockopt(mnl_socket_get_fd(k->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (mnl_socket_sendto(k->nl, b->buf, b->len) < 0)
 		return -errno;
 	for (int guard = 0; guard < 100000; guard++) {
@@ -1001,6 +1005,9 @@ static int batch_send(struct nftk *k, struct batch *b, char *err, size_t elen)
 		if (done)
 			break;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	k->last_kernel_us = (t1.tv_sec - t0.tv_sec) * 1000000 +
+			    (t1.tv_nsec - t0.tv_nsec) / 1000;
 	return first_err ? first_err : ret;
 }
 
@@ -1052,6 +1059,11 @@ void nftk_last_batch(const struct nftk *k, size_t *msgs, size_t *bytes)
 {
 	*msgs = k->last_msgs;
 	*bytes = k->last_bytes;
+}
+
+int64_t nftk_last_kernel_us(const struct nftk *k)
+{
+	return k->last_kernel_us;
 }
 
 /* Whether a notification is about table petrel (attribute 1 of every

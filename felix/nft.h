@@ -55,5 +55,7 @@ int nftk_delete(struct nftk *k, char *err, size_t len);
 
 /* Messages and bytes of the last batch (for logs and benchmarks). */
 void nftk_last_batch(const struct nftk *k, size_t *msgs, size_t *bytes);
+/* Of the last batch: µs from sending it to the kernel's last answer. */
+int64_t nftk_last_kernel_us(const struct nftk *k);
 
 #endif

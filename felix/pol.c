@@ -1034,9 +1034,10 @@ static void sync_dirty(struct felix *f)
 	p->batches++;
 	p->last_batch_us = us_since(t0);
 	nftk_last_batch(p->k, &p->last_batch_msgs, &(size_t){ 0 });
-	log_debug("nft: batch of %zu messages for %zu pieces (%s%s) in %.2f ms",
-		  p->last_batch_msgs, p->n_dirty, p->dirty[0],
-		  p->n_dirty > 1 ? ", ..." : "", p->last_batch_us / 1000.0);
+	log_debug("nft: batch of %zu messages for %zu pieces (%s%s) in %.2f ms "
+		  "(kernel %.2f ms)", p->last_batch_msgs, p->n_dirty, p->dirty[0],
+		  p->n_dirty > 1 ? ", ..." : "", p->last_batch_us / 1000.0,
+		  nftk_last_kernel_us(p->k) / 1000.0);
 	if (have_take(p) < 0)
 		fail(f, "copying the table", -ENOMEM, NULL);
 	dirty_clear(p);

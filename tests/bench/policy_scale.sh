@@ -4,7 +4,7 @@
 # Prints felix's full-table nftables transaction time (target < 300 ms) and
 # the time to add one workload with all of that in place (target < 2 ms:
 # `petrelctl run` with the 1,000 + 1,000 loaded minus the same on an empty
-# table, p50/p99 over RUNS runs; and felix's own time per nft batch).
+# table, p50/p99 over ADDS runs; and felix's own time per nft batch).
 #
 # The workloads (realistic labels): w<i> has app=a<i%100>, tier=
 # frontend|backend|db (i%3), 10.128.<i/250>.<i%250+1> (tests/bench/polwep.c). Policy p<j> selects
@@ -28,16 +28,17 @@
 #   pt-<id>-e: a second node, its own felix and store, nothing on it but the
 #   timed workloads x<k> (pt-<id>-e-x<k>), made alternately with the y<k>.
 #
-# Env: N (1000 workloads), P (1000 policies), RUNS (50), RESTARTS (5).
+# Env: NWL (1000 workloads), NPOL (1000 policies), ADDS (50 timed runs),
+# RESTARTS (5).
 # Printed, never pass/fail.
 set -u
 export LC_ALL=C
 HERE=$(cd "$(dirname "$0")" && pwd)
 PT_QUIET=1
 . "$HERE/../lib.sh"
-N=${N:-1000}
-P=${P:-1000}
-RUNS=${RUNS:-50}
+NWL=${NWL:-1000}
+NPOL=${NPOL:-1000}
+ADDS=${ADDS:-50}
 RESTARTS=${RESTARTS:-5}
 pt_init bench-
 # felix writes /etc/netns/<workload netns>/hosts; those of the workloads
@@ -72,7 +73,7 @@ loglines() { wc -l <"${1:-$FELIX_LOG}"; }
 log_since() { tail -n +"$(($1 + 1))" "${2:-$FELIX_LOG}"; }
 # The milliseconds of felix's nft lines (of one kind) in the log on stdin.
 full_ms() { sed -n 's/.*nft: full table written in \([0-9.]*\) ms.*/\1/p'; }
-batch_ms() { sed -n 's/.*nft: batch of .* in \([0-9.]*\) ms$/\1/p'; }
+batch_ms() { sed -n 's/.*nft: batch of .* in \([0-9.]*\) ms.*/\1/p'; }
 resync_ms() { sed -n 's/.*resync (start): .* \([0-9]*\) ms (store.*/\1/p'; }
 batch_msgs() { sed -n 's/.*nft: batch of \([0-9]*\) messages for \([0-9]*\) pieces.*/\1 \2/p'; }
 us_of_ms() { awk '{ printf "%d\n", $1 * 1000 }'; }
@@ -81,7 +82,7 @@ tier() { case $(($1 % 3)) in 0) echo frontend ;; 1) echo backend ;; *) echo db ;
 
 gen_policies() {
 	local j sel
-	for ((j = 0; j < P; j++)); do
+	for ((j = 0; j < NPOL; j++)); do
 		sel="app == \"a$((j % 100))\""
 		[ $((j % 3)) = 0 ] && sel="$sel && tier == \"$(tier $((j / 3)))\""
 		cat <<EOF
@@ -128,7 +129,7 @@ run_one() {
 	echo $((t1 - t0)) >>"$4"
 }
 
-# timed_runs: RUNS workloads added on each node, alternately (empty node,
+# timed_runs: ADDS workloads added on each node, alternately (empty node,
 # loaded node, ...: a CPU speed phase favours neither); then felix's nft
 # batch times meanwhile, from each log; then the workloads removed.
 timed_runs() {
@@ -137,7 +138,7 @@ timed_runs() {
 	: >"$TMP/t.loaded"
 	le=$(loglines "$ELOG")
 	ll=$(loglines "$FELIX_LOG")
-	for ((k = 0; k < RUNS; k++)); do
+	for ((k = 0; k < ADDS; k++)); do
 		run_one ectl "x$k" "$k" "$TMP/t.empty"
 		run_one ctl "y$k" "$k" "$TMP/t.loaded"
 	done
@@ -145,7 +146,7 @@ timed_runs() {
 	log_since "$ll" "$FELIX_LOG" | batch_ms | us_of_ms >"$TMP/b.loaded"
 	log_since "$le" "$ELOG" | batch_msgs >"$TMP/m.empty"
 	log_since "$ll" "$FELIX_LOG" | batch_msgs >"$TMP/m.loaded"
-	for ((k = 0; k < RUNS; k++)); do
+	for ((k = 0; k < ADDS; k++)); do
 		ectl rm "x$k" >/dev/null 2>&1 || die "rm x$k"
 		ctl rm "y$k" >/dev/null 2>&1 || die "rm y$k"
 	done
@@ -199,7 +200,7 @@ all_programmed() {
 		[ "$(printf '%s' "$s" | json_num programmed)" = "$WANT" ]
 }
 
-echo "6. policy at scale: $P NetworkPolicies over $N workloads on one node (in progress...)"
+echo "6. policy at scale: $NPOL NetworkPolicies over $NWL workloads on one node (in progress...)"
 pt_node
 PT_CONF_EXTRA="logLevel: debug" pt_conf_write "$CONF"
 felix_start
@@ -213,21 +214,21 @@ enode_make
 ip netns add "$WLNS" || die "netns add $WLNS"
 gen_policies >"$TMP/pols.yaml"
 t0=${EPOCHREALTIME/./}
-"$POLWEP" "sqlite:$DB" node1 "$N" "$WLNS" >"$TMP/veths.batch" 2>"$TMP/polwep.err" ||
+"$POLWEP" "sqlite:$DB" node1 "$NWL" "$WLNS" >"$TMP/veths.batch" 2>"$TMP/polwep.err" ||
 	die "polwep: $(pt_oneline <"$TMP/polwep.err")"
 t1=${EPOCHREALTIME/./}
 ip -n "$NODE" -batch "$TMP/veths.batch" >/dev/null 2>"$TMP/batch.err" ||
 	die "ip -batch: $(head -n 3 "$TMP/batch.err" | pt_oneline)"
 t2=${EPOCHREALTIME/./}
-WANT=$N
-wait_for 1500 0.02 all_programmed || die "felix did not program the $N workloads"
+WANT=$NWL
+wait_for 1500 0.02 all_programmed || die "felix did not program the $NWL workloads"
 t3=${EPOCHREALTIME/./}
 l0=$(loglines)
 POL_OK=1
 ctl apply -f "$TMP/pols.yaml" >/dev/null 2>"$TMP/apply.err" || POL_OK=0
 t4=${EPOCHREALTIME/./}
 if felix_status | grep -q '"nft":{'; then
-	wait_for 1500 0.02 nft_synced "$P" || die "felix did not program the policies"
+	wait_for 1500 0.02 nft_synced "$NPOL" || die "felix did not program the policies"
 fi
 wait_for 1500 0.02 all_programmed || die "felix did not program after the policies"
 t5=${EPOCHREALTIME/./}
@@ -258,9 +259,9 @@ felix_stop TERM
 # --- the printout ---------------------------------------------------------
 sec() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b - a) / 1e6 }'; }
 printf '   set-up: %d WorkloadEndpoints written in %s s, their veth pairs made in %s s, all programmed %s s later;\n' \
-	"$N" "$(sec "$t0" "$t1")" "$(sec "$t1" "$t2")" "$(sec "$t2" "$t3")"
+	"$NWL" "$(sec "$t0" "$t1")" "$(sec "$t1" "$t2")" "$(sec "$t2" "$t3")"
 if [ "$POL_OK" = 1 ]; then
-	printf '   %d policies applied in %s s, programmed %s s later (%s nft batches%s)\n' "$P" \
+	printf '   %d policies applied in %s s, programmed %s s later (%s nft batches%s)\n' "$NPOL" \
 		"$(sec "$t3" "$t4")" "$(sec "$t4" "$t5")" "$pol_batches" "${pol_full:+, full-table writes of $pol_full ms}"
 else
 	echo "   policies NOT applied: $(head -n 2 "$TMP/apply.err" | pt_oneline)"
@@ -277,8 +278,8 @@ row "    of which felix's resync (start) before it (its log)" "$(pct "$TMP/resyn
 row "  felix start -> all programmed, table present" "$(pct "$TMP/ttp.1" 50)" "$(pct "$TMP/ttp.1" 99)"
 E50=$(pct "$TMP/t.empty" 50) E99=$(pct "$TMP/t.empty" 99)
 L50=$(pct "$TMP/t.loaded" 50) L99=$(pct "$TMP/t.loaded" 99)
-row "petrelctl run, empty node ($RUNS runs)" "$E50" "$E99"
-row "petrelctl run, $N workloads + $P policies ($RUNS runs)" "$L50" "$L99"
+row "petrelctl run, empty node ($ADDS runs)" "$E50" "$E99"
+row "petrelctl run, $NWL workloads + $NPOL policies ($ADDS runs)" "$L50" "$L99"
 row "  difference: one workload added, with all that" "$((L50 - E50))" "$((L99 - E99))" 2
 row "felix's nft batch per workload, empty node" "$(pct "$TMP/b.empty" 50)" "$(pct "$TMP/b.empty" 99)"
 row "felix's nft batch per workload, all in place" "$(pct "$TMP/b.loaded" 50)" "$(pct "$TMP/b.loaded" 99)" 2
@@ -308,7 +309,7 @@ cat <<EOF
    nothing on it (its own felix and store) and on the loaded one; the
    difference of the p50s (p99s) is what the loaded table costs one more
    workload. felix's batch: its own time per incremental netlink batch
-   (its debug log) while the $RUNS workloads were added on each node: each
+   (its debug log) while the $ADDS workloads were added on each node: each
    a new workload's chains, set elements and map entries. A ratio is the
    figure over the target.
 EOF
