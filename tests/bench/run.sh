@@ -366,7 +366,7 @@ hr
 # ==========================================================================
 # 5. Data-path cost: A/B alternating transactions (DESIGN.md section 10)
 # ==========================================================================
-# tests/bench/datapath.sh: its own namespaces (pt-bench-<id>-...), four
+# tests/bench/datapath.sh: its own namespaces (pt-bench-<id>-...), up to eight
 # petrel nodes and a Docker-style bridge, build/bench/abpath as the client
 # and the echo servers; env RUNS (3), SECS (3), SESSIONS (3), MODES. It
 # prints its figures, and whether its A/A control held.
@@ -380,8 +380,8 @@ hr
 # ==========================================================================
 # 6. Policy at scale: 1,000 NetworkPolicies over 1,000 workloads
 # ==========================================================================
-# tests/bench/policy_scale.sh: its own namespaces, one node; env N, P
-# (1000 each), RUNS (50), RESTARTS (5).
+# tests/bench/policy_scale.sh: its own namespaces, one node; env NWL, NPOL
+# (1000 each), ADDS (50), RESTARTS (5).
 B="$B" bash "$HERE/policy_scale.sh" &
 ps_pid=$!
 PT_PIDS+=("$ps_pid")

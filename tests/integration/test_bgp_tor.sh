@@ -216,8 +216,8 @@ check "ToR: no connected subnet of a node (192.0.2.0/24, 198.51.100.0/24)" \
 	sh -c "! grep -Eq '^(192\.0\.2\.|198\.51\.100\.)' '$TMP/tor.prefixes'"
 check "ToR: nothing outside the pool" sh -c "! grep -v '^10\.65\.' '$TMP/tor.prefixes'"
 # The ToR's own kernel has the routes (zebra installed them).
-check "ToR kernel: $B1 via $N1_IP" wait_for 50 0.1 sh -c "ip -n $TOR route show $B1 | grep -q 'via $N1_IP'"
-check "ToR kernel: $B2 via $N2_IP" wait_for 50 0.1 sh -c "ip -n $TOR route show $B2 | grep -q 'via $N2_IP'"
+check "ToR kernel: $B1 via $N1_IP" wait_for 150 0.1 sh -c "ip -n $TOR route show $B1 | grep -q 'via $N1_IP'"
+check "ToR kernel: $B2 via $N2_IP" wait_for 150 0.1 sh -c "ip -n $TOR route show $B2 | grep -q 'via $N2_IP'"
 # Each node's BIRD learned the other's block from the ToR and put it in the
 # node's kernel (node1 is AS 64512, the path 65000 64513 does not hold it).
 bird_route() { # NS BLOCK VIA
@@ -264,7 +264,7 @@ else
 fi
 check "ToR: $B1 still there" grep -qx "$B1" "$TMP/tor.prefixes"
 check "ToR: session to $N2_IP still Established" frr_established "$FRR_DIR" "$N2_IP"
-check "ToR kernel: no route to $B2 left" wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $TOR route show $B2)\" ]"
+check "ToR kernel: no route to $B2 left" wait_for 150 0.1 sh -c "[ -z \"\$(ip -n $TOR route show $B2)\" ]"
 check "node1 kernel: no route to $B2 left (bounded wait)" \
 	wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $N1 route show $B2)\" ]"
 
