@@ -455,6 +455,18 @@ static struct nftnl_set *set_obj(const char *name, enum nir_set_type type)
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, f.data_type);
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, f.data_len);
 	}
+	if (type == NST_IFNAME_VMAP) {
+		/* for nft(8)'s listing only: an interface name is a string in
+		 * host byte order (without this nft byte-swaps it and shows "") */
+		struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(16);
+
+		if (ud) {
+			nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, 1 /* host */);
+			nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+					   nftnl_udata_buf_len(ud));
+			nftnl_udata_buf_free(ud);
+		}
+	}
 	return s;
 }
 

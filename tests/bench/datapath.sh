@@ -474,6 +474,6 @@ cat <<EOF
    established,related accept in forward), the part of petrel's cost that
    any stateful firewall pays; nodes 7 and 8 are node 1 with felix stopped
    and base chains of its table deleted (nat-pre, nat-out and nat-post;
-   raw-pre). The bridge is Docker's shape without
-   Docker's iptables rules (no br_netfilter here).
+   raw-pre). The bridge is Docker's shape without Docker's iptables rules
+   (no br_netfilter here).
 EOF

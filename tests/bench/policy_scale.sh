@@ -74,6 +74,7 @@ log_since() { tail -n +"$(($1 + 1))" "${2:-$FELIX_LOG}"; }
 # The milliseconds of felix's nft lines (of one kind) in the log on stdin.
 full_ms() { sed -n 's/.*nft: full table written in \([0-9.]*\) ms.*/\1/p'; }
 batch_ms() { sed -n 's/.*nft: batch of .* in \([0-9.]*\) ms.*/\1/p'; }
+kernel_ms() { sed -n 's/.*nft: batch of .* ms (kernel \([0-9.]*\) ms).*/\1/p'; }
 resync_ms() { sed -n 's/.*resync (start): .* \([0-9]*\) ms (store.*/\1/p'; }
 batch_msgs() { sed -n 's/.*nft: batch of \([0-9]*\) messages for \([0-9]*\) pieces.*/\1 \2/p'; }
 us_of_ms() { awk '{ printf "%d\n", $1 * 1000 }'; }
@@ -144,6 +145,8 @@ timed_runs() {
 	done
 	log_since "$le" "$ELOG" | batch_ms | us_of_ms >"$TMP/b.empty"
 	log_since "$ll" "$FELIX_LOG" | batch_ms | us_of_ms >"$TMP/b.loaded"
+	log_since "$le" "$ELOG" | kernel_ms | us_of_ms >"$TMP/k.empty"
+	log_since "$ll" "$FELIX_LOG" | kernel_ms | us_of_ms >"$TMP/k.loaded"
 	log_since "$le" "$ELOG" | batch_msgs >"$TMP/m.empty"
 	log_since "$ll" "$FELIX_LOG" | batch_msgs >"$TMP/m.loaded"
 	for ((k = 0; k < ADDS; k++)); do
@@ -283,6 +286,10 @@ row "petrelctl run, $NWL workloads + $NPOL policies ($ADDS runs)" "$L50" "$L99"
 row "  difference: one workload added, with all that" "$((L50 - E50))" "$((L99 - E99))" 2
 row "felix's nft batch per workload, empty node" "$(pct "$TMP/b.empty" 50)" "$(pct "$TMP/b.empty" 99)"
 row "felix's nft batch per workload, all in place" "$(pct "$TMP/b.loaded" 50)" "$(pct "$TMP/b.loaded" 99)" 2
+if [ -s "$TMP/k.loaded" ]; then
+	row "  the kernel's part of it, empty node (felix's log)" "$(pct "$TMP/k.empty" 50)" "$(pct "$TMP/k.empty" 99)"
+	row "  the kernel's part of it, all in place" "$(pct "$TMP/k.loaded" 50)" "$(pct "$TMP/k.loaded" 99)"
+fi
 # msgs FILE: "N batches, p50 M netlink messages for K pieces".
 msgs() {
 	[ -s "$1" ] || { echo "no batches"; return; }
