@@ -10,6 +10,10 @@
 #      creation (see tests/bench/endpoint.sh for the loop).
 #   2. 10,000 routed endpoints on one node (env BIG): felix's time to program
 #      them from scratch, its resync time after a restart, its RSS.
+#   3. BGP convergence (bgp_converge.sh); 4. the BIRD config writer.
+#   5. data-path cost, A/B alternating transactions (datapath.sh);
+#   6. policy at scale, 1,000 policies over 1,000 workloads (policy_scale.sh);
+#   7. CNI ADD/DEL beside ptp + host-local (cni.sh).
 #
 # Topology (all pt-bench-<id>-...; nothing leaves them):
 #
@@ -387,4 +391,17 @@ ps_pid=$!
 PT_PIDS+=("$ps_pid")
 wait "$ps_pid"
 pt_forget "$ps_pid"
+hr
+
+# ==========================================================================
+# 7. CNI ADD and DEL latency: petrel beside ptp + host-local (issue 5)
+# ==========================================================================
+# tests/bench/cni.sh: its own node namespace and felix; env N (200). It
+# prints p50/p99 of each plugin's ADD and DEL, their ratios, and where
+# petrel's time goes (perf trace, strace -c when installed).
+B="$B" bash "$HERE/cni.sh" &
+cni_pid=$!
+PT_PIDS+=("$cni_pid")
+wait "$cni_pid"
+pt_forget "$cni_pid"
 hr
