@@ -1219,8 +1219,9 @@ static int elem_diff(const struct nir_set *a, const struct nir_set *bs,
 
 /* Phases of an update batch, in an order the kernel's reference checks
  * accept: 1 new sets and chains (empty); 2 element deletions; 3 element
- * additions; 4 rules of new and changed chains; 5 removed chains; 6 removed
- * sets. */
+ * additions; 4 rules of new and changed chains; 5 removed chains flushed
+ * (their jumps gone), 6 then deleted (one removed chain may jump to
+ * another); 7 removed sets. */
 int nftk_update(struct nftk *k, const struct nir_table *old,
 		const struct nir_table *new, char *const *names, size_t n,
 		char *err, size_t len)
@@ -1229,7 +1230,7 @@ int nftk_update(struct nftk *k, const struct nir_table *old,
 	int r;
 
 	b_begin(k, &b);
-	for (int phase = 1; phase <= 6 && !b.err; phase++) {
+	for (int phase = 1; phase <= 7 && !b.err; phase++) {
 		for (size_t i = 0; i < n && !b.err; i++) {
 			const char *name = names[i];
 			const struct nir_chain *oc = nir_chain_find(old, name);
@@ -1267,11 +1268,11 @@ int nftk_update(struct nftk *k, const struct nir_table *old,
 					b_chain(k, &b, NFT_MSG_DELRULE, oc);
 				b_chain_rules(k, &b, nc);
 			}
-			if (phase == 5 && oc && !nc) {
+			if (phase == 5 && oc && !nc)
 				b_chain(k, &b, NFT_MSG_DELRULE, oc);
+			if (phase == 6 && oc && !nc)
 				b_chain(k, &b, NFT_MSG_DELCHAIN, oc);
-			}
-			if (phase == 6 && os && !ns)
+			if (phase == 7 && os && !ns)
 				b_set(k, &b, NFT_MSG_DELSET, os);
 		}
 	}

@@ -16,6 +16,11 @@
  *          read back and compared, and replaced whole in one transaction
  *          when it differs
  *
+ * Endpoint chains are shared by the workloads with the same policies and
+ * networks (compile.h: from-HASH/to-HASH): a new workload of a known kind
+ * costs map elements only, and its batch no kernel re-validation of the
+ * whole table (which every new rule with a verdict costs).
+ *
  * An address set (s-HASH for a selector, n-NET for a network) has a
  * tracker that knows what it selects; an endpoint change is matched against
  * every tracker (one selector evaluation each), so adding a workload costs
@@ -282,8 +287,14 @@ static void track_free(struct ptrack *t)
 
 /* After builders ran: a tracker for every new s-/n- set (filled at once),
  * none for a set that is gone. */
+static void chain_gone(void *ctx, const char *name)
+{
+	dirty_add(ctx, name);
+}
+
 static void tracks_sync(struct fpol *p)
 {
+	pol_chains_gc(p->want, chain_gone, p);
 	pol_sets_gc(p->want);
 	for (size_t i = 0; i < p->n_tracks;) {
 		if (!nir_set_find(p->want, p->tracks[i].set)) {
@@ -351,7 +362,7 @@ static void ep_build(struct fpol *p, const struct pep *e, const char *node,
 	const struct netpolicy **in = NULL, **out = NULL;
 	size_t n_in = 0, n_out = 0;
 	struct wep *w;
-	char name[NIR_NAME_MAX];
+	char name[NIR_NAME_MAX], to[NIR_NAME_MAX];
 
 	if (!e->local || !pep_has_addr(e) || !e->ifname[0])
 		return;
@@ -381,10 +392,13 @@ static void ep_build(struct fpol *p, const struct pep *e, const char *node,
 		p->verify = true;
 		p->verify_why = "out of memory";
 	}
-	pol_name_from(e->ifname, name);
-	dirty_add(p, name);
-	pol_name_to(e->ifname, name);
-	dirty_add(p, name);
+	/* the shared chains it is dispatched to (new ones among them); in a
+	 * relist the sets are unsorted and the whole table is compared anyway */
+	if (!nir_set_find(p->want, POL_MAP_FROM_WL)->bulk &&
+	    pol_ep_chain_names(p->want, e->ifname, name, to) == 0) {
+		dirty_add(p, name);
+		dirty_add(p, to);
+	}
 	dirty_add(p, POL_SET_WL_SRC);
 	dirty_add(p, POL_MAP_FROM_WL);
 	dirty_add(p, POL_MAP_TO_WL);
@@ -399,7 +413,6 @@ out:
 static void ep_unbuild(struct fpol *p, const struct pep *e, const char *node)
 {
 	struct wep *w;
-	char name[NIR_NAME_MAX];
 
 	if (!e->local || !e->ifname[0])
 		return;
@@ -411,10 +424,7 @@ static void ep_unbuild(struct fpol *p, const struct pep *e, const char *node)
 	pep_view(e, node, w);
 	pol_ep_del(p->want, w);
 	free(w);
-	pol_name_from(e->ifname, name);
-	dirty_add(p, name);
-	pol_name_to(e->ifname, name);
-	dirty_add(p, name);
+	p->tracks_dirty = true;		/* its chains may be unused now */
 	dirty_add(p, POL_SET_WL_SRC);
 	dirty_add(p, POL_MAP_FROM_WL);
 	dirty_add(p, POL_MAP_TO_WL);

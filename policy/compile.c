@@ -745,54 +745,212 @@ static int network_rules(struct nir_table *t, struct nir_chain *c,
 	return verdict_rule(c, NS_DROP, NULL);
 }
 
+/* The name of a shared endpoint chain: prefix + 12 hex of SHA-1 of its
+ * rules' text. Workloads with the same policies and networks share it. */
+static int ep_chain_name(const struct nir_chain *c, const char *prefix,
+			 char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *text = NULL;
+	size_t len = 0;
+	uint8_t h[20];
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_rules; i++) {
+		nir_render_rule(&c->rules[i], f);
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0) {
+		free(text);
+		return -ENOMEM;
+	}
+	sha1(text, len, h);
+	free(text);
+	strcpy(out, prefix);
+	out += strlen(prefix);
+	for (int i = 0; i < 6; i++) {
+		*out++ = hex[h[i] >> 4];
+		*out++ = hex[h[i] & 15];
+	}
+	*out = '\0';
+	return 0;
+}
+
+/* One direction's chain of w (out: its name). The body depends only on
+ * the policies that select w and its networks, so it is built in a
+ * scratch table and kept once per distinct body (ep_chain_name): 1,000
+ * workloads of a few kinds cost a few chains, and adding one more workload
+ * usually adds no rule at all (only map elements). */
 static int ep_chain(struct nir_table *t, const struct wep *w, bool ingress,
-		    const struct netpolicy *const *pols, size_t n)
+		    const struct netpolicy *const *pols, size_t n, char *out)
 {
 	enum nir_stmt_type ok = ingress ? NS_ACCEPT : NS_RETURN;
 	char name[NIR_NAME_MAX];
-	struct nir_chain *c;
+	struct nir_table *scratch;
+	struct nir_chain *c, *d;
 	struct nir_rule *r;
-	int err;
+	int err = 0;
 
-	if (ingress)
-		pol_name_to(w->ifname, name);
-	else
-		pol_name_from(w->ifname, name);
 	if (n == 0 && (!ingress || ep_default_member(w))) {
-		nir_chain_del(t, name);		/* the shared one serves */
-		return 0;
+		strcpy(out, ingress ? CH_TO_OPEN : CH_FROM_OPEN);
+		return 0;	/* the shared open chain serves */
 	}
-	if (!(c = chain_fresh(t, name)))
+	if (!(scratch = nir_table_new()) || !(c = nir_chain_add(scratch, "x"))) {
+		nir_table_free(scratch);
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
+	}
+	for (size_t i = 0; i < n && err == 0; i++) {
 		pol_name_policy(pols[i]->name, ingress, name);
-		if (!(r = nir_rule_add(c)))
-			return -ENOMEM;
+		if (!(r = nir_rule_add(c))) {
+			err = -ENOMEM;
+			break;
+		}
 		if ((i && (err = nir_match_mark(r, NO_EQ, POL_MARK_PASS, 0)) < 0) ||
 		    (err = nir_stmt_add(r, NS_JUMP, name)) < 0)
-			return err;
-		if ((err = mark_rule(c, POL_MARK_ACCEPT, true, ok, NULL)) < 0)
-			return err;
+			break;
+		err = mark_rule(c, POL_MARK_ACCEPT, true, ok, NULL);
 	}
-	if (n) {
-		if ((err = mark_rule(c, POL_MARK_PASS, false, NS_DROP, NULL)) < 0)
-			return err;
-		nir_rule_comment(&c->rules[c->n_rules - 1], "no policy allowed it");
+	if (err == 0 && n) {
+		err = mark_rule(c, POL_MARK_PASS, false, NS_DROP, NULL);
+		if (err == 0)
+			nir_rule_comment(&c->rules[c->n_rules - 1], "no policy allowed it");
 	}
-	return network_rules(t, c, w, ingress);
+	if (err == 0)
+		err = network_rules(t, c, w, ingress);
+	if (err == 0)
+		err = ep_chain_name(c, ingress ? "to-" : "from-", out);
+	if (err == 0 && !nir_chain_find(t, out)) {
+		if (!(d = nir_chain_add(t, out))) {
+			err = -ENOMEM;
+		} else {
+			/* the scratch chain's rules move into the table's */
+			struct nir_rule *rules = d->rules;
+			size_t nr = d->n_rules, cap = d->cap;
+
+			d->rules = c->rules;
+			d->n_rules = c->n_rules;
+			d->cap = c->cap;
+			c->rules = rules;
+			c->n_rules = nr;
+			c->cap = cap;
+		}
+	}
+	nir_table_free(scratch);
+	return err;
+}
+
+/* Puts w's element into a verdict map: goto chain. */
+static int vmap_put(struct nir_table *t, const char *map, const struct wep *w,
+		    const char *chain)
+{
+	struct nir_set *s = nir_set_find(t, map);
+	struct nir_elem el;
+
+	if (!s)
+		return -ENOENT;
+	memset(&el, 0, sizeof(el));
+	strcpy(el.ifname, w->ifname);
+	el.vgoto = true;
+	snprintf(el.chain, sizeof(el.chain), "%s", chain);
+	return nir_set_elem_put(s, &el);
 }
 
 int pol_ep_chains(struct nir_table *t, const struct wep *w,
 		  const struct netpolicy *const *egress, size_t n_egress,
 		  const struct netpolicy *const *ingress, size_t n_ingress)
 {
+	char from[NIR_NAME_MAX], to[NIR_NAME_MAX];
 	int err;
 
 	if (!ep_local_ok(w))
 		return -EINVAL;
-	if ((err = ep_chain(t, w, false, egress, n_egress)) < 0)
+	if ((err = ep_chain(t, w, false, egress, n_egress, from)) < 0 ||
+	    (err = ep_chain(t, w, true, ingress, n_ingress, to)) < 0 ||
+	    (err = vmap_put(t, POL_MAP_FROM_WL, w, from)) < 0)
 		return err;
-	return ep_chain(t, w, true, ingress, n_ingress);
+	return vmap_put(t, POL_MAP_TO_WL, w, to);
+}
+
+/* A shared endpoint chain's name: from-/to- and 12 hex digits. */
+static bool is_ep_chain(const char *name)
+{
+	const char *p = !strncmp(name, "from-", 5) ? name + 5 :
+			!strncmp(name, "to-", 3) ? name + 3 : NULL;
+
+	if (!p || strlen(p) != 12)
+		return false;
+	for (; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
+static int chainname_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void pol_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
+		   void *ctx)
+{
+	const struct nir_set *maps[2] = { nir_set_find(t, POL_MAP_FROM_WL),
+					  nir_set_find(t, POL_MAP_TO_WL) };
+	const char **used;
+	size_t n = 0, cap = (maps[0] ? maps[0]->n : 0) + (maps[1] ? maps[1]->n : 0);
+
+	used = malloc((cap + 1) * sizeof(*used));
+	if (!used)
+		return;		/* keep everything */
+	for (int m = 0; m < 2; m++)
+		for (size_t i = 0; maps[m] && i < maps[m]->n; i++)
+			used[n++] = maps[m]->e[i].chain;
+	if (n > 1)
+		qsort(used, n, sizeof(*used), chainname_cmp);
+	for (size_t i = t->n_chains; i-- > 0;) {
+		const char *name = t->chains[i]->name;
+		char copy[NIR_NAME_MAX];
+
+		if (!is_ep_chain(name) ||
+		    (n && bsearch(&name, used, n, sizeof(*used), chainname_cmp)))
+			continue;
+		snprintf(copy, sizeof(copy), "%s", name);
+		nir_chain_del(t, copy);
+		if (gone)
+			gone(ctx, copy);
+	}
+	free(used);
+}
+
+int pol_ep_chain_names(const struct nir_table *t, const char *ifname,
+		       char *from, char *to)
+{
+	const char *maps[2] = { POL_MAP_FROM_WL, POL_MAP_TO_WL };
+	char *out[2] = { from, to };
+	int found = 0;
+
+	for (int m = 0; m < 2; m++) {
+		const struct nir_set *s = nir_set_find(t, maps[m]);
+		size_t lo = 0, hi = s ? s->n : 0;
+
+		out[m][0] = '\0';
+		while (lo < hi) {	/* the elements are sorted by interface */
+			size_t mid = lo + (hi - lo) / 2;
+			int c = strncmp(s->e[mid].ifname, ifname, NIR_IFNAMSIZ);
+
+			if (c == 0) {
+				snprintf(out[m], NIR_NAME_MAX, "%s", s->e[mid].chain);
+				found++;
+				break;
+			}
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return found == 2 ? 0 : -ENOENT;
 }
 
 static int ports_elems(struct nir_table *t, const struct wep *w)
@@ -823,14 +981,12 @@ static int ports_elems(struct nir_table *t, const struct wep *w)
 int pol_ep_elems(struct nir_table *t, const struct wep *w)
 {
 	struct nir_set *src = nir_set_find(t, POL_SET_WL_SRC);
-	struct nir_set *from = nir_set_find(t, POL_MAP_FROM_WL);
-	struct nir_set *to = nir_set_find(t, POL_MAP_TO_WL);
 	struct nir_elem el;
 	int err;
 
 	if (!ep_local_ok(w))
 		return -EINVAL;
-	if (!src || !from || !to)
+	if (!src)
 		return -ENOENT;
 	memset(&el, 0, sizeof(el));
 	strcpy(el.ifname, w->ifname);
@@ -841,19 +997,6 @@ int pol_ep_elems(struct nir_table *t, const struct wep *w)
 		if ((err = nir_set_elem_put(src, &el)) < 0)
 			return err;
 	}
-	el.addr = 0;
-	el.vgoto = true;
-	/* its own chain when pol_ep_chains made one, else the shared one */
-	pol_name_from(w->ifname, el.chain);
-	if (!nir_chain_find(t, el.chain))
-		snprintf(el.chain, sizeof(el.chain), "%s", CH_FROM_OPEN);
-	if ((err = nir_set_elem_put(from, &el)) < 0)
-		return err;
-	pol_name_to(w->ifname, el.chain);
-	if (!nir_chain_find(t, el.chain))
-		snprintf(el.chain, sizeof(el.chain), "%s", CH_TO_OPEN);
-	if ((err = nir_set_elem_put(to, &el)) < 0)
-		return err;
 	return ports_elems(t, w);
 }
 
@@ -887,13 +1030,8 @@ static bool elem_to_wl(const struct nir_elem *e, const struct wep *w)
 
 void pol_ep_del(struct nir_table *t, const struct wep *w)
 {
-	char name[NIR_NAME_MAX];
-
 	if (w->ifname[0]) {
-		pol_name_from(w->ifname, name);
-		nir_chain_del(t, name);
-		pol_name_to(w->ifname, name);
-		nir_chain_del(t, name);
+		/* its chains are shared: pol_chains_gc removes the unused */
 		struct nir_set *src = nir_set_find(t, POL_SET_WL_SRC);
 		struct nir_elem el;
 
@@ -1023,6 +1161,8 @@ void pol_sets_gc(struct nir_table *t)
 {
 	const char **used = NULL;
 	size_t n = 0, cap = 0;
+
+	pol_chains_gc(t, NULL, NULL);	/* an unused chain's sets go too */
 
 	for (size_t i = 0; i < t->n_chains; i++) {
 		const struct nir_chain *c = t->chains[i];

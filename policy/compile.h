@@ -38,8 +38,11 @@
  *              endpoint-to-host action (accept | drop)
  *   from-wl    mark cleared; iifname vmap @from_wl; drop (not programmed)
  *   to-wl      mark cleared; oifname vmap @to_wl; drop
- *   from-IF    egress of one local workload: returns when allowed
- *   to-IF      ingress of one local workload: accept when allowed
+ *   from-HASH  egress of the local workloads that the same policies select
+ *              (and that are in the same networks): returns when allowed;
+ *              HASH = 12 hex of SHA-1 of the chain's rules, so workloads of
+ *              one kind share one chain
+ *   to-HASH    their ingress: accept when allowed
  *   from-open  shared by the workloads no policy selects for egress: return
  *   to-open    shared by the workloads no policy selects for ingress and
  *              that are only in `default`: accept
@@ -47,7 +50,7 @@
  *              allow: mark |= POL_MARK_ACCEPT, return; deny: drop;
  *              log: log, go on; pass: mark |= POL_MARK_PASS, return
  *
- * from-IF (to-IF alike, verdict accept instead of return): with policies
+ * from-HASH (to-HASH alike, verdict accept instead of return): with policies
  * selecting the workload for the direction, in (order, name) order:
  *   jump pe-P; mark & ACCEPT → return; mark & PASS → goto the network
  *   rules; ... then drop.
@@ -129,17 +132,25 @@ void pol_policy_del(struct nir_table *t, const char *name);
 /* Whether np selects w for a direction (its selector and types). */
 bool pol_selects(const struct netpolicy *np, const struct wep *w, bool ingress);
 
-/* One local routed workload's chains from-IF and to-IF, given the
- * policies that select it per direction, already sorted (pol_sort). */
+/* One local routed workload's chains, given the policies that select it
+ * per direction, already sorted (pol_sort): the shared from-HASH/to-HASH
+ * (made when no other workload has the same) or from-open/to-open, and
+ * its from_wl/to_wl elements pointing at them. */
 int pol_ep_chains(struct nir_table *t, const struct wep *w,
 		  const struct netpolicy *const *egress, size_t n_egress,
 		  const struct netpolicy *const *ingress, size_t n_ingress);
-/* Its elements: wl_src, from_wl, to_wl, ports, ports_ip. After
- * pol_ep_chains: a vmap element names the workload's own chain when there
- * is one, else from-open / to-open. */
+/* Its other elements: wl_src, ports, ports_ip. */
 int pol_ep_elems(struct nir_table *t, const struct wep *w);
-/* Removes both (chains and elements). */
+/* Removes its elements (its chains stay while shared: pol_chains_gc). */
 void pol_ep_del(struct nir_table *t, const struct wep *w);
+/* Deletes the from-HASH/to-HASH chains no map element names; gone (may be
+ * NULL) is told each deleted name. pol_sets_gc calls it first. */
+void pol_chains_gc(struct nir_table *t, void (*gone)(void *ctx, const char *name),
+		   void *ctx);
+/* The chains the workload with host interface ifname is dispatched to
+ * (buffers of NIR_NAME_MAX); -ENOENT when it has no elements. */
+int pol_ep_chain_names(const struct nir_table *t, const char *ifname,
+		       char *from, char *to);
 
 /* Sorts policies by (order, name); a policy without order comes last. */
 void pol_sort(const struct netpolicy **v, size_t n);

@@ -233,20 +233,27 @@ expect_ok "rm evil" ctl rm evil
 
 # --- petrelctl nft ---------------------------------------------------------------------------
 IFA=$(wl_ifname a)
+# a's chains: shared by the workloads that the same policies select, named
+# by a hash of their rules (docs/policy.md); the maps say which
+vmap_target() { nftn list map inet petrel "$1" 2>/dev/null | grep -o "\"$IFA\" : goto [a-z0-9-]*" | awk '{ print $4 }'; }
+FROMA=$(vmap_target from_wl)
+TOA=$(vmap_target to_wl)
+check "a is dispatched to chains of its own kind ($FROMA, $TOA)" \
+	sh -c "case '$FROMA' in from-????????????) ;; *) exit 1 ;; esac; case '$TOA' in to-????????????) ;; *) exit 1 ;; esac"
 expect_ok "petrelctl nft a" ctl nft a
 printf '%s\n' "$OUT" >"$TMP/nft.a"
-check "nft a: chain from-$IFA" grep -q "chain from-$IFA" "$TMP/nft.a"
-check "nft a: chain to-$IFA" grep -q "chain to-$IFA" "$TMP/nft.a"
+check "nft a: chain $FROMA" grep -q "chain $FROMA" "$TMP/nft.a"
+check "nft a: chain $TOA" grep -q "chain $TOA" "$TMP/nft.a"
 check "nft a: the policy chains it jumps to (pi-a-all, pe-a-all)" sh -c "grep -q 'chain pi-a-all' '$TMP/nft.a' && grep -q 'chain pe-a-all' '$TMP/nft.a'"
 check "nft a: nothing of b" sh -c "! grep -q '$(wl_ifname b)' '$TMP/nft.a' && ! grep -q '${WL_ADDR[b]}' '$TMP/nft.a'"
 check "nft a: a's address among its elements" grep -q "${WL_ADDR[a]}" "$TMP/nft.a"
 expect_ok "petrelctl nft (the whole table)" ctl nft
 printf '%s\n' "$OUT" >"$TMP/nft.all"
-check "nft: table inet petrel with a's chains and b's elements" sh -c "grep -q 'table inet petrel' '$TMP/nft.all' && grep -q 'chain from-$IFA' '$TMP/nft.all' && grep -q '\"$(wl_ifname b)\"' '$TMP/nft.all'"
+check "nft: table inet petrel with a's chains and b's elements" sh -c "grep -q 'table inet petrel' '$TMP/nft.all' && grep -q 'chain $FROMA' '$TMP/nft.all' && grep -q '\"$(wl_ifname b)\"' '$TMP/nft.all'"
 kchains() { nftn list table inet petrel | grep -o 'chain [^ ]*' | sort; }
 check "nft: what felix says has the kernel's chains" sh -c "[ \"\$(grep -o 'chain [^ ]*' '$TMP/nft.all' | sort)\" = \"\$1\" ]" _ "$(kchains)"
 expect_ok "petrelctl -o json nft a" ctl -o json nft a
-check "nft -o json: {ok: true, text}" sh -c "printf '%s' \"\$1\" | jq -e '.ok == true and (.text | contains(\"from-$IFA\"))'" _ "$OUT"
+check "nft -o json: {ok: true, text}" sh -c "printf '%s' \"\$1\" | jq -e '.ok == true and (.text | contains(\"$FROMA\"))'" _ "$OUT"
 expect_err "petrelctl nft of a missing workload" "ghost" ctl nft ghost
 
 # --- a change by hand is put right -------------------------------------------------------------
@@ -287,8 +294,8 @@ del_first_rule() {
 		grep -m1 -o '# handle [0-9]*$' | awk '{ print $3 }')
 	[ -n "$h" ] && nftn delete rule inet petrel "$1" handle "$h"
 }
-check "a rule of chain from-$IFA deleted by hand" del_first_rule "from-$IFA" &&
-	put_right "deleted rule of from-$IFA"
+check "a rule of chain $FROMA deleted by hand" del_first_rule "$FROMA" &&
+	put_right "deleted rule of $FROMA"
 RAW=$(petrel_chains | grep -m1 '^raw')
 if [ -n "$RAW" ]; then
 	check "a rule of chain $RAW (anti-spoofing) deleted by hand" del_first_rule "$RAW" &&
@@ -302,8 +309,8 @@ check "a forged wl_src element added by hand (dev of a . $FORGED)" \
 check "a's wl_src element deleted by hand" \
 	nftn delete element inet petrel wl_src "{ \"$IFA\" . ${WL_ADDR[a]} }" &&
 	put_right "deleted element of wl_src"
-check "a chain flushed by hand (to-$IFA)" nftn flush chain inet petrel "to-$IFA" &&
-	put_right "flushed to-$IFA"
+check "a chain flushed by hand ($TOA)" nftn flush chain inet petrel "$TOA" &&
+	put_right "flushed $TOA"
 check "the chain nat-pre deleted by hand (flushed, then deleted)" \
 	sh -c "ip netns exec $NODE nft flush chain inet petrel nat-pre && ip netns exec $NODE nft delete chain inet petrel nat-pre" &&
 	put_right "deleted chain nat-pre"
@@ -355,7 +362,7 @@ check "felix exits 0 on SIGTERM" test "$FELIX_RC" = 0
 mark_streams
 flows "felix stopped"
 expect_err "petrelctl nft while felix is down: a clear error" "felix" ctl nft a
-check "while felix is down: a rule of from-$IFA deleted by hand" del_first_rule "from-$IFA"
+check "while felix is down: a rule of $FROMA deleted by hand" del_first_rule "$FROMA"
 check "while felix is down: an element added to wl_src by hand" \
 	nftn add element inet petrel wl_src "{ \"$IFA\" . $FORGED }"
 felix_start
