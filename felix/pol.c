@@ -342,6 +342,16 @@ static void tracks_sync(struct fpol *p)
 
 /* ---------- endpoint chains ---------- */
 
+/* pol_selects, with the selector parsed once per policy (a policy change
+ * tests it against every local workload). */
+static bool ppol_selects(const struct ppol *pp, const struct labels *l,
+			 bool ingress)
+{
+	if (!(ingress ? pp->np.ingress : pp->np.egress))
+		return false;
+	return selector_match(pp->sel, l);	/* NULL: all() */
+}
+
 static int pol_cmp(const void *a, const void *b)
 {
 	const struct netpolicy *x = *(const struct netpolicy *const *)a;
@@ -376,12 +386,12 @@ static void ep_build(struct fpol *p, const struct pep *e, const char *node,
 	}
 	pep_view(e, node, w);
 	for (size_t i = 0; i < p->n_pols; i++) {
-		const struct netpolicy *np = &p->pols[i]->np;
+		const struct ppol *pp = p->pols[i];
 
-		if (pol_selects(np, w, true))
-			in[n_in++] = np;
-		if (pol_selects(np, w, false))
-			out[n_out++] = np;
+		if (ppol_selects(pp, &e->labels, true))
+			in[n_in++] = &pp->np;
+		if (ppol_selects(pp, &e->labels, false))
+			out[n_out++] = &pp->np;
 	}
 	qsort(in, n_in, sizeof(*in), pol_cmp);
 	qsort(out, n_out, sizeof(*out), pol_cmp);
@@ -607,6 +617,15 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		}
 		nw->np = res.u.netpolicy;	/* moved: res is not cleared */
 		memset(&res.u.netpolicy, 0, sizeof(res.u.netpolicy));
+		if (nw->np.selector && nw->np.selector[0]) {
+			struct selector_err se;
+
+			/* validated when stored; a failure selects nothing */
+			if (selector_parse(nw->np.selector, &nw->sel, &se) < 0) {
+				log_warn("store: network policy %s: selector: %s", name, se.msg);
+				nw->np.ingress = nw->np.egress = false;
+			}
+		}
 	}
 	if (old) {
 		p->pols[idx] = p->pols[--p->n_pols];
@@ -637,22 +656,17 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
 			const struct pep *e = (const struct pep *)h;
 			char node[RES_NAME_MAX];
-			struct wep *w;
 			bool hit = false;
 
 			if (!e->local || !pep_has_addr(e))
 				continue;
-			pep_node(e, node);
-			w = malloc(sizeof(*w));
-			if (!w)
-				continue;
-			pep_view(e, node, w);
 			for (int in = 0; in < 2 && !hit; in++)
-				hit = (old && pol_selects(&old->np, w, in)) ||
-				      (nw && pol_selects(&nw->np, w, in));
-			free(w);
-			if (hit)
+				hit = (old && ppol_selects(old, &e->labels, in)) ||
+				      (nw && ppol_selects(nw, &e->labels, in));
+			if (hit) {
+				pep_node(e, node);
 				ep_build(p, e, node, true);
+			}
 		}
 	ppol_free(old);
 	p->tracks_dirty = true;
