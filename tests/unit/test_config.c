@@ -76,6 +76,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.route_protocol, 87);
 	assert_int_equal(c.resync_interval, 30);
 	assert_int_equal(c.wait_timeout, 10);
+	assert_int_equal(c.host_port_lo, 32768);
+	assert_int_equal(c.host_port_hi, 60999);
+	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_ACCEPT);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.bgp_address, 0);
 	assert_int_equal(c.bgp_asn, 0);
@@ -111,6 +114,8 @@ static void test_all_keys(void **state)
 			       "resyncInterval: 86400\n"
 			       "waitTimeout: 600\n"
 			       "logLevel: debug\n"
+			       "hostPortRange: 30000-30099\n"
+			       "endpointToHostAction: drop\n"
 			       "bgp:\n"
 			       "  address: 192.0.2.11\n"
 			       "  asNumber: 4200000000\n"
@@ -128,6 +133,9 @@ static void test_all_keys(void **state)
 	assert_int_equal(c.resync_interval, 86400);
 	assert_int_equal(c.wait_timeout, 600);
 	assert_int_equal(c.log_level, LOG_LVL_DEBUG);
+	assert_int_equal(c.host_port_lo, 30000);
+	assert_int_equal(c.host_port_hi, 30099);
+	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_DROP);
 	assert_int_equal(c.bgp_address, 0xc000020b);
 	assert_int_equal(c.bgp_asn, 4200000000u);
 	assert_string_equal(c.bird_config, "/etc/bird/petrel.conf");
@@ -184,6 +192,13 @@ static void test_errors(void **state)
 	snprintf(doc, sizeof(doc), "runDir: %s\n", longp);
 	expect_error(doc, "runDir: too long");
 	expect_error("netns: ../x\n", "netns: \"../x\": a path must be absolute");
+	expect_error("hostPortRange: 9000-8000\n",
+		     "petrel.yaml:1:16: hostPortRange: \"9000-8000\": expected LO-HI");
+	expect_error("hostPortRange: 0-10\n", "hostPortRange: \"0-10\": expected LO-HI");
+	expect_error("hostPortRange: 1-70000\n", "hostPortRange: \"1-70000\": expected");
+	expect_error("hostPortRange: 80\n", "hostPortRange: must be a string, not an integer");
+	expect_error("endpointToHostAction: reject\n",
+		     "petrel.yaml:1:23: endpointToHostAction: \"reject\": expected accept or drop");
 	expect_error("netns: \"a b\"\n", "netns: \"a b\": a namespace name");
 	expect_error("netns: ..\n", "netns: \"..\": a namespace name");
 	expect_error("workloadNetnsPrefix: abcdefghijklmnopq\n",
