@@ -2208,25 +2208,41 @@ static bool proto_has_ports(uint8_t p)
 	return p == 6 || p == 17 || p == 132;
 }
 
+/* The head of a NetworkPolicy list field: the list at key (absent: 0),
+ * at most max items (what names them in the error), and *out allocated for
+ * them (elem bytes each). Returns the item count; 0 also after an error. */
+static size_t np_list(struct vctx *v, const struct vobj *o, const char *key,
+		      size_t max, const char *what, size_t elem, void **out,
+		      struct vobj *list)
+{
+	size_t n;
+
+	if (get_sub(v, o, key, false, true, list) <= 0)
+		return 0;
+	n = json_array_size(list->j);
+	if (n > max) {
+		verr(v, list->line, list->col, list->path, "too many %s (%zu, at most %zu)",
+		     what, n, max);
+		return 0;
+	}
+	if (n && !(*out = calloc(n, elem))) {
+		verr(v, 0, 0, NULL, "out of memory");
+		return 0;
+	}
+	return n;
+}
+
 /* A list of CIDRs (a bare address is a /32), host bits zero. */
 static void np_nets(struct vctx *v, const struct vobj *o, const char *key,
 		    struct ip4_net **out, size_t *nout)
 {
 	struct vobj nl;
-	size_t n;
+	void *mem = NULL;
+	size_t n = np_list(v, o, key, NP_LIST_MAX, "networks", sizeof(**out), &mem, &nl);
 
-	if (get_sub(v, o, key, false, true, &nl) <= 0)
-		return;
-	n = json_array_size(nl.j);
-	if (n > NP_LIST_MAX) {
-		verr(v, nl.line, nl.col, nl.path, "too many networks (%zu, at most %d)",
-		     n, NP_LIST_MAX);
-		return;
-	}
-	if (n && !(*out = calloc(n, sizeof(**out)))) {
-		verr(v, 0, 0, NULL, "out of memory");
-		return;
-	}
+	if (mem)
+		*out = mem;
+
 	for (size_t i = 0; i < n; i++) {
 		struct ip4_net net, fixed;
 		char buf[IP4_NETSTRLEN];
@@ -2287,20 +2303,12 @@ static void np_ports(struct vctx *v, const struct vobj *o, const char *key,
 		     struct port_range **out, size_t *nout)
 {
 	struct vobj pl;
-	size_t n;
+	void *mem = NULL;
+	size_t n = np_list(v, o, key, NP_LIST_MAX, "ports", sizeof(**out), &mem, &pl);
 
-	if (get_sub(v, o, key, false, true, &pl) <= 0)
-		return;
-	n = json_array_size(pl.j);
-	if (n > NP_LIST_MAX) {
-		verr(v, pl.line, pl.col, pl.path, "too many ports (%zu, at most %d)",
-		     n, NP_LIST_MAX);
-		return;
-	}
-	if (n && !(*out = calloc(n, sizeof(**out)))) {
-		verr(v, 0, 0, NULL, "out of memory");
-		return;
-	}
+	if (mem)
+		*out = mem;
+
 	for (size_t i = 0; i < n; i++) {
 		struct vobj it;
 
@@ -2402,20 +2410,12 @@ static void np_rules(struct vctx *v, const struct vobj *sp, const char *key,
 		     struct np_rule **out, size_t *nout)
 {
 	struct vobj rl;
-	size_t n;
+	void *mem = NULL;
+	size_t n = np_list(v, sp, key, NP_RULES_MAX, "rules", sizeof(**out), &mem, &rl);
 
-	if (get_sub(v, sp, key, false, true, &rl) <= 0)
-		return;
-	n = json_array_size(rl.j);
-	if (n > NP_RULES_MAX) {
-		verr(v, rl.line, rl.col, rl.path, "too many rules (%zu, at most %d)",
-		     n, NP_RULES_MAX);
-		return;
-	}
-	if (n && !(*out = calloc(n, sizeof(**out)))) {
-		verr(v, 0, 0, NULL, "out of memory");
-		return;
-	}
+	if (mem)
+		*out = mem;
+
 	for (size_t i = 0; i < n; i++) {
 		struct vobj it;
 

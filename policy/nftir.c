@@ -94,14 +94,24 @@ static size_t n_base(const struct nir_table *t)
 	return i;
 }
 
-/* Index of the regular chain `name`, or where it would go (*found false). */
-static size_t chain_pos(const struct nir_table *t, const char *name, bool *found)
+static const char *chain_name(const void *p)
 {
-	size_t lo = n_base(t), hi = t->n_chains;
+	return ((const struct nir_chain *)p)->name;
+}
 
+static const char *set_name(const void *p)
+{
+	return ((const struct nir_set *)p)->name;
+}
+
+/* Index of name in v[lo..hi), sorted by name_of, or where it would go
+ * (*found false). */
+static size_t name_pos(void *const *v, size_t lo, size_t hi, const char *name,
+		       const char *(*name_of)(const void *), bool *found)
+{
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->chains[mid]->name, name);
+		int c = strcmp(name_of(v[mid]), name);
 
 		if (c == 0) {
 			*found = true;
@@ -116,37 +126,37 @@ static size_t chain_pos(const struct nir_table *t, const char *name, bool *found
 	return lo;
 }
 
+/* Index of the regular chain `name`, or where it would go (*found false). */
+static size_t chain_pos(const struct nir_table *t, const char *name, bool *found)
+{
+	return name_pos((void *const *)t->chains, n_base(t), t->n_chains, name,
+			chain_name, found);
+}
+
+/* Index of any chain `name` (base chains: a scan, they are few). */
+static size_t chain_index(const struct nir_table *t, const char *name, bool *found)
+{
+	size_t nb = n_base(t);
+
+	for (size_t i = 0; i < nb; i++)
+		if (!strcmp(t->chains[i]->name, name)) {
+			*found = true;
+			return i;
+		}
+	return chain_pos(t, name, found);
+}
+
 struct nir_chain *nir_chain_find(const struct nir_table *t, const char *name)
 {
-	size_t nb = n_base(t), i;
 	bool found;
+	size_t i = chain_index(t, name, &found);
 
-	for (i = 0; i < nb; i++)
-		if (!strcmp(t->chains[i]->name, name))
-			return t->chains[i];
-	i = chain_pos(t, name, &found);
 	return found ? t->chains[i] : NULL;
 }
 
 static size_t set_pos(const struct nir_table *t, const char *name, bool *found)
 {
-	size_t lo = 0, hi = t->n_sets;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t->sets[mid]->name, name);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return name_pos((void *const *)t->sets, 0, t->n_sets, name, set_name, found);
 }
 
 struct nir_set *nir_set_find(const struct nir_table *t, const char *name)
@@ -247,15 +257,9 @@ struct nir_chain *nir_base_chain_add(struct nir_table *t, const char *name,
 
 void nir_chain_del(struct nir_table *t, const char *name)
 {
-	size_t nb = n_base(t), i;
-	bool found = false;
+	bool found;
+	size_t i = chain_index(t, name, &found);
 
-	for (i = 0; i < nb && !found; i++)
-		found = !strcmp(t->chains[i]->name, name);
-	if (found)
-		i--;
-	else
-		i = chain_pos(t, name, &found);	/* a binary search */
 	if (!found)
 		return;
 	nir_chain_free(t->chains[i]);

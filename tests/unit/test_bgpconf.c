@@ -37,6 +37,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/golden.h"
+
 #include "bgpconf/bgpconf.h"
 #include "datastore/resource.h"
 
@@ -178,61 +180,12 @@ static void borrow(struct world *w, const char *s)
 
 /* ------------------------------------------------------------ golden files */
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *s = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-	    (s = malloc((size_t)n + 1))) {
-		if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-			free(s);
-			s = NULL;
-		} else {
-			s[n] = '\0';
-		}
-	}
-	fclose(f);
-	return s;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* Where two texts first differ, for the failure message. */
-static void show_diff(const char *want, const char *got)
-{
-	int line = 1;
-	const char *a = want, *b = got, *la = want, *lb = got;
-
-	while (*a && *a == *b) {
-		if (*a == '\n') {
-			line++;
-			la = a + 1;
-			lb = b + 1;
-		}
-		a++;
-		b++;
-	}
-	print_message("first difference at line %d:\n  golden: %.*s\n  got:    %.*s\n", line,
-		      (int)strcspn(la, "\n"), la, (int)strcspn(lb, "\n"), lb);
-}
-
 /* Renders in->, compares with the golden file, has BIRD check it. */
 static char *golden(const char *name, const struct bgpconf_input *in)
 {
 	char path[700], out[200];
 	struct errs e = ERRS_INIT;
-	char *text = NULL, *again = NULL, *want;
+	char *text = NULL, *again = NULL;
 
 	if (bgpconf_render(in, &text, &e) < 0) {
 		print_errs(&e);
@@ -244,20 +197,7 @@ static char *golden(const char *name, const struct bgpconf_input *in)
 	free(again);
 
 	snprintf(path, sizeof(path), "%s/%s.conf", golden_dir, name);
-	if (getenv("PETREL_REGEN_GOLDEN") && !strcmp(getenv("PETREL_REGEN_GOLDEN"), "1")) {
-		write_text(path, text);
-		print_message("regenerated %s\n", path);
-	}
-	want = read_text(path);
-	if (!want)
-		fail_msg("%s: cannot read (PETREL_REGEN_GOLDEN=1 writes it)", path);
-	if (strcmp(want, text)) {
-		show_diff(want, text);
-		free(want);
-		fail_msg("%s differs from the rendered config (PETREL_REGEN_GOLDEN=1 "
-			 "rewrites it)", path);
-	}
-	free(want);
+	golden_check(path, text, "config");
 
 	if (bird_ok) {
 		snprintf(out, sizeof(out), "%s/%s.conf", tmpdir, name);

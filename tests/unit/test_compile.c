@@ -24,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "tests/unit/golden.h"
+
 #include "pol_scenarios.h"
 
 /* tests/unit/golden/nft/, found from this file's own path */
@@ -53,55 +55,6 @@ static char *render_rule(const struct nir_rule *r)
 	nir_render_rule(r, f);
 	assert_int_equal(fclose(f), 0);
 	return buf;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *s = NULL;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (s = malloc((size_t)n + 1))) {
-		if (fread(s, 1, (size_t)n, f) != (size_t)n) {
-			free(s);
-			s = NULL;
-		} else {
-			s[n] = '\0';
-		}
-	}
-	fclose(f);
-	return s;
-}
-
-static void write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* Where two texts first differ, for the failure message. */
-static void show_diff(const char *want, const char *got)
-{
-	int line = 1;
-	const char *a = want, *b = got, *la = want, *lb = got;
-
-	while (*a && *a == *b) {
-		if (*a == '\n') {
-			line++;
-			la = a + 1;
-			lb = b + 1;
-		}
-		a++;
-		b++;
-	}
-	print_message("first difference at line %d:\n  want: %.*s\n  got:  %.*s\n",
-		      line, (int)strcspn(la, "\n"), la, (int)strcspn(lb, "\n"), lb);
 }
 
 static struct sc_world *world(const char *name)
@@ -153,24 +106,11 @@ static void golden(const char *name)
 {
 	struct sc_world *w = world(name);
 	struct nir_table *t = compile_ok(&w->in), *t2 = compile_ok(&w->in);
-	char path[700], *text = render(t), *again = render(t2), *want;
+	char path[700], *text = render(t), *again = render(t2);
 
 	assert_string_equal(text, again);	/* same input, same bytes */
 	snprintf(path, sizeof(path), "%s/%s.nft", golden_dir, name);
-	if (getenv("PETREL_REGEN_GOLDEN") && !strcmp(getenv("PETREL_REGEN_GOLDEN"), "1")) {
-		write_text(path, text);
-		print_message("regenerated %s\n", path);
-	}
-	want = read_text(path);
-	if (!want)
-		fail_msg("%s: cannot read (PETREL_REGEN_GOLDEN=1 writes it)", path);
-	if (strcmp(want, text)) {
-		show_diff(want, text);
-		free(want);
-		fail_msg("%s differs from the rendered table (PETREL_REGEN_GOLDEN=1 "
-			 "rewrites it)", path);
-	}
-	free(want);
+	golden_check(path, text, "table");
 	free(text);
 	free(again);
 	nir_table_free(t);
