@@ -26,7 +26,7 @@
 
 #include "common/errs.h"
 #include "common/ip4.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 /* ------------------------------------------------------------------ input */
 

@@ -96,7 +96,7 @@ void table_free(struct table *t)
 
 static void out_json(const json_t *doc)
 {
-	/* reals are NetworkPolicy orders, kept to 15 digits (resource.c) */
+	/* reals are NetworkPolicy orders, kept to 15 digits (model/netpolicy.c) */
 	if (json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
 		       JSON_REAL_PRECISION(15)) < 0)
 		log_err("out of memory printing JSON");

@@ -20,7 +20,7 @@
 #include "common/config.h"
 #include "common/errs.h"
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
 

@@ -21,7 +21,7 @@
 
 #include "common/config.h"
 #include "common/errs.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define CNI_VERSION "1.0.0"
 #define CNI_CONF_MAX (1024 * 1024)	/* bytes of stdin read at most */

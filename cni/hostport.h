@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define HOSTPORT_PREFIX "/petrel/hostports/"
 

@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define IPAMGW_PREFIX "/petrel/ipamgateways/"
 

@@ -24,7 +24,7 @@
 #include "common/ip4.h"
 #include "common/log.h"
 #include "common/yamljson.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
 

@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define HOSTS_ROOT "/etc/netns"
 

@@ -20,7 +20,7 @@
  * Backends: "sqlite:PATH" (embedded, one node, many processes) and later
  * "etcd:URL[,URL...]". Nothing here logs.
  *
- * Keys (see datastore/resource.h for the builders):
+ * Keys (see model/res.h for the builders):
  *   /petrel/<kind-plural>/<name>, WorkloadEndpoints /petrel/workloadendpoints/<node>/<name>
  */
 #ifndef PETREL_DATASTORE_H

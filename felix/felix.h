@@ -37,7 +37,7 @@
 #include "common/config.h"
 #include "common/ip4.h"
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 #include "felix/htab.h"
 
 #ifndef PETREL_VERSION

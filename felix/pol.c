@@ -40,7 +40,7 @@
 #include "felix/felix.h"
 #include "felix/nft.h"
 #include "policy/compile.h"
-#include "policy/selector.h"
+#include "model/selector.h"
 
 #define POL_RETRY_MS 1000
 

@@ -29,7 +29,7 @@
  * network or broadcast address to reserve.
  *
  * Automatic assignment takes only from pools whose nodeSelector selects
- * the node's labels (policy/selector.h; read from the Node document once per
+ * the node's labels (model/selector.h; read from the Node document once per
  * attempt, and only when some pool has a selector other than all()), and
  * from those the caller's struct ipam_pool_sel allows (named networks).
  *
@@ -46,7 +46,7 @@
 #include <unistd.h>
 
 #include "ipam/ipam.h"
-#include "policy/selector.h"
+#include "model/selector.h"
 
 #define IPAM_TRIES 100
 /* Its revision orders pool creations and deletions; its value (a counter)

@@ -25,7 +25,7 @@
 
 #include "common/errs.h"
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 enum {
 	IPAM_ENOSPC = -1001,	 /* every pool exhausted (or none enabled) */

@@ -36,7 +36,7 @@
 
 #include "common/sha1.h"
 #include "policy/compile.h"
-#include "policy/selector.h"
+#include "model/selector.h"
 
 #define CH_RAW_PRE "raw-pre"
 #define CH_NAT_PRE "nat-pre"

@@ -69,7 +69,7 @@
 #include <stdint.h>
 
 #include "common/errs.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 #include "policy/nftir.h"
 
 #define POL_MARK_ACCEPT 0x10000u

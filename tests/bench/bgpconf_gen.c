@@ -29,7 +29,7 @@
 #include "bgpconf/bgpconf.h"
 #include "common/errs.h"
 #include "common/ip4.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define RUNS_MAX 1000
 

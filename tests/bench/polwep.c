@@ -21,7 +21,7 @@
 
 #include "common/ifname.h"
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define COUNT_MAX 62500		/* 10.128.0.0/16 in 250s */
 #define CHUNK DS_TXN_MAX	/* the most one ds_txn takes */

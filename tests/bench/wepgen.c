@@ -21,7 +21,7 @@
 #include "common/ifname.h"
 #include "common/ip4.h"
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define COUNT_MAX 65000
 #define CHUNK DS_TXN_MAX	/* the most one ds_txn takes */

@@ -1,5 +1,5 @@
 /*
- * fuzz_selector: libFuzzer harness for policy/selector.c. For any input:
+ * fuzz_selector: libFuzzer harness for model/selector.c. For any input:
  * parsing must not crash; a refusal returns nothing and says where and why
  * (a position inside the text, a message); an accepted selector's canonical
  * text must parse back to the same canonical text and select exactly the
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/selector.h"
+#include "model/selector.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

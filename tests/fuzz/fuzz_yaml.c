@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "common/yamljson.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

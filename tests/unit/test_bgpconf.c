@@ -13,7 +13,7 @@
  *   - bgpconf_apply against a fake BIRD control socket: reload only on a
  *     change, `pending` when BIRD is not there.
  *
- * The worlds are written in YAML and decoded by datastore/resource.c, as
+ * The worlds are written in YAML and decoded by model/ (one file per kind), as
  * felix will get them from the datastore.
  */
 #include <dirent.h>
@@ -40,7 +40,7 @@
 #include "tests/unit/golden.h"
 
 #include "bgpconf/bgpconf.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 #define BIRD "/usr/sbin/bird"
 #define WMAX 8

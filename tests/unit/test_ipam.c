@@ -30,7 +30,7 @@
 #include "common/ifname.h"
 #include "common/ip4.h"
 #include "datastore/datastore.h"
-#include "datastore/resource.h"
+#include "model/resource.h"
 #include "ipam/ipam.h"
 
 struct fx {

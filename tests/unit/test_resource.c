@@ -1,5 +1,5 @@
 /*
- * test_resource: datastore/resource.c. Round trips of every kind (YAML →
+ * test_resource: model/ (one file per kind). Round trips of every kind (YAML →
  * struct → JSON → struct, byte-identical text), error positions, all errors
  * of a document reported, and at least one failing case per validation rule.
  */
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "datastore/resource.h"
+#include "model/resource.h"
 
 /* Loads one YAML document and decodes it as any resource. */
 struct dec {
@@ -1105,7 +1105,7 @@ static void test_bgppeer(void **state)
 	expect_error(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, node: n1, "
 		     "nodeSelector: all()}\n",
 		     "spec.nodeSelector: give node or nodeSelector, not both");
-	/* the whole selector language (policy/selector.h) */
+	/* the whole selector language (model/selector.h) */
 	round_trip(PEER_HEAD "spec: {peerIP: 10.0.0.1, asNumber: 1, "
 		   "nodeSelector: 'a == \"b\" && !has(c)'}\n", RES_BGPPEER);
 	/* a selector error: at the string's position plus the parser's offset */

@@ -1,5 +1,5 @@
 /*
- * test_selector: policy/selector.c. Good input and its canonical text, bad
+ * test_selector: model/selector.c. Good input and its canonical text, bad
  * input with the exact position and message, matching tables (missing
  * labels included), canonical round trips, and the depth and size limits.
  */
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "policy/selector.h"
+#include "model/selector.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "datastore/resource.h"
+#include "model/labels.h"
 
 #define SELECTOR_MAX 4096
 #define SELECTOR_DEPTH_MAX 64

@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy/selector.h"
+#include "model/selector.h"
 
 #define VALUE_MAX 63		/* a label value's length limit */
 #define KEY_MAX 317		/* a label key: 253 (prefix) + '/' + 63 */

@@ -1,0 +1,198 @@
+/*
+ * ipamblock: the IPAMBlock codec (see ipamblock.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/ipamhandle.h"
+#include "model/ipamblock.h"
+#include "model/res_impl.h"
+
+#define BLOCK_MIN_LEN 20	/* the largest block: /20, 4096 addresses */
+
+void ipam_block_name(const struct ip4_net *cidr, char *buf)
+{
+	char *slash;
+
+	ip4_net_fmt(cidr, buf);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '-';
+}
+
+int ipam_block_init(struct ipam_block *b, const struct ip4_net *cidr)
+{
+	if (cidr->len < BLOCK_MIN_LEN || cidr->len > 32)
+		return -EINVAL;
+	memset(b, 0, sizeof(*b));
+	b->handles = calloc((size_t)ip4_net_size(cidr), sizeof(*b->handles));
+	if (!b->handles)
+		return -ENOMEM;
+	b->cidr.addr = cidr->addr & ip4_mask(cidr->len);
+	b->cidr.len = cidr->len;
+	return 0;
+}
+
+size_t ipam_block_used(const struct ipam_block *b)
+{
+	size_t n = 0, size;
+
+	if (!b->handles)
+		return 0;
+	size = (size_t)ip4_net_size(&b->cidr);
+	for (size_t i = 0; i < size; i++)
+		n += b->handles[i] != NULL;
+	return n;
+}
+/* An ordinal: a decimal without leading zeros, below size. */
+static bool ordinal_parse(const char *s, size_t size, size_t *out)
+{
+	size_t v = 0, n = strlen(s);
+
+	if (n == 0 || n > 10 || (n > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (size_t)(s[i] - '0');
+	}
+	if (v >= size)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipam_block *b)
+{
+	struct vobj al;
+	size_t size;
+	const char *key;
+	json_t *val;
+
+	if (res_get_sub(v, spec, "allocations", false, false, &al) <= 0 || !b->handles)
+		return;
+	size = (size_t)ip4_net_size(&b->cidr);
+	json_object_foreach((json_t *)al.j, key, val) {
+		char path[160];
+		size_t ord;
+		int line, col;
+
+		if (!ordinal_parse(key, size, &ord)) {
+			res_vpos(v, &al, key, true, &line, &col);
+			res_vpath(al.path, key, path, sizeof(path));
+			res_verr(v, line, col, path, "invalid ordinal \"%.20s\" (0..%zu)", key, size - 1);
+			continue;
+		}
+		if (!json_is_string(val)) {
+			res_verr_field(v, &al, key, "a handle ID must be a string, not %s",
+				   yaml_type_name(val));
+			continue;
+		}
+		if (!ipam_handle_id_valid(json_string_value(val))) {
+			res_verr_field(v, &al, key, "invalid handle ID \"%.80s\"",
+				   json_string_value(val));
+			continue;
+		}
+		if (!(b->handles[ord] = strdup(json_string_value(val))))
+			res_verr(v, 0, 0, NULL, "out of memory");
+	}
+}
+
+int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
+			 const char *file, struct ipam_block *out, struct errs *e)
+{
+	static const char *const spec_keys[] = {
+		"cidr", "affinity", "pool", "allocations", NULL
+	};
+	struct vctx v = { doc, file, e, 0, NULL, 0 };
+	struct ipam_block b = { 0 };
+	struct ip4_net cidr;
+	struct head h;
+	const char *s;
+
+	res_decode_head(&v, j, RES_IPAMBLOCK, false, true, &h);
+	if (h.has_spec) {
+		const struct vobj *sp = &h.spec;
+
+		res_check_known(&v, sp, spec_keys);
+		if (res_get_cidr(&v, sp, "cidr", true, &cidr) > 0) {
+			char name[IP4_NETSTRLEN];
+
+			if (cidr.len < BLOCK_MIN_LEN)
+				res_verr_field(&v, sp, "cidr", "a block is /%d to /32, not /%u",
+					   BLOCK_MIN_LEN, (unsigned)cidr.len);
+			else if (ipam_block_init(&b, &cidr) < 0)
+				res_verr(&v, 0, 0, NULL, "out of memory");
+			ipam_block_name(&cidr, name);
+			if (h.name && strcmp(h.name, name))
+				res_verr_field(&v, &h.meta, "name",
+					   "\"%.80s\" does not match spec.cidr (expected \"%s\")",
+					   h.name, name);
+		}
+		if (res_get_str(&v, sp, "affinity", false, 1024, &s) > 0 && s[0]) {
+			if (!res_name_valid(s))
+				res_verr_field(&v, sp, "affinity", "invalid node name \"%s\"", s);
+			else
+				res_copy_str(b.affinity, sizeof(b.affinity), s);
+		}
+		if (res_get_str(&v, sp, "pool", false, 1024, &s) > 0 && s[0]) {
+			if (!res_name_valid(s))
+				res_verr_field(&v, sp, "pool", "invalid pool name \"%s\"", s);
+			else
+				res_copy_str(b.pool, sizeof(b.pool), s);
+		}
+		block_allocs(&v, sp, &b);
+	}
+	if (res_vflush(&v) < 0) {
+		ipam_block_clear(&b);
+		return -EINVAL;
+	}
+	*out = b;
+	return 0;
+}
+
+json_t *ipam_block_to_json(const struct ipam_block *b)
+{
+	char name[IP4_NETSTRLEN];
+	struct jb bb = { 0 };
+	json_t *spec, *j, *al;
+
+	ipam_block_name(&b->cidr, name);
+	j = res_enc_head(&bb, RES_IPAMBLOCK, name, NULL, &spec);
+	res_jset(&bb, spec, "cidr", res_enc_net(&b->cidr));
+	if (b->affinity[0])
+		res_jset(&bb, spec, "affinity", json_string(b->affinity));
+	if (b->pool[0])
+		res_jset(&bb, spec, "pool", json_string(b->pool));
+	al = json_object();
+	if (b->handles) {
+		size_t size = (size_t)ip4_net_size(&b->cidr);
+
+		for (size_t i = 0; i < size; i++) {
+			char ord[24];
+
+			if (!b->handles[i])
+				continue;
+			snprintf(ord, sizeof(ord), "%zu", i);
+			res_jset(&bb, al, ord, json_string(b->handles[i]));
+		}
+	}
+	res_jset(&bb, spec, "allocations", al);
+	return res_enc_done(&bb, j, spec);
+}
+
+void ipam_block_clear(struct ipam_block *b)
+{
+	if (!b)
+		return;
+	if (b->handles) {
+		size_t size = (size_t)ip4_net_size(&b->cidr);
+
+		for (size_t i = 0; i < size; i++)
+			free(b->handles[i]);
+		free(b->handles);
+	}
+	memset(b, 0, sizeof(*b));
+}
