@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/keys.h"
 #include "model/res_impl.h"
 #include "model/selector.h"
 
@@ -74,7 +75,7 @@ const char *res_kind_plural(enum res_kind k)
 
 int res_key(enum res_kind k, const char *name, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "/petrel/%s/%s", res_kind_plural(k), name);
+	int n = snprintf(buf, len, KEYS_ROOT "%s/%s", res_kind_plural(k), name);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -84,9 +85,9 @@ int res_prefix(enum res_kind k, const char *node, char *buf, size_t len)
 	int n;
 
 	if (k == RES_WEP && node)
-		n = snprintf(buf, len, "/petrel/%s/%s/", res_kind_plural(k), node);
+		n = snprintf(buf, len, KEYS_ROOT "%s/%s/", res_kind_plural(k), node);
 	else
-		n = snprintf(buf, len, "/petrel/%s/", res_kind_plural(k));
+		n = snprintf(buf, len, KEYS_ROOT "%s/", res_kind_plural(k));
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

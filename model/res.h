@@ -33,9 +33,9 @@ int res_kind_parse(const char *s);
 const char *res_kind_name(enum res_kind k);	/* "IPPool" */
 const char *res_kind_plural(enum res_kind k);	/* "ippools" (the key segment) */
 
-/* Datastore keys. Returns 0, or -ENAMETOOLONG. For RES_WEP, name is "node/name". */
+/* Datastore keys (model/keys.h). Returns 0, or -ENAMETOOLONG. For RES_WEP, name is "node/name". */
 int res_key(enum res_kind k, const char *name, char *buf, size_t len);
-/* Prefix of all keys of a kind ("/petrel/ippools/"); for WEPs of one node
+/* Prefix of all keys of a kind (KEYS_ROOT "ippools/", model/keys.h); for WEPs of one node
  * pass node (else NULL: all nodes). */
 int res_prefix(enum res_kind k, const char *node, char *buf, size_t len);
 
