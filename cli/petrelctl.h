@@ -20,6 +20,7 @@
 #include "common/config.h"
 #include "common/errs.h"
 #include "datastore/datastore.h"
+#include "model/keys.h"
 #include "model/resource.h"
 
 enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
@@ -102,7 +103,7 @@ int cmd_nft(struct ctl *c, int argc, char **argv);
 
 /* --- cmd_port.c: published ports and their reservations --- */
 /* /petrel/hostports/<node>/<tcp|udp>-<port>: see cmd_port.c. */
-#define CTL_HOSTPORT_PREFIX "/petrel/hostports/"
+#define CTL_HOSTPORT_PREFIX KEYS_HOSTPORTS
 const char *ctl_proto_name(uint8_t proto);	/* "tcp" | "udp" */
 /* run's -p "[hostIP:][hostPort:]containerPort[/proto]" (host_port 0: pick
  * one) or, expose, --expose "PORT[/proto]". 0 or -EINVAL. */

@@ -23,9 +23,10 @@
 #include <stdint.h>
 
 #include "datastore/datastore.h"
+#include "model/keys.h"
 #include "model/resource.h"
 
-#define HOSTPORT_PREFIX "/petrel/hostports/"
+#define HOSTPORT_PREFIX KEYS_HOSTPORTS
 
 /* The reservation key of p on node: 0 or -ENAMETOOLONG. */
 int hostport_key(const char *node, const struct wep_port *p, char *buf,

@@ -26,9 +26,10 @@
 #include <stdint.h>
 
 #include "datastore/datastore.h"
+#include "model/keys.h"
 #include "model/resource.h"
 
-#define IPAMGW_PREFIX "/petrel/ipamgateways/"
+#define IPAMGW_PREFIX KEYS_IPAMGATEWAYS
 
 /* Adds handle (the user's IPAM handle) to the users of the gateway of pool
  * on node, making the gateway when there is none: 0 and *gw; -ENOSPC when

@@ -30,8 +30,9 @@
 #include "common/ifname.h"
 #include "common/log.h"
 #include "felix/felix.h"
+#include "model/keys.h"
 
-#define STORE_WATCH_PREFIX "/petrel/"
+#define STORE_WATCH_PREFIX KEYS_ROOT
 
 /* ---------- lookups ---------- */
 

@@ -46,12 +46,13 @@
 #include <unistd.h>
 
 #include "ipam/ipam.h"
+#include "model/keys.h"
 #include "model/selector.h"
 
 #define IPAM_TRIES 100
 /* Its revision orders pool creations and deletions; its value (a counter)
  * only makes each write visible to a human reading the store. */
-#define POOLS_SENTINEL "/petrel/config/ippools-version"
+#define POOLS_SENTINEL KEYS_POOLS_SENTINEL
 #define RETRY 1			/* internal: re-read and try again */
 
 const char *ipam_strerror(int err)
@@ -1738,7 +1739,7 @@ static int strs_push(char ***v, size_t *k, const char *h)
  * as ptp) holds without a WorkloadEndpoint: each gateway record of
  * /petrel/ipamgateways/<node>/<pool> names its own handle and its users'
  * (cni/ipamgw.h). They are not leaks. */
-#define IPAM_GW_PREFIX "/petrel/ipamgateways/"
+#define IPAM_GW_PREFIX KEYS_IPAMGATEWAYS
 
 static int gw_handles(struct ds *ds, char ***v, size_t *k)
 {
