@@ -34,7 +34,7 @@
  * from those the caller's struct ipam_pool_sel allows (named networks).
  *
  * Cost of a typical assign: one list of the pools, one list of the blocks
- * (each block's affinity and use read by a cheap scan, block_peek; only the
+ * (each block's affinity and use read by a cheap scan, ipamblock_peek; only the
  * block allocated from is decoded), one txn. The handle is created optimistically in that txn;
  * only when it already exists (an idempotent retry) is it read.
  */
@@ -400,104 +400,7 @@ static int bent_decode(struct bent *b)
 	return rc;
 }
 
-static int key_is(const char *k, size_t n, const char *lit)
-{
-	return k && n == strlen(lit) && !memcmp(k, lit, n);
-}
-
-/*
- * Reads two facts from a stored block's JSON text without building a tree:
- * spec.affinity and the number of members of spec.allocations. jansson
- * takes ~30 us to load a full /26 block, this ~1 us, and an allocator must
- * look at every block of its node to find the lowest one with room. Any
- * shape it does not expect returns -1, and the caller decodes the block
- * fully: a change of the codec's format costs speed, never correctness
- * (the block finally allocated from is always fully decoded).
- */
-static int block_peek(const char *s, char *aff, size_t afflen, uint64_t *used)
-{
-	enum { MAXD = 8 };
-	const char *key[MAXD] = { NULL };
-	size_t klen[MAXD] = { 0 };
-	char type[MAXD] = { 0 };
-	int d = 0, want_key = 0, in_alloc = 0;
-	uint64_t n = 0;
-
-	aff[0] = '\0';
-	for (; *s; s++) {
-		const char *start;
-		size_t len;
-		int esc = 0;
-
-		switch (*s) {
-		case '{':
-		case '[':
-			if (d == MAXD - 1)
-				return -1;
-			if (*s == '{' && d == 2 && type[1] == '{' &&
-			    type[2] == '{' && key_is(key[1], klen[1], "spec") &&
-			    key_is(key[2], klen[2], "allocations"))
-				in_alloc = 1;
-			d++;
-			type[d] = *s;
-			key[d] = NULL;
-			klen[d] = 0;
-			want_key = *s == '{';
-			break;
-		case '}':
-		case ']':
-			if (d == 0)
-				return -1;
-			if (d == 3)
-				in_alloc = 0;
-			d--;
-			want_key = 0;
-			break;
-		case ',':
-			want_key = d > 0 && type[d] == '{';
-			break;
-		case ':':
-			want_key = 0;
-			break;
-		case '"':
-			start = ++s;
-			for (;;) {
-				s += strcspn(s, "\"\\");	/* fast to the end */
-				if (*s != '\\')
-					break;
-				esc = 1;
-				if (!s[1])
-					return -1;
-				s += 2;
-			}
-			if (!*s)
-				return -1;
-			len = (size_t)(s - start);
-			if (want_key) {
-				key[d] = start;
-				klen[d] = len;
-				if (d == 3 && in_alloc)
-					n++;
-			} else if (d == 2 && type[1] == '{' && type[2] == '{' &&
-				   key_is(key[1], klen[1], "spec") &&
-				   key_is(key[2], klen[2], "affinity")) {
-				if (esc || len >= afflen)
-					return -1;
-				memcpy(aff, start, len);
-				aff[len] = '\0';
-			}
-			break;
-		default:	/* blanks, numbers, true/false/null */
-			break;
-		}
-	}
-	if (d != 0)
-		return -1;
-	*used = n;		/* no allocations member: none */
-	return 0;
-}
-
-/* Fills b->aff and b->used, cheaply when it can (block_peek). */
+/* Fills b->aff and b->used, cheaply when it can (ipamblock_peek). */
 static int bent_peek(struct bent *b)
 {
 	int rc;
@@ -505,7 +408,7 @@ static int bent_peek(struct bent *b)
 	if (b->peeked)
 		return 0;
 	if (b->state == 1 ||
-	    block_peek(b->kv->value, b->aff, sizeof(b->aff), &b->used) < 0) {
+	    ipamblock_peek(b->kv->value, b->aff, sizeof(b->aff), &b->used) < 0) {
 		rc = bent_decode(b);
 		if (rc < 0)
 			return rc;

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/errs.h"
 #include "common/ip4.h"
@@ -24,6 +25,16 @@ void ipam_block_name(const struct ip4_net *cidr, char *buf);
 /* Allocates handles[] for cidr with all free. */
 int ipam_block_init(struct ipam_block *b, const struct ip4_net *cidr);
 size_t ipam_block_used(const struct ipam_block *b);
+
+/* A fast partial decoder of a stored block's text (as res_to_text writes
+ * it): spec.affinity into aff ("" when none) and the number of addresses
+ * held (members of spec.allocations) into *used, without building a tree
+ * (~1 us against jansson's ~30 us for a /26). 0; or -1 when the text has a
+ * shape it does not expect, or aff is too small: then decode it fully
+ * (res_from_text). When it returns 0 on a block the full decoder accepts,
+ * the answer is the full decoder's (tests/unit/test_blockpeek.c,
+ * tests/fuzz/fuzz_blockpeek.c). */
+int ipamblock_peek(const char *text, char *aff, size_t afflen, uint64_t *used);
 
 /* The codec (conventions in model/resource.h): decode and validate a whole
  * document, encode canonically, clear (NULL is a no-op). */
