@@ -42,6 +42,8 @@ struct link_nl {
 	struct nl_sock *sk;
 	struct link_err *le;
 	struct link_wl *wl;	/* getlink replies land here; may be NULL */
+	const char *want;	/* or, for link_get, here: the name asked for */
+	struct link_info *info;
 };
 
 static void link_err_set(struct link_err *le, int err, const char *what)
@@ -77,24 +79,37 @@ static int link_on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	return NL_STOP;
 }
 
-/* The reply to RTM_GETLINK: the workload end's index and MAC. */
+/* The reply to RTM_GETLINK: the index, peer and MAC of the link asked for
+ * (the workload end of link_wl_setup, or link_get's). */
 static int link_on_valid(struct nl_msg *msg, void *arg)
 {
 	struct link_nl *c = arg;
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct nlattr *tb[IFLA_MAX + 1];
 	struct ifinfomsg *ifi;
+	struct link_info *o = c->info;
 
-	if (h->nlmsg_type != RTM_NEWLINK || !c->wl)
+	if (h->nlmsg_type != RTM_NEWLINK || (!c->wl && !o))
 		return NL_OK;
 	if (nlmsg_parse(h, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
 		return NL_OK;
 	ifi = nlmsg_data(h);
-	if (!tb[IFLA_IFNAME] || strcmp(nla_get_string(tb[IFLA_IFNAME]), c->wl->ifname))
+	if (!tb[IFLA_IFNAME] ||
+	    strcmp(nla_get_string(tb[IFLA_IFNAME]), c->wl ? c->wl->ifname : c->want))
 		return NL_OK;
-	c->wl->ifindex = ifi->ifi_index;
+	if (c->wl) {
+		c->wl->ifindex = ifi->ifi_index;
+		if (tb[IFLA_LINK])
+			c->wl->peer_ifindex = (int)nla_get_u32(tb[IFLA_LINK]);
+		if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6)
+			memcpy(c->wl->mac, nla_data(tb[IFLA_ADDRESS]), 6);
+		return NL_OK;
+	}
+	o->ifindex = ifi->ifi_index;
+	if (tb[IFLA_LINK])
+		o->peer_ifindex = (int)nla_get_u32(tb[IFLA_LINK]);
 	if (tb[IFLA_ADDRESS] && nla_len(tb[IFLA_ADDRESS]) == 6)
-		memcpy(c->wl->mac, nla_data(tb[IFLA_ADDRESS]), 6);
+		memcpy(o->mac, nla_data(tb[IFLA_ADDRESS]), 6);
 	return NL_OK;
 }
 
@@ -343,6 +358,7 @@ int link_wl_setup(struct link_wl *w, struct link_nl *host, struct link_err *le)
 	int r;
 
 	w->ifindex = 0;
+	w->peer_ifindex = 0;
 	r = link_nl_open(&c, le);
 	if (r < 0)
 		return r;
@@ -356,8 +372,10 @@ int link_wl_setup(struct link_wl *w, struct link_nl *host, struct link_err *le)
 	msgs[1] = link_msg_setlink_up(1, NULL);
 	msgs[2] = link_msg_getlink(w->ifname);
 	r = link_batch(c, msgs, whatp, 3);
-	if (r < 0)
+	if (r < 0) {
+		le->create = !strcmp(le->what, what[0]);
 		goto out;
+	}
 	if (w->ifindex <= 0) {
 		link_err_set(le, -ENODEV, what[2]);
 		r = -ENODEV;
@@ -394,6 +412,7 @@ int link_set_up(struct link_nl *c, const char *ifname, struct link_err *le)
 
 	c->le = le;
 	c->wl = NULL;
+	c->info = NULL;
 	snprintf(what, sizeof(what), "set %s up", ifname ? ifname : "lo");
 	msgs[0] = link_msg_setlink_up(ifname ? 0 : 1, ifname);
 	return link_batch(c, msgs, whatp, 1);
@@ -408,6 +427,7 @@ int link_del(struct link_nl *c, const char *ifname, struct link_err *le)
 
 	c->le = le;
 	c->wl = NULL;
+	c->info = NULL;
 	snprintf(what, sizeof(what), "delete link %s", ifname);
 	msgs[0] = nlmsg_alloc_simple(RTM_DELLINK, 0);
 	if (msgs[0] && (nlmsg_append(msgs[0], &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
@@ -416,4 +436,45 @@ int link_del(struct link_nl *c, const char *ifname, struct link_err *le)
 		msgs[0] = NULL;
 	}
 	return link_batch(c, msgs, whatp, 1);
+}
+
+int link_del_index(struct link_nl *c, int ifindex, struct link_err *le)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct nl_msg *msgs[1];
+	char what[64];
+	const char *whatp[1] = { what };
+
+	c->le = le;
+	c->wl = NULL;
+	c->info = NULL;
+	snprintf(what, sizeof(what), "delete link #%d", ifindex);
+	msgs[0] = nlmsg_alloc_simple(RTM_DELLINK, 0);
+	if (msgs[0] && nlmsg_append(msgs[0], &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
+		nlmsg_free(msgs[0]);
+		msgs[0] = NULL;
+	}
+	return link_batch(c, msgs, whatp, 1);
+}
+
+int link_get(struct link_nl *c, const char *ifname, struct link_info *out,
+	     struct link_err *le)
+{
+	struct nl_msg *msgs[1];
+	char what[64];
+	const char *whatp[1] = { what };
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	c->le = le;
+	c->wl = NULL;
+	c->want = ifname;
+	c->info = out;
+	snprintf(what, sizeof(what), "get link %s", ifname);
+	msgs[0] = link_msg_getlink(ifname);
+	r = link_batch(c, msgs, whatp, 1);
+	c->info = NULL;
+	if (r == 0 && out->ifindex <= 0)
+		r = -ENODEV;
+	return r;
 }

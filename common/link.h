@@ -12,12 +12,21 @@
 #ifndef PETREL_LINK_H
 #define PETREL_LINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct link_err {
 	int err;		/* -errno */
 	char what[128];		/* the request that failed, "create veth eth0/ptl..." */
 	char ext[256];		/* the kernel's message (extended ack), or "" */
+	bool create;		/* the failed request was the veth's creation */
+};
+
+/* What RTM_GETLINK says of one interface. */
+struct link_info {
+	int ifindex;
+	int peer_ifindex;	/* IFLA_LINK: a veth's peer (in its own namespace); 0 none */
+	uint8_t mac[6];
 };
 
 /* The workload end of a routed endpoint. */
@@ -30,6 +39,7 @@ struct link_wl {
 	uint32_t gateway;		/* host order; e.g. 169.254.1.1 */
 	/* filled on success */
 	int ifindex;
+	int peer_ifindex;		/* the host end's index (in the host's namespace) */
 	uint8_t mac[6];			/* the workload end's MAC, as the kernel set it */
 };
 
@@ -44,6 +54,13 @@ int link_set_up(struct link_nl *nl, const char *ifname, struct link_err *le);
 
 /* Deletes ifname (a veth: both ends) through nl. -ENODEV when there is none. */
 int link_del(struct link_nl *nl, const char *ifname, struct link_err *le);
+/* The same by index: what a caller proved its own stays its own even when
+ * the name has been taken again meanwhile. */
+int link_del_index(struct link_nl *nl, int ifindex, struct link_err *le);
+
+/* What nl's namespace has under ifname: 0 and *out, -ENODEV, or -errno. */
+int link_get(struct link_nl *nl, const char *ifname, struct link_info *out,
+	     struct link_err *le);
 
 /* In the workload's namespace (the current one): lo up; a veth pair ifname
  * <-> peer_ifname with the peer created directly in peer_ns_fd with
@@ -51,7 +68,8 @@ int link_del(struct link_nl *nl, const char *ifname, struct link_err *le);
  * peer_ns_fd's namespace); addr/32 on ifname; "gateway dev ifname scope
  * link", "default via gateway" and a permanent neighbour entry gateway →
  * peer_mac (no ARP for the gateway, no need for proxy ARP to answer it).
- * 0 or -errno (le filled). */
+ * 0 or -errno (le filled; le->create when the veth's creation failed,
+ * e.g. -EEXIST: a name is taken, and nothing was made). */
 int link_wl_setup(struct link_wl *w, struct link_nl *host, struct link_err *le);
 
 #endif
