@@ -34,7 +34,7 @@ endif
 
 # The library: every .c in these folders, linked into each binary as an archive
 # so that a unit test pulls in only the objects it uses.
-LIB_SRCS := $(wildcard common/*.c model/*.c datastore/*.c ipam/*.c bgpconf/*.c policy/*.c) \
+LIB_SRCS := $(wildcard common/*.c model/*.c datastore/*.c ipam/*.c bgpconf/*.c policy/*.c endpoint/*.c) \
             $(filter-out cni/main_%.c,$(wildcard cni/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB      := $(B)/libpetrel.a

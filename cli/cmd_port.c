@@ -1,20 +1,14 @@
 /*
- * Published ports: the `-p`/`--expose` syntax of run, the host-port
- * reservations in the datastore, and the `port` verb.
- *
- * A host port (per protocol, whatever the host address) belongs to at most
- * one workload of a node. The reservation is the key
- * /petrel/hostports/<node>/<proto>-<port>, value {"workload":NAME}, created
- * in the transaction that creates the WorkloadEndpoint and deleted in the one
- * that deletes it: the store, not a scan of the workloads, settles two runs
- * asking for one port at once (create = CAS: one wins).
+ * Published ports: the `-p`/`--expose` syntax of run and the `port` verb.
+ * The host-port reservations behind them (one workload per host port and
+ * protocol of a node, settled by the record's transaction) are endpoint/'s
+ * (endpoint/endpoint.h).
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "cli/petrelctl.h"
 #include "common/ip4.h"
@@ -94,175 +88,6 @@ int ctl_port_parse(const char *spec, bool expose, struct wep_port *out)
 		return port_num(c1 + 1, (size_t)(c2 - c1 - 1), &out->host_port);
 	}
 	return port_num(spec, (size_t)(c1 - spec), &out->host_port);
-}
-
-int ctl_hostport_key(const char *node, uint8_t proto, uint16_t port, char *buf,
-		     size_t len)
-{
-	int n = snprintf(buf, len, "%s%s/%s-%u", CTL_HOSTPORT_PREFIX, node,
-			 ctl_proto_name(proto), (unsigned)port);
-
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-char *ctl_hostport_value(const char *workload)
-{
-	json_t *j = json_pack("{s:s}", "workload", workload);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	json_decref(j);
-	return s;
-}
-
-/* The workload named in a reservation's value, into name. */
-static void hostport_owner_of(const char *value, char *name, size_t len)
-{
-	json_t *j = json_loads(value, 0, NULL);
-	const char *w = json_string_value(json_object_get(j, "workload"));
-
-	snprintf(name, len, "%s", w ? w : "(unknown)");
-	json_decref(j);
-}
-
-int ctl_hostport_owner(struct ctl *c, uint8_t proto, uint16_t port, char *name,
-		       size_t len, struct ds_kv *kv)
-{
-	char key[RES_KEY_MAX];
-	struct ds_kv tmp = { 0 };
-	int r;
-
-	if (ctl_hostport_key(c->cfg.node, proto, port, key, sizeof(key)) < 0)
-		return -ENAMETOOLONG;
-	r = ds_get(c->ds, key, kv ? kv : &tmp);
-	if (r == 0)
-		hostport_owner_of((kv ? kv : &tmp)->value, name, len);
-	ds_kv_clear(&tmp);
-	return r;
-}
-
-void ctl_hostport_conflict(struct ctl *c, const struct wep_port *p)
-{
-	char owner[RES_NAME_MAX + 16] = "";
-	int r = ctl_hostport_owner(c, p->proto, p->host_port, owner, sizeof(owner),
-				   NULL);
-
-	if (r == 0)
-		log_err("port %s/%u is already published by workload %s",
-			ctl_proto_name(p->proto), (unsigned)p->host_port, owner);
-	else
-		log_err("port %s/%u is already published by another workload",
-			ctl_proto_name(p->proto), (unsigned)p->host_port);
-}
-
-/* Bitmaps of the node's reserved ports, tcp and udp. */
-struct port_taken {
-	uint8_t tcp[8192], udp[8192];
-};
-
-static uint8_t *taken_map(struct port_taken *t, uint8_t proto)
-{
-	return proto == IPPROTO_UDP ? t->udp : t->tcp;
-}
-
-static bool taken_get(struct port_taken *t, uint8_t proto, uint16_t p)
-{
-	return taken_map(t, proto)[p / 8] & (1u << (p % 8));
-}
-
-static void taken_set(struct port_taken *t, uint8_t proto, uint16_t p)
-{
-	taken_map(t, proto)[p / 8] |= (uint8_t)(1u << (p % 8));
-}
-
-static int taken_load(struct ctl *c, struct port_taken *t)
-{
-	char prefix[RES_KEY_MAX];
-	struct ds_kv *kv = NULL;
-	size_t n = 0, plen;
-	int r;
-
-	snprintf(prefix, sizeof(prefix), "%s%s/", CTL_HOSTPORT_PREFIX, c->cfg.node);
-	plen = strlen(prefix);
-	r = ds_list(c->ds, prefix, &kv, &n, NULL);
-	if (r < 0) {
-		log_err("listing the published ports: %s (%s)", ds_strerror(r),
-			ds_last_error(c->ds));
-		return CTL_ERR;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *k = kv[i].key + plen;
-		uint8_t proto;
-		uint16_t p;
-
-		if (!strncmp(k, "tcp-", 4))
-			proto = IPPROTO_TCP;
-		else if (!strncmp(k, "udp-", 4))
-			proto = IPPROTO_UDP;
-		else
-			continue;
-		if (port_num(k + 4, strlen(k + 4), &p) == 0)
-			taken_set(t, proto, p);
-	}
-	ds_kvs_free(kv, n);
-	return CTL_OK;
-}
-
-int ctl_hostports_pick(struct ctl *c, struct wep *w, const bool *pick)
-{
-	struct port_taken *t = calloc(1, sizeof(*t));
-	unsigned lo = c->cfg.host_port_lo, hi = c->cfg.host_port_hi, span;
-	int rc = CTL_ERR;
-
-	if (!t) {
-		log_err("out of memory");
-		return CTL_ERR;
-	}
-	if (lo < 1 || hi < lo || hi > 65535) {
-		log_err("hostPortRange %u-%u is not a valid range", lo, hi);
-		goto out;
-	}
-	span = hi - lo + 1;
-	if (taken_load(c, t) != CTL_OK)
-		goto out;
-	/* The explicit ones first: an automatic one never takes them. */
-	for (size_t i = 0; i < w->n_ports; i++) {
-		if (pick[i])
-			continue;
-		if (taken_get(t, w->ports[i].proto, w->ports[i].host_port)) {
-			ctl_hostport_conflict(c, &w->ports[i]);
-			goto out;
-		}
-		taken_set(t, w->ports[i].proto, w->ports[i].host_port);
-	}
-	for (size_t i = 0; i < w->n_ports; i++) {
-		uint32_t rnd = 0;
-		unsigned k;
-
-		if (!pick[i])
-			continue;
-		/* A random start, then upwards: two runs at once rarely
-		 * collide, and when they do the transaction says so. */
-		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-			rnd = (uint32_t)i * 7919u;
-		for (k = 0; k < span; k++) {
-			uint16_t p = (uint16_t)(lo + (rnd + k) % span);
-
-			if (!taken_get(t, w->ports[i].proto, p)) {
-				w->ports[i].host_port = p;
-				taken_set(t, w->ports[i].proto, p);
-				break;
-			}
-		}
-		if (k == span) {
-			log_err("no free %s host port left in hostPortRange %u-%u",
-				ctl_proto_name(w->ports[i].proto), lo, hi);
-			goto out;
-		}
-	}
-	rc = CTL_OK;
-out:
-	free(t);
-	return rc;
 }
 
 /* ---------------------------------------------------------------- port */

@@ -1,44 +1,22 @@
 /*
  * Workloads: run, rm, exec, ls, inspect.
  *
- * run (routed), in this order, each step undone on any later failure or on
- * SIGINT/SIGTERM/SIGHUP (their handler only sets a flag; steps are checked
- * between, and the wait for felix is interrupted):
- *   name valid and free on this node → IPAM address (handle
- *   "<containerID>.eth0", the ID 64 random hex digits) → named namespace
- *   <workloadNetnsPrefix><NAME>, and inside it, before coming back: the veth
- *   (eth0 here, the host end ptl<hex> created straight in the node's
- *   namespace), lo and eth0 up, ADDR/32, 169.254.1.1 scope link, default
- *   route → host end up → the WorkloadEndpoint record → felix says it is
- *   programmed (unless --no-wait). Undo runs backwards: record, namespace,
- *   address, and then the host end if the namespace's teardown has not
- *   taken it yet (see rm).
+ * run and rm are glue: they parse the command line, build the
+ * WorkloadEndpoint and hand it to endpoint/ (endpoint_create,
+ * endpoint_remove: the one lifecycle, its order, undo and invariants are
+ * in endpoint/endpoint.h), then print what it says. SIGINT/SIGTERM/SIGHUP
+ * only set a flag that endpoint_create checks between its steps (and that
+ * interrupts its wait for felix): it undoes what it did. A routed
+ * workload's namespace is <workloadNetnsPrefix><NAME>, its container ID 64
+ * random hex digits (IPAM handle "<containerID>.eth0").
  *
- * rm undoes in the order that lets a crash be finished by running rm again:
- * namespace, address, and the record last; each step accepts "already
- * gone". The kernel tears a namespace down in the background, its veth with
- * it: rm leaves the host end to that teardown instead of deleting it, since
- * deleting a veth costs its caller an RCU grace period (20-40 ms here) and
- * the teardown pays it once for many. felix drops the endpoint's route and
- * neighbour entry as soon as the record is gone (rm waits for that, unless
- * --no-wait), so the old veth carries nothing routed to it. A later run of
- * the same name that finds the host end still there removes it (the name's
- * namespace file, made O_EXCL, proves no other run owns it). A process
- * still running inside a removed namespace keeps it (as with `ip netns
- * del`) until it exits: rm finds such processes (a /proc scan) and then
- * deletes the host end itself, so the process is cut off at once. Only namespaces petrelctl made
- * (/run/netns/<prefix><NAME>) are deleted, never one an engine made through
- * the CNI plugin; such a workload's host end is always deleted explicitly.
- *
- * container:OTHER joiners are created in one transaction with a rewrite of
- * OTHER's record at the revision read, so OTHER cannot be removed between
- * the check and the join unnoticed (rm deletes OTHER at the revision it read
- * when it looked for joiners). The same transaction creates the host-port
- * reservations of -p/-P (cmd_port.c) and rewrites every joined Network at
- * the revision read (cmd_network.c); rm deletes the reservations with the
- * record. A taken port is found before any work (nothing to undo); one taken
- * by a concurrent run fails the transaction: an explicit port is an error,
- * a picked one is picked again (bounded).
+ * rm removes each workload's namespace (petrelctl's only: never one an
+ * engine made through the CNI plugin), then its record, reservations and
+ * address, and waits for felix to drop its state (unless --no-wait); the
+ * host end goes with the namespace's teardown. Joiners named on the command
+ * line go first, so that `rm web sidecar` works without --force. rm
+ * --force NAME without a record removes the namespace an interrupted run
+ * left.
  *
  * exec enters the namespace and, like `ip netns exec`, bind-mounts the
  * files of /etc/netns/<netns name>/ (felix's hosts file) over /etc/ in a
@@ -64,14 +42,9 @@
 #include "common/link.h"
 #include "common/log.h"
 #include "common/netns.h"
-#include "common/status.h"
-#include "ipam/ipam.h"
+#include "endpoint/endpoint.h"
 
 #define WL_IFNAME "eth0"
-#define WL_GATEWAY 0xa9fe0101u	/* 169.254.1.1 */
-#define RUN_RECORD_TRIES 16	/* a picked host port or a joined network raced */
-
-static const uint8_t host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
 static volatile sig_atomic_t ctl_signal;
 
@@ -117,49 +90,49 @@ static const char *wep_netns_short(const char *path)
 	return path;
 }
 
-/* "CTX: REQUEST: ERRNO TEXT (kernel: EXTACK)" */
-static void link_err_print(const char *ctx, const struct link_err *le)
+/* What endpoint/ could not finish (undo, felix's confirmation): warnings. */
+static void ctl_ep_warn(const struct endpoint_err *e)
 {
-	log_err("%s: %s: %s%s%s%s", ctx, le->what, strerror(-le->err),
-		le->ext[0] ? " (kernel: " : "", le->ext, le->ext[0] ? ")" : "");
+	const char *p = e->warn;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+		log_warn("%.*s", n, p);
+		p += n + (nl ? 1 : 0);
+	}
 }
 
-/* Asks felix to wait; 0, or CTL_ERR after a message (warn_only: a warning,
- * returns 0). */
-static int felix_wait(struct ctl *c, const char *name, int64_t rev, bool gone,
-		      bool warn_only)
+/* The netns name of a workload's namespace under /run/netns, else NULL. */
+static const char *wep_netns_name_of(const struct wep *w)
 {
-	char sock[CONFIG_PATH_MAX + 16], why[256];
-	enum log_level lvl = warn_only ? LOG_LVL_WARN : LOG_LVL_ERR;
-	int r;
+	const char *n = w->netns[0] ? wep_netns_short(w->netns) : NULL;
 
-	config_status_socket(&c->cfg, sock, sizeof(sock));
-	r = status_wait(sock, name, rev, gone, c->cfg.wait_timeout * 1000, why,
-			sizeof(why));
-	if (r == 0)
-		return 0;
-	if (r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET) {
-		if (warn_only)
-			log_warn("felix is not running on node %s (no answer on %s): "
-				 "it will drop its state for %s when it starts",
-				 c->cfg.node, sock, name);
-		else
-			log_err("felix is not running on node %s (no answer on %s); "
-				"use --no-wait to skip", c->cfg.node, sock);
-	} else if (r == -ETIMEDOUT) {
-		log_msg(lvl, "felix on node %s did not answer within %d s (%s)%s",
-			c->cfg.node, c->cfg.wait_timeout, sock,
-			warn_only ? "" : "; use --no-wait to skip");
-	} else if (r == -EINTR) {
-		log_msg(lvl, "interrupted while waiting for felix");
-	} else if (r == -EREMOTEIO) {
-		log_msg(lvl, "felix on node %s: %s %s: %s", c->cfg.node,
-			gone ? "removing" : "programming", name, why);
-	} else {
-		log_msg(lvl, "asking felix on %s: %s", sock,
-			r == -EPROTO ? "no valid reply (not one JSON object)" : strerror(-r));
-	}
-	return warn_only ? 0 : CTL_ERR;
+	return n && n != w->netns && hosts_name_valid(n) ? n : NULL;
+}
+
+/* endpoint/'s failure, as petrelctl says it: the message with the hint of
+ * its stage, then what undo left behind. Returns CTL_ERR. */
+static int ctl_ep_fail(const struct ctl *c, const struct endpoint_err *e,
+		       const char *name)
+{
+	const char *hint = "";
+	char buf[160] = "";
+
+	if (e->stage == EP_WAIT && e->code != -EINTR && e->code != -EREMOTEIO &&
+	    e->code != -EPROTO)
+		hint = "; use --no-wait to skip";
+	else if (e->stage == EP_NETNS && e->code == -EEXIST)
+		hint = snprintf(buf, sizeof(buf), " (`petrelctl rm --force %s` removes it)",
+				name) > 0 ? buf : "";
+	else if (e->stage == EP_LINK && e->code == -EEXIST && e->le.create)
+		hint = snprintf(buf, sizeof(buf), " (left over? `petrelctl rm --force %s` "
+				"removes it)", name) > 0 ? buf : "";
+	(void)c;
+	log_err("%s%s", e->msg, hint);
+	ctl_ep_warn(e);
+	return CTL_ERR;
 }
 
 /* ---------------------------------------------------------------- run */
@@ -205,26 +178,10 @@ struct run_state {
 	uint32_t want;
 	bool no_wait;
 	struct resource res;	/* the WorkloadEndpoint being made */
-	char handle[IPAM_HANDLE_MAX];
-	char key[RES_KEY_MAX];
 	char nsname[RES_NAME_MAX + 64];
-	char nspath[256];
-	struct link_nl *host_nl;
-	struct link_wl wl;
-	struct link_err le;
-	/* progress, for undo */
-	bool assigned, ns_tried, ns_made, recorded;
-	int64_t rev;
-	/* container:OTHER */
-	struct ds_kv other;
-	/* named networks: their records, rewritten unchanged in the record's
-	 * transaction (see cmd_network.c) */
 	bool mode_set, net_default;
 	size_t n_networks;
 	const char *networks[WEP_MAX_NETWORKS];
-	struct ds_kv net_kv[WEP_MAX_NETWORKS];
-	struct ipam_pool_sel sel;
-	char sel_pool[RES_NAME_MAX];
 	/* published ports: -p (host port 0: picked), --expose, -P */
 	size_t n_ports, n_expose;
 	struct wep_port ports[WEP_MAX_PORTS], expose[WEP_MAX_PORTS];
@@ -335,27 +292,6 @@ static int run_ports_settle(struct run_state *s)
 	return CTL_OK;
 }
 
-/* Reads every named network (their records kept for run_record's CAS) and
- * chooses the pools of the address. CTL_OK or CTL_ERR (printed). */
-static int run_networks_load(struct run_state *s)
-{
-	for (size_t i = 0; i < s->n_networks; i++) {
-		struct network n = { 0 };
-
-		ds_kv_clear(&s->net_kv[i]);
-		if (ctl_network_get(s->c, s->networks[i], &n, &s->net_kv[i], false) != CTL_OK)
-			return CTL_ERR;
-		if (i == 0 && n.pool[0])
-			snprintf(s->sel_pool, sizeof(s->sel_pool), "%s", n.pool);
-		network_clear(&n);
-	}
-	if (s->sel_pool[0])
-		s->sel.pool = s->sel_pool;
-	else
-		s->sel.unnamed_only = true;
-	return CTL_OK;
-}
-
 static int run_container_id(char *out, size_t len)
 {
 	uint8_t rnd[32];
@@ -378,153 +314,7 @@ static int run_container_id(char *out, size_t len)
 	return 0;
 }
 
-static int run_ns_routed(void *arg)
-{
-	struct run_state *s = arg;
-	struct link_err le;
-	int r;
-
-	r = link_wl_setup(&s->wl, s->host_nl, &s->le);
-	if (r != -EEXIST || strncmp(s->le.what, "create", 6))
-		return r;
-	/* The host end's name is taken. No record of this workload exists and
-	 * we hold its namespace's name (O_EXCL), so no other run is making it:
-	 * the link is stale, left by `rm --no-wait` (the kernel is still
-	 * tearing the old namespace down) or by a crash. Remove it, retry once. */
-	r = link_del(s->host_nl, s->wl.peer_ifname, &le);
-	if (r < 0 && r != -ENODEV)
-		return -EEXIST;		/* s->le still says what was taken */
-	return link_wl_setup(&s->wl, s->host_nl, &s->le);
-}
-
-static int run_ns_none(void *arg)
-{
-	struct run_state *s = arg;
-	struct link_nl *nl = NULL;
-	int r;
-
-	r = link_nl_open(&nl, &s->le);
-	if (r == 0)
-		r = link_set_up(nl, NULL, &s->le);
-	link_nl_free(nl);
-	return r;
-}
-
-static bool run_interrupted(void)
-{
-	if (!ctl_signal)
-		return false;
-	log_err("interrupted (signal %d): undoing", (int)ctl_signal);
-	return true;
-}
-
-/* The record and its host-port reservations, made in one transaction (so
- * all at its revision), go in one. */
-static void run_unrecord(struct run_state *s)
-{
-	struct ctl *c = s->c;
-	const struct wep *w = &s->res.u.wep;
-	char keys[WEP_MAX_PORTS][RES_KEY_MAX];
-	struct ds_op ops[1 + WEP_MAX_PORTS];
-	size_t n = 0;
-	int r;
-
-	ops[n++] = (struct ds_op){ DS_OP_DELETE, s->key, NULL, s->rev };
-	for (size_t i = 0; i < w->n_ports; i++)
-		if (ctl_hostport_key(w->node, w->ports[i].proto, w->ports[i].host_port,
-				     keys[i], sizeof(keys[i])) == 0)
-			ops[n++] = (struct ds_op){ DS_OP_DELETE, keys[i], NULL, s->rev };
-	r = ds_txn(c->ds, ops, n, NULL, NULL);
-	if (r < 0 && r != -ENOENT)
-		log_warn("undo: deleting the record %s: %s (%s)", s->key,
-			 ds_strerror(r), ds_last_error(c->ds));
-}
-
-/* Everything done so far, backwards (the host link last, see rm). Failures
- * here leave something behind: say what, so the operator can finish. */
-static void run_undo(struct run_state *s)
-{
-	struct ctl *c = s->c;
-	struct link_err le;
-	int r;
-
-	if (s->recorded)
-		run_unrecord(s);
-	if (s->recorded || s->ns_made) {
-		/* felix may have written the workload's hosts file meanwhile. */
-		r = hosts_remove(s->nsname);
-		if (r < 0)
-			log_warn("undo: removing %s/%s: %s", HOSTS_ROOT, s->nsname,
-				 strerror(-r));
-	}
-	if (s->ns_made) {
-		r = netns_delete(s->nspath);
-		if (r < 0 && r != -ENOENT)
-			log_warn("undo: deleting network namespace %s: %s", s->nspath,
-				 strerror(-r));
-	}
-	if (s->assigned) {
-		r = ipam_release_handle(c->ds, s->handle);
-		if (r < 0)
-			log_warn("undo: releasing address (handle %s): %s; "
-				 "`petrelctl ipam release --leaked` frees it", s->handle,
-				 r < -1000 ? ipam_strerror(r) : strerror(-r));
-	}
-	/* Last, as in rm: the namespace's teardown usually took it already. */
-	if (s->ns_tried && s->mode == WEP_ROUTED && s->host_nl) {
-		r = link_del(s->host_nl, s->res.u.wep.ifname, &le);
-		if (r < 0 && r != -ENODEV)
-			log_warn("undo: %s: %s", le.what, strerror(-r));
-	}
-}
-
-static void run_ipam_err(struct run_state *s, int r)
-{
-	char ab[IP4_STRLEN];
-
-	if (s->want)
-		ip4_fmt(s->want, ab);
-	switch (r) {
-	case IPAM_ENOSPC:
-		if (s->sel.pool)
-			log_err("no free address for %s: ippool %s (of network %s) is "
-				"exhausted, disabled, gone, or does not serve node %s "
-				"(nodeSelector)", s->name, s->sel.pool, s->networks[0],
-				s->c->cfg.node);
-		else
-			log_err("no free address for %s: every enabled IP pool serving "
-				"node %s is exhausted (or there is none: petrelctl pool "
-				"create; pools of named networks do not count)", s->name,
-				s->c->cfg.node);
-		break;
-	case IPAM_ENOTALLOWED:
-		if (s->sel.pool)
-			log_err("address %s is not in ippool %s of network %s", ab,
-				s->sel.pool, s->networks[0]);
-		else
-			log_err("address %s is in the pool of a named network "
-				"(--network NAME to join it)", ab);
-		break;
-	case IPAM_EINUSE:
-		log_err("address %s is already allocated (in use)", ab);
-		break;
-	case IPAM_ENOPOOL:
-		log_err("address %s is in no IP pool", ab);
-		break;
-	case IPAM_EDISABLED:
-		log_err("address %s is in a disabled IP pool", ab);
-		break;
-	case IPAM_EAFFINITY:
-		log_err("address %s is in another node's block and its IP pool has "
-			"strictAffinity", ab);
-		break;
-	default:
-		log_err("assigning an address to %s: %s", s->name,
-			r < -1000 ? ipam_strerror(r) : strerror(-r));
-	}
-}
-
-/* Builds the record; the routed fields are filled once known. */
+/* Builds the record; endpoint_create fills the rest. */
 static void run_wep_init(struct run_state *s, struct labels *labels)
 {
 	struct wep *w = &s->res.u.wep;
@@ -535,12 +325,8 @@ static void run_wep_init(struct run_state *s, struct labels *labels)
 	w->mode = s->mode;
 	w->labels = *labels;	/* moved */
 	memset(labels, 0, sizeof(*labels));
-	if (s->mode == WEP_ROUTED || s->mode == WEP_NONE)
-		snprintf(w->netns, sizeof(w->netns), "%s", s->nspath);
-	if (s->mode == WEP_ROUTED) {
-		ifname_for_workload(w->node, w->name, w->ifname);
+	if (s->mode == WEP_ROUTED)
 		snprintf(w->wl_ifname, sizeof(w->wl_ifname), "%s", WL_IFNAME);
-	}
 	if (s->mode == WEP_CONTAINER)
 		snprintf(w->container, sizeof(w->container), "%s", s->target);
 	for (size_t i = 0; i < s->n_networks; i++)
@@ -548,228 +334,6 @@ static void run_wep_init(struct run_state *s, struct labels *labels)
 	w->n_networks = s->n_networks;
 	memcpy(w->ports, s->ports, s->n_ports * sizeof(s->ports[0]));
 	w->n_ports = s->n_ports;
-}
-
-/* Checks OTHER for container:OTHER and takes its netns. */
-static int run_target(struct run_state *s)
-{
-	struct ctl *c = s->c;
-	char id[2 * RES_NAME_MAX], key[RES_KEY_MAX];
-	struct resource o = { 0 };
-	struct errs e = ERRS_INIT;
-	int r;
-
-	snprintf(id, sizeof(id), "%s/%s", c->cfg.node, s->target);
-	if (!res_name_valid(s->target) || res_key(RES_WEP, id, key, sizeof(key)) < 0) {
-		log_err("container:%s: no workload %s on node %s", s->target,
-			s->target, c->cfg.node);
-		return CTL_ERR;
-	}
-	r = ds_get(c->ds, key, &s->other);
-	if (r == -ENOENT) {
-		log_err("container:%s: no workload %s on node %s", s->target,
-			s->target, c->cfg.node);
-		return CTL_ERR;
-	}
-	if (r < 0) {
-		log_err("reading workload %s: %s (%s)", s->target, ds_strerror(r),
-			ds_last_error(c->ds));
-		return CTL_ERR;
-	}
-	if (res_from_text(RES_WEP, s->other.value, s->other.mod_rev, &o, &e) < 0) {
-		log_err("workload %s: the stored document is invalid:", s->target);
-		ctl_print_errs(&e);
-		return CTL_ERR;
-	}
-	errs_clear(&e);
-	r = CTL_OK;
-	if (o.u.wep.mode == WEP_CONTAINER || o.u.wep.mode == WEP_HOST) {
-		log_err("container:%s: %s is itself a %s workload; join a routed or "
-			"none workload", s->target, s->target, wep_mode_name(o.u.wep.mode));
-		r = CTL_ERR;
-	} else if (!o.u.wep.netns[0]) {
-		log_err("container:%s: %s has no network namespace", s->target, s->target);
-		r = CTL_ERR;
-	} else {
-		snprintf(s->res.u.wep.netns, sizeof(s->res.u.wep.netns), "%s", o.u.wep.netns);
-	}
-	res_clear(&o);
-	return r;
-}
-
-#define RUN_AGAIN 3	/* run_record_once: look again and retry */
-
-/* The transaction's failure at op failed: CTL_ERR (printed) or RUN_AGAIN. */
-static int run_record_failed(struct run_state *s, int r, size_t failed,
-			     size_t first_port, size_t first_net)
-{
-	struct ctl *c = s->c;
-	struct wep *w = &s->res.u.wep;
-
-	if (failed == 0 && r == -EEXIST) {
-		log_err("workload %s already exists on node %s", s->name, c->cfg.node);
-		return CTL_ERR;
-	}
-	if (s->mode == WEP_CONTAINER && failed == 1 && (r == -ENOENT || r == -ECANCELED)) {
-		log_err("container:%s: %s was removed or changed meanwhile; try again",
-			s->target, s->target);
-		return CTL_ERR;
-	}
-	if (failed >= first_port && failed < first_net && r == -EEXIST) {
-		size_t i = failed - first_port;
-
-		if (!s->pick[i]) {
-			ctl_hostport_conflict(c, &w->ports[i]);
-			return CTL_ERR;
-		}
-		/* Another run took the port we picked: pick again. */
-		return ctl_hostports_pick(c, w, s->pick) == CTL_OK ? RUN_AGAIN : CTL_ERR;
-	}
-	if (failed >= first_net && failed < first_net + s->n_networks &&
-	    (r == -ECANCELED || r == -ENOENT)) {
-		size_t i = failed - first_net;
-		struct network n = { 0 };
-		int g;
-
-		/* Most often another run joined it at the same time. */
-		ds_kv_clear(&s->net_kv[i]);
-		g = ctl_network_get(c, s->networks[i], &n, &s->net_kv[i], true);
-		network_clear(&n);
-		if (g == -ENOENT) {
-			log_err("network %s was removed meanwhile", s->networks[i]);
-			return CTL_ERR;
-		}
-		return g == CTL_OK ? RUN_AGAIN : CTL_ERR;
-	}
-	log_err("recording workload %s: %s (%s)", s->name, ds_strerror(r),
-		ds_last_error(c->ds));
-	return CTL_ERR;
-}
-
-/* One transaction: the record, OTHER's record (container:OTHER), the host
- * ports' reservations, the joined networks (rewritten unchanged). */
-static int run_record_once(struct run_state *s)
-{
-	struct ctl *c = s->c;
-	struct wep *w = &s->res.u.wep;
-	char keys[WEP_MAX_PORTS][RES_KEY_MAX], okey[RES_KEY_MAX];
-	struct ds_op ops[2 + WEP_MAX_PORTS + WEP_MAX_NETWORKS];
-	size_t n = 0, first_port, first_net, failed = SIZE_MAX;
-	char *text = res_to_text(&s->res), *pv = ctl_hostport_value(w->name);
-	int r, rc = CTL_ERR;
-
-	if (!text || !pv) {
-		log_err("out of memory");
-		goto out;
-	}
-	ops[n++] = (struct ds_op){ DS_OP_CREATE, s->key, text, 0 };
-	if (s->mode == WEP_CONTAINER) {
-		char id[2 * RES_NAME_MAX];
-
-		snprintf(id, sizeof(id), "%s/%s", c->cfg.node, s->target);
-		res_key(RES_WEP, id, okey, sizeof(okey));
-		ops[n++] = (struct ds_op){ DS_OP_UPDATE, okey, s->other.value,
-					   s->other.mod_rev };
-	}
-	first_port = n;
-	for (size_t i = 0; i < w->n_ports; i++) {
-		if (ctl_hostport_key(c->cfg.node, w->ports[i].proto, w->ports[i].host_port,
-				     keys[i], sizeof(keys[i])) < 0) {
-			log_err("host port key for node %s too long", c->cfg.node);
-			goto out;
-		}
-		ops[n++] = (struct ds_op){ DS_OP_CREATE, keys[i], pv, 0 };
-	}
-	first_net = n;
-	for (size_t i = 0; i < s->n_networks; i++)
-		ops[n++] = (struct ds_op){ DS_OP_UPDATE, s->net_kv[i].key,
-					   s->net_kv[i].value, s->net_kv[i].mod_rev };
-	r = ds_txn(c->ds, ops, n, &s->rev, &failed);
-	if (r < 0) {
-		rc = run_record_failed(s, r, failed, first_port, first_net);
-		goto out;
-	}
-	s->recorded = true;
-	s->res.revision = s->rev;
-	rc = CTL_OK;
-out:
-	free(text);
-	free(pv);
-	return rc;
-}
-
-static int run_record(struct run_state *s)
-{
-	for (int t = 0; t < RUN_RECORD_TRIES; t++) {
-		int r = run_record_once(s);
-
-		if (r != RUN_AGAIN)
-			return r;
-	}
-	log_err("recording workload %s: other runs kept taking the same host ports "
-		"or networks; try again", s->name);
-	return CTL_ERR;
-}
-
-static int run_netns(struct run_state *s)
-{
-	const char *where = "";
-	int nsfd, r;
-
-	s->ns_tried = true;
-	if (s->mode == WEP_ROUTED) {
-		r = link_nl_open(&s->host_nl, &s->le);
-		if (r < 0) {
-			link_err_print("opening netlink in the node's namespace", &s->le);
-			return CTL_ERR;
-		}
-		nsfd = netns_open_current();
-		if (nsfd < 0) {
-			log_err("opening the node's network namespace: %s", strerror(-nsfd));
-			return CTL_ERR;
-		}
-		s->wl.ifname = WL_IFNAME;
-		s->wl.peer_ifname = s->res.u.wep.ifname;
-		memcpy(s->wl.peer_mac, host_mac, sizeof(host_mac));
-		s->wl.peer_ns_fd = nsfd;
-		s->wl.addr = s->res.u.wep.nets[0].addr;
-		s->wl.gateway = WL_GATEWAY;
-		r = netns_create(s->nsname, run_ns_routed, s, &where);
-		close(nsfd);
-	} else {
-		r = netns_create(s->nsname, run_ns_none, s, &where);
-	}
-	if (r == 0) {
-		s->ns_made = true;
-		if (s->mode == WEP_ROUTED) {
-			memcpy(s->res.u.wep.mac, s->wl.mac, 6);
-			s->res.u.wep.has_mac = true;
-		}
-		return CTL_OK;
-	}
-	if (where[0]) {
-		if (r == -EEXIST)
-			log_err("network namespace %s already exists: workload %s is being "
-				"created by another run, or an interrupted run left it "
-				"(`petrelctl rm --force %s` removes it)", s->nspath, s->name,
-				s->name);
-		else
-			log_err("creating network namespace %s: %s: %s", s->nspath, where,
-				strerror(-r));
-		return CTL_ERR;
-	}
-	if (s->le.err == -EEXIST && s->mode == WEP_ROUTED && !strncmp(s->le.what, "create", 6))
-		log_err("setting up workload %s: %s: the node already has an interface "
-			"%s (left over? `petrelctl rm --force %s` removes it)", s->name,
-			s->le.what, s->res.u.wep.ifname, s->name);
-	else {
-		char ctx[400];
-
-		snprintf(ctx, sizeof(ctx), "setting up workload %s in %s", s->name,
-			 s->nspath);
-		link_err_print(ctx, &s->le);
-	}
-	return CTL_ERR;
 }
 
 static int run_print(struct run_state *s)
@@ -809,6 +373,9 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	struct run_state s = { .c = c, .mode = WEP_ROUTED };
 	struct labels labels = { 0 };
 	struct resource old = { 0 };
+	struct endpoint_req q;
+	struct endpoint_err e;
+	char sock[CONFIG_PATH_MAX + 16];
 	int opt, r, rc = CTL_ERR;
 
 	while ((opt = getopt_long(argc, argv, ":p:P" CTL_SHORTOPTS, lo, NULL)) != -1) {
@@ -898,25 +465,14 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	if (ctl_ds(c) != CTL_OK)
 		goto out;
 	wep_netns_name(c, s.name, s.nsname, sizeof(s.nsname));
-	if (netns_path(s.nsname, s.nspath, sizeof(s.nspath)) < 0 ||
-	    strlen(s.nspath) >= sizeof(s.res.u.wep.netns)) {
-		log_err("network namespace name %s is too long", s.nsname);
+	run_wep_init(&s, &labels);
+	if (run_container_id(s.res.u.wep.container_id,
+			     sizeof(s.res.u.wep.container_id)) < 0) {
+		log_err("getrandom: %s", strerror(errno));
 		goto out;
 	}
-	{
-		char id[2 * RES_NAME_MAX];
-
-		snprintf(id, sizeof(id), "%s/%s", c->cfg.node, s.name);
-		if (res_key(RES_WEP, id, s.key, sizeof(s.key)) < 0) {
-			log_err("workload key for %s too long", id);
-			goto out;
-		}
-	}
-	run_wep_init(&s, &labels);
-
-	/* The name must be free: a cheap check that spares the work below;
-	 * the record's create (CAS) and the namespace file (O_EXCL) settle
-	 * races. */
+	/* The name must be free: a cheap check that spares the work; the
+	 * record's create (CAS) and the namespace file (O_EXCL) settle races. */
 	r = ctl_wep_get(c, s.name, &old, true);
 	res_clear(&old);
 	if (r == CTL_OK) {
@@ -925,65 +481,25 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	}
 	if (r != -ENOENT)
 		goto out;
-	if (s.mode == WEP_CONTAINER && run_target(&s) != CTL_OK)
-		goto out;
-	if (s.mode == WEP_ROUTED && run_networks_load(&s) != CTL_OK)
-		goto out;
-	/* Before any work: a host port taken already fails the run here (the
-	 * record's transaction settles races). */
-	if (s.res.u.wep.n_ports && ctl_hostports_pick(c, &s.res.u.wep, s.pick) != CTL_OK)
-		goto out;
-
-	if (run_interrupted())
-		goto out;
-	if (run_container_id(s.res.u.wep.container_id,
-			     sizeof(s.res.u.wep.container_id)) < 0) {
-		log_err("getrandom: %s", strerror(errno));
+	config_status_socket(&c->cfg, sock, sizeof(sock));
+	q = (struct endpoint_req){
+		.res = &s.res,
+		.netns_name = s.mode == WEP_ROUTED || s.mode == WEP_NONE ? s.nsname : NULL,
+		.want = s.want,
+		.pick = s.pick,
+		.port_lo = c->cfg.host_port_lo,
+		.port_hi = c->cfg.host_port_hi,
+		.status_sock = sock,
+		.wait_ms = c->cfg.wait_timeout * 1000,
+		.no_wait = s.no_wait,
+		.stop = &ctl_signal,
+	};
+	if (endpoint_create(c->ds, &q, &e) < 0) {
+		ctl_ep_fail(c, &e, s.name);
 		goto out;
 	}
-	if (s.mode == WEP_ROUTED) {
-		uint32_t addr = 0;
-
-		r = ipam_handle_id(s.res.u.wep.container_id, WL_IFNAME, s.handle,
-				   sizeof(s.handle));
-		if (r < 0) {
-			log_err("IPAM handle: %s", strerror(-r));
-			goto out;
-		}
-		r = ipam_assign_in(c->ds, c->cfg.node, s.handle, s.want, &s.sel, &addr,
-				   NULL);
-		if (r < 0) {
-			run_ipam_err(&s, r);
-			goto undo;
-		}
-		s.assigned = true;
-		s.res.u.wep.n_nets = 1;
-		s.res.u.wep.nets[0].addr = addr;
-		s.res.u.wep.nets[0].len = 32;
-		if (run_interrupted())
-			goto undo;
-	}
-	if (s.mode == WEP_ROUTED || s.mode == WEP_NONE) {
-		if (run_netns(&s) != CTL_OK || run_interrupted())
-			goto undo;
-	}
-	if (run_record(&s) != CTL_OK || run_interrupted())
-		goto undo;
-	if (s.mode == WEP_ROUTED && !s.no_wait &&
-	    felix_wait(c, s.name, s.rev, false, false) != 0)
-		goto undo;
-	if (run_interrupted())
-		goto undo;
 	rc = run_print(&s);
-	goto out;
-undo:
-	run_undo(&s);
-	rc = CTL_ERR;
 out:
-	link_nl_free(s.host_nl);
-	ds_kv_clear(&s.other);
-	for (size_t i = 0; i < s.n_networks; i++)
-		ds_kv_clear(&s.net_kv[i]);
 	res_clear(&s.res);
 	labels_clear(&labels);
 	return rc;
@@ -994,11 +510,11 @@ out:
 static const char usage_rm[] =
 	"usage: petrelctl rm NAME... [--force] [--no-wait]\n"
 	"\n"
-	"Removes workloads: namespace (its interfaces go with it), address, then\n"
-	"the record (so that an interrupted rm can be run again to finish). It\n"
-	"returns once felix has dropped the workload's route and neighbour entry;\n"
-	"the host interface goes with the namespace's teardown, shortly after (or\n"
-	"when the last process still inside the namespace exits).\n"
+	"Removes workloads: namespace (its interfaces go with it), then the\n"
+	"record with its address. It returns once felix has dropped the\n"
+	"workload's route and neighbour entry; the host interface goes with the\n"
+	"namespace's teardown, shortly after (or, when a process is still inside\n"
+	"the namespace, is deleted by rm).\n"
 	"  --force     also remove the workloads that join NAME (container:NAME);\n"
 	"              for a NAME with no record, remove a namespace left over\n"
 	"              by an interrupted run\n"
@@ -1009,9 +525,8 @@ struct rm_ctx {
 	struct resource *all;	/* this node's workloads */
 	size_t n;
 	bool *gone;		/* per entry of all: removed by this command */
-	size_t *links, nlinks;	/* entries whose host end rm_links() checks */
 	bool force, no_wait;
-	struct link_nl *host_nl;
+	char sock[CONFIG_PATH_MAX + 16];
 };
 
 /* Index of workload name, -1 when there is none, -2 when this command has
@@ -1024,197 +539,50 @@ static ssize_t rm_find(struct rm_ctx *x, const char *name)
 	return -1;
 }
 
-static int rm_host_nl(struct rm_ctx *x)
-{
-	struct link_err le;
-
-	if (x->host_nl)
-		return 0;
-	if (link_nl_open(&x->host_nl, &le) < 0) {
-		link_err_print("opening netlink in the node's namespace", &le);
-		return -1;
-	}
-	return 0;
-}
-
-/* Deletes the record of entry i and, in the same transaction, the host-port
- * reservations that name it. 0 or the transaction's error. */
-static int rm_record(struct rm_ctx *x, size_t i, const char *key, int64_t *rev)
-{
-	struct ctl *c = x->c;
-	const struct wep *w = &x->all[i].u.wep;
-	struct ds_kv kv[WEP_MAX_PORTS];
-	struct ds_op ops[1 + WEP_MAX_PORTS];
-	size_t n = 0, nkv = 0;
-	int r;
-
-	memset(kv, 0, sizeof(kv));
-	ops[n++] = (struct ds_op){ DS_OP_DELETE, key, NULL, x->all[i].revision };
-	for (size_t k = 0; k < w->n_ports && k < WEP_MAX_PORTS; k++) {
-		char owner[RES_NAME_MAX + 16];
-
-		/* Only a reservation it holds (a record written by hand may
-		 * list a port another workload has). */
-		r = ctl_hostport_owner(c, w->ports[k].proto, w->ports[k].host_port,
-				       owner, sizeof(owner), &kv[nkv]);
-		if (r == -ENOENT)
-			continue;
-		if (r < 0)
-			goto out;
-		if (strcmp(owner, w->name)) {
-			ds_kv_clear(&kv[nkv]);
-			continue;
-		}
-		ops[n++] = (struct ds_op){ DS_OP_DELETE, kv[nkv].key, NULL, kv[nkv].mod_rev };
-		nkv++;
-	}
-	r = ds_txn(c->ds, ops, n, rev, NULL);
-out:
-	for (size_t k = 0; k < nkv; k++)
-		ds_kv_clear(&kv[k]);
-	return r;
-}
-
-/* The netns name of a workload's namespace under /run/netns, else NULL. */
-static const char *wep_netns_name_of(const struct wep *w)
-{
-	const char *n = w->netns[0] ? wep_netns_short(w->netns) : NULL;
-
-	return n && n != w->netns && hosts_name_valid(n) ? n : NULL;
-}
-
-/* /etc/netns/<netns name>/ of a removed workload (felix's hosts file).
- * Not for a container: workload: the folder is its target's. */
-static void rm_hosts(const struct wep *w)
-{
-	const char *ns = wep_netns_name_of(w);
-	int r;
-
-	if (!ns || w->mode == WEP_CONTAINER || w->mode == WEP_HOST)
-		return;
-	r = hosts_remove(ns);
-	if (r < 0)
-		log_warn("removing workload %s: %s/%s: %s", w->name, HOSTS_ROOT, ns,
-			 strerror(-r));
-}
-
-/* Removes entry i (the record last). CTL_OK or CTL_ERR. */
+/* Removes entry i. CTL_OK or CTL_ERR. */
 static int rm_one(struct rm_ctx *x, size_t i)
 {
 	struct ctl *c = x->c;
-	struct wep *w = &x->all[i].u.wep;
-	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX], handle[IPAM_HANDLE_MAX];
-	int64_t rev = 0;
-	bool ours, held;
+	const struct wep *w = &x->all[i].u.wep;
+	struct endpoint_rm how = {
+		.own_netns = w->netns[0] && wep_netns_is_ours(c, w),
+		.status_sock = x->no_wait ? NULL : x->sock,
+		.wait_ms = c->cfg.wait_timeout * 1000,
+	};
+	struct endpoint_err e;
 	int r;
 
-	snprintf(id, sizeof(id), "%s/%s", w->node, w->name);
-	if (res_key(RES_WEP, id, key, sizeof(key)) < 0) {
-		log_err("workload key for %s too long", id);
-		return CTL_ERR;
-	}
-	ours = w->netns[0] && wep_netns_is_ours(c, w);
-	/* A process still inside keeps the namespace, and the veth, alive:
-	 * then its host end must be deleted by hand (see the top). */
-	held = ours && w->mode == WEP_ROUTED && netns_in_use(w->netns) > 0;
-	if ((w->mode == WEP_ROUTED || w->mode == WEP_NONE) && ours) {
-		r = netns_delete(w->netns);
-		if (r < 0 && r != -ENOENT) {
-			log_err("removing workload %s: deleting network namespace %s: %s",
-				w->name, w->netns, strerror(-r));
-			return CTL_ERR;
-		}
-	}
-	if (w->mode == WEP_ROUTED && w->container_id[0]) {
-		r = ipam_handle_id(w->container_id, w->wl_ifname, handle, sizeof(handle));
-		if (r == 0)
-			r = ipam_release_handle(c->ds, handle);
-		if (r < 0) {
-			log_err("removing workload %s: releasing its address (handle %s): %s",
-				w->name, handle, r < -1000 ? ipam_strerror(r) : strerror(-r));
-			return CTL_ERR;
-		}
-	}
-	r = rm_record(x, i, key, &rev);
-	if (r == -ECANCELED) {
-		log_err("removing workload %s: its record changed meanwhile (did a "
-			"workload join it?); run rm again", w->name);
-		return CTL_ERR;
-	}
+	r = endpoint_remove(c->ds, &x->all[i], &how, &e);
+	ctl_ep_warn(&e);
 	if (r < 0 && r != -ENOENT) {
-		log_err("removing workload %s: deleting its record: %s (%s)", w->name,
-			ds_strerror(r), ds_last_error(c->ds));
+		log_err("%s", e.msg);
 		return CTL_ERR;
 	}
 	x->gone[i] = true;
-	if (w->mode == WEP_ROUTED && !x->no_wait && r == 0)
-		felix_wait(c, w->name, rev, true, true);
-	rm_hosts(w);
-	/* The host end of a namespace we deleted goes with its teardown; one
-	 * in a namespace we do not own would stay: delete it. */
-	if (w->mode == WEP_ROUTED && w->ifname[0] && (!ours || held))
-		x->links[x->nlinks++] = i;
 	return CTL_OK;
 }
 
-/* By now the kernel has usually torn the namespaces down in the background,
- * their veths with them (deleting a veth ourselves costs 10-40 ms of RCU
- * waits in the caller, per veth). If a process still holds a namespace, its
- * host end is still here: delete it now, so that rm returns with it gone. */
-static int rm_links(struct rm_ctx *x)
-{
-	int rc = CTL_OK;
-
-	for (size_t k = 0; k < x->nlinks; k++) {
-		const struct wep *w = &x->all[x->links[k]].u.wep;
-		struct link_err le;
-		int r;
-
-		if (rm_host_nl(x) < 0)
-			return CTL_ERR;
-		r = link_del(x->host_nl, w->ifname, &le);
-		if (r < 0 && r != -ENODEV) {
-			char ctx[128];
-
-			snprintf(ctx, sizeof(ctx), "removing workload %s", w->name);
-			link_err_print(ctx, &le);
-			rc = CTL_ERR;
-		}
-	}
-	return rc;
-}
-
-/* rm --force NAME without a record: a namespace (and its host end) left by
- * a run that was killed before it recorded the workload. */
+/* rm --force NAME without a record: the namespace left by a run that was
+ * killed before it recorded the workload (its teardown takes the veth; no
+ * interface is deleted by name). */
 static int rm_leftover(struct rm_ctx *x, const char *name)
 {
 	struct ctl *c = x->c;
-	char ns[RES_NAME_MAX + 64], ifn[IFNAME_LEN + 1];
-	struct link_err le;
-	int r, did = 0;
+	char ns[RES_NAME_MAX + 64];
+	int r;
 
 	if (!res_name_valid(name))
 		return CTL_ERR;
 	wep_netns_name(c, name, ns, sizeof(ns));
-	ifname_for_workload(c->cfg.node, name, ifn);
-	if (rm_host_nl(x) < 0)
-		return CTL_ERR;
-	r = link_del(x->host_nl, ifn, &le);
-	if (r == 0)
-		did = 1;
-	else if (r != -ENODEV)
-		link_err_print("removing left-overs", &le);
 	r = netns_delete(ns);
-	if (r == 0)
-		did = 1;
-	else if (r != -ENOENT)
+	if (r != 0 && r != -ENOENT)
 		log_err("removing left-over network namespace %s: %s", ns, strerror(-r));
 	if (hosts_name_valid(ns) && hosts_remove(ns) < 0)
 		log_warn("removing left-over %s/%s", HOSTS_ROOT, ns);
-	if (!did)
+	if (r != 0)
 		return CTL_ERR;
 	log_warn("no workload %s was recorded; removed what an interrupted run "
-		 "left (namespace %s, interface %s)", name, ns, ifn);
+		 "left (namespace %s)", name, ns);
 	return CTL_OK;
 }
 
@@ -1252,9 +620,9 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
 	nnames = argc - optind;
 	if (ctl_wep_list(c, &x.all, &x.n) != CTL_OK)
 		return CTL_ERR;
+	config_status_socket(&c->cfg, x.sock, sizeof(x.sock));
 	x.gone = calloc(x.n ? x.n : 1, sizeof(*x.gone));
-	x.links = calloc(x.n ? x.n : 1, sizeof(*x.links));
-	if (!x.gone || !x.links) {
+	if (!x.gone) {
 		log_err("out of memory");
 		rc = CTL_ERR;
 		goto out;
@@ -1271,7 +639,7 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
 			if (ctl_signal) {
 				log_err("interrupted (signal %d)", (int)ctl_signal);
 				rc = CTL_ERR;
-				goto links;
+				goto out;
 			}
 			if (i == -2)
 				continue;
@@ -1326,12 +694,7 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
 				rc = CTL_ERR;
 		}
 	}
-links:
-	if (rm_links(&x) != CTL_OK)
-		rc = CTL_ERR;
 out:
-	link_nl_free(x.host_nl);
-	free(x.links);
 	free(x.gone);
 	ctl_res_free(x.all, x.n);
 	return rc;
@@ -1360,7 +723,7 @@ static int exec_etc_binds(const char *ns)
 	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s/%s", HOSTS_ROOT, ns);
+	snprintf(dir, sizeof(dir), "%s/%.255s", HOSTS_ROOT, ns);
 	d = opendir(dir);
 	if (!d) {
 		if (errno == ENOENT)

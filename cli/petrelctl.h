@@ -20,7 +20,6 @@
 #include "common/config.h"
 #include "common/errs.h"
 #include "datastore/datastore.h"
-#include "model/keys.h"
 #include "model/resource.h"
 
 enum { CTL_OK = 0, CTL_ERR = 1, CTL_USAGE = 2 };
@@ -101,27 +100,11 @@ int cmd_port(struct ctl *c, int argc, char **argv);
 int cmd_policy(struct ctl *c, int argc, char **argv);
 int cmd_nft(struct ctl *c, int argc, char **argv);
 
-/* --- cmd_port.c: published ports and their reservations --- */
-/* /petrel/hostports/<node>/<tcp|udp>-<port>: see cmd_port.c. */
-#define CTL_HOSTPORT_PREFIX KEYS_HOSTPORTS
+/* --- cmd_port.c: published ports --- */
 const char *ctl_proto_name(uint8_t proto);	/* "tcp" | "udp" */
 /* run's -p "[hostIP:][hostPort:]containerPort[/proto]" (host_port 0: pick
  * one) or, expose, --expose "PORT[/proto]". 0 or -EINVAL. */
 int ctl_port_parse(const char *spec, bool expose, struct wep_port *out);
-int ctl_hostport_key(const char *node, uint8_t proto, uint16_t port, char *buf,
-		     size_t len);
-/* The reservation's value for workload (malloc'd; NULL: ENOMEM). */
-char *ctl_hostport_value(const char *workload);
-/* The workload holding this node's host port (name), the record in kv (may
- * be NULL; the caller clears it). 0, -ENOENT or a datastore error. */
-int ctl_hostport_owner(struct ctl *c, uint8_t proto, uint16_t port, char *name,
-		       size_t len, struct ds_kv *kv);
-/* "port tcp/8080 is already published by workload web1" on stderr. */
-void ctl_hostport_conflict(struct ctl *c, const struct wep_port *p);
-/* Gives every w->ports[i] with pick[i] a host port from hostPortRange that
- * no workload of this node holds; the others must be free too (else the
- * conflict is printed). CTL_OK or CTL_ERR (printed). */
-int ctl_hostports_pick(struct ctl *c, struct wep *w, const bool *pick);
 
 /* --- cmd_network.c: named networks --- */
 /* Names a network may not have: "default", docker's modes; ':' is no valid

@@ -1,0 +1,159 @@
+/*
+ * endpoint: the one lifecycle of a workload's endpoint, for every creator
+ * (petrelctl run/rm, the CNI plugin's ADD/DEL/CHECK/GC, and the engine
+ * drivers to come). The glue parses its own input, fills a WorkloadEndpoint
+ * and calls endpoint_create / endpoint_remove; it maps the stage and code of
+ * a failure to its exit status and prints the message.
+ *
+ * create, in this order, each step undone backwards on any later failure or
+ * when *stop becomes non-zero (checked between steps; the wait for felix is
+ * interrupted by the signal itself):
+ *   container:OTHER read, named networks read (their pool chosen), host ports
+ *   judged or picked -> IPAM address (routed; handle "<containerID>.<wl_if>")
+ *   -> namespace (made, petrelctl; or the engine's) and, inside it, the veth
+ *   (host end created straight in the node's namespace) -> ONE transaction:
+ *   the record, its host-port reservations, every joined Network and OTHER
+ *   rewritten at the revision read -> felix says it is programmed (routed,
+ *   unless no_wait; a felix that restarts meanwhile is asked again until
+ *   the deadline).
+ * remove: the namespace petrelctl made (its teardown takes the veth: no
+ *   caller waits for the kernel's RCU grace period), then ONE transaction:
+ *   the record at the revision read and the reservations it holds, then the
+ *   address, then felix's "gone", then the hosts file, then a host end that
+ *   is proven this endpoint's (see below) and that no teardown takes.
+ *
+ * Invariants:
+ * - Names are unique: the host end is "ptl" + 12 hex digits of SHA-1 of
+ *   node/name/containerID, so two incarnations of one name (or two creators
+ *   racing for it) never share a host end; the record's create (CAS) and
+ *   the namespace file (O_EXCL) decide who wins the name.
+ * - An interface is deleted only once proven this endpoint's: one this
+ *   create made (by the index the kernel gave it), or the host end the
+ *   record names whose peer is the record's wl_ifname in the record's
+ *   namespace (by index, found before the record is deleted). Never by name
+ *   alone: a host end that exists already is somebody's.
+ * - Host-port reservations (/petrel/hostports/<node>/<proto>-<port>, value
+ *   {"workload":NAME}): one per (node, protocol, port), written only in the
+ *   transaction that creates or deletes its record. A reservation whose
+ *   owner record does not exist, or no longer publishes the port, is stale:
+ *   it is reclaimed in the creating transaction itself (an update at the
+ *   revision read), never by a separate write. Every retry is bounded.
+ *
+ * Nothing here logs: failures come back in struct endpoint_err.
+ */
+#ifndef PETREL_ENDPOINT_H
+#define PETREL_ENDPOINT_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/link.h"
+#include "datastore/datastore.h"
+#include "model/resource.h"
+
+#define ENDPOINT_GATEWAY 0xa9fe0101u	/* 169.254.1.1, host order */
+extern const uint8_t endpoint_host_mac[6];	/* ee:ee:ee:ee:ee:ee */
+
+/* Where a create or remove failed: the glue's key to its exit status and
+ * hint. */
+enum endpoint_stage {
+	EP_OK = 0,
+	EP_INTERNAL,	/* out of memory, a name too long */
+	EP_EXISTS,	/* the workload's name is taken (code -EEXIST) */
+	EP_TARGET,	/* container:OTHER missing, unfit, or changed */
+	EP_NETWORK,	/* a named network missing or changed (-ENOENT) */
+	EP_PORT,	/* a host port: taken (-EADDRINUSE), none free (-ENOSPC) */
+	EP_IPAM,	/* the address (code: IPAM_E* or -errno) */
+	EP_NETNS,	/* the namespace: taken (-EEXIST), or not one (CNI_NETNS) */
+	EP_LINK,	/* netlink (le) */
+	EP_STORE,	/* the datastore */
+	EP_WAIT,	/* felix (-ENOENT/-ECONNREFUSED: not running; -ETIMEDOUT;
+			 * -EREMOTEIO: its error; -EINTR) */
+	EP_INTR,	/* *stop was set */
+};
+
+struct endpoint_err {
+	enum endpoint_stage stage;
+	int code;		/* -errno, or an IPAM_E* code (EP_IPAM) */
+	char msg[768];		/* one line, what failed and why */
+	char warn[768];		/* what undo (or remove) could not finish, "" */
+	struct link_err le;	/* EP_LINK */
+	struct wep_port port;	/* EP_PORT -EADDRINUSE: the port asked for */
+	char owner[RES_NAME_MAX];	/* and who holds it ("" unknown) */
+	size_t network;		/* EP_NETWORK: index in res's networks */
+};
+
+/* The errno text of code, ipam's own codes included. */
+const char *endpoint_strerror(int code);
+
+/* A create's request. res (borrowed; RES_WEP) has node, name, mode, labels,
+ * container (container:), networks, ports, container_id, wl_ifname
+ * ("" = eth0) and, for an engine's namespace, netns; endpoint_create fills
+ * ifname, nets, mac, netns (container: the target's) and revision. */
+struct endpoint_req {
+	struct resource *res;
+	const char *netns_name;	/* routed/none: make this named namespace;
+				 * NULL: res's netns exists (the engine's) */
+	uint32_t want;		/* routed: that address; 0: any */
+	bool any_pool;		/* no named network: every pool (CNI), not
+				 * only the pools no Network names */
+	const bool *pick;	/* per port: pick its host port (NULL: none) */
+	unsigned port_lo, port_hi;	/* hostPortRange */
+	const char *status_sock;	/* felix's */
+	int wait_ms;
+	bool no_wait;
+	volatile sig_atomic_t *stop;	/* may be NULL */
+};
+
+/* 0 (res complete, recorded, programmed), or -errno after undoing
+ * everything (e filled; e->warn says what undo left). */
+int endpoint_create(struct ds *ds, struct endpoint_req *q,
+		    struct endpoint_err *e);
+
+/* A removal. */
+struct endpoint_rm {
+	bool own_netns;		/* delete the record's namespace (petrelctl
+				 * made it); else it is the engine's */
+	const char *status_sock;	/* NULL: do not wait for felix */
+	int wait_ms;
+};
+
+/* Removes the endpoint of w (its record as read, revision set). 0; -ENOENT
+ * when its record is gone already (the rest is still done); -ECANCELED
+ * when the record changed meanwhile (nothing done after the namespace);
+ * else -errno (e filled). A felix that does not confirm is a warning
+ * (e->warn), not a failure. */
+int endpoint_remove(struct ds *ds, const struct resource *w,
+		    const struct endpoint_rm *how, struct endpoint_err *e);
+
+/* Releases what an attachment without a record may hold (a create killed
+ * before its record): the address of handle "<cid>.<wl_ifname>". */
+int endpoint_release(struct ds *ds, const char *cid, const char *wl_ifname,
+		     struct endpoint_err *e);
+
+/* The host end's name of workload name of node made by container cid:
+ * "ptl" + 12 hex digits of SHA-1 of "node/name/cid". out: IFNAME_LEN + 1. */
+void endpoint_host_ifname(const char *node, const char *name, const char *cid,
+			  char *out);
+
+/* Asks felix (status socket sock) to confirm endpoint name at store
+ * revision rev (gone: its state dropped), within timeout_ms. A connection
+ * that felix closes without an answer, or a socket that goes away after
+ * it was seen, is a felix restarting: asked again until the deadline. 0,
+ * or status_wait's errors (why: felix's text for -EREMOTEIO). */
+int endpoint_wait(const char *sock, const char *name, int64_t rev, bool gone,
+		  int timeout_ms, char *why, size_t why_len);
+
+/* --- host ports (hostport.c) --- */
+
+/* The reservation key of p on node: 0 or -ENAMETOOLONG. */
+int endpoint_hostport_key(const char *node, const struct wep_port *p,
+			  char *buf, size_t len);
+/* The workload holding node's port p now: 0 and owner ("" when the value
+ * names none), -ENOENT when free, or a datastore error. */
+int endpoint_hostport_owner(struct ds *ds, const char *node,
+			    const struct wep_port *p, char *owner, size_t len);
+
+#endif

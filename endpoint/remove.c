@@ -1,0 +1,210 @@
+/*
+ * remove: endpoint_remove and endpoint_release (the order and invariants
+ * are in endpoint.h).
+ *
+ * Why the host end is mostly left alone: the kernel tears a deleted
+ * namespace down in the background, its veth with it, paying the RCU grace
+ * period once for many (deleting a veth ourselves costs its caller 10-40 ms
+ * here). It is deleted here only when no teardown will take it: the
+ * namespace is the engine's, or a process still holds the one petrelctl
+ * made (a /proc scan); and then only when proven this endpoint's, before
+ * its record goes: the host end named in the record is a veth whose peer
+ * is the record's wl_ifname in the record's namespace. It is deleted by
+ * that index afterwards, so an interface that took the name meanwhile is
+ * never touched.
+ *
+ * Ownership: borrows the record; owns its netlink socket.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hosts.h"
+#include "common/netns.h"
+#include "endpoint/endpoint.h"
+#include "endpoint/ep_priv.h"
+#include "ipam/ipam.h"
+
+struct ep_peer {
+	const char *ifname;	/* the workload end's name */
+	int host_ifindex;	/* the host end's index, as the host sees it */
+	bool proven;
+};
+
+static int ep_peer_check(void *arg)
+{
+	struct ep_peer *p = arg;
+	struct link_nl *nl = NULL;
+	struct link_info li;
+	struct link_err le;
+	int r;
+
+	r = link_nl_open(&nl, &le);
+	if (r == 0)
+		r = link_get(nl, p->ifname, &li, &le);
+	p->proven = r == 0 && li.peer_ifindex == p->host_ifindex;
+	link_nl_free(nl);
+	return 0;
+}
+
+/* The index of w's host end when it is proven w's (see the top), else 0. */
+static int ep_host_end(const struct wep *w, struct link_nl *nl)
+{
+	struct ep_peer p = { .ifname = w->wl_ifname[0] ? w->wl_ifname : "eth0" };
+	struct link_info li;
+	struct link_err le;
+	int fd;
+
+	if (link_get(nl, w->ifname, &li, &le) < 0 || li.peer_ifindex <= 0)
+		return 0;
+	fd = netns_open(w->netns);
+	if (fd < 0)
+		return 0;	/* its peer is not where the record says */
+	p.host_ifindex = li.ifindex;
+	netns_run(fd, ep_peer_check, &p);
+	close(fd);
+	return p.proven ? li.ifindex : 0;
+}
+
+/* The name of w's namespace under /run/netns, else NULL. */
+static const char *ep_netns_short(const struct wep *w)
+{
+	size_t n = strlen(NETNS_RUN_DIR "/");
+	const char *s = w->netns + n;
+
+	if (strncmp(w->netns, NETNS_RUN_DIR "/", n) || strchr(s, '/') || !hosts_name_valid(s))
+		return NULL;
+	return s;
+}
+
+static int ep_release_handle(struct ds *ds, const char *name, const char *cid,
+			     const char *wl_ifname, struct endpoint_err *e)
+{
+	char handle[IPAM_HANDLE_MAX];
+	int r;
+
+	r = ipam_handle_id(cid, wl_ifname, handle, sizeof(handle));
+	if (r == 0)
+		r = ipam_release_handle(ds, handle);
+	if (r < 0)
+		return ep_fail(e, EP_IPAM, r, "%s%s%sreleasing its address (handle %s.%s): %s",
+			       name ? "removing workload " : "", name ? name : "",
+			       name ? ": " : "", cid, wl_ifname[0] ? wl_ifname : "eth0",
+			       endpoint_strerror(r));
+	return 0;
+}
+
+int endpoint_release(struct ds *ds, const char *cid, const char *wl_ifname,
+		     struct endpoint_err *e)
+{
+	memset(e, 0, sizeof(*e));
+	return ep_release_handle(ds, NULL, cid, wl_ifname, e);
+}
+
+int endpoint_remove(struct ds *ds, const struct resource *res,
+		    const struct endpoint_rm *how, struct endpoint_err *e)
+{
+	const struct wep *w = &res->u.wep;
+	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX], t[512];
+	struct link_nl *nl = NULL;
+	struct ep_ports held = { 0 };
+	struct ds_op ops[1 + WEP_MAX_PORTS];
+	struct link_err le;
+	int64_t rev = 0;
+	int host_if = 0, r, gone;
+	bool routed = w->mode == WEP_ROUTED;
+	size_t n = 0;
+
+	memset(e, 0, sizeof(*e));
+	snprintf(id, sizeof(id), "%s/%s", w->node, w->name);
+	if (res_key(RES_WEP, id, key, sizeof(key)) < 0)
+		return ep_fail(e, EP_INTERNAL, -ENAMETOOLONG, "workload key for %s too long", id);
+	/* A host end no teardown takes: the engine's namespace stays, or a
+	 * process inside keeps ours alive. Proven before the record goes. */
+	if (routed && w->ifname[0] && w->netns[0] &&
+	    (!how->own_netns || netns_in_use(w->netns) > 0)) {
+		r = link_nl_open(&nl, &le);
+		if (r < 0)
+			return ep_fail(e, EP_LINK, r, "removing workload %s: opening netlink: %s",
+				       w->name, ep_link_text(&le, t, sizeof(t)));
+		host_if = ep_host_end(w, nl);
+	}
+	if (how->own_netns && (routed || w->mode == WEP_NONE)) {
+		r = netns_delete(w->netns);
+		if (r < 0 && r != -ENOENT) {
+			r = ep_fail(e, EP_NETNS, r, "removing workload %s: deleting network "
+				    "namespace %s: %s", w->name, w->netns, strerror(-r));
+			goto out;
+		}
+	}
+	/* The record and the reservations it holds: one transaction. */
+	r = ep_ports_held(ds, w, &held);
+	if (r < 0) {
+		r = ep_fail(e, EP_STORE, r, "removing workload %s: reading its host port "
+			    "reservations: %s (%s)", w->name, ds_strerror(r), ds_last_error(ds));
+		goto out;
+	}
+	ops[n++] = (struct ds_op){ DS_OP_DELETE, key, NULL, res->revision };
+	for (size_t i = 0; i < held.n; i++)
+		ops[n++] = held.op[i];
+	gone = ds_txn(ds, ops, n, &rev, NULL);
+	if (gone == -ECANCELED) {
+		r = ep_fail(e, EP_STORE, gone, "removing workload %s: its record changed "
+			    "meanwhile (did a workload join it?); run rm again", w->name);
+		goto out;
+	}
+	if (gone < 0 && gone != -ENOENT) {
+		r = ep_fail(e, EP_STORE, gone, "removing workload %s: deleting its record: "
+			    "%s (%s)", w->name, ds_strerror(gone), ds_last_error(ds));
+		goto out;
+	}
+	/* The address, once no record holds it. */
+	if (routed && w->container_id[0]) {
+		r = ep_release_handle(ds, w->name, w->container_id, w->wl_ifname, e);
+		if (r < 0)
+			goto out;
+	}
+	if (routed && how->status_sock && gone == 0) {
+		char why[256];
+
+		r = endpoint_wait(how->status_sock, w->name, rev, true, how->wait_ms, why,
+				  sizeof(why));
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			ep_warn(e, "felix is not running on node %s (no answer on %s): it "
+				"will drop its state for %s when it starts", w->node,
+				how->status_sock, w->name);
+		else if (r < 0) {
+			struct endpoint_err we = { 0 };
+
+			ep_wait_fail(&we, r, how->status_sock, w->node, w->name, how->wait_ms,
+				     true, why);
+			ep_warn(e, "%s", we.msg);
+		}
+	}
+	/* felix's hosts file of the workload (a container: workload's folder
+	 * is its target's). */
+	if (w->mode == WEP_ROUTED || w->mode == WEP_NONE) {
+		const char *ns = ep_netns_short(w);
+
+		if (ns && (r = hosts_remove(ns)) < 0)
+			ep_warn(e, "removing workload %s: %s/%s: %s", w->name, HOSTS_ROOT, ns,
+				strerror(-r));
+	}
+	r = 0;
+	if (host_if > 0) {
+		r = link_del_index(nl, host_if, &le);
+		if (r == -ENODEV)
+			r = 0;
+		if (r < 0)
+			r = ep_fail(e, EP_LINK, r, "removing workload %s: deleting its host end "
+				    "%s: %s", w->name, w->ifname, ep_link_text(&le, t, sizeof(t)));
+	}
+	if (r == 0 && gone == -ENOENT)
+		r = -ENOENT;
+out:
+	ep_ports_clear(&held);
+	link_nl_free(nl);
+	return r;
+}
