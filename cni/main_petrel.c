@@ -1,27 +1,26 @@
 /*
  * petrel: the CNI plugin (CNI 1.0.0; ADD, DEL, CHECK, VERSION; STATUS and
- * GC of 1.1.0).
+ * GC of 1.1.0): glue between the CNI protocol and endpoint/.
  *
- * ADD makes the same routed workload `petrelctl run` makes, in the namespace
- * the container engine made (CNI_NETNS): address from IPAM (handle
- * "<CNI_CONTAINERID>.<CNI_IFNAME>"), veth (host end ptl<hex> in the node's
- * namespace, CNI_IFNAME inside with ADDR/32, 169.254.1.1 and a default
- * route), the WorkloadEndpoint record with its published ports
- * (runtimeConfig.portMappings) and their host port reservations (one
- * transaction, cni/hostport.h), then felix's confirmation (unless
- * noWait). Any failure undoes what was done, backwards: record, host end
- * (taking the workload end with it), address.
+ * ADD makes the same routed workload `petrelctl run` makes, through the
+ * same endpoint_create, in the namespace the container engine made
+ * (CNI_NETNS): address (handle "<CNI_CONTAINERID>.<CNI_IFNAME>"), veth
+ * (CNI_IFNAME inside), the WorkloadEndpoint record with its published
+ * ports (runtimeConfig.portMappings) and their host port reservations (one
+ * transaction), then felix's confirmation (unless noWait); any failure
+ * undoes what was done. Its name: the pod's (K8S_POD_NAME) when free, else
+ * "cni-" and the start of the container ID, longer until it is free, so
+ * that two containers never share a name (nor a host end).
  *
  * The record carries the label CNI_NET_LABEL (the CNI network's name): it
  * marks the workload as this plugin's, for that network.
  *
- * DEL is idempotent and finishes what a failed ADD left: it deletes the host
- * end (the engine owns the namespace), releases the handle (also when no
- * record exists) and deletes the record with its reservations, each step
- * accepting "already gone" (attach_remove).
+ * DEL is idempotent and finishes what a failed ADD left: endpoint_remove
+ * of its record (the engine owns the namespace), or, without a record, the
+ * release of its handle.
  *
- * GC removes, with the same attach_remove, every record of this node that
- * carries this network's label and whose (containerID, interface) is not in
+ * GC removes, the way DEL does, every record of this node that carries
+ * this network's label and whose (containerID, interface) is not in
  * cni.dev/valid-attachments; it goes on after a failure and reports the
  * first. `petrelctl run` workloads are never touched.
  *
@@ -40,17 +39,14 @@
 #include <unistd.h>
 
 #include "cni/cni.h"
-#include "cni/hostport.h"
 #include "common/ifname.h"
 #include "common/ip4.h"
 #include "common/link.h"
 #include "common/netns.h"
 #include "common/status.h"
 #include "datastore/datastore.h"
+#include "endpoint/endpoint.h"
 #include "ipam/ipam.h"
-
-
-static const uint8_t host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
 struct plug {
 	char version[16];
@@ -61,13 +57,6 @@ struct plug {
 	struct ds *ds;
 	struct cni_err err;	/* the error to print */
 };
-
-static const char *link_text(const struct link_err *le, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s: %s%s%s%s", le->what, strerror(-le->err),
-		 le->ext[0] ? " (kernel: " : "", le->ext, le->ext[0] ? ")" : "");
-	return buf;
-}
 
 /* The petrel config, its namespace, the datastore. */
 static int plug_setup(struct plug *p, const char *path)
@@ -105,11 +94,11 @@ static int wep_key(const struct plug *p, const char *name, char *key)
 }
 
 /* The workload name of a container without a usable pod name: "cni-" and
- * 12 characters of its ID, what a name may not hold made 'x'. buf: at
- * least RES_NAME_MAX. */
-static void default_name(const char *cid, char *buf)
+ * the first n characters of its ID, what a name may not hold made 'x'.
+ * buf: at least RES_NAME_MAX. */
+static void default_name(const char *cid, size_t n, char *buf)
 {
-	snprintf(buf, RES_NAME_MAX, "cni-%.12s", cid);
+	snprintf(buf, RES_NAME_MAX, "cni-%.*s", (int)n, cid);
 	for (char *c = buf + 4; *c; c++) {
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
@@ -117,6 +106,9 @@ static void default_name(const char *cid, char *buf)
 			*c = 'x';
 	}
 }
+
+/* The lengths of ID tried for a name, shortest first. */
+static const size_t name_lens[] = { 12, 20, RES_NAME_MAX - 5 };
 
 /* Calls fn for each WorkloadEndpoint of this node that parses (a bad
  * document is not ours to judge here: skipped) until fn returns non-zero.
@@ -207,8 +199,8 @@ static int plug_find(struct plug *p, struct resource *out)
 	int r;
 
 	r = find_named(p, p->args.pod_name, out);
-	if (r == 0) {
-		default_name(p->cid, name);
+	for (size_t i = 0; r == 0 && i < sizeof(name_lens) / sizeof(name_lens[0]); i++) {
+		default_name(p->cid, name_lens[i], name);
 		r = find_named(p, name, out);
 	}
 	if (r == 0)
@@ -216,302 +208,140 @@ static int plug_find(struct plug *p, struct resource *out)
 	return r == 1 ? 0 : r < 0 ? r : -ENOENT;
 }
 
-/* Undoes an attachment (cid, ifname), for DEL and GC alike: the host end of
- * its record w (NULL when there is none; the engine owns the namespace, and
- * the workload end goes with the host end), its address (the IPAM handle
- * "<cid>.<ifname>", released also without a record: a failed ADD may leave
- * one), then the record with its host port reservations. Each step accepts
- * "already gone", so a repeat finishes what an interrupted one left. *nl
- * is opened on first need. 0 or the failure (recorded). */
-static int attach_remove(struct plug *p, struct link_nl **nl, const char *cid,
-			 const char *ifname, const struct resource *w)
+/* endpoint/'s failure as a CNI error: its code, its message. */
+static int plug_ep_fail(struct plug *p, const struct endpoint_err *e)
 {
-	char handle[IPAM_HANDLE_MAX], t[512];
-	struct link_err le = { 0 };
-	int r = 0;
+	int code = CNI_EIO;
+	const char *hint = "";
 
-	if (w && w->u.wep.ifname[0]) {
-		if (!*nl)
-			r = link_nl_open(nl, &le);
-		if (r == 0)
-			r = link_del(*nl, w->u.wep.ifname, &le);
-		if (r < 0 && r != -ENODEV)
-			return cni_err_set(&p->err, CNI_EIO, "deleting the host end %s: %s",
-					 w->u.wep.ifname, link_text(&le, t, sizeof(t)));
+	switch (e->stage) {
+	case EP_EXISTS:
+		code = CNI_EAGAIN;
+		break;
+	case EP_PORT:
+		code = e->code == -EADDRINUSE ? CNI_EPORT : CNI_EIO;
+		break;
+	case EP_IPAM:
+		if (e->code == IPAM_ENOSPC)
+			code = CNI_ENOSPC;
+		else if (e->code == IPAM_EINUSE || e->code == IPAM_ENOPOOL ||
+			 e->code == IPAM_EDISABLED || e->code == IPAM_EAFFINITY ||
+			 e->code == -EEXIST)
+			code = CNI_EADDR;
+		else if (e->code == IPAM_ECONFLICT)
+			code = CNI_EAGAIN;
+		break;
+	case EP_NETNS:
+		code = CNI_ENOCONTAINER;
+		break;
+	case EP_LINK:
+		code = e->code == -EEXIST ? CNI_EAGAIN : CNI_EIO;
+		break;
+	case EP_WAIT:
+		code = CNI_EFELIX;
+		if (e->code == -ENOENT || e->code == -ECONNREFUSED || e->code == -ECONNRESET)
+			hint = "; \"noWait\": true skips the wait";
+		break;
+	case EP_STORE:
+		code = e->code == -ECANCELED ? CNI_EAGAIN : CNI_EIO;
+		break;
+	default:
+		break;
 	}
-	r = ipam_handle_id(cid, ifname, handle, sizeof(handle));
-	if (r == 0)
-		r = ipam_release_handle(p->ds, handle);
-	if (r < 0)
-		return cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
-				 "releasing the address (handle %s.%s): %s", cid, ifname,
-				 r < -1000 ? ipam_strerror(r) : strerror(-r));
-	if (!w)
-		return 0;
-	r = hostport_wep_delete(p->ds, w, w->revision);
+	return cni_err_set(&p->err, code, "%s%s", e->msg, hint);
+}
+
+/* Undoes an attachment (cid, ifname), for DEL and GC alike: endpoint_remove
+ * of its record w, or, when there is none (a failed ADD may leave an
+ * address), the release of its handle. 0 or the failure (recorded). */
+static int attach_remove(struct plug *p, const char *cid, const char *ifname,
+			 const struct resource *w)
+{
+	struct endpoint_rm how = { .own_netns = false };
+	struct endpoint_err e;
+	int r;
+
+	r = w ? endpoint_remove(p->ds, w, &how, &e) : endpoint_release(p->ds, cid, ifname, &e);
 	if (r < 0 && r != -ENOENT)
-		return cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
-				 "deleting the record of %s: %s", w->u.wep.name, ds_strerror(r));
+		return plug_ep_fail(p, &e);
 	return 0;
 }
 
 /* ---------------------------------------------------------------- ADD */
 
-struct add_state {
-	struct plug *p;
-	struct resource res;
-	char key[RES_KEY_MAX];
-	char handle[IPAM_HANDLE_MAX];
-	struct link_nl *host_nl;
-	struct link_wl wl;
-	struct link_err le;
-	bool assigned, linked, recorded;
-	int64_t rev;
-};
-
-/* Inside CNI_NETNS. A host end of this name left by a crashed ADD (the name
- * is free in the store, so no workload owns it) is removed, once. */
-static int add_in_ns(void *arg)
-{
-	struct add_state *s = arg;
-	struct link_err le;
-	int r;
-
-	r = link_wl_setup(&s->wl, s->host_nl, &s->le);
-	if (r != -EEXIST || strncmp(s->le.what, "create", 6))
-		return r;
-	r = link_del(s->host_nl, s->wl.peer_ifname, &le);
-	if (r < 0)
-		return -EEXIST;
-	return link_wl_setup(&s->wl, s->host_nl, &s->le);
-}
-
 /* CNI_NET_LABEL: the record is this plugin's, for this network (GC). */
-static int add_mark(struct add_state *s)
+static int add_mark(struct plug *p, struct wep *w)
 {
 	char v[CNI_NET_LABEL_LEN];
 	int r;
 
-	cni_network_label(s->p->conf.name, v);
-	r = labels_set(&s->res.u.wep.labels, CNI_NET_LABEL, v);
+	cni_network_label(p->conf.name, v);
+	r = labels_set(&w->labels, CNI_NET_LABEL, v);
 	if (r < 0)
-		return cni_err_set(&s->p->err, CNI_ECONFIG, "labelling the workload %s=%s: %s",
+		return cni_err_set(&p->err, CNI_ECONFIG, "labelling the workload %s=%s: %s",
 				 CNI_NET_LABEL, v, strerror(-r));
 	return 0;
 }
 
-static int add_name(struct add_state *s)
+/* 1 when this node has no workload called name, 0 when it has, or a
+ * failure (recorded). */
+static int name_free(struct plug *p, const char *name)
 {
-	struct plug *p = s->p;
-	struct wep *w = &s->res.u.wep;
+	char key[RES_KEY_MAX];
 	struct ds_kv kv = { 0 };
 	int r;
 
+	if (wep_key(p, name, key) < 0)
+		return cni_err_set(&p->err, CNI_EENV, "workload key too long");
+	r = ds_get(p->ds, key, &kv);
+	ds_kv_clear(&kv);
+	if (r == -ENOENT)
+		return 1;
+	if (r < 0)
+		return cni_err_set(&p->err, CNI_EIO, "reading workload %s: %s (%s)", name,
+				 ds_strerror(r), ds_last_error(p->ds));
+	return 0;
+}
+
+/* The pod's name when free, else the first free "cni-" + ID (see the
+ * top). The record's create settles a race for it. */
+static int add_name(struct plug *p, struct wep *w)
+{
+	char name[RES_NAME_MAX];
+	int r;
+
 	if (p->args.pod_name[0]) {
-		if (wep_key(p, p->args.pod_name, s->key) < 0)
-			return cni_err_set(&p->err, CNI_EENV, "workload key too long");
-		r = ds_get(p->ds, s->key, &kv);
-		ds_kv_clear(&kv);
-		if (r == -ENOENT) {
+		r = name_free(p, p->args.pod_name);
+		if (r != 0) {
 			snprintf(w->name, sizeof(w->name), "%s", p->args.pod_name);
+			return r < 0 ? r : 0;
+		}
+	}
+	for (size_t i = 0; i < sizeof(name_lens) / sizeof(name_lens[0]); i++) {
+		default_name(p->cid, name_lens[i], name);
+		r = name_free(p, name);
+		if (r < 0)
+			return r;
+		if (r == 1 || i + 1 == sizeof(name_lens) / sizeof(name_lens[0])) {
+			/* the last one taken: the record's create says so */
+			snprintf(w->name, sizeof(w->name), "%s", name);
 			return 0;
 		}
-		if (r < 0)
-			return cni_err_set(&p->err, CNI_EIO, "reading workload %s: %s (%s)",
-					 p->args.pod_name, ds_strerror(r), ds_last_error(p->ds));
 	}
-	default_name(p->cid, w->name);
-	if (wep_key(p, w->name, s->key) < 0)
-		return cni_err_set(&p->err, CNI_EENV, "workload key too long");
 	return 0;
-}
-
-static int add_assign(struct add_state *s)
-{
-	struct plug *p = s->p;
-	char ab[IP4_STRLEN] = "";
-	uint32_t addr = 0;
-	int r;
-
-	r = ipam_handle_id(p->cid, p->ifname, s->handle, sizeof(s->handle));
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EENV, "IPAM handle: %s", strerror(-r));
-	/* runtimeConfig.ips, else CNI_ARGS IP= (podman 4's --ip). */
-	if (p->conf.want && p->args.ip && p->conf.want != p->args.ip)
-		return cni_err_set(&p->err, CNI_EENV, "CNI_ARGS IP=%s differs from "
-				 "runtimeConfig.ips", ip4_fmt(p->args.ip, ab));
-	if (!p->conf.want)
-		p->conf.want = p->args.ip;
-	r = ipam_assign(p->ds, p->cfg.node, s->handle, p->conf.want, &addr, NULL);
-	if (p->conf.want)
-		ip4_fmt(p->conf.want, ab);
-	switch (r) {
-	case 0:
-		break;
-	case IPAM_ENOSPC:
-		return cni_err_set(&p->err, CNI_ENOSPC, "no free address: every enabled IP pool "
-				 "is exhausted (or there is none)");
-	case IPAM_EINUSE:
-	case IPAM_ENOPOOL:
-	case IPAM_EDISABLED:
-	case IPAM_EAFFINITY:
-	case -EEXIST:
-		return cni_err_set(&p->err, CNI_EADDR, "runtimeConfig.ips: address %s: %s", ab,
-				 r == -EEXIST ? "this container already holds another address"
-					      : ipam_strerror(r));
-	case IPAM_ECONFLICT:
-		return cni_err_set(&p->err, CNI_EAGAIN, "assigning an address: %s", ipam_strerror(r));
-	default:
-		return cni_err_set(&p->err, CNI_EIO, "assigning an address: %s",
-				 r < -1000 ? ipam_strerror(r) : strerror(-r));
-	}
-	s->assigned = true;
-	s->res.u.wep.n_nets = 1;
-	s->res.u.wep.nets[0].addr = addr;
-	s->res.u.wep.nets[0].len = 32;
-	return 0;
-}
-
-static int add_link(struct add_state *s)
-{
-	struct plug *p = s->p;
-	struct wep *w = &s->res.u.wep;
-	char t[512];
-	int cfd, hfd, r;
-
-	cfd = netns_open(p->netns);
-	if (cfd < 0)
-		return cni_err_set(&p->err, CNI_ENOCONTAINER, "CNI_NETNS %s: %s", p->netns,
-				 cfd == -EINVAL ? "not a network namespace" : strerror(-cfd));
-	r = link_nl_open(&s->host_nl, &s->le);
-	if (r < 0) {
-		close(cfd);
-		return cni_err_set(&p->err, CNI_EIO, "netlink in the node's namespace: %s",
-				 link_text(&s->le, t, sizeof(t)));
-	}
-	hfd = netns_open_current();
-	if (hfd < 0) {
-		close(cfd);
-		return cni_err_set(&p->err, CNI_EIO, "opening the node's namespace: %s",
-				 strerror(-hfd));
-	}
-	s->wl.ifname = p->ifname;
-	s->wl.peer_ifname = w->ifname;
-	memcpy(s->wl.peer_mac, host_mac, sizeof(host_mac));
-	s->wl.peer_ns_fd = hfd;
-	s->wl.addr = w->nets[0].addr;
-	s->wl.gateway = CNI_GATEWAY;
-	s->linked = true;	/* from here, undo deletes the host end */
-	r = netns_run(cfd, add_in_ns, s);
-	close(hfd);
-	close(cfd);
-	if (r < 0 && s->le.what[0])
-		return cni_err_set(&p->err, r == -EEXIST ? CNI_EAGAIN : CNI_EIO,
-				 "setting up %s in %s: %s", p->ifname, p->netns,
-				 link_text(&s->le, t, sizeof(t)));
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "entering %s: %s", p->netns, strerror(-r));
-	memcpy(w->mac, s->wl.mac, 6);
-	w->has_mac = true;
-	return 0;
-}
-
-static int port_taken(struct plug *p, const struct hostport_conflict *c)
-{
-	return cni_err_set(&p->err, CNI_EPORT, "port %s/%u is already published by "
-			 "workload %s", c->port.proto == 17 ? "udp" : "tcp",
-			 (unsigned)c->port.host_port, c->owner[0] ? c->owner : "(unknown)");
-}
-
-/* A first look at the host ports, so that a conflict fails before anything
- * is built; add_record's transaction decides. */
-static int add_ports(struct add_state *s)
-{
-	struct plug *p = s->p;
-	struct hostport_conflict c;
-	int r = hostport_check(p->ds, &s->res.u.wep, &c);
-
-	if (r == -EADDRINUSE)
-		return port_taken(p, &c);
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "reading the host port reservations: %s",
-				 ds_strerror(r));
-	return 0;
-}
-
-/* The record and its host port reservations, one transaction. */
-static int add_record(struct add_state *s)
-{
-	struct plug *p = s->p;
-	struct hostport_conflict c;
-	int r;
-
-	r = hostport_wep_create(p->ds, &s->res, &s->rev, &c);
-	if (r == -EADDRINUSE)
-		return port_taken(p, &c);
-	if (r == -EEXIST)
-		return cni_err_set(&p->err, CNI_EAGAIN, "workload %s already exists on node %s",
-				 s->res.u.wep.name, p->cfg.node);
-	if (r == -ECANCELED)
-		return cni_err_set(&p->err, CNI_EAGAIN, "recording workload %s: its host port "
-				 "reservations kept changing", s->res.u.wep.name);
-	if (r == -ENOMEM)
-		return cni_err_set(&p->err, CNI_EIO, "out of memory");
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "recording workload %s: %s (%s)",
-				 s->res.u.wep.name, ds_strerror(r), ds_last_error(p->ds));
-	s->recorded = true;
-	return 0;
-}
-
-static int add_wait(struct add_state *s)
-{
-	struct plug *p = s->p;
-	char sock[CONFIG_PATH_MAX + 16], why[256];
-	int r;
-
-	config_status_socket(&p->cfg, sock, sizeof(sock));
-	r = status_wait(sock, s->res.u.wep.name, s->rev, false,
-			p->cfg.wait_timeout * 1000, why, sizeof(why));
-	if (r == 0)
-		return 0;
-	if (r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET)
-		cni_err_set(&p->err, CNI_EFELIX, "felix is not running on node %s (no answer "
-			  "on %s); \"noWait\": true skips the wait", p->cfg.node, sock);
-	else if (r == -ETIMEDOUT)
-		cni_err_set(&p->err, CNI_EFELIX, "felix on node %s did not answer within %d s",
-			  p->cfg.node, p->cfg.wait_timeout);
-	else if (r == -EREMOTEIO)
-		cni_err_set(&p->err, CNI_EFELIX, "felix on node %s: programming %s: %s",
-			  p->cfg.node, s->res.u.wep.name, why);
-	else
-		cni_err_set(&p->err, CNI_EFELIX, "asking felix on %s: %s", sock, strerror(-r));
-	return -CNI_EFELIX;
-}
-
-/* Backwards; the first error stays the one reported. */
-static void add_undo(struct add_state *s)
-{
-	struct plug *p = s->p;
-	struct link_err le;
-
-	if (s->recorded)
-		hostport_wep_delete(p->ds, &s->res, s->rev);
-	if (s->linked && s->host_nl)
-		link_del(s->host_nl, s->res.u.wep.ifname, &le);
-	if (s->assigned)
-		ipam_release_handle(p->ds, s->handle);
 }
 
 static int cmd_add(struct plug *p)
 {
-	struct add_state s = { .p = p };
-	struct wep *w = &s.res.u.wep;
-	struct cni_result res = { .has_interfaces = true };
-	char *out;
+	struct resource res = { .kind = RES_WEP };
+	struct wep *w = &res.u.wep;
+	struct cni_result out = { .has_interfaces = true };
+	char sock[CONFIG_PATH_MAX + 16], ab[IP4_STRLEN];
+	struct endpoint_req q;
+	struct endpoint_err e;
+	char *text;
 	int r;
 
-	s.res.kind = RES_WEP;
 	r = plug_setup(p, p->conf.petrel_config);
 	if (r < 0)
 		goto out;
@@ -522,42 +352,50 @@ static int cmd_add(struct plug *p)
 	snprintf(w->container_id, sizeof(w->container_id), "%s", p->cid);
 	w->labels = p->conf.labels;	/* moved */
 	memset(&p->conf.labels, 0, sizeof(p->conf.labels));
-	if ((r = add_mark(&s)) < 0)
+	if ((r = add_mark(p, w)) < 0)
 		goto out;
 	/* runtimeConfig.portMappings: published by felix like `petrelctl run -p`. */
 	w->n_ports = p->conf.n_ports;
 	memcpy(w->ports, p->conf.ports, p->conf.n_ports * sizeof(w->ports[0]));
-	r = add_name(&s);
-	if (r < 0)
+	if ((r = add_name(p, w)) < 0)
 		goto out;
-	ifname_for_workload(w->node, w->name, w->ifname);
-	if ((r = add_ports(&s)) < 0)
+	/* runtimeConfig.ips, else CNI_ARGS IP= (podman 4's --ip). */
+	if (p->conf.want && p->args.ip && p->conf.want != p->args.ip) {
+		r = cni_err_set(&p->err, CNI_EENV, "CNI_ARGS IP=%s differs from "
+				"runtimeConfig.ips", ip4_fmt(p->args.ip, ab));
 		goto out;
-	if ((r = add_assign(&s)) < 0 || (r = add_link(&s)) < 0 ||
-	    (r = add_record(&s)) < 0)
-		goto undo;
-	if (!p->conf.no_wait && (r = add_wait(&s)) < 0)
-		goto undo;
-	snprintf(res.host_ifname, sizeof(res.host_ifname), "%s", w->ifname);
-	memcpy(res.host_mac, host_mac, 6);
-	snprintf(res.ifname, sizeof(res.ifname), "%s", p->ifname);
-	memcpy(res.mac, w->mac, 6);
-	snprintf(res.sandbox, sizeof(res.sandbox), "%s", p->netns);
-	res.addr = w->nets[0].addr;
-	res.gateway = CNI_GATEWAY;
-	out = cni_result_text(p->version, &res, p->conf.prev_result);
-	if (!out) {
-		r = cni_err_set(&p->err, CNI_EIO, "out of memory");
-		goto undo;
 	}
-	printf("%s\n", out);
-	free(out);
-	goto out;
-undo:
-	add_undo(&s);
+	config_status_socket(&p->cfg, sock, sizeof(sock));
+	q = (struct endpoint_req){
+		.res = &res,
+		.want = p->conf.want ? p->conf.want : p->args.ip,
+		.any_pool = true,
+		.status_sock = sock,
+		.wait_ms = p->cfg.wait_timeout * 1000,
+		.no_wait = p->conf.no_wait,
+	};
+	r = endpoint_create(p->ds, &q, &e);
+	if (r < 0) {
+		r = plug_ep_fail(p, &e);
+		goto out;
+	}
+	snprintf(out.host_ifname, sizeof(out.host_ifname), "%s", w->ifname);
+	memcpy(out.host_mac, endpoint_host_mac, 6);
+	snprintf(out.ifname, sizeof(out.ifname), "%s", p->ifname);
+	memcpy(out.mac, w->mac, 6);
+	snprintf(out.sandbox, sizeof(out.sandbox), "%s", p->netns);
+	out.addr = w->nets[0].addr;
+	out.gateway = ENDPOINT_GATEWAY;
+	text = cni_result_text(p->version, &out, p->conf.prev_result);
+	if (!text) {
+		r = cni_err_set(&p->err, CNI_EIO, "out of memory");
+		attach_remove(p, p->cid, p->ifname, &res);
+		goto out;
+	}
+	printf("%s\n", text);
+	free(text);
 out:
-	link_nl_free(s.host_nl);
-	res_clear(&s.res);
+	res_clear(&res);
 	return r;
 }
 
@@ -566,7 +404,6 @@ out:
 static int cmd_del(struct plug *p)
 {
 	struct resource w = { 0 };
-	struct link_nl *nl = NULL;
 	int r;
 
 	r = plug_setup(p, p->conf.petrel_config);
@@ -575,9 +412,8 @@ static int cmd_del(struct plug *p)
 	r = plug_find(p, &w);
 	if (r < 0 && r != -ENOENT)
 		goto out;
-	r = attach_remove(p, &nl, p->cid, p->ifname, r == 0 ? &w : NULL);
+	r = attach_remove(p, p->cid, p->ifname, r == 0 ? &w : NULL);
 out:
-	link_nl_free(nl);
 	res_clear(&w);
 	return r;
 }
@@ -586,7 +422,6 @@ out:
 
 struct gc_state {
 	char label[CNI_NET_LABEL_LEN];	/* this network's CNI_NET_LABEL value */
-	struct link_nl *nl;
 	size_t removed, failed;
 };
 
@@ -615,7 +450,7 @@ static int gc_one(struct plug *p, struct resource *w, void *arg)
 
 	if (!gc_stale(p, g, &w->u.wep))
 		return 0;
-	if (attach_remove(p, &g->nl, w->u.wep.container_id, wep_wl_ifname(&w->u.wep), w) < 0)
+	if (attach_remove(p, w->u.wep.container_id, wep_wl_ifname(&w->u.wep), w) < 0)
 		g->failed++;
 	else
 		g->removed++;
@@ -626,7 +461,7 @@ static int gc_one(struct plug *p, struct resource *w, void *arg)
  * that cni.dev/valid-attachments does not list, as DEL would. */
 static int cmd_gc(struct plug *p)
 {
-	struct gc_state g = { .nl = NULL };
+	struct gc_state g = { .removed = 0 };
 	char d[96];
 	int r;
 
@@ -640,7 +475,6 @@ static int cmd_gc(struct plug *p)
 	r = plug_setup(p, p->conf.petrel_config);
 	if (r == 0)
 		r = plug_each(p, gc_one, &g);
-	link_nl_free(g.nl);
 	if (r < 0)
 		return r;
 	if (g.failed) {

@@ -3,8 +3,8 @@
  * invalid (each error naming its field, a failed parse changing nothing),
  * CNI_ARGS, container IDs, version negotiation, the result, error and
  * version replies as a runtime reads them; runtimeConfig.portMappings as a
- * workload's published ports; their host port reservations
- * (cni/hostport.c) and petrel-ipam's per-node gateway (cni/ipamgw.c) in a
+ * workload's published ports (their host port reservations: test_endpoint)
+ * and petrel-ipam's per-node gateway (cni/ipamgw.c) in a
  * sqlite store of the case's own; GC's cni.dev/valid-attachments and the
  * label that marks the plugin's workloads.
  */
@@ -22,7 +22,6 @@
 #include <cmocka.h>
 
 #include "cni/cni.h"
-#include "cni/hostport.h"
 #include "cni/ipamgw.h"
 #include "ipam/ipam.h"
 #include "datastore/datastore.h"
@@ -692,105 +691,6 @@ static int hp_teardown(void **state)
 	return 0;
 }
 
-static void hp_wep(struct resource *r, const char *name, const char *ports)
-{
-	struct errs e = ERRS_INIT;
-	size_t n = 0;
-
-	memset(r, 0, sizeof(*r));
-	r->kind = RES_WEP;
-	snprintf(r->u.wep.node, sizeof(r->u.wep.node), "node1");
-	snprintf(r->u.wep.name, sizeof(r->u.wep.name), "%s", name);
-	r->u.wep.mode = WEP_ROUTED;
-	r->u.wep.n_nets = 1;
-	ip4_parse("10.65.0.1", &r->u.wep.nets[0].addr);
-	r->u.wep.nets[0].len = 32;
-	assert_int_equal(ports_of(ports, r->u.wep.ports, &n, &e), 0);
-	r->u.wep.n_ports = n;
-}
-
-static bool has_key(struct ds *ds, const char *key)
-{
-	struct ds_kv kv = { 0 };
-	int r = ds_get(ds, key, &kv);
-
-	ds_kv_clear(&kv);
-	return r == 0;
-}
-
-static void test_hostport(void **state)
-{
-	struct hpfx *f = *state;
-	struct resource a, b, c;
-	struct hostport_conflict hc;
-	struct wep_port p = { 0, 8080, 80, 6 };
-	char key[RES_KEY_MAX];
-	int64_t ra, rb, rc;
-
-	assert_int_equal(hostport_key("node1", &p, key, sizeof(key)), 0);
-	assert_string_equal(key, "/petrel/hostports/node1/tcp-8080");
-	p.proto = 17;
-	assert_int_equal(hostport_key("node1", &p, key, sizeof(key)), 0);
-	assert_string_equal(key, "/petrel/hostports/node1/udp-8080");
-	assert_int_equal(hostport_key("node1", &p, key, 20), -ENAMETOOLONG);
-
-	/* a publishes tcp/8080 on two addresses (one key) and udp/8080 */
-	hp_wep(&a, "a", "[{\"hostPort\":8080,\"containerPort\":80,\"hostIP\":\"192.0.2.1\"},"
-	       "{\"hostPort\":8080,\"containerPort\":81,\"hostIP\":\"192.0.2.2\"},"
-	       "{\"hostPort\":8080,\"containerPort\":80,\"protocol\":\"udp\"}]");
-	assert_int_equal(hostport_wep_create(f->ds, &a, &ra, &hc), 0);
-	assert_true(has_key(f->ds, "/petrel/workloadendpoints/node1/a"));
-	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
-	assert_true(has_key(f->ds, "/petrel/hostports/node1/udp-8080"));
-	assert_int_equal(hostport_wep_create(f->ds, &a, &ra, &hc), -EEXIST);
-
-	/* b wants tcp/8080 too (on another address): refused, nothing written */
-	hp_wep(&b, "b", "[{\"hostPort\":9090,\"containerPort\":90},"
-	       "{\"hostPort\":8080,\"containerPort\":80,\"hostIP\":\"192.0.2.3\"}]");
-	memset(&hc, 0, sizeof(hc));
-	assert_int_equal(hostport_check(f->ds, &b.u.wep, &hc), -EADDRINUSE);
-	assert_string_equal(hc.owner, "a");
-	assert_int_equal(hc.port.host_port, 8080);
-	assert_int_equal(hostport_wep_create(f->ds, &b, &rb, &hc), -EADDRINUSE);
-	assert_string_equal(hc.owner, "a");
-	assert_int_equal(hc.port.host_port, 8080);
-	assert_int_equal(hc.port.proto, 6);
-	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
-	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
-
-	/* c without ports: no reservation needed */
-	hp_wep(&c, "c", "[]");
-	assert_int_equal(hostport_wep_create(f->ds, &c, &rc, &hc), 0);
-	assert_int_equal(hostport_wep_delete(f->ds, &c, rc), 0);
-
-	/* a's record removed behind our back (by a remover that knows nothing
-	 * of reservations): its reservations are stale, b gets the port */
-	assert_int_equal(ds_delete(f->ds, "/petrel/workloadendpoints/node1/a", 0), 0);
-	assert_int_equal(hostport_check(f->ds, &b.u.wep, &hc), 0);	/* stale: free */
-	assert_int_equal(hostport_wep_create(f->ds, &b, &rb, &hc), 0);
-	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
-	/* a's delete is idempotent and leaves b's reservation alone */
-	assert_int_equal(hostport_wep_delete(f->ds, &a, 0), -ENOENT);
-	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
-	/* a stale udp/8080 of a stays until someone wants it; a's own delete
-	 * of a record that is gone does not take it either */
-	assert_true(has_key(f->ds, "/petrel/hostports/node1/udp-8080"));
-
-	/* b's delete takes its record and its two reservations */
-	assert_int_equal(hostport_wep_delete(f->ds, &b, rb), 0);
-	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
-	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
-	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
-	assert_int_equal(hostport_wep_delete(f->ds, &b, 0), -ENOENT);
-
-	/* a reservation that names nobody we can read is never taken over */
-	assert_int_equal(ds_create(f->ds, "/petrel/hostports/node1/tcp-7070", "garbage",
-				   NULL), 0);
-	hp_wep(&c, "c", "[{\"hostPort\":7070,\"containerPort\":70}]");
-	assert_int_equal(hostport_wep_create(f->ds, &c, &rc, &hc), -EADDRINUSE);
-	assert_string_equal(hc.owner, "");
-}
-
 /* The node's gateway per pool for petrel-ipam: shared, counted, freed by
  * the last user. */
 static void test_ipamgw(void **state)
@@ -846,7 +746,6 @@ int main(void)
 		cmocka_unit_test(test_error_version),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_ports_invalid),
-		cmocka_unit_test_setup_teardown(test_hostport, hp_setup, hp_teardown),
 		cmocka_unit_test_setup_teardown(test_ipamgw, hp_setup, hp_teardown),
 	};
 

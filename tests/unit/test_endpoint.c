@@ -1,0 +1,422 @@
+/*
+ * test_endpoint: endpoint/ without a kernel. The host-port reservation
+ * protocol through endpoint_create/endpoint_remove of host-mode workloads
+ * (no namespace, no address: only the record's transaction) in a sqlite
+ * store of the case's own: one key per (protocol, host port), a held one
+ * refused naming its owner and nothing written, a stale one (owner gone)
+ * reclaimed inside the creating transaction, picked ports, removal taking
+ * only what the workload holds. Host end names per container. felix's
+ * wait against a fake status socket whose server goes away mid-request
+ * and comes back (asked again until the deadline), or never comes back.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "common/ifname.h"
+#include "common/ip4.h"
+#include "datastore/datastore.h"
+#include "endpoint/endpoint.h"
+
+struct fx {
+	char dir[64];
+	struct ds *ds;
+};
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int fx_setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char url[128];
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/pt-ep-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "sqlite:%s/ds.db", f->dir);
+	*state = f;
+	return ds_open(url, &f->ds) < 0 ? -1 : 0;
+}
+
+static int fx_teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ds_close(f->ds);
+	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* A host-mode workload publishing ports "HOSTPORT/PROTO:PORT[@IP]",
+ * comma-separated ("" none). */
+static void wep(struct resource *r, const char *name, const char *ports)
+{
+	char buf[256], *save = NULL, *tok;
+
+	memset(r, 0, sizeof(*r));
+	r->kind = RES_WEP;
+	snprintf(r->u.wep.node, sizeof(r->u.wep.node), "node1");
+	snprintf(r->u.wep.name, sizeof(r->u.wep.name), "%s", name);
+	snprintf(r->u.wep.container_id, sizeof(r->u.wep.container_id), "id-%s", name);
+	r->u.wep.mode = WEP_HOST;
+	snprintf(buf, sizeof(buf), "%s", ports);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct wep_port *p = &r->u.wep.ports[r->u.wep.n_ports++];
+		unsigned hp = 0, cp = 0;
+		char proto[4] = "", *at = strchr(tok, '@');
+
+		assert_int_equal(sscanf(tok, "%u/%3[a-z]:%u", &hp, proto, &cp), 3);
+		p->host_port = (uint16_t)hp;
+		p->port = (uint16_t)cp;
+		p->proto = !strcmp(proto, "udp") ? IPPROTO_UDP : IPPROTO_TCP;
+		if (at)
+			assert_int_equal(ip4_parse(at + 1, &p->host_ip), 0);
+	}
+}
+
+static int create(struct fx *f, struct resource *r, const bool *pick,
+		  struct endpoint_err *e)
+{
+	struct endpoint_req q = { .res = r, .pick = pick, .port_lo = 40000,
+				  .port_hi = 40009, .no_wait = true };
+
+	return endpoint_create(f->ds, &q, e);
+}
+
+static int removed(struct fx *f, const struct resource *r)
+{
+	struct endpoint_rm how = { .own_netns = false };
+	struct endpoint_err e;
+
+	return endpoint_remove(f->ds, r, &how, &e);
+}
+
+static int64_t rev_of(struct ds *ds, const char *key)
+{
+	struct ds_kv kv = { 0 };
+	int r = ds_get(ds, key, &kv);
+	int64_t rev = r == 0 ? kv.mod_rev : r;
+
+	ds_kv_clear(&kv);
+	return rev;
+}
+
+static bool has_key(struct ds *ds, const char *key)
+{
+	return rev_of(ds, key) > 0;
+}
+
+static void test_hostport_key(void **state)
+{
+	struct wep_port p = { 0, 8080, 80, IPPROTO_TCP };
+	char key[RES_KEY_MAX];
+
+	(void)state;
+	assert_int_equal(endpoint_hostport_key("node1", &p, key, sizeof(key)), 0);
+	assert_string_equal(key, "/petrel/hostports/node1/tcp-8080");
+	p.proto = IPPROTO_UDP;
+	assert_int_equal(endpoint_hostport_key("node1", &p, key, sizeof(key)), 0);
+	assert_string_equal(key, "/petrel/hostports/node1/udp-8080");
+	assert_int_equal(endpoint_hostport_key("node1", &p, key, 20), -ENAMETOOLONG);
+}
+
+static void test_hostport(void **state)
+{
+	struct fx *f = *state;
+	struct resource a, b, c;
+	struct endpoint_err e;
+	char owner[RES_NAME_MAX];
+	struct wep_port p8080 = { 0, 8080, 80, IPPROTO_TCP };
+
+	/* a publishes tcp/8080 on two addresses (one key) and udp/8080 */
+	wep(&a, "a", "8080/tcp:80@192.0.2.1,8080/tcp:81@192.0.2.2,8080/udp:80");
+	assert_int_equal(create(f, &a, NULL, &e), 0);
+	assert_true(a.revision > 0);
+	assert_true(has_key(f->ds, "/petrel/workloadendpoints/node1/a"));
+	assert_int_equal(rev_of(f->ds, "/petrel/hostports/node1/tcp-8080"), a.revision);
+	assert_int_equal(rev_of(f->ds, "/petrel/hostports/node1/udp-8080"), a.revision);
+	assert_int_equal(endpoint_hostport_owner(f->ds, "node1", &p8080, owner,
+						 sizeof(owner)), 0);
+	assert_string_equal(owner, "a");
+	assert_int_equal(create(f, &a, NULL, &e), -EEXIST);
+	assert_int_equal(e.stage, EP_EXISTS);
+	assert_non_null(strstr(e.msg, "workload a already exists on node node1"));
+
+	/* b wants tcp/8080 too (on another address): refused, nothing written */
+	wep(&b, "b", "9090/tcp:90,8080/tcp:80@192.0.2.3");
+	assert_int_equal(create(f, &b, NULL, &e), -EADDRINUSE);
+	assert_int_equal(e.stage, EP_PORT);
+	assert_string_equal(e.owner, "a");
+	assert_int_equal(e.port.host_port, 8080);
+	assert_int_equal(e.port.proto, IPPROTO_TCP);
+	assert_string_equal(e.msg, "port tcp/8080 is already published by workload a");
+	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
+
+	/* c without ports: no reservation needed */
+	wep(&c, "c", "");
+	assert_int_equal(create(f, &c, NULL, &e), 0);
+	assert_int_equal(removed(f, &c), 0);
+	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/c"));
+
+	/* a's record removed behind our back (by a remover that knows nothing
+	 * of reservations): its reservations are stale, b gets the port, in
+	 * its own transaction (one revision for the record and both keys) */
+	assert_int_equal(ds_delete(f->ds, "/petrel/workloadendpoints/node1/a", 0), 0);
+	wep(&b, "b", "9090/tcp:90,8080/tcp:80@192.0.2.3");
+	assert_int_equal(create(f, &b, NULL, &e), 0);
+	assert_int_equal(rev_of(f->ds, "/petrel/hostports/node1/tcp-8080"), b.revision);
+	assert_int_equal(rev_of(f->ds, "/petrel/hostports/node1/tcp-9090"), b.revision);
+	assert_int_equal(endpoint_hostport_owner(f->ds, "node1", &p8080, owner,
+						 sizeof(owner)), 0);
+	assert_string_equal(owner, "b");
+	/* a's remove is idempotent and leaves b's reservation alone */
+	assert_int_equal(removed(f, &a), -ENOENT);
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
+	/* a stale udp/8080 of a stays until someone wants it */
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/udp-8080"));
+
+	/* a reservation whose owner no longer publishes the port is stale too */
+	wep(&c, "c", "8080/udp:53");
+	assert_int_equal(create(f, &c, NULL, &e), 0);
+	assert_int_equal(rev_of(f->ds, "/petrel/hostports/node1/udp-8080"), c.revision);
+
+	/* b's remove takes its record and its two reservations */
+	assert_int_equal(removed(f, &b), 0);
+	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-8080"));
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9090"));
+	assert_int_equal(removed(f, &b), -ENOENT);
+	/* c goes, with the reservation it reclaimed */
+	assert_int_equal(removed(f, &c), 0);
+
+	/* a reservation that names nobody we can read is never taken over */
+	assert_int_equal(ds_create(f->ds, "/petrel/hostports/node1/tcp-7070", "garbage",
+				   NULL), 0);
+	wep(&c, "c", "7070/tcp:70");
+	assert_int_equal(create(f, &c, NULL, &e), -EADDRINUSE);
+	assert_string_equal(e.owner, "");
+	assert_string_equal(e.msg, "port tcp/7070 is already published by another workload");
+	res_clear(&a);
+	res_clear(&b);
+	res_clear(&c);
+}
+
+/* A record changed after it was read is not removed. */
+static void test_remove_changed(void **state)
+{
+	struct fx *f = *state;
+	struct resource a;
+	struct endpoint_err e;
+	int64_t rev;
+
+	wep(&a, "a", "8081/tcp:80");
+	assert_int_equal(create(f, &a, NULL, &e), 0);
+	rev = a.revision;
+	a.revision = rev + 100;
+	assert_int_equal(endpoint_remove(f->ds, &a, &(struct endpoint_rm){ 0 }, &e),
+			 -ECANCELED);
+	assert_int_equal(e.stage, EP_STORE);
+	assert_true(has_key(f->ds, "/petrel/workloadendpoints/node1/a"));
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-8081"));
+	a.revision = rev;
+	assert_int_equal(removed(f, &a), 0);
+	assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-8081"));
+	res_clear(&a);
+}
+
+/* Picked host ports: from hostPortRange, never one held, never twice. */
+static void test_hostport_pick(void **state)
+{
+	struct fx *f = *state;
+	struct resource a, b;
+	struct endpoint_err e;
+	bool pick[WEP_MAX_PORTS] = { true, true, false };
+
+	wep(&a, "a", "0/tcp:80,0/tcp:81,40003/tcp:82");
+	assert_int_equal(create(f, &a, pick, &e), 0);
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(a.u.wep.ports[i].host_port >= 40000);
+		assert_true(a.u.wep.ports[i].host_port <= 40009);
+		assert_int_not_equal(a.u.wep.ports[i].host_port, 40003);
+	}
+	assert_int_not_equal(a.u.wep.ports[0].host_port, a.u.wep.ports[1].host_port);
+	/* 7 left: b takes them all; an eighth finds none */
+	wep(&b, "b", "0/tcp:1,0/tcp:2,0/tcp:3,0/tcp:4,0/tcp:5,0/tcp:6,0/tcp:7,0/tcp:8");
+	{
+		bool all[WEP_MAX_PORTS];
+
+		for (size_t i = 0; i < WEP_MAX_PORTS; i++)
+			all[i] = true;
+		assert_int_equal(create(f, &b, all, &e), -ENOSPC);
+		assert_int_equal(e.stage, EP_PORT);
+		assert_non_null(strstr(e.msg, "no free tcp host port left in hostPortRange "
+				       "40000-40009"));
+		assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/b"));
+		b.u.wep.n_ports = 7;
+		assert_int_equal(create(f, &b, all, &e), 0);
+	}
+	assert_int_equal(removed(f, &a), 0);
+	assert_int_equal(removed(f, &b), 0);
+	res_clear(&a);
+	res_clear(&b);
+}
+
+/* Two containers of one name never share a host end. */
+static void test_host_ifname(void **state)
+{
+	char a[IFNAME_LEN + 1], b[IFNAME_LEN + 1], c[IFNAME_LEN + 1];
+
+	(void)state;
+	endpoint_host_ifname("node1", "web", "id1", a);
+	endpoint_host_ifname("node1", "web", "id1", b);
+	endpoint_host_ifname("node1", "web", "id2", c);
+	assert_string_equal(a, b);
+	assert_string_not_equal(a, c);
+	assert_int_equal(strlen(a), IFNAME_LEN);
+	assert_true(ifname_is_ours(a));
+	assert_true(ifname_is_ours(c));
+}
+
+/* ---- felix's wait ---- */
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int srv_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4) < 0)
+		_exit(3);
+	return fd;
+}
+
+/* One request read; reply (NULL: close without a word). */
+static void srv_serve(int lfd, const char *reply)
+{
+	char buf[512];
+	int c = accept(lfd, NULL, NULL);
+
+	if (c < 0)
+		_exit(4);
+	if (read(c, buf, sizeof(buf)) <= 0)
+		_exit(5);
+	if (reply && write(c, reply, strlen(reply)) < 0)
+		_exit(6);
+	close(c);
+}
+
+/* A fake felix: dies mid-request, then (back_ms later, unless < 0) a new
+ * one answers ok. The child's pid; *ready once it listens. */
+static pid_t fake_felix(const char *path, int back_ms)
+{
+	int p[2];
+	pid_t pid;
+	char x;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int lfd = srv_listen(path);
+
+		if (write(p[1], "r", 1) != 1)
+			_exit(2);
+		srv_serve(lfd, NULL);
+		close(lfd);
+		unlink(path);
+		if (back_ms < 0)
+			_exit(0);
+		nanosleep(&(struct timespec){ .tv_nsec = back_ms * 1000000L }, NULL);
+		lfd = srv_listen(path);
+		srv_serve(lfd, "{\"ok\":true}\n");
+		_exit(0);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &x, 1), 1);
+	close(p[0]);
+	return pid;
+}
+
+static void reaped(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static void test_wait_felix_restart(void **state)
+{
+	struct fx *f = *state;
+	char sock[128], why[64];
+	pid_t pid;
+	int64_t t0;
+
+	snprintf(sock, sizeof(sock), "%s/felix.sock", f->dir);
+	/* Nobody there at all: felix is not running, said at once. */
+	t0 = ms_now();
+	assert_int_equal(endpoint_wait(sock, "web", 5, false, 3000, why, sizeof(why)),
+			 -ENOENT);
+	assert_true(ms_now() - t0 < 1000);
+	/* felix closes the request unanswered and is back 150 ms later: asked
+	 * again, ok (status_wait alone says -EPROTO). */
+	pid = fake_felix(sock, 150);
+	assert_int_equal(endpoint_wait(sock, "web", 5, false, 5000, why, sizeof(why)), 0);
+	reaped(pid);
+	/* felix goes away for good: not running, once the deadline passed. */
+	pid = fake_felix(sock, -1);
+	t0 = ms_now();
+	assert_int_equal(endpoint_wait(sock, "web", 5, false, 400, why, sizeof(why)),
+			 -ENOENT);
+	assert_true(ms_now() - t0 >= 350);
+	reaped(pid);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hostport_key),
+		cmocka_unit_test_setup_teardown(test_hostport, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_changed, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hostport_pick, fx_setup, fx_teardown),
+		cmocka_unit_test(test_host_ifname),
+		cmocka_unit_test_setup_teardown(test_wait_felix_restart, fx_setup, fx_teardown),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
