@@ -233,16 +233,6 @@ int netns_in_use(const char *name_or_path)
 	return found;
 }
 
-int netns_exists(const char *name_or_path)
-{
-	char path[256];
-	struct stat st;
-
-	if (netns_path(name_or_path, path, sizeof(path)) < 0)
-		return 0;
-	return lstat(path, &st) == 0;
-}
-
 int netns_open(const char *name_or_path)
 {
 	char path[256];

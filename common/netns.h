@@ -45,9 +45,6 @@ int netns_delete(const char *name_or_path);
  * runs in it). */
 int netns_in_use(const char *name_or_path);
 
-/* True when the file exists (mounted or not). */
-int netns_exists(const char *name_or_path);
-
 /* An O_RDONLY|O_CLOEXEC fd of the namespace, or -errno; -EINVAL when the
  * file is not a namespace (e.g. a left-over empty file; that it is a network
  * namespace is checked by setns). */
