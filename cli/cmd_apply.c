@@ -412,7 +412,7 @@ static int apply_write(struct ctl *c, struct apply_item *it)
 			"nothing written for it, apply again", kind, name, ds_strerror(r));
 	} else {
 		log_err("%s/%s: %s", kind, name,
-			r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+			ctl_strerror(r));
 	}
 	return CTL_ERR;
 }
@@ -445,9 +445,8 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 			dry = true;
 			break;
 		default:
-			r = ctl_opt_common(c, opt, usage_apply, argv);
-			if (r != -2)
-				return r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_apply, argv, &r))
+				return r;
 		}
 	}
 	if (!path)
@@ -480,7 +479,7 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 		goto out;
 	r = ipam_pools_list(c->ds, &pools, &npools);
 	if (r < 0) {
-		log_err("listing IP pools: %s", r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+		log_err("listing IP pools: %s", ctl_strerror(r));
 		goto out;
 	}
 	/* Document by document, so that errors come out in the input's order. */
@@ -722,9 +721,8 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	int64_t rev;
 
 	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage_get, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_get, argv, &r))
+			return r;
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "which kind? (ippool, node, workloadendpoint, "
@@ -897,7 +895,7 @@ static int delete_one(struct ctl *c, enum res_kind k, const char *name)
 		}
 		if (r < 0) {
 			log_err("deleting ippool %s: %s", name,
-				r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+				ctl_strerror(r));
 			return CTL_ERR;
 		}
 		break;
@@ -957,9 +955,8 @@ int cmd_delete(struct ctl *c, int argc, char **argv)
 			path = optarg;
 			continue;
 		}
-		r = ctl_opt_common(c, opt, usage_delete, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_delete, argv, &r))
+			return r;
 	}
 	if (!path) {
 		if (argc - optind < 2)

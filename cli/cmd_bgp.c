@@ -341,9 +341,8 @@ static int peer_add(struct ctl *c, int argc, char **argv)
 				return ctl_usage_err(c, "--multihop %s: hops 1..255", optarg);
 			break;
 		default:
-			r = ctl_opt_common(c, opt, usage_bgp, argv);
-			if (r != -2)
-				return r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_bgp, argv, &r))
+				return r;
 		}
 	}
 	if (optind >= argc)
@@ -687,9 +686,8 @@ static int config_set(struct ctl *c, int argc, char **argv)
 		case O_PWF: ch.pwf = optarg; any = true; break;
 		case O_NOPW: ch.no_pw = true; any = true; break;
 		default:
-			r = ctl_opt_common(c, opt, usage_bgp, argv);
-			if (r != -2)
-				return r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_bgp, argv, &r))
+				return r;
 		}
 	}
 	if (optind < argc)

@@ -28,11 +28,6 @@ static const char usage_ipam[] =
 	"         is at least --min-age seconds old (default 60: a younger one may\n"
 	"         be a run still in progress, its record not written yet).\n";
 
-static const char *ipam_err(int r)
-{
-	return r < -1000 ? ipam_strerror(r) : ds_strerror(r);
-}
-
 static int ipam_show(struct ctl *c, int argc, char **argv)
 {
 	enum { O_BLOCKS = 256 };
@@ -53,9 +48,8 @@ static int ipam_show(struct ctl *c, int argc, char **argv)
 			show_blocks = true;
 			continue;
 		}
-		r = ctl_opt_common(c, opt, usage_ipam, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_ipam, argv, &r))
+			return r;
 	}
 	if (optind < argc)
 		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind]);
@@ -65,7 +59,7 @@ static int ipam_show(struct ctl *c, int argc, char **argv)
 	if (r == 0 && show_blocks)
 		r = ipam_blocks_list(c->ds, NULL, &blocks, &nb);
 	if (r < 0) {
-		log_err("reading IPAM state: %s", ipam_err(r));
+		log_err("reading IPAM state: %s", ctl_strerror(r));
 		goto out;
 	}
 	if (c->out == OUT_JSON || c->out == OUT_YAML) {
@@ -154,7 +148,7 @@ static int ipam_check_cmd(struct ctl *c, int argc, char **argv)
 		return CTL_ERR;
 	r = ipam_check(c->ds, &leaks, &n);
 	if (r < 0) {
-		log_err("checking IPAM: %s", ipam_err(r));
+		log_err("checking IPAM: %s", ctl_strerror(r));
 		return CTL_ERR;
 	}
 	if (c->out == OUT_JSON || c->out == OUT_YAML) {
@@ -249,9 +243,8 @@ static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 				return ctl_usage_err(c, "--min-age %s: seconds, 0 or more", optarg);
 			continue;
 		}
-		r = ctl_opt_common(c, opt, usage_ipam, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_ipam, argv, &r))
+			return r;
 	}
 	if (leaked && optind < argc)
 		return ctl_usage_err(c, "either ADDR... or --leaked, not both");
@@ -271,7 +264,7 @@ static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 
 		r = ipam_check(c->ds, &leaks, &n);
 		if (r < 0) {
-			log_err("checking IPAM: %s", ipam_err(r));
+			log_err("checking IPAM: %s", ctl_strerror(r));
 			return CTL_ERR;
 		}
 		for (size_t i = 0; i < n; i++) {
@@ -287,7 +280,7 @@ static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 			if (r == 0 || r == -ENOENT) {
 				printf("released %s (handle %s)\n", ab, leaks[i].handle);
 			} else {
-				log_err("releasing %s: %s", ab, ipam_err(r));
+				log_err("releasing %s: %s", ab, ctl_strerror(r));
 				rc = CTL_ERR;
 			}
 		}
@@ -314,7 +307,7 @@ static int ipam_release_cmd(struct ctl *c, int argc, char **argv)
 			log_err("%s is not allocated", argv[i]);
 			rc = CTL_ERR;
 		} else {
-			log_err("releasing %s: %s", argv[i], ipam_err(r));
+			log_err("releasing %s: %s", argv[i], ctl_strerror(r));
 			rc = CTL_ERR;
 		}
 	}

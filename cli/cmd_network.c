@@ -156,9 +156,8 @@ static int network_create(struct ctl *c, int argc, char **argv)
 						     "20..32", optarg);
 			break;
 		default:
-			r = ctl_opt_common(c, opt, usage_network, argv);
-			if (r != -2)
-				return r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_network, argv, &r))
+				return r;
 		}
 	}
 	if (optind >= argc)
@@ -203,7 +202,7 @@ static int network_create(struct ctl *c, int argc, char **argv)
 				log_err("ippool/%s: %s", name, e.msg[i]);
 		else if (r < 0)
 			log_err("network/%s: %s", name,
-				r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+				ctl_strerror(r));
 	} else {
 		r = ds_create(c->ds, key, text, NULL);
 		if (r == -EEXIST)
@@ -252,7 +251,7 @@ static int net_view_load(struct ctl *c, struct net_view *v)
 		return CTL_ERR;
 	r = ipam_pools_list(c->ds, &v->pools, &v->npools);
 	if (r < 0) {
-		log_err("listing IP pools: %s", r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+		log_err("listing IP pools: %s", ctl_strerror(r));
 		return CTL_ERR;
 	}
 	return CTL_OK;
@@ -480,7 +479,7 @@ static int network_rm_once(struct ctl *c, const char *name)
 		r = CTL_ERR;
 	} else if (r < 0) {
 		log_err("deleting network %s: %s", name,
-			r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+			ctl_strerror(r));
 		r = CTL_ERR;
 	} else {
 		printf("network/%s deleted\n", name);

@@ -34,9 +34,8 @@ int cmd_nft(struct ctl *c, int argc, char **argv)
 	int opt, r, rc = CTL_ERR;
 
 	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage_nft, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_nft, argv, &r))
+			return r;
 	}
 	if (optind < argc)
 		name = argv[optind++];

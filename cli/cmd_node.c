@@ -359,9 +359,8 @@ static int node_status(struct ctl *c, int argc, char **argv)
 			routes = true;
 			continue;
 		}
-		r = ctl_opt_common(c, opt, usage_node, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_node, argv, &r))
+			return r;
 	}
 	if (optind < argc)
 		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind]);

@@ -150,9 +150,8 @@ static int policy_apply(struct ctl *c, int argc, char **argv)
 		}
 		if (opt == O_DRY)
 			continue;
-		r = ctl_opt_common(c, opt, usage_policy, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_policy, argv, &r))
+			return r;
 	}
 	if (!path)
 		return ctl_usage_err(c, "-f FILE is required (- for stdin)");

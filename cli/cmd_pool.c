@@ -73,9 +73,8 @@ static int pool_create(struct ctl *c, int argc, char **argv)
 			sel = optarg;
 			break;
 		default:
-			r = ctl_opt_common(c, opt, usage_pool, argv);
-			if (r != -2)
-				return r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_pool, argv, &r))
+				return r;
 		}
 	}
 	if (optind >= argc)
@@ -119,7 +118,7 @@ static int pool_create(struct ctl *c, int argc, char **argv)
 		for (size_t i = 0; i < e.n; i++)
 			log_err("ippool/%s: %s", name, e.msg[i]);
 	} else {
-		log_err("ippool/%s: %s", name, r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+		log_err("ippool/%s: %s", name, ctl_strerror(r));
 	}
 	errs_clear(&e);
 	ippool_clear(&p);
@@ -155,7 +154,7 @@ static int pool_ls(struct ctl *c, int argc, char **argv)
 	if (r == 0)
 		r = ipam_usage(c->ds, &use, &nu);
 	if (r < 0) {
-		log_err("listing IP pools: %s", r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+		log_err("listing IP pools: %s", ctl_strerror(r));
 		goto out;
 	}
 	if (c->out == OUT_JSON || c->out == OUT_YAML) {
@@ -222,9 +221,8 @@ static int pool_rm(struct ctl *c, int argc, char **argv)
 			force = true;
 			continue;
 		}
-		r = ctl_opt_common(c, opt, usage_pool, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_pool, argv, &r))
+			return r;
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "NAME is required");
@@ -246,7 +244,7 @@ static int pool_rm(struct ctl *c, int argc, char **argv)
 				"its workloads first, or use --force", name);
 		else
 			log_err("deleting ippool %s: %s", name,
-				r < -1000 ? ipam_strerror(r) : ds_strerror(r));
+				ctl_strerror(r));
 	}
 	return rc;
 }

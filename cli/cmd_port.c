@@ -123,9 +123,8 @@ int cmd_port(struct ctl *c, int argc, char **argv)
 	int opt, r, rc = CTL_ERR;
 
 	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage_port, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_port, argv, &r))
+			return r;
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "which workload? (port NAME [PORT[/proto]])");

@@ -426,11 +426,8 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 			s.no_wait = true;
 			break;
 		default:
-			r = ctl_opt_common(c, opt, usage_run, argv);
-			if (r != -2) {
-				rc = r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_run, argv, &rc))
 				goto out;
-			}
 		}
 	}
 	if (optind < argc) {
@@ -609,9 +606,8 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
 			x.no_wait = true;
 			break;
 		default:
-			r = ctl_opt_common(c, opt, usage_rm, argv);
-			if (r != -2)
-				return r < 0 ? CTL_USAGE : r;
+			if (!ctl_opt_common(c, opt, usage_rm, argv, &r))
+				return r;
 		}
 	}
 	if (optind >= argc)
@@ -766,9 +762,8 @@ int cmd_exec(struct ctl *c, int argc, char **argv)
 
 	/* '+': stop at NAME, so CMD's own options stay CMD's. */
 	while ((opt = getopt_long(argc, argv, "+:" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage_exec, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_exec, argv, &r))
+			return r;
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "which workload? (exec NAME -- CMD...)");
@@ -836,9 +831,8 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 	int opt, r, rc = CTL_ERR;
 
 	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage_ls, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_ls, argv, &r))
+			return r;
 	}
 	if (optind < argc)
 		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind]);
@@ -914,9 +908,8 @@ int cmd_inspect(struct ctl *c, int argc, char **argv)
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage_inspect, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage_inspect, argv, &r))
+			return r;
 	}
 	if (optind >= argc)
 		return ctl_usage_err(c, "which workload? (inspect NAME)");

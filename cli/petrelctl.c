@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli/petrelctl.h"
+#include "ipam/ipam.h"
 #include "common/log.h"
 #include "common/netns.h"
 
@@ -120,35 +121,44 @@ int ctl_parse_output(struct ctl *c, const char *s)
 	return -EINVAL;
 }
 
-int ctl_opt_common(struct ctl *c, int opt, const char *usage, char **argv)
+bool ctl_opt_common(struct ctl *c, int opt, const char *usage, char **argv, int *rc)
 {
 	switch (opt) {
 	case 'c':
 		c->conf_path = optarg;
-		return -2;
+		return true;
 	case 'o':
-		if (ctl_parse_output(c, optarg) < 0)
-			return ctl_usage_err(c, "-o %s: unknown output format "
-					     "(table, wide, yaml or json)", optarg);
-		return -2;
+		if (ctl_parse_output(c, optarg) == 0)
+			return true;
+		*rc = ctl_usage_err(c, "-o %s: unknown output format (table, wide, yaml "
+				    "or json)", optarg);
+		return false;
 	case 'h':
 		fputs(usage, stdout);
-		return CTL_OK;
+		*rc = CTL_OK;
+		return false;
 	case ':':
-		return ctl_usage_err(c, "option '%s' needs an argument",
-				     argv[optind - 1]);
+		*rc = ctl_usage_err(c, "option '%s' needs an argument", argv[optind - 1]);
+		return false;
 	case '?':
 		/* A short option: optopt is it; a long one: argv names it
 		 * (also "--flag=value" for a flag that takes no value). */
 		if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
-			return ctl_usage_err(c, "unknown option '-%c'", optopt);
-		if (optopt)
-			return ctl_usage_err(c, "option '%s' takes no value",
-					     argv[optind - 1]);
-		return ctl_usage_err(c, "unknown option '%s'", argv[optind - 1]);
+			*rc = ctl_usage_err(c, "unknown option '-%c'", optopt);
+		else if (optopt)
+			*rc = ctl_usage_err(c, "option '%s' takes no value", argv[optind - 1]);
+		else
+			*rc = ctl_usage_err(c, "unknown option '%s'", argv[optind - 1]);
+		return false;
 	default:
-		return -1;
+		*rc = CTL_USAGE;
+		return false;
 	}
+}
+
+const char *ctl_strerror(int r)
+{
+	return ipam_strerror(r);	/* which knows ds_strerror's and errno's */
 }
 
 void ctl_print_errs(struct errs *e)
@@ -192,9 +202,8 @@ int ctl_parse_common_only(struct ctl *c, int argc, char **argv, const char *usag
 	int opt, r;
 
 	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(c, opt, usage, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(c, opt, usage, argv, &r))
+			return r;
 	}
 	return -1;
 }
@@ -397,9 +406,8 @@ int main(int argc, char **argv)
 	log_init("petrelctl", LOG_LVL_INFO, 0);
 	ctl_getopt_reset();
 	while ((opt = getopt_long(argc, argv, "+:" CTL_SHORTOPTS, lo, NULL)) != -1) {
-		r = ctl_opt_common(&c, opt, usage_main, argv);
-		if (r != -2)
-			return r < 0 ? CTL_USAGE : r;
+		if (!ctl_opt_common(&c, opt, usage_main, argv, &r))
+			return r;
 	}
 	if (optind >= argc) {
 		fputs(usage_main, stderr);

@@ -46,11 +46,11 @@ struct ctl {
 	{ "help", no_argument, NULL, 'h' },                 \
 	{ NULL, 0, NULL, 0 }
 
-/* Handles -c, -o, -h and getopt's '?'/':' for verb c->verb. Returns -1
- * when opt is not one of them, else an exit code for the verb to return
- * (CTL_OK after printing usage for -h, CTL_USAGE on errors) or -2 when the
- * option was consumed and parsing goes on. */
-int ctl_opt_common(struct ctl *c, int opt, const char *usage, char **argv);
+/* Handles -c, -o, -h and getopt's '?'/':' for verb c->verb: true when the
+ * option was one of -c, -o (valid) and parsing goes on; else false and *rc
+ * is what the verb returns (CTL_OK after printing usage for -h, CTL_USAGE
+ * after a message for a bad option, CTL_USAGE for one it does not know). */
+bool ctl_opt_common(struct ctl *c, int opt, const char *usage, char **argv, int *rc);
 /* Starts getopt over (its state is global). */
 void ctl_getopt_reset(void);
 /* "petrelctl VERB: MESSAGE" + a hint to --help on stderr; returns CTL_USAGE. */
@@ -78,6 +78,9 @@ int ctl_run_sub(struct ctl *c, int argc, char **argv, const struct ctl_sub *subs
 int ctl_setup(struct ctl *c);
 /* Opens the datastore (after ctl_setup). CTL_OK or CTL_ERR. */
 int ctl_ds(struct ctl *c);
+/* The text of an error code inside petrelctl: -errno, a datastore code
+ * or one of IPAM's own (IPAM_E*): the one strerror of the CLI. */
+const char *ctl_strerror(int r);
 /* Prints errs to stderr (one line each) and clears them. */
 void ctl_print_errs(struct errs *e);
 

@@ -54,7 +54,7 @@ static int ip_gateway(struct ipamp *p, struct ds *ds, const struct petrel_config
 	r = ipam_pools_list(ds, &pools, &n);
 	if (r < 0)
 		return cni_err_set(&p->err, CNI_EIO, "listing the IP pools: %s",
-				 r < -1000 ? ipam_strerror(r) : strerror(-r));
+				 ipam_strerror(r));
 	for (i = 0; i < n && !ip4_net_contains(&pools[i].cidr, addr); i++)
 		;
 	if (i == n) {
@@ -73,7 +73,7 @@ static int ip_gateway(struct ipamp *p, struct ds *ds, const struct petrel_config
 	else if (r < 0)
 		r = cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
 			      "the node's gateway in pool %s: %s", pools[i].name,
-			      r < -1000 ? ipam_strerror(r) : strerror(-r));
+			      ipam_strerror(r));
 	else
 		res->prefix_len = pools[i].cidr.len;
 out:
@@ -166,14 +166,13 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 		r = ipamgw_unref(ds, cfg.node, handle);
 		if (r < 0)
 			cni_err_set(&p->err, r == -ECANCELED ? CNI_EAGAIN : CNI_EIO,
-				"leaving the node's gateway: %s", r < -1000 ?
-				ipam_strerror(r) : strerror(-r));
+				"leaving the node's gateway: %s", ipam_strerror(r));
 		else
 			r = ipam_release_handle(ds, handle);
 		if (r < 0)
 			cni_err_set(&p->err, r == IPAM_ECONFLICT ? CNI_EAGAIN : CNI_EIO,
 				"releasing handle %s: %s", handle,
-				r < -1000 ? ipam_strerror(r) : strerror(-r));
+				ipam_strerror(r));
 	} else {	/* CHECK */
 		struct ds_kv kv = { 0 };
 		char key[RES_KEY_MAX];

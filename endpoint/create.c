@@ -37,7 +37,7 @@ const uint8_t endpoint_host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
 const char *endpoint_strerror(int code)
 {
-	return code <= -1000 && code > -1100 ? ipam_strerror(code) : strerror(-code);
+	return ipam_strerror(code);	/* which knows ds_strerror's and errno's */
 }
 
 int ep_fail(struct endpoint_err *e, enum endpoint_stage stage, int code,
