@@ -279,6 +279,11 @@ int ep_ports_prepare(struct ds *ds, struct wep *w, const bool *pick,
 			return ep_fail(e, EP_STORE, r, "reading workload %s: %s (%s)", owner,
 				       ds_strerror(r), ds_last_error(ds));
 		}
+		if (r == 1 && !strcmp(owner, w->name)) {
+			ds_kv_clear(kv);
+			return ep_fail(e, EP_EXISTS, -EEXIST, "workload %s already exists on "
+				       "node %s", w->name, w->node);
+		}
 		if (r == 1) {
 			ds_kv_clear(kv);
 			e->port = *p;
