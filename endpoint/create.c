@@ -583,7 +583,7 @@ int endpoint_create(struct ds *ds, struct endpoint_req *q, struct endpoint_err *
 		    strlen(path) >= sizeof(w->netns))
 			return ep_fail(e, EP_INTERNAL, -ENAMETOOLONG, "network namespace name "
 				       "%s is too long", q->netns_name);
-		snprintf(w->netns, sizeof(w->netns), "%s", path);
+		memcpy(w->netns, path, strlen(path) + 1);	/* length checked */
 	}
 	if (w->mode == WEP_ROUTED)
 		endpoint_host_ifname(w->node, w->name, w->container_id, w->ifname);
