@@ -1158,20 +1158,6 @@ int nftk_replace(struct nftk *k, const struct nir_table *t, char *err,
 	return r;
 }
 
-int nftk_delete(struct nftk *k, char *err, size_t len)
-{
-	struct batch b = { 0 };
-	int r;
-
-	b_begin(k, &b);
-	b_table(k, &b, NFT_MSG_NEWTABLE);
-	b_table(k, &b, NFT_MSG_DELTABLE);
-	b_end(k, &b);
-	r = batch_send(k, &b, err, len);
-	batch_free(&b);
-	return r;
-}
-
 /* ---------- incremental ---------- */
 
 static bool listed(char *const *names, size_t n, size_t upto, const char *s)

@@ -50,9 +50,6 @@ int nftk_update(struct nftk *k, const struct nir_table *old,
 		const struct nir_table *new, char *const *names, size_t n,
 		char *err, size_t len);
 
-/* Deletes the table (tests, `petrel-felix --flush`); absent = 0. */
-int nftk_delete(struct nftk *k, char *err, size_t len);
-
 /* Messages and bytes of the last batch (for logs and benchmarks). */
 void nftk_last_batch(const struct nftk *k, size_t *msgs, size_t *bytes);
 /* Of the last batch: µs from sending it to the kernel's last answer. */
