@@ -294,8 +294,8 @@ static void chain_gone(void *ctx, const char *name)
 
 static void tracks_sync(struct fpol *p)
 {
-	pol_chains_gc(p->want, chain_gone, p);
-	pol_sets_gc(p->want);
+	compile_chains_gc(p->want, chain_gone, p);
+	compile_sets_gc(p->want);
 	for (size_t i = 0; i < p->n_tracks;) {
 		if (!nir_set_find(p->want, p->tracks[i].set)) {
 			dirty_add(p, p->tracks[i].set);
@@ -342,7 +342,7 @@ static void tracks_sync(struct fpol *p)
 
 /* ---------- endpoint chains ---------- */
 
-/* pol_selects, with the selector parsed once per policy (a policy change
+/* compile_selects, with the selector parsed once per policy (a policy change
  * tests it against every local workload). */
 static bool ppol_selects(const struct ppol *pp, const struct labels *l,
 			 bool ingress)
@@ -396,24 +396,24 @@ static void ep_build(struct fpol *p, const struct pep *e, const char *node,
 	qsort(in, n_in, sizeof(*in), pol_cmp);
 	qsort(out, n_out, sizeof(*out), pol_cmp);
 	if (clear)
-		pol_ep_del(p->want, w);
-	if (pol_ep_chains(p->want, w, out, n_out, in, n_in) < 0 ||
-	    pol_ep_elems(p->want, w) < 0) {
+		compile_ep_del(p->want, w);
+	if (compile_ep_chains(p->want, w, out, n_out, in, n_in) < 0 ||
+	    compile_ep_elems(p->want, w) < 0) {
 		p->verify = true;
 		p->verify_why = "out of memory";
 	}
 	/* the shared chains it is dispatched to (new ones among them); in a
 	 * relist the sets are unsorted and the whole table is compared anyway */
-	if (!nir_set_find(p->want, POL_MAP_FROM_WL)->bulk &&
-	    pol_ep_chain_names(p->want, e->ifname, name, to) == 0) {
+	if (!nir_set_find(p->want, COMPILE_MAP_FROM_WL)->bulk &&
+	    compile_ep_chain_names(p->want, e->ifname, name, to) == 0) {
 		dirty_add(p, name);
 		dirty_add(p, to);
 	}
-	dirty_add(p, POL_SET_WL_SRC);
-	dirty_add(p, POL_MAP_FROM_WL);
-	dirty_add(p, POL_MAP_TO_WL);
-	dirty_add(p, POL_MAP_PORTS);
-	dirty_add(p, POL_MAP_PORTS_IP);
+	dirty_add(p, COMPILE_SET_WL_SRC);
+	dirty_add(p, COMPILE_MAP_FROM_WL);
+	dirty_add(p, COMPILE_MAP_TO_WL);
+	dirty_add(p, COMPILE_MAP_PORTS);
+	dirty_add(p, COMPILE_MAP_PORTS_IP);
 out:
 	free(w);
 	free(in);
@@ -432,14 +432,14 @@ static void ep_unbuild(struct fpol *p, const struct pep *e, const char *node)
 		return;
 	}
 	pep_view(e, node, w);
-	pol_ep_del(p->want, w);
+	compile_ep_del(p->want, w);
 	free(w);
 	p->tracks_dirty = true;		/* its chains may be unused now */
-	dirty_add(p, POL_SET_WL_SRC);
-	dirty_add(p, POL_MAP_FROM_WL);
-	dirty_add(p, POL_MAP_TO_WL);
-	dirty_add(p, POL_MAP_PORTS);
-	dirty_add(p, POL_MAP_PORTS_IP);
+	dirty_add(p, COMPILE_SET_WL_SRC);
+	dirty_add(p, COMPILE_MAP_FROM_WL);
+	dirty_add(p, COMPILE_MAP_TO_WL);
+	dirty_add(p, COMPILE_MAP_PORTS);
+	dirty_add(p, COMPILE_MAP_PORTS_IP);
 }
 
 /* Members of a named network changed: their hosts files are rewritten. */
@@ -629,7 +629,7 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 	}
 	if (old) {
 		p->pols[idx] = p->pols[--p->n_pols];
-		pol_policy_del(p->want, name);
+		compile_policy_del(p->want, name);
 	}
 	if (nw) {
 		struct ppol **v = realloc(p->pols, (p->n_pols + 1) * sizeof(*v));
@@ -641,15 +641,15 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		} else {
 			p->pols = v;
 			p->pols[p->n_pols++] = nw;
-			if (pol_policy_chains(p->want, &nw->np, &er) < 0) {
+			if (compile_policy_chains(p->want, &nw->np, &er) < 0) {
 				log_warn("nft: policy %s: %s", name, er.n ? er.msg[0] : "cannot compile");
 				errs_clear(&er);
 			}
 		}
 	}
-	pol_name_policy(name, true, cn);
+	compile_name_policy(name, true, cn);
 	dirty_add(p, cn);
-	pol_name_policy(name, false, cn);
+	compile_name_policy(name, false, cn);
 	dirty_add(p, cn);
 	/* the endpoints it selected or selects: rebuilt */
 	for (size_t b = 0; b < p->peps.nb; b++)
@@ -714,7 +714,7 @@ static void pool_rebuild(struct fpol *p)
 	}
 	for (size_t i = 0; i < p->n_pools; i++)
 		v[i] = &p->pools[i];
-	if (pol_nat_post(p->want, v, p->n_pools) < 0)
+	if (compile_nat_post(p->want, v, p->n_pools) < 0)
 		p->verify = true;
 	free(v);
 	dirty_add(p, "nat-post");
@@ -817,14 +817,14 @@ static void state_clear(struct fpol *p)
 static int want_reset(struct felix *f)
 {
 	struct fpol *p = f->pol;
-	struct pol_config cfg = {
+	struct compile_config cfg = {
 		.ep_to_host = f->cfg->ep_to_host == CONFIG_EP_TO_HOST_DROP ?
-			      POL_HOST_DROP : POL_HOST_ACCEPT,
+			      COMPILE_HOST_DROP : COMPILE_HOST_ACCEPT,
 	};
 
 	nir_table_free(p->want);
 	p->want = nir_table_new();
-	if (!p->want || pol_base(p->want, &cfg, NULL, 0) < 0)
+	if (!p->want || compile_base(p->want, &cfg, NULL, 0) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -1223,10 +1223,10 @@ char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len)
 		fprintf(out, "# workload %s, interface %s\n", ep, e->ifname);
 		for (int dir = 0; dir < 2; dir++) {
 			/* the chain its vmap element names: its own or a shared one */
-			const struct nir_set *map = nir_set_find(t, dir ? POL_MAP_TO_WL :
-								POL_MAP_FROM_WL);
+			const struct nir_set *map = nir_set_find(t, dir ? COMPILE_MAP_TO_WL :
+								COMPILE_MAP_FROM_WL);
 
-			(dir ? pol_name_to : pol_name_from)(e->ifname, name);
+			(dir ? compile_name_to : compile_name_from)(e->ifname, name);
 			for (size_t j = 0; map && j < map->n; j++)
 				if (!strcmp(map->e[j].ifname, e->ifname))
 					snprintf(name, sizeof(name), "%s", map->e[j].chain);

@@ -4,7 +4,7 @@
  *
  * Each piece (the skeleton, a policy's chains, a workload's chains and
  * elements, the selector and network sets) is built by its own function, and
- * pol_compile() is nothing but all of them in a row, so that a table kept
+ * compile_table() is nothing but all of them in a row, so that a table kept
  * current piece by piece renders byte for byte as a fresh compile (the
  * table's own order makes creation order irrelevant: nftir.c).
  *
@@ -54,7 +54,7 @@
 static int verdict_rule(struct nir_chain *c, enum nir_stmt_type v,
 			const char *comment);
 #define CH_TO_WL "to-wl"
-#define IF_WILDCARD POL_IFPREFIX "*"
+#define IF_WILDCARD COMPILE_IFPREFIX "*"
 #define NFPROTO_V4 2
 #define NFPROTO_V6 10
 #define LOOPBACK_NET 0x7f000000u	/* 127.0.0.0/8 */
@@ -89,22 +89,22 @@ static void name_fit(const char *prefix, const char *name, char *buf)
 	memcpy(buf + p + n + 1, hex, 13);
 }
 
-void pol_name_from(const char *ifname, char *buf)
+void compile_name_from(const char *ifname, char *buf)
 {
 	name_fit("from-", ifname, buf);
 }
 
-void pol_name_to(const char *ifname, char *buf)
+void compile_name_to(const char *ifname, char *buf)
 {
 	name_fit("to-", ifname, buf);
 }
 
-void pol_name_policy(const char *policy, bool ingress, char *buf)
+void compile_name_policy(const char *policy, bool ingress, char *buf)
 {
 	name_fit(ingress ? "pi-" : "pe-", policy, buf);
 }
 
-void pol_name_selector_set(const char *canon, char *buf)
+void compile_name_selector_set(const char *canon, char *buf)
 {
 	char hex[13];
 
@@ -112,7 +112,7 @@ void pol_name_selector_set(const char *canon, char *buf)
 	snprintf(buf, NIR_NAME_MAX, "s-%s", hex);
 }
 
-void pol_name_network_set(const char *network, char *buf)
+void compile_name_network_set(const char *network, char *buf)
 {
 	name_fit("n-", network, buf);
 }
@@ -212,11 +212,11 @@ static bool ep_in_network(const struct wep *w, const char *net)
 static int sets_base(struct nir_table *t)
 {
 	static const struct { const char *name; enum nir_set_type type; } v[] = {
-		{ POL_SET_WL_SRC, NST_IFNAME_IPV4 },
-		{ POL_MAP_FROM_WL, NST_IFNAME_VMAP },
-		{ POL_MAP_TO_WL, NST_IFNAME_VMAP },
-		{ POL_MAP_PORTS, NST_PORT_DNAT },
-		{ POL_MAP_PORTS_IP, NST_ADDR_PORT_DNAT },
+		{ COMPILE_SET_WL_SRC, NST_IFNAME_IPV4 },
+		{ COMPILE_MAP_FROM_WL, NST_IFNAME_VMAP },
+		{ COMPILE_MAP_TO_WL, NST_IFNAME_VMAP },
+		{ COMPILE_MAP_PORTS, NST_PORT_DNAT },
+		{ COMPILE_MAP_PORTS_IP, NST_ADDR_PORT_DNAT },
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -236,7 +236,7 @@ static int raw_pre(struct nir_chain *c)
 	    (err = nir_rule_comment(r, "workloads are IPv4 only")) < 0)
 		return err;
 	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
-	    (err = nir_match_set(r, NK_IIF_SADDR, NO_NE, POL_SET_WL_SRC)) < 0 ||
+	    (err = nir_match_set(r, NK_IIF_SADDR, NO_NE, COMPILE_SET_WL_SRC)) < 0 ||
 	    (err = nir_stmt_add(r, NS_DROP, NULL)) < 0 ||
 	    (err = nir_rule_comment(r, "anti-spoofing")) < 0)
 		return err;
@@ -260,13 +260,13 @@ static int nat_dnat(struct nir_chain *c)
 	int err = 0;
 
 	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
-	    (err = nir_stmt_add(r, NS_DNAT_MAP, POL_MAP_PORTS_IP)) < 0)
+	    (err = nir_stmt_add(r, NS_DNAT_MAP, COMPILE_MAP_PORTS_IP)) < 0)
 		return err;
 	r->s[r->n_stmt - 1].key = NST_ADDR_PORT_DNAT;	/* for nir_render_rule */
 	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
 	    (err = nir_match_val(r, NK_NFPROTO, NO_EQ, NFPROTO_V4)) < 0 ||
 	    (err = nir_match_val(r, NK_FIB_DADDR_LOCAL, NO_EQ, 0)) < 0 ||
-	    (err = nir_stmt_add(r, NS_DNAT_MAP, POL_MAP_PORTS)) < 0)
+	    (err = nir_stmt_add(r, NS_DNAT_MAP, COMPILE_MAP_PORTS)) < 0)
 		return err;
 	r->s[r->n_stmt - 1].key = NST_PORT_DNAT;
 	return 0;
@@ -300,7 +300,7 @@ static int forward(struct nir_chain *c)
 	return 0;
 }
 
-static int input(struct nir_chain *c, const struct pol_config *cfg)
+static int input(struct nir_chain *c, const struct compile_config *cfg)
 {
 	struct nir_rule *r;
 	int err = 0;
@@ -318,7 +318,7 @@ static int input(struct nir_chain *c, const struct pol_config *cfg)
 	    (err = nir_stmt_add(r, NS_JUMP, CH_FROM_WL)) < 0)
 		return err;
 	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
-	    (err = nir_stmt_add(r, cfg && cfg->ep_to_host == POL_HOST_DROP ?
+	    (err = nir_stmt_add(r, cfg && cfg->ep_to_host == COMPILE_HOST_DROP ?
 				NS_DROP : NS_ACCEPT, NULL)) < 0 ||
 	    (err = nir_rule_comment(r, "workload to host")) < 0)
 		return err;
@@ -332,7 +332,7 @@ static int dispatch(struct nir_chain *c, enum nir_key k, const char *map)
 	int err = 0;
 
 	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
-	    (err = nir_stmt_mark(r, POL_MARK_MASK, 0)) < 0)
+	    (err = nir_stmt_mark(r, COMPILE_MARK_MASK, 0)) < 0)
 		return err;
 	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
 	    (err = nir_stmt_vmap(r, k, map)) < 0)
@@ -344,7 +344,7 @@ static int dispatch(struct nir_chain *c, enum nir_key k, const char *map)
 	return 0;
 }
 
-int pol_base(struct nir_table *t, const struct pol_config *cfg,
+int compile_base(struct nir_table *t, const struct compile_config *cfg,
 	     const struct ippool *const *pools, size_t n_pools)
 {
 	struct nir_chain *c[10];
@@ -371,10 +371,10 @@ int pol_base(struct nir_table *t, const struct pol_config *cfg,
 	if ((err = raw_pre(c[0])) < 0 || (err = nat_dnat(c[1])) < 0 ||
 	    (err = nat_dnat(c[2])) < 0 || (err = forward(c[4])) < 0 ||
 	    (err = input(c[5], cfg)) < 0 ||
-	    (err = dispatch(c[6], NK_IIFNAME, POL_MAP_FROM_WL)) < 0 ||
-	    (err = dispatch(c[7], NK_OIFNAME, POL_MAP_TO_WL)) < 0)
+	    (err = dispatch(c[6], NK_IIFNAME, COMPILE_MAP_FROM_WL)) < 0 ||
+	    (err = dispatch(c[7], NK_OIFNAME, COMPILE_MAP_TO_WL)) < 0)
 		return err;
-	return pol_nat_post(t, pools, n_pools);
+	return compile_nat_post(t, pools, n_pools);
 }
 
 /* Ranges of the CIDRs of the pools (nat only: the natOutgoing ones). */
@@ -430,7 +430,7 @@ out:
 	return err;
 }
 
-int pol_nat_post(struct nir_table *t, const struct ippool *const *pools,
+int compile_nat_post(struct nir_table *t, const struct ippool *const *pools,
 		 size_t n_pools)
 {
 	struct nir_chain *c = nir_chain_find(t, CH_NAT_POST);
@@ -442,7 +442,7 @@ int pol_nat_post(struct nir_table *t, const struct ippool *const *pools,
 	nir_chain_flush(c);
 	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
 	    (err = nir_match_val(r, NK_CT_STATUS, NO_EQ, 0x20 /* IPS_DST_NAT */)) < 0 ||
-	    (err = nir_match_set(r, NK_OIF_SADDR, NO_EQ, POL_SET_WL_SRC)) < 0 ||
+	    (err = nir_match_set(r, NK_OIF_SADDR, NO_EQ, COMPILE_SET_WL_SRC)) < 0 ||
 	    (err = nir_stmt_add(r, NS_MASQUERADE, NULL)) < 0 ||
 	    (err = nir_rule_comment(r, "hairpin")) < 0)
 		return err;
@@ -486,7 +486,7 @@ static int selector_set(struct rule_ctx *x, const char *text, const char *field,
 	selector_free(s);
 	if (!canon)
 		return -ENOMEM;
-	pol_name_selector_set(canon, name);
+	compile_name_selector_set(canon, name);
 	err = set_ensure(x->t, name, NST_IPV4, canon);
 	free(canon);
 	return err;
@@ -573,8 +573,8 @@ static int action_stmts(struct rule_ctx *x, enum np_action a)
 	switch (a) {
 	case NP_ALLOW:
 	case NP_PASS:
-		if ((err = nir_stmt_mark(x->r, POL_MARK_MASK, a == NP_ALLOW ?
-					 POL_MARK_ACCEPT : POL_MARK_PASS)) < 0)
+		if ((err = nir_stmt_mark(x->r, COMPILE_MARK_MASK, a == NP_ALLOW ?
+					 COMPILE_MARK_ACCEPT : COMPILE_MARK_PASS)) < 0)
 			return err;
 		return nir_stmt_add(x->r, NS_RETURN, NULL);
 	case NP_DENY:
@@ -615,7 +615,7 @@ static int policy_chain(struct nir_table *t, const struct netpolicy *np,
 	struct nir_chain *c;
 	int err;
 
-	pol_name_policy(np->name, ingress, name);
+	compile_name_policy(np->name, ingress, name);
 	if (!(ingress ? np->ingress : np->egress)) {
 		nir_chain_del(t, name);
 		return 0;
@@ -640,7 +640,7 @@ static int policy_chain(struct nir_table *t, const struct netpolicy *np,
 	return 0;
 }
 
-int pol_policy_chains(struct nir_table *t, const struct netpolicy *np,
+int compile_policy_chains(struct nir_table *t, const struct netpolicy *np,
 		      struct errs *e)
 {
 	int err = policy_chain(t, np, true, e);
@@ -648,17 +648,17 @@ int pol_policy_chains(struct nir_table *t, const struct netpolicy *np,
 	return err < 0 ? err : policy_chain(t, np, false, e);
 }
 
-void pol_policy_del(struct nir_table *t, const char *name)
+void compile_policy_del(struct nir_table *t, const char *name)
 {
 	char buf[NIR_NAME_MAX];
 
-	pol_name_policy(name, true, buf);
+	compile_name_policy(name, true, buf);
 	nir_chain_del(t, buf);
-	pol_name_policy(name, false, buf);
+	compile_name_policy(name, false, buf);
 	nir_chain_del(t, buf);
 }
 
-bool pol_selects(const struct netpolicy *np, const struct wep *w, bool ingress)
+bool compile_selects(const struct netpolicy *np, const struct wep *w, bool ingress)
 {
 	if (!(ingress ? np->ingress : np->egress))
 		return false;
@@ -677,7 +677,7 @@ static int policy_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void pol_sort(const struct netpolicy **v, size_t n)
+void compile_sort(const struct netpolicy **v, size_t n)
 {
 	if (n > 1)
 		qsort(v, n, sizeof(*v), policy_cmp);
@@ -725,7 +725,7 @@ static int network_rules(struct nir_table *t, struct nir_chain *c,
 	if (ep_default_member(w))
 		return verdict_rule(c, NS_ACCEPT, "network default");
 	for (size_t i = 0; i < w->n_networks; i++) {
-		pol_name_network_set(w->networks[i], name);
+		compile_name_network_set(w->networks[i], name);
 		snprintf(comment, sizeof(comment), "network %s", w->networks[i]);
 		if ((err = set_ensure(t, name, NST_IPV4, w->networks[i])) < 0)
 			return err;
@@ -802,18 +802,18 @@ static int ep_chain(struct nir_table *t, const struct wep *w, bool ingress,
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < n && err == 0; i++) {
-		pol_name_policy(pols[i]->name, ingress, name);
+		compile_name_policy(pols[i]->name, ingress, name);
 		if (!(r = nir_rule_add(c))) {
 			err = -ENOMEM;
 			break;
 		}
-		if ((i && (err = nir_match_mark(r, NO_EQ, POL_MARK_PASS, 0)) < 0) ||
+		if ((i && (err = nir_match_mark(r, NO_EQ, COMPILE_MARK_PASS, 0)) < 0) ||
 		    (err = nir_stmt_add(r, NS_JUMP, name)) < 0)
 			break;
-		err = mark_rule(c, POL_MARK_ACCEPT, true, ok, NULL);
+		err = mark_rule(c, COMPILE_MARK_ACCEPT, true, ok, NULL);
 	}
 	if (err == 0 && n) {
-		err = mark_rule(c, POL_MARK_PASS, false, NS_DROP, NULL);
+		err = mark_rule(c, COMPILE_MARK_PASS, false, NS_DROP, NULL);
 		if (err == 0)
 			nir_rule_comment(&c->rules[c->n_rules - 1], "no policy allowed it");
 	}
@@ -857,7 +857,7 @@ static int vmap_put(struct nir_table *t, const char *map, const struct wep *w,
 	return nir_set_elem_put(s, &el);
 }
 
-int pol_ep_chains(struct nir_table *t, const struct wep *w,
+int compile_ep_chains(struct nir_table *t, const struct wep *w,
 		  const struct netpolicy *const *egress, size_t n_egress,
 		  const struct netpolicy *const *ingress, size_t n_ingress)
 {
@@ -868,9 +868,9 @@ int pol_ep_chains(struct nir_table *t, const struct wep *w,
 		return -EINVAL;
 	if ((err = ep_chain(t, w, false, egress, n_egress, from)) < 0 ||
 	    (err = ep_chain(t, w, true, ingress, n_ingress, to)) < 0 ||
-	    (err = vmap_put(t, POL_MAP_FROM_WL, w, from)) < 0)
+	    (err = vmap_put(t, COMPILE_MAP_FROM_WL, w, from)) < 0)
 		return err;
-	return vmap_put(t, POL_MAP_TO_WL, w, to);
+	return vmap_put(t, COMPILE_MAP_TO_WL, w, to);
 }
 
 /* A shared endpoint chain's name: from-/to- and 12 hex digits. */
@@ -892,11 +892,11 @@ static int chainname_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void pol_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
+void compile_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
 		   void *ctx)
 {
-	const struct nir_set *maps[2] = { nir_set_find(t, POL_MAP_FROM_WL),
-					  nir_set_find(t, POL_MAP_TO_WL) };
+	const struct nir_set *maps[2] = { nir_set_find(t, COMPILE_MAP_FROM_WL),
+					  nir_set_find(t, COMPILE_MAP_TO_WL) };
 	const char **used;
 	size_t n = 0, cap = (maps[0] ? maps[0]->n : 0) + (maps[1] ? maps[1]->n : 0);
 
@@ -923,10 +923,10 @@ void pol_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
 	free(used);
 }
 
-int pol_ep_chain_names(const struct nir_table *t, const char *ifname,
+int compile_ep_chain_names(const struct nir_table *t, const char *ifname,
 		       char *from, char *to)
 {
-	const char *maps[2] = { POL_MAP_FROM_WL, POL_MAP_TO_WL };
+	const char *maps[2] = { COMPILE_MAP_FROM_WL, COMPILE_MAP_TO_WL };
 	char *out[2] = { from, to };
 	int found = 0;
 
@@ -955,8 +955,8 @@ int pol_ep_chain_names(const struct nir_table *t, const char *ifname,
 
 static int ports_elems(struct nir_table *t, const struct wep *w)
 {
-	struct nir_set *ports = nir_set_find(t, POL_MAP_PORTS);
-	struct nir_set *ports_ip = nir_set_find(t, POL_MAP_PORTS_IP);
+	struct nir_set *ports = nir_set_find(t, COMPILE_MAP_PORTS);
+	struct nir_set *ports_ip = nir_set_find(t, COMPILE_MAP_PORTS_IP);
 	struct nir_elem el;
 	int err;
 
@@ -978,9 +978,9 @@ static int ports_elems(struct nir_table *t, const struct wep *w)
 	return 0;
 }
 
-int pol_ep_elems(struct nir_table *t, const struct wep *w)
+int compile_ep_elems(struct nir_table *t, const struct wep *w)
 {
-	struct nir_set *src = nir_set_find(t, POL_SET_WL_SRC);
+	struct nir_set *src = nir_set_find(t, COMPILE_SET_WL_SRC);
 	struct nir_elem el;
 	int err;
 
@@ -1028,11 +1028,11 @@ static bool elem_to_wl(const struct nir_elem *e, const struct wep *w)
 	return false;
 }
 
-void pol_ep_del(struct nir_table *t, const struct wep *w)
+void compile_ep_del(struct nir_table *t, const struct wep *w)
 {
 	if (w->ifname[0]) {
-		/* its chains are shared: pol_chains_gc removes the unused */
-		struct nir_set *src = nir_set_find(t, POL_SET_WL_SRC);
+		/* its chains are shared: compile_chains_gc removes the unused */
+		struct nir_set *src = nir_set_find(t, COMPILE_SET_WL_SRC);
 		struct nir_elem el;
 
 		/* by key (a binary search each): felix calls this once per
@@ -1048,14 +1048,14 @@ void pol_ep_del(struct nir_table *t, const struct wep *w)
 			elems_drop(src, w, elem_of_if);
 		}
 		el.addr = 0;
-		if (nir_set_find(t, POL_MAP_FROM_WL))
-			nir_set_elem_del(nir_set_find(t, POL_MAP_FROM_WL), &el);
-		if (nir_set_find(t, POL_MAP_TO_WL))
-			nir_set_elem_del(nir_set_find(t, POL_MAP_TO_WL), &el);
+		if (nir_set_find(t, COMPILE_MAP_FROM_WL))
+			nir_set_elem_del(nir_set_find(t, COMPILE_MAP_FROM_WL), &el);
+		if (nir_set_find(t, COMPILE_MAP_TO_WL))
+			nir_set_elem_del(nir_set_find(t, COMPILE_MAP_TO_WL), &el);
 	}
 	/* only its own mappings: another workload may hold the same key */
-	elems_drop(nir_set_find(t, POL_MAP_PORTS), w, elem_to_wl);
-	elems_drop(nir_set_find(t, POL_MAP_PORTS_IP), w, elem_to_wl);
+	elems_drop(nir_set_find(t, COMPILE_MAP_PORTS), w, elem_to_wl);
+	elems_drop(nir_set_find(t, COMPILE_MAP_PORTS_IP), w, elem_to_wl);
 }
 
 /* ------------------------------------------------------------ sets */
@@ -1123,7 +1123,7 @@ static bool is_network_set(const struct nir_set *s)
 	return s->type == NST_IPV4 && !strncmp(s->name, "n-", 2);
 }
 
-int pol_sets_fill(struct nir_table *t, const struct wep *const *eps,
+int compile_sets_fill(struct nir_table *t, const struct wep *const *eps,
 		  size_t n_eps)
 {
 	for (size_t i = 0; i < t->n_sets; i++) {
@@ -1157,12 +1157,12 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-void pol_sets_gc(struct nir_table *t)
+void compile_sets_gc(struct nir_table *t)
 {
 	const char **used = NULL;
 	size_t n = 0, cap = 0;
 
-	pol_chains_gc(t, NULL, NULL);	/* an unused chain's sets go too */
+	compile_chains_gc(t, NULL, NULL);	/* an unused chain's sets go too */
 
 	for (size_t i = 0; i < t->n_chains; i++) {
 		const struct nir_chain *c = t->chains[i];
@@ -1217,7 +1217,7 @@ static int ifname_cmp(const void *a, const void *b)
 
 /* The local workloads that get chains, by interface name (so that their
  * chains and elements are appended in order). */
-static const struct wep **local_eps(const struct pol_input *in, size_t *n)
+static const struct wep **local_eps(const struct compile_input *in, size_t *n)
 {
 	const struct wep **v = malloc((in->n_eps + 1) * sizeof(*v));
 
@@ -1234,7 +1234,7 @@ static const struct wep **local_eps(const struct pol_input *in, size_t *n)
 }
 
 /* The policies sorted, with their selectors parsed; NULL with e filled. */
-static struct compiled_policy *policies_prepare(const struct pol_input *in,
+static struct compiled_policy *policies_prepare(const struct compile_input *in,
 						struct errs *e, int *err)
 {
 	struct compiled_policy *cp = calloc(in->n_policies + 1, sizeof(*cp));
@@ -1245,7 +1245,7 @@ static struct compiled_policy *policies_prepare(const struct pol_input *in,
 	if (!cp || !v)
 		goto fail;
 	memcpy(v, in->policies, in->n_policies * sizeof(*v));
-	pol_sort(v, in->n_policies);
+	compile_sort(v, in->n_policies);
 	for (size_t i = 0; i < in->n_policies; i++) {
 		cp[i].np = v[i];
 		*err = selector_parse(v[i]->selector ? v[i]->selector : "",
@@ -1266,7 +1266,7 @@ fail:
 	return NULL;
 }
 
-static int eps_compile(struct nir_table *t, const struct pol_input *in,
+static int eps_compile(struct nir_table *t, const struct compile_input *in,
 		       const struct compiled_policy *cp)
 {
 	const struct netpolicy **eg = malloc((in->n_policies + 1) * sizeof(*eg));
@@ -1289,9 +1289,9 @@ static int eps_compile(struct nir_table *t, const struct pol_input *in,
 			if (cp[j].np->ingress)
 				ig[ni++] = cp[j].np;
 		}
-		err = pol_ep_chains(t, eps[i], eg, ne, ig, ni);
+		err = compile_ep_chains(t, eps[i], eg, ne, ig, ni);
 		if (err == 0)
-			err = pol_ep_elems(t, eps[i]);
+			err = compile_ep_elems(t, eps[i]);
 	}
 out:
 	free(eg);
@@ -1300,7 +1300,7 @@ out:
 	return err;
 }
 
-struct nir_table *pol_compile(const struct pol_input *in, struct errs *e)
+struct nir_table *compile_table(const struct compile_input *in, struct errs *e)
 {
 	struct nir_table *t = nir_table_new();
 	struct compiled_policy *cp = NULL;
@@ -1308,16 +1308,16 @@ struct nir_table *pol_compile(const struct pol_input *in, struct errs *e)
 
 	if (!t)
 		goto out;
-	if ((err = pol_base(t, &in->cfg, in->pools, in->n_pools)) < 0)
+	if ((err = compile_base(t, &in->cfg, in->pools, in->n_pools)) < 0)
 		goto out;
 	if (!(cp = policies_prepare(in, e, &err)))
 		goto out;
 	for (size_t i = 0; i < in->n_policies; i++)
-		if ((err = pol_policy_chains(t, cp[i].np, e)) < 0)
+		if ((err = compile_policy_chains(t, cp[i].np, e)) < 0)
 			goto out;
 	if ((err = eps_compile(t, in, cp)) < 0)
 		goto out;
-	err = pol_sets_fill(t, in->eps, in->n_eps);
+	err = compile_sets_fill(t, in->eps, in->n_eps);
 out:
 	for (size_t i = 0; cp && i < in->n_policies; i++)
 		selector_free(cp[i].sel);

@@ -3,7 +3,7 @@
  *
  * The pieces are built one at a time, so that felix can keep a table
  * current incrementally (a new workload: its two chains and a few
- * elements; a changed policy: its chains), and pol_compile() builds the
+ * elements; a changed policy: its chains), and compile_table() builds the
  * whole for a start-up, the golden tests and `--check`.
  *
  * Layout (docs/policy.md explains it for operators):
@@ -47,8 +47,8 @@
  *   to-open    shared by the workloads no policy selects for ingress and
  *              that are only in `default`: accept
  *   pe-NAME    egress rules of policy NAME;  pi-NAME: its ingress rules.
- *              allow: mark |= POL_MARK_ACCEPT, return; deny: drop;
- *              log: log, go on; pass: mark |= POL_MARK_PASS, return
+ *              allow: mark |= COMPILE_MARK_ACCEPT, return; deny: drop;
+ *              log: log, go on; pass: mark |= COMPILE_MARK_PASS, return
  *
  * from-HASH (to-HASH alike, verdict accept instead of return): with policies
  * selecting the workload for the direction, in (order, name) order:
@@ -72,27 +72,27 @@
 #include "model/resource.h"
 #include "policy/nftir.h"
 
-#define POL_MARK_ACCEPT 0x10000u
-#define POL_MARK_PASS   0x20000u
-#define POL_MARK_MASK   (POL_MARK_ACCEPT | POL_MARK_PASS)
-#define POL_IFPREFIX "ptl"		/* host ends of workload veths */
+#define COMPILE_MARK_ACCEPT 0x10000u
+#define COMPILE_MARK_PASS   0x20000u
+#define COMPILE_MARK_MASK   (COMPILE_MARK_ACCEPT | COMPILE_MARK_PASS)
+#define COMPILE_IFPREFIX "ptl"		/* host ends of workload veths */
 
-#define POL_SET_WL_SRC "wl_src"
-#define POL_MAP_FROM_WL "from_wl"
-#define POL_MAP_TO_WL "to_wl"
-#define POL_MAP_PORTS "ports"
-#define POL_MAP_PORTS_IP "ports_ip"
+#define COMPILE_SET_WL_SRC "wl_src"
+#define COMPILE_MAP_FROM_WL "from_wl"
+#define COMPILE_MAP_TO_WL "to_wl"
+#define COMPILE_MAP_PORTS "ports"
+#define COMPILE_MAP_PORTS_IP "ports_ip"
 
-enum pol_host_action { POL_HOST_ACCEPT, POL_HOST_DROP };
+enum compile_host_action { COMPILE_HOST_ACCEPT, COMPILE_HOST_DROP };
 
-struct pol_config {
-	enum pol_host_action ep_to_host;	/* default accept (docs/policy.md) */
+struct compile_config {
+	enum compile_host_action ep_to_host;	/* default accept (docs/policy.md) */
 };
 
 /* Everything the table depends on. Arrays of borrowed pointers. */
-struct pol_input {
+struct compile_input {
 	const char *node;			/* this node */
-	struct pol_config cfg;
+	struct compile_config cfg;
 	size_t n_eps;
 	const struct wep *const *eps;		/* every node's endpoints */
 	size_t n_policies;
@@ -104,65 +104,65 @@ struct pol_input {
 };
 
 /* Chain and set names (buf: NIR_NAME_MAX). */
-void pol_name_from(const char *ifname, char *buf);	/* "from-ptl..." */
-void pol_name_to(const char *ifname, char *buf);	/* "to-ptl..." */
-void pol_name_policy(const char *policy, bool ingress, char *buf); /* "pi-"/"pe-" */
+void compile_name_from(const char *ifname, char *buf);	/* "from-ptl..." */
+void compile_name_to(const char *ifname, char *buf);	/* "to-ptl..." */
+void compile_name_policy(const char *policy, bool ingress, char *buf); /* "pi-"/"pe-" */
 /* "s-" + 12 hex of SHA-1(canon), canon from selector_canon(). */
-void pol_name_selector_set(const char *canon, char *buf);
-void pol_name_network_set(const char *network, char *buf);	/* "n-NET" */
+void compile_name_selector_set(const char *canon, char *buf);
+void compile_name_network_set(const char *network, char *buf);	/* "n-NET" */
 
 /* The skeleton: base chains, from-wl/to-wl, the maps and wl_src (empty),
  * nat-post's pool rules. Into an empty table t. 0 or -ENOMEM. */
-int pol_base(struct nir_table *t, const struct pol_config *cfg,
+int compile_base(struct nir_table *t, const struct compile_config *cfg,
 	     const struct ippool *const *pools, size_t n_pools);
 /* Rebuilds only nat-post (pools changed). */
-int pol_nat_post(struct nir_table *t, const struct ippool *const *pools,
+int compile_nat_post(struct nir_table *t, const struct ippool *const *pools,
 		 size_t n_pools);
 
 /* A policy's chains pi-NAME and/or pe-NAME (for its types), replacing
  * any old ones. The selector sets its rules use are created empty when
- * missing (the caller fills them: pol_selector_sets_fill). 0, -EINVAL
+ * missing (the caller fills them: compile_sets_fill). 0, -EINVAL
  * (with e: a selector that does not parse, which validation prevents) or
  * -ENOMEM. */
-int pol_policy_chains(struct nir_table *t, const struct netpolicy *np,
+int compile_policy_chains(struct nir_table *t, const struct netpolicy *np,
 		      struct errs *e);
-/* Deletes a policy's chains (its sets stay; pol_sets_gc removes unused). */
-void pol_policy_del(struct nir_table *t, const char *name);
+/* Deletes a policy's chains (its sets stay; compile_sets_gc removes unused). */
+void compile_policy_del(struct nir_table *t, const char *name);
 
 /* Whether np selects w for a direction (its selector and types). */
-bool pol_selects(const struct netpolicy *np, const struct wep *w, bool ingress);
+bool compile_selects(const struct netpolicy *np, const struct wep *w, bool ingress);
 
 /* One local routed workload's chains, given the policies that select it
- * per direction, already sorted (pol_sort): the shared from-HASH/to-HASH
+ * per direction, already sorted (compile_sort): the shared from-HASH/to-HASH
  * (made when no other workload has the same) or from-open/to-open, and
  * its from_wl/to_wl elements pointing at them. */
-int pol_ep_chains(struct nir_table *t, const struct wep *w,
+int compile_ep_chains(struct nir_table *t, const struct wep *w,
 		  const struct netpolicy *const *egress, size_t n_egress,
 		  const struct netpolicy *const *ingress, size_t n_ingress);
 /* Its other elements: wl_src, ports, ports_ip. */
-int pol_ep_elems(struct nir_table *t, const struct wep *w);
-/* Removes its elements (its chains stay while shared: pol_chains_gc). */
-void pol_ep_del(struct nir_table *t, const struct wep *w);
+int compile_ep_elems(struct nir_table *t, const struct wep *w);
+/* Removes its elements (its chains stay while shared: compile_chains_gc). */
+void compile_ep_del(struct nir_table *t, const struct wep *w);
 /* Deletes the from-HASH/to-HASH chains no map element names; gone (may be
- * NULL) is told each deleted name. pol_sets_gc calls it first. */
-void pol_chains_gc(struct nir_table *t, void (*gone)(void *ctx, const char *name),
+ * NULL) is told each deleted name. compile_sets_gc calls it first. */
+void compile_chains_gc(struct nir_table *t, void (*gone)(void *ctx, const char *name),
 		   void *ctx);
 /* The chains the workload with host interface ifname is dispatched to
  * (buffers of NIR_NAME_MAX); -ENOENT when it has no elements. */
-int pol_ep_chain_names(const struct nir_table *t, const char *ifname,
+int compile_ep_chain_names(const struct nir_table *t, const char *ifname,
 		       char *from, char *to);
 
 /* Sorts policies by (order, name); a policy without order comes last. */
-void pol_sort(const struct netpolicy **v, size_t n);
+void compile_sort(const struct netpolicy **v, size_t n);
 
 /* Fills every s-* and n-* set of t from eps (replacing their elements).
  * A set whose selector no longer parses is emptied. */
-int pol_sets_fill(struct nir_table *t, const struct wep *const *eps,
+int compile_sets_fill(struct nir_table *t, const struct wep *const *eps,
 		  size_t n_eps);
 /* Deletes s-* and n-* sets no rule refers to. */
-void pol_sets_gc(struct nir_table *t);
+void compile_sets_gc(struct nir_table *t);
 
 /* The whole table. NULL on ENOMEM or an invalid input (errors in e). */
-struct nir_table *pol_compile(const struct pol_input *in, struct errs *e);
+struct nir_table *compile_table(const struct compile_input *in, struct errs *e);
 
 #endif

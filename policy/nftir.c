@@ -3,7 +3,7 @@
  * (contract: nftir.h).
  *
  * Order, so that the same content always renders the same bytes however it
- * was built (felix builds a table piece by piece, pol_compile all at once):
+ * was built (felix builds a table piece by piece, compile_table all at once):
  *  - chains: the base chains first, in creation order, then the regular
  *    chains sorted by name (binary search: tables of 10,000 workloads);
  *  - sets: sorted by name; elements sorted by key (nir_elem_key_cmp).
@@ -12,7 +12,7 @@
  * Rendering: nft's own input syntax, one rule per line. Strings nft cannot
  * quote (a '"' in a comment) are shown with '\'' instead; comments are cut at
  * NIR_COMMENT_SHOWN bytes, nft's limit (the IR keeps them whole: a selector
- * set's comment is its canonical selector, which pol_sets_fill re-parses).
+ * set's comment is its canonical selector, which compile_sets_fill re-parses).
  */
 #include <errno.h>
 #include <netinet/in.h>

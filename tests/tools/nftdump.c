@@ -4,7 +4,7 @@
  * has `nft -c -f` check each.
  *
  *   nftdump -l          the scenario names, one a line
- *   nftdump NAME        the table pol_compile makes of scenario NAME
+ *   nftdump NAME        the table compile_table makes of scenario NAME
  *
  * Exit 0 ok, 1 error (a message on stderr), 2 usage.
  */
@@ -23,7 +23,7 @@ static int dump(const struct sc_scenario *sc)
 	if (!w)
 		return 1;
 	sc->build(w);
-	t = pol_compile(sc_input(w), &e);
+	t = compile_table(sc_input(w), &e);
 	for (size_t i = 0; i < e.n; i++)
 		fprintf(stderr, "nftdump: %s: %s\n", sc->name, e.msg[i]);
 	if (t)

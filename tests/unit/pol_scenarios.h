@@ -33,7 +33,7 @@ struct sc_world {
 	struct ippool pools[SC_MAX];
 	const struct ippool *poolp[SC_MAX];
 	size_t n_pools;
-	struct pol_input in;
+	struct compile_input in;
 };
 
 static inline uint32_t sc_ip(const char *s)
@@ -195,7 +195,7 @@ static inline void sc_network(struct sc_world *w, const char *name)
 }
 
 /* Points w->in at the arrays. */
-static inline struct pol_input *sc_input(struct sc_world *w)
+static inline struct compile_input *sc_input(struct sc_world *w)
 {
 	w->in.node = "node1";
 	w->in.n_eps = w->n_eps;
@@ -282,7 +282,7 @@ static inline void sc_egress_deny(struct sc_world *w)
 	sc_pool(w, "p1", "10.0.0.0/16", false, false);
 	sc_ep(w, "node1", "app", "ptlapp", "10.0.0.5/32", "tier=app");
 	sc_ep(w, "node1", "db", "ptldb", "10.0.0.6/32", "tier=db");
-	w->in.cfg.ep_to_host = POL_HOST_DROP;
+	w->in.cfg.ep_to_host = COMPILE_HOST_DROP;
 	p = sc_policy(w, "no-meta", "has(tier)", 100, false, true);
 	r = sc_rule(p, false, NP_DENY, IPPROTO_TCP);
 	sc_nets(&r->dst, false, "169.254.169.254/32 10.96.0.0/12 10.1.0.0/16");

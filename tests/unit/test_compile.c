@@ -5,9 +5,9 @@
  *     compared byte for byte with tests/unit/golden/nft/NAME.nft
  *     (PETREL_REGEN_GOLDEN=1 rewrites them); the same input gives the same
  *     bytes twice (tests/integration/test_nftir.sh has `nft -c` check them);
- *   - incremental == whole: the table built piece by piece (pol_base,
- *     pol_policy_chains, pol_ep_chains/elems, pol_sets_fill) renders as
- *     pol_compile's, also after deleting some workloads and policies and
+ *   - incremental == whole: the table built piece by piece (compile_base,
+ *     compile_policy_chains, compile_ep_chains/elems, compile_sets_fill) renders as
+ *     compile_table's, also after deleting some workloads and policies and
  *     adding them back in another order;
  *   - set membership: selector sets across nodes, network sets;
  *   - the IR: builders and their errors, ranges merged, elements sorted and
@@ -76,10 +76,10 @@ static void world_free(struct sc_world *w)
 	free(w);
 }
 
-static struct nir_table *compile_ok(const struct pol_input *in)
+static struct nir_table *compile_ok(const struct compile_input *in)
 {
 	struct errs e = ERRS_INIT;
-	struct nir_table *t = pol_compile(in, &e);
+	struct nir_table *t = compile_table(in, &e);
 
 	for (size_t i = 0; i < e.n; i++)
 		print_message("  err: %s\n", e.msg[i]);
@@ -127,29 +127,29 @@ static void test_golden(void **state)
 
 /* ------------------------------------------------------------ incremental == whole */
 
-static bool ep_local(const struct pol_input *in, const struct wep *w)
+static bool ep_local(const struct compile_input *in, const struct wep *w)
 {
 	return !strcmp(w->node, in->node) && w->mode == WEP_ROUTED &&
 	       w->ifname[0] && w->n_nets;
 }
 
 /* One workload as felix adds it: its policies per direction, sorted. */
-static void ep_add(struct nir_table *t, const struct pol_input *in,
+static void ep_add(struct nir_table *t, const struct compile_input *in,
 		   const struct wep *w)
 {
 	const struct netpolicy *eg[SC_MAX], *ig[SC_MAX];
 	size_t ne = 0, ni = 0;
 
 	for (size_t i = 0; i < in->n_policies; i++) {
-		if (pol_selects(in->policies[i], w, false))
+		if (compile_selects(in->policies[i], w, false))
 			eg[ne++] = in->policies[i];
-		if (pol_selects(in->policies[i], w, true))
+		if (compile_selects(in->policies[i], w, true))
 			ig[ni++] = in->policies[i];
 	}
-	pol_sort(eg, ne);
-	pol_sort(ig, ni);
-	assert_int_equal(pol_ep_chains(t, w, eg, ne, ig, ni), 0);
-	assert_int_equal(pol_ep_elems(t, w), 0);
+	compile_sort(eg, ne);
+	compile_sort(ig, ni);
+	assert_int_equal(compile_ep_chains(t, w, eg, ne, ig, ni), 0);
+	assert_int_equal(compile_ep_elems(t, w), 0);
 }
 
 static void same_text(const struct nir_table *a, const struct nir_table *b,
@@ -159,7 +159,7 @@ static void same_text(const struct nir_table *a, const struct nir_table *b,
 
 	if (strcmp(x, y)) {
 		show_diff(x, y);
-		fail_msg("%s: incremental table differs from pol_compile's", what);
+		fail_msg("%s: incremental table differs from compile_table's", what);
 	}
 	free(x);
 	free(y);
@@ -168,30 +168,30 @@ static void same_text(const struct nir_table *a, const struct nir_table *b,
 static void incremental(const char *name)
 {
 	struct sc_world *w = world(name);
-	const struct pol_input *in = &w->in;
+	const struct compile_input *in = &w->in;
 	struct nir_table *whole = compile_ok(in), *t = nir_table_new();
 	struct errs e = ERRS_INIT;
 
 	/* policies in input order, workloads backwards */
-	assert_int_equal(pol_base(t, &in->cfg, in->pools, in->n_pools), 0);
+	assert_int_equal(compile_base(t, &in->cfg, in->pools, in->n_pools), 0);
 	for (size_t i = 0; i < in->n_policies; i++)
-		assert_int_equal(pol_policy_chains(t, in->policies[i], &e), 0);
+		assert_int_equal(compile_policy_chains(t, in->policies[i], &e), 0);
 	for (size_t i = in->n_eps; i-- > 0;)
 		if (ep_local(in, in->eps[i]))
 			ep_add(t, in, in->eps[i]);
-	assert_int_equal(pol_sets_fill(t, in->eps, in->n_eps), 0);
+	assert_int_equal(compile_sets_fill(t, in->eps, in->n_eps), 0);
 	same_text(whole, t, name);
 
 	/* every other workload and every policy out, the sets collected */
 	for (size_t i = 0; i < in->n_eps; i += 2)
-		pol_ep_del(t, in->eps[i]);
+		compile_ep_del(t, in->eps[i]);
 	for (size_t i = 0; i < in->n_policies; i++)
-		pol_policy_del(t, in->policies[i]->name);
+		compile_policy_del(t, in->policies[i]->name);
 	for (size_t i = 0; i < t->n_chains; i++)
 		assert_null(strstr(t->chains[i]->name, "pi-"));
 	/* back, in another order */
 	for (size_t i = in->n_policies; i-- > 0;)
-		assert_int_equal(pol_policy_chains(t, in->policies[i], &e), 0);
+		assert_int_equal(compile_policy_chains(t, in->policies[i], &e), 0);
 	for (size_t i = 0; i < in->n_eps; i += 2)
 		if (ep_local(in, in->eps[i]))
 			ep_add(t, in, in->eps[i]);
@@ -199,9 +199,9 @@ static void incremental(const char *name)
 	for (size_t i = 1; i < in->n_eps; i += 2)
 		if (ep_local(in, in->eps[i]))
 			ep_add(t, in, in->eps[i]);
-	pol_sets_gc(t);
-	assert_int_equal(pol_sets_fill(t, in->eps, in->n_eps), 0);
-	assert_int_equal(pol_nat_post(t, in->pools, in->n_pools), 0);
+	compile_sets_gc(t);
+	assert_int_equal(compile_sets_fill(t, in->eps, in->n_eps), 0);
+	assert_int_equal(compile_nat_post(t, in->pools, in->n_pools), 0);
 	same_text(whole, t, name);
 	assert_int_equal(e.n, 0);
 	nir_table_free(whole);
@@ -226,7 +226,7 @@ static void test_selector_sets(void **state)
 	const struct nir_set *s;
 
 	(void)state;
-	pol_name_selector_set("role == \"frontend\"", name);
+	compile_name_selector_set("role == \"frontend\"", name);
 	assert_int_equal(strlen(name), 14);
 	s = nir_set_find(t, name);
 	assert_non_null(s);
@@ -236,12 +236,12 @@ static void test_selector_sets(void **state)
 	assert_true(set_has(t, name, "10.0.1.20"));
 	assert_false(set_has(t, name, "10.0.1.30"));
 	/* only local workloads are dispatched */
-	assert_int_equal(nir_set_find(t, POL_MAP_FROM_WL)->n, 2);
+	assert_int_equal(nir_set_find(t, COMPILE_MAP_FROM_WL)->n, 2);
 	{
 		char from[NIR_NAME_MAX], to[NIR_NAME_MAX];
 
-		assert_int_equal(pol_ep_chain_names(t, "ptlfe2", from, to), -ENOENT);
-		assert_int_equal(pol_ep_chain_names(t, "ptlweb", from, to), 0);
+		assert_int_equal(compile_ep_chain_names(t, "ptlfe2", from, to), -ENOENT);
+		assert_int_equal(compile_ep_chain_names(t, "ptlweb", from, to), 0);
 		assert_non_null(nir_chain_find(t, to));	/* a policy selects web */
 		assert_int_equal(strncmp(to, "to-", 3), 0);
 		assert_string_not_equal(to, "to-open");
@@ -249,7 +249,7 @@ static void test_selector_sets(void **state)
 
 	/* a workload going away from every node: the set follows */
 	w->eps[1].labels.v[0].value[0] = 'X';	/* role=Xrontend */
-	assert_int_equal(pol_sets_fill(t, w->in.eps, w->in.n_eps), 0);
+	assert_int_equal(compile_sets_fill(t, w->in.eps, w->in.n_eps), 0);
 	assert_int_equal(s->n, 1);
 	assert_true(set_has(t, name, "10.0.1.20"));
 
@@ -257,14 +257,14 @@ static void test_selector_sets(void **state)
 	s = nir_set_find(t, name);
 	free(((struct nir_set *)s)->comment);
 	((struct nir_set *)s)->comment = strdup("role ==");
-	assert_int_equal(pol_sets_fill(t, w->in.eps, w->in.n_eps), 0);
+	assert_int_equal(compile_sets_fill(t, w->in.eps, w->in.n_eps), 0);
 	assert_int_equal(s->n, 0);
 
 	/* unused once its policy is gone */
-	pol_policy_del(t, "allow-web");
-	pol_sets_gc(t);
+	compile_policy_del(t, "allow-web");
+	compile_sets_gc(t);
 	assert_null(nir_set_find(t, name));
-	assert_non_null(nir_set_find(t, POL_SET_WL_SRC));
+	assert_non_null(nir_set_find(t, COMPILE_SET_WL_SRC));
 	nir_table_free(t);
 	world_free(w);
 }
@@ -299,7 +299,7 @@ static void test_network_sets(void **state)
 	 * name is a hash of its rules) */
 	char from[NIR_NAME_MAX], to[NIR_NAME_MAX];
 
-	assert_int_equal(pol_ep_chain_names(t, "ptlb", from, to), 0);
+	assert_int_equal(compile_ep_chain_names(t, "ptlb", from, to), 0);
 	c = nir_chain_find(t, to);
 	assert_non_null(c);
 	assert_int_equal(c->n_rules, 4);
@@ -313,14 +313,14 @@ static void test_network_sets(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->n_rules, 1);
 	assert_int_equal(c->rules[0].s[0].type, NS_ACCEPT);
-	assert_true(vmap_to(t, POL_MAP_TO_WL, "ptle", "to-open"));
-	assert_true(vmap_to(t, POL_MAP_TO_WL, "ptlb", to));
+	assert_true(vmap_to(t, COMPILE_MAP_TO_WL, "ptle", "to-open"));
+	assert_true(vmap_to(t, COMPILE_MAP_TO_WL, "ptlb", to));
 	/* egress is never limited by networks: the shared from-open */
 	assert_string_equal(from, "from-open");
 	c = nir_chain_find(t, "from-open");
 	assert_int_equal(c->n_rules, 1);
 	assert_int_equal(c->rules[0].s[0].type, NS_RETURN);
-	assert_true(vmap_to(t, POL_MAP_FROM_WL, "ptlb", "from-open"));
+	assert_true(vmap_to(t, COMPILE_MAP_FROM_WL, "ptlb", "from-open"));
 	nir_table_free(t);
 	world_free(w);
 }
@@ -329,8 +329,8 @@ static void test_ports_elems(void **state)
 {
 	struct sc_world *w = world("ports");
 	struct nir_table *t = compile_ok(&w->in);
-	const struct nir_set *p = nir_set_find(t, POL_MAP_PORTS);
-	const struct nir_set *pip = nir_set_find(t, POL_MAP_PORTS_IP);
+	const struct nir_set *p = nir_set_find(t, COMPILE_MAP_PORTS);
+	const struct nir_set *pip = nir_set_find(t, COMPILE_MAP_PORTS_IP);
 	struct wep other;
 
 	(void)state;
@@ -348,12 +348,12 @@ static void test_ports_elems(void **state)
 	other = w->eps[0];
 	other.nets[0] = sc_net("10.0.0.99/32");
 	strcpy(other.ifname, "ptlnothere");
-	pol_ep_del(t, &other);
+	compile_ep_del(t, &other);
 	assert_int_equal(p->n, 3);
-	pol_ep_del(t, &w->eps[0]);
+	compile_ep_del(t, &w->eps[0]);
 	assert_int_equal(p->n, 2);
 	assert_int_equal(pip->n, 1);
-	assert_int_equal(nir_set_find(t, POL_SET_WL_SRC)->n, 1);
+	assert_int_equal(nir_set_find(t, COMPILE_SET_WL_SRC)->n, 1);
 	assert_null(nir_chain_find(t, "from-ptlweb"));
 	nir_table_free(t);
 	world_free(w);
@@ -378,7 +378,7 @@ static void test_natout(void **state)
 	free(s);
 	/* without a natOutgoing pool: the two fixed rules only */
 	w->pools[0].nat_outgoing = w->pools[2].nat_outgoing = false;
-	assert_int_equal(pol_nat_post(t, w->in.pools, w->in.n_pools), 0);
+	assert_int_equal(compile_nat_post(t, w->in.pools, w->in.n_pools), 0);
 	assert_int_equal(c->n_rules, 2);
 	nir_table_free(t);
 	world_free(w);
@@ -392,7 +392,7 @@ static void test_bad_selector(void **state)
 	(void)state;
 	free(w->pols[0].selector);
 	w->pols[0].selector = strdup("app == ");
-	assert_null(pol_compile(&w->in, &e));
+	assert_null(compile_table(&w->in, &e));
 	assert_int_equal(e.n, 1);
 	assert_non_null(strstr(e.msg[0], "policy allow-web: selector"));
 	errs_clear(&e);
@@ -401,7 +401,7 @@ static void test_bad_selector(void **state)
 	w->pols[0].selector = NULL;
 	free(w->pols[0].in_rules[0].src.selector);
 	w->pols[0].in_rules[0].src.selector = strdup("((");
-	assert_null(pol_compile(&w->in, &e));
+	assert_null(compile_table(&w->in, &e));
 	assert_int_equal(e.n, 1);
 	assert_non_null(strstr(e.msg[0], "ingress[0].source.selector"));
 	errs_clear(&e);
@@ -410,7 +410,7 @@ static void test_bad_selector(void **state)
 	free(w->pols[0].in_rules[0].src.selector);
 	w->pols[0].in_rules[0].src.selector = NULL;
 	w->pols[0].in_rules[0].protocol = 47;
-	assert_null(pol_compile(&w->in, &e));
+	assert_null(compile_table(&w->in, &e));
 	assert_int_equal(e.n, 1);
 	assert_non_null(strstr(e.msg[0], "policy allow-web: ingress[0]: cannot be compiled"));
 	errs_clear(&e);
@@ -435,26 +435,26 @@ static void test_sort_and_names(void **state)
 	strcpy(p[3].name, "c");
 	p[3].has_order = true;
 	p[3].order = -1.5;
-	pol_sort(v, 4);
+	compile_sort(v, 4);
 	assert_string_equal(v[0]->name, "c");
 	assert_string_equal(v[1]->name, "a");
 	assert_string_equal(v[2]->name, "b");
 	assert_string_equal(v[3]->name, "zz");
 
-	pol_name_from("ptl0123456789ab", buf);
+	compile_name_from("ptl0123456789ab", buf);
 	assert_string_equal(buf, "from-ptl0123456789ab");
-	pol_name_policy("x", true, buf);
+	compile_name_policy("x", true, buf);
 	assert_string_equal(buf, "pi-x");
-	pol_name_network_set("blue", buf);
+	compile_name_network_set("blue", buf);
 	assert_string_equal(buf, "n-blue");
 	/* a 63-character name: cut, made unique by its hash */
 	memset(longname, 'a', 63);
 	longname[63] = '\0';
-	pol_name_policy(longname, false, buf);
+	compile_name_policy(longname, false, buf);
 	assert_int_equal(strlen(buf), NIR_NAME_MAX - 1);
 	assert_memory_equal(buf, "pe-aaaa", 7);
 	longname[62] = 'b';
-	pol_name_policy(longname, false, buf2);
+	compile_name_policy(longname, false, buf2);
 	assert_int_equal(strlen(buf2), NIR_NAME_MAX - 1);
 	assert_string_not_equal(buf, buf2);
 }
@@ -477,7 +477,7 @@ static void test_ir_rules(void **state)
 	assert_int_equal(nir_match_ranges(r, NK_SADDR, NO_EQ, v, 2), 0);
 	assert_int_equal(nir_match_ranges(r, NK_DPORT, NO_EQ, pv, 3), 0);
 	assert_int_equal(r->m[3].n_ranges, 2);	/* 8000-8100 merged */
-	assert_int_equal(nir_stmt_mark(r, POL_MARK_MASK, POL_MARK_ACCEPT), 0);
+	assert_int_equal(nir_stmt_mark(r, COMPILE_MARK_MASK, COMPILE_MARK_ACCEPT), 0);
 	assert_int_equal(nir_stmt_add(r, NS_RETURN, NULL), 0);
 	s = render_rule(r);
 	assert_string_equal(s, "iifname \"ptl*\" meta l4proto tcp ip saddr { "
@@ -657,7 +657,7 @@ static void test_many(void **state)
 	struct wep *eps = calloc(N, sizeof(*eps));
 	const struct wep **epp = calloc(N, sizeof(*epp));
 	struct sc_world *w = world("ingress_allow");
-	struct pol_input in = w->in;
+	struct compile_input in = w->in;
 	struct nir_table *t;
 
 	(void)state;
@@ -680,7 +680,7 @@ static void test_many(void **state)
 	in.eps = epp;
 	in.n_eps = N;
 	t = compile_ok(&in);
-	assert_int_equal(nir_set_find(t, POL_SET_WL_SRC)->n, N - N / 3);
+	assert_int_equal(nir_set_find(t, COMPILE_SET_WL_SRC)->n, N - N / 3);
 	for (size_t i = 0; i < t->n_sets; i++)
 		if (!strncmp(t->sets[i]->name, "s-", 2))
 			assert_int_equal(t->sets[i]->n, N / 2);
