@@ -796,15 +796,14 @@ int nir_set_elem_put(struct nir_set *s, const struct nir_elem *e)
 	return 0;
 }
 
-/* Orders elements by key, then by the order they were put in. */
-static enum nir_set_type settle_type;
-static const struct nir_elem *settle_base;
-
-static int settle_cmp(const void *a, const void *b)
+/* Orders elements by key, then by the order they were put in (ctx: the
+ * set being settled). */
+static int settle_cmp(const void *a, const void *b, void *ctx)
 {
-	const struct nir_elem *x = settle_base + *(const size_t *)a;
-	const struct nir_elem *y = settle_base + *(const size_t *)b;
-	int c = nir_elem_key_cmp(settle_type, x, y);
+	const struct nir_set *s = ctx;
+	const struct nir_elem *x = s->e + *(const size_t *)a;
+	const struct nir_elem *y = s->e + *(const size_t *)b;
+	int c = nir_elem_key_cmp((enum nir_set_type)s->type, x, y);
 
 	if (c)
 		return c;
@@ -830,13 +829,11 @@ int nir_set_settle(struct nir_set *s)
 	}
 	for (size_t i = 0; i < s->n; i++)
 		idx[i] = i;
-	settle_type = (enum nir_set_type)s->type;
-	settle_base = s->e;
-	qsort(idx, s->n, sizeof(*idx), settle_cmp);
+	qsort_r(idx, s->n, sizeof(*idx), settle_cmp, s);
 	for (size_t i = 0; i < s->n; i++) {
 		/* the last put of a key wins, as a put replaces */
 		if (i + 1 < s->n &&
-		    !nir_elem_key_cmp(settle_type, &s->e[idx[i]], &s->e[idx[i + 1]]))
+		    !nir_elem_key_cmp((enum nir_set_type)s->type, &s->e[idx[i]], &s->e[idx[i + 1]]))
 			continue;
 		v[k++] = s->e[idx[i]];
 	}
