@@ -40,7 +40,6 @@
 #include "felix/felix.h"
 #include "felix/nft.h"
 #include "policy/compile.h"
-#include "model/selector.h"
 
 #define POL_RETRY_MS 1000
 
@@ -55,6 +54,9 @@ struct pep {
 	struct hnode h;			/* fpol.peps, hash_str(key) */
 	char key[2 * RES_NAME_MAX];	/* "node/name" */
 	const char *name;		/* into key */
+	char node[RES_NAME_MAX];
+	struct compile_ep v;		/* the compiler's view of it (points
+					 * into this record) */
 	bool local;
 	enum wep_mode mode;
 	char ifname[16];
@@ -69,16 +71,18 @@ struct pep {
 	bool hosts_dirty;
 };
 
+/* A policy: its resource, and the compiler's prepared form of it (first:
+ * fpol.pols points at cp). */
 struct ppol {
+	struct compile_policy cp;	/* cp.np = &np */
 	struct netpolicy np;
-	struct selector *sel;
 };
 
-/* What an address set holds: a selector's matches or a network's members. */
+/* An address set and its typed owner (a selector or a network: what it
+ * holds the addresses of). */
 struct ptrack {
 	char set[NIR_NAME_MAX];
-	char net[RES_NAME_MAX];		/* n-NET: the network */
-	struct selector *sel;		/* s-HASH: its selector */
+	struct nir_owner *owner;	/* a reference */
 };
 
 struct fpol {
@@ -88,7 +92,7 @@ struct fpol {
 	int64_t list_rev[PK_N];
 	struct htab peps;
 	size_t n_peps;
-	struct ppol **pols;
+	struct compile_policy **pols;	/* each the cp of a struct ppol */
 	size_t n_pols;
 	struct network *nets;
 	size_t n_nets;
@@ -153,8 +157,8 @@ static const char *key_name(const char *key, const char *prefix)
 	return key + pl;
 }
 
-/* A temporary struct wep with the fields compile.h reads (labels borrowed:
- * never wep_clear() it). */
+/* A temporary struct wep with the fields hosts_render reads (labels
+ * borrowed: never wep_clear() it). */
 static void pep_view(const struct pep *e, const char *node, struct wep *w)
 {
 	memset(w, 0, sizeof(*w));
@@ -219,11 +223,7 @@ static void pep_free(struct pep *e)
 
 static bool track_match(const struct ptrack *t, const struct pep *e)
 {
-	if (!pep_has_addr(e))
-		return false;
-	if (t->sel)
-		return selector_match(t->sel, &e->labels);
-	return pep_in_net(e, t->net);
+	return compile_set_member(t->owner, &e->v);
 }
 
 static void set_elems(struct fpol *p, struct nir_set *s, const struct pep *e,
@@ -232,6 +232,8 @@ static void set_elems(struct fpol *p, struct nir_set *s, const struct pep *e,
 	for (size_t i = 0; i < e->n_nets; i++) {
 		struct nir_elem el;
 
+		if (e->nets[i].len != 32)	/* as compile_sets_fill */
+			continue;
 		memset(&el, 0, sizeof(el));
 		el.addr = e->nets[i].addr;
 		if (add)
@@ -271,6 +273,8 @@ static void track_fill(struct fpol *p, struct ptrack *t)
 				for (size_t i = 0; i < e->n_nets; i++) {
 					struct nir_elem el;
 
+					if (e->nets[i].len != 32)
+						continue;
 					memset(&el, 0, sizeof(el));
 					el.addr = e->nets[i].addr;
 					nir_set_elem_put(s, &el);
@@ -281,8 +285,8 @@ static void track_fill(struct fpol *p, struct ptrack *t)
 
 static void track_free(struct ptrack *t)
 {
-	selector_free(t->sel);
-	t->sel = NULL;
+	nir_owner_unref(t->owner);
+	t->owner = NULL;
 }
 
 /* After builders ran: a tracker for every new s-/n- set (filled at once),
@@ -310,24 +314,15 @@ static void tracks_sync(struct fpol *p)
 		struct ptrack t, *v;
 		bool known = false;
 
-		if (strncmp(s->name, "s-", 2) && strncmp(s->name, "n-", 2))
-			continue;
+		if (!s->owner)
+			continue;	/* a fixed set: the endpoint builders fill it */
 		for (size_t j = 0; j < p->n_tracks && !known; j++)
 			known = !strcmp(p->tracks[j].set, s->name);
 		if (known)
 			continue;
 		memset(&t, 0, sizeof(t));
 		snprintf(t.set, sizeof(t.set), "%s", s->name);
-		if (s->name[0] == 'n') {
-			snprintf(t.net, sizeof(t.net), "%s", s->name + 2);
-		} else {
-			struct selector_err se;
-
-			if (!s->comment || selector_parse(s->comment, &t.sel, &se) < 0) {
-				log_warn("nft: set %s: no selector to fill it with", s->name);
-				continue;
-			}
-		}
+		t.owner = nir_owner_ref(s->owner);
 		v = realloc(p->tracks, (p->n_tracks + 1) * sizeof(*v));
 		if (!v) {
 			track_free(&t);
@@ -342,63 +337,19 @@ static void tracks_sync(struct fpol *p)
 
 /* ---------- endpoint chains ---------- */
 
-/* compile_selects, with the selector parsed once per policy (a policy change
- * tests it against every local workload). */
-static bool ppol_selects(const struct ppol *pp, const struct labels *l,
-			 bool ingress)
-{
-	if (!(ingress ? pp->np.ingress : pp->np.egress))
-		return false;
-	return selector_match(pp->sel, l);	/* NULL: all() */
-}
-
-static int pol_cmp(const void *a, const void *b)
-{
-	const struct netpolicy *x = *(const struct netpolicy *const *)a;
-	const struct netpolicy *y = *(const struct netpolicy *const *)b;
-
-	if (x->has_order != y->has_order)
-		return x->has_order ? -1 : 1;
-	if (x->has_order && x->order != y->order)
-		return x->order < y->order ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
 /* The local endpoint's chains and elements, from scratch; clear: it may
  * have some already (a policy change), else it has none. */
-static void ep_build(struct fpol *p, const struct pep *e, const char *node,
-		     bool clear)
+static void ep_build(struct fpol *p, const struct pep *e, bool clear)
 {
-	const struct netpolicy **in = NULL, **out = NULL;
-	size_t n_in = 0, n_out = 0;
-	struct wep *w;
 	char name[NIR_NAME_MAX], to[NIR_NAME_MAX];
 
 	if (!e->local || !pep_has_addr(e) || !e->ifname[0])
 		return;
-	w = malloc(sizeof(*w));
-	in = calloc(p->n_pols + 1, sizeof(*in));
-	out = calloc(p->n_pols + 1, sizeof(*out));
-	if (!w || !in || !out) {
-		p->verify = true;
-		p->verify_why = "out of memory";
-		goto out;
-	}
-	pep_view(e, node, w);
-	for (size_t i = 0; i < p->n_pols; i++) {
-		const struct ppol *pp = p->pols[i];
-
-		if (ppol_selects(pp, &e->labels, true))
-			in[n_in++] = &pp->np;
-		if (ppol_selects(pp, &e->labels, false))
-			out[n_out++] = &pp->np;
-	}
-	qsort(in, n_in, sizeof(*in), pol_cmp);
-	qsort(out, n_out, sizeof(*out), pol_cmp);
 	if (clear)
-		compile_ep_del(p->want, w);
-	if (compile_ep_chains(p->want, w, out, n_out, in, n_in) < 0 ||
-	    compile_ep_elems(p->want, w) < 0) {
+		compile_ep_del(p->want, &e->v);
+	/* the compiler selects and orders the policies, as for a whole table */
+	if (compile_ep_add(p->want, &e->v, (const struct compile_policy *const *)p->pols,
+			   p->n_pols) < 0) {
 		p->verify = true;
 		p->verify_why = "out of memory";
 	}
@@ -414,26 +365,13 @@ static void ep_build(struct fpol *p, const struct pep *e, const char *node,
 	dirty_add(p, COMPILE_MAP_TO_WL);
 	dirty_add(p, COMPILE_MAP_PORTS);
 	dirty_add(p, COMPILE_MAP_PORTS_IP);
-out:
-	free(w);
-	free(in);
-	free(out);
 }
 
-static void ep_unbuild(struct fpol *p, const struct pep *e, const char *node)
+static void ep_unbuild(struct fpol *p, const struct pep *e)
 {
-	struct wep *w;
-
 	if (!e->local || !e->ifname[0])
 		return;
-	w = malloc(sizeof(*w));
-	if (!w) {
-		p->verify = true;
-		return;
-	}
-	pep_view(e, node, w);
-	compile_ep_del(p->want, w);
-	free(w);
+	compile_ep_del(p->want, &e->v);
 	p->tracks_dirty = true;		/* its chains may be unused now */
 	dirty_add(p, COMPILE_SET_WL_SRC);
 	dirty_add(p, COMPILE_MAP_FROM_WL);
@@ -507,6 +445,15 @@ static struct pep *pep_from(const char *key, const struct wep *w, bool local)
 		memcpy(e->ports, w->ports, w->n_ports * sizeof(*e->ports));
 		e->n_ports = w->n_ports;
 	}
+	pep_node(e, e->node);
+	e->v = (struct compile_ep){
+		.node = e->node, .name = e->name, .routed = e->mode == WEP_ROUTED,
+		.ifname = e->ifname, .n_nets = e->n_nets, .nets = e->nets,
+		.labels = &e->labels,
+		.n_networks = e->n_networks,
+		.networks = (const char (*)[RES_NAME_MAX])e->networks,
+		.n_ports = e->n_ports, .ports = e->ports,
+	};
 	return e;
 fail:
 	pep_free(e);
@@ -515,11 +462,8 @@ fail:
 
 static void pep_remove(struct fpol *p, struct pep *e)
 {
-	char node[RES_NAME_MAX];
-
-	pep_node(e, node);
 	tracks_pep(p, e, false);
-	ep_unbuild(p, e, node);
+	ep_unbuild(p, e);
 	if (e->n_networks)
 		p->tracks_dirty = true;	/* an n- set may be unused now */
 	hosts_mark(p, e);
@@ -537,7 +481,6 @@ static void wep_event(struct felix *f, const char *key, const char *text,
 	struct pep *old = pep_find(p, key), *e;
 	struct resource res;
 	struct errs er = ERRS_INIT;
-	char node[RES_NAME_MAX];
 
 	if (old)
 		pep_remove(p, old);
@@ -558,9 +501,8 @@ static void wep_event(struct felix *f, const char *key, const char *text,
 	}
 	htab_add(&p->peps, &e->h, hash_str(e->key));
 	p->n_peps++;
-	pep_node(e, node);
 	tracks_pep(p, e, true);
-	ep_build(p, e, node, false);	/* pep_remove cleared the old one */
+	ep_build(p, e, false);	/* pep_remove cleared the old one */
 	if (e->n_networks)
 		p->tracks_dirty = true;	/* its chains may name a new n- set */
 	hosts_mark(p, e);
@@ -573,10 +515,10 @@ static void wep_event(struct felix *f, const char *key, const char *text,
 static struct ppol *pol_find(struct fpol *p, const char *name, size_t *idx)
 {
 	for (size_t i = 0; i < p->n_pols; i++)
-		if (!strcmp(p->pols[i]->np.name, name)) {
+		if (!strcmp(p->pols[i]->np->name, name)) {
 			if (idx)
 				*idx = i;
-			return p->pols[i];
+			return (struct ppol *)p->pols[i];
 		}
 	return NULL;
 }
@@ -585,8 +527,8 @@ static void ppol_free(struct ppol *pp)
 {
 	if (!pp)
 		return;
+	compile_policy_clear(&pp->cp);
 	netpolicy_clear(&pp->np);
-	selector_free(pp->sel);
 	free(pp);
 }
 
@@ -617,14 +559,12 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		}
 		nw->np = res.u.netpolicy;	/* moved: res is not cleared */
 		memset(&res.u.netpolicy, 0, sizeof(res.u.netpolicy));
-		if (nw->np.selector && nw->np.selector[0]) {
-			struct selector_err se;
-
-			/* validated when stored; a failure selects nothing */
-			if (selector_parse(nw->np.selector, &nw->sel, &se) < 0) {
-				log_warn("store: network policy %s: selector: %s", name, se.msg);
-				nw->np.ingress = nw->np.egress = false;
-			}
+		/* validated when stored; a failure selects nothing */
+		if (compile_policy_prepare(&nw->cp, &nw->np, &er) < 0) {
+			log_warn("store: network policy %s: %s", name,
+				 er.n ? er.msg[0] : "out of memory");
+			errs_clear(&er);
+			nw->np.ingress = nw->np.egress = false;
 		}
 	}
 	if (old) {
@@ -632,7 +572,7 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		compile_policy_del(p->want, name);
 	}
 	if (nw) {
-		struct ppol **v = realloc(p->pols, (p->n_pols + 1) * sizeof(*v));
+		struct compile_policy **v = realloc(p->pols, (p->n_pols + 1) * sizeof(*v));
 
 		if (!v) {
 			ppol_free(nw);
@@ -640,7 +580,7 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 			p->verify = true;
 		} else {
 			p->pols = v;
-			p->pols[p->n_pols++] = nw;
+			p->pols[p->n_pols++] = &nw->cp;
 			if (compile_policy_chains(p->want, &nw->np, &er) < 0) {
 				log_warn("nft: policy %s: %s", name, er.n ? er.msg[0] : "cannot compile");
 				errs_clear(&er);
@@ -655,18 +595,15 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 	for (size_t b = 0; b < p->peps.nb; b++)
 		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
 			const struct pep *e = (const struct pep *)h;
-			char node[RES_NAME_MAX];
 			bool hit = false;
 
 			if (!e->local || !pep_has_addr(e))
 				continue;
 			for (int in = 0; in < 2 && !hit; in++)
-				hit = (old && ppol_selects(old, &e->labels, in)) ||
-				      (nw && ppol_selects(nw, &e->labels, in));
-			if (hit) {
-				pep_node(e, node);
-				ep_build(p, e, node, true);
-			}
+				hit = (old && compile_selects(&old->cp, &e->v, in)) ||
+				      (nw && compile_selects(&nw->cp, &e->v, in));
+			if (hit)
+				ep_build(p, e, true);
 		}
 	ppol_free(old);
 	p->tracks_dirty = true;
@@ -803,7 +740,7 @@ static void state_clear(struct fpol *p)
 	htab_clear(&p->peps);
 	p->n_peps = 0;
 	for (size_t i = 0; i < p->n_pols; i++)
-		ppol_free(p->pols[i]);
+		ppol_free((struct ppol *)p->pols[i]);
 	p->n_pols = 0;
 	p->n_nets = 0;
 	for (size_t i = 0; i < p->n_pools; i++)

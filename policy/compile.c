@@ -147,16 +147,25 @@ static struct nir_rule *rule_if(struct nir_chain *c, enum nir_key k,
 	return r;
 }
 
+/* The address set `name` of owner o, made when missing (o taken: the set
+ * keeps it, or it is released). */
 static int set_ensure(struct nir_table *t, const char *name,
-		      enum nir_set_type type, const char *comment)
+		      const char *comment, struct nir_owner *o)
 {
 	struct nir_set *s = nir_set_find(t, name);
 
-	if (s)
-		return 0;
-	s = nir_set_add(t, name, type);
-	if (!s)
+	if (!o)
 		return -ENOMEM;
+	if (s) {
+		nir_owner_unref(o);
+		return 0;
+	}
+	s = nir_set_add(t, name, NST_IPV4);
+	if (!s) {
+		nir_owner_unref(o);
+		return -ENOMEM;
+	}
+	s->owner = o;
 	if (comment && !(s->comment = strdup(comment))) {
 		nir_set_del(t, name);
 		return -ENOMEM;
@@ -164,9 +173,25 @@ static int set_ensure(struct nir_table *t, const char *name,
 	return 0;
 }
 
-static bool ep_routed(const struct wep *w)
+void compile_ep_of_wep(struct compile_ep *v, const struct wep *w)
 {
-	if (w->mode != WEP_ROUTED)
+	v->node = w->node;
+	v->name = w->name;
+	v->routed = w->mode == WEP_ROUTED;
+	v->ifname = w->ifname;
+	v->n_nets = w->n_nets < WEP_MAX_NETS ? w->n_nets : WEP_MAX_NETS;
+	v->nets = w->nets;
+	v->labels = &w->labels;
+	v->n_networks = w->n_networks < WEP_MAX_NETWORKS ? w->n_networks :
+			WEP_MAX_NETWORKS;
+	v->networks = (const char (*)[RES_NAME_MAX])w->networks;
+	v->n_ports = w->n_ports < WEP_MAX_PORTS ? w->n_ports : WEP_MAX_PORTS;
+	v->ports = w->ports;
+}
+
+static bool ep_routed(const struct compile_ep *w)
+{
+	if (!w->routed)
 		return false;
 	for (size_t i = 0; i < w->n_nets; i++)
 		if (w->nets[i].len == 32)
@@ -175,13 +200,13 @@ static bool ep_routed(const struct wep *w)
 }
 
 /* Routed, with a host-side interface and an address: gets chains. */
-static bool ep_local_ok(const struct wep *w)
+static bool ep_local_ok(const struct compile_ep *w)
 {
 	return ep_routed(w) && w->ifname[0] && strlen(w->ifname) < NIR_IFNAMSIZ;
 }
 
 /* The workload's first address (its DNAT target). */
-static uint32_t ep_addr(const struct wep *w)
+static uint32_t ep_addr(const struct compile_ep *w)
 {
 	for (size_t i = 0; i < w->n_nets; i++)
 		if (w->nets[i].len == 32)
@@ -189,7 +214,7 @@ static uint32_t ep_addr(const struct wep *w)
 	return 0;
 }
 
-static bool ep_default_member(const struct wep *w)
+static bool ep_default_member(const struct compile_ep *w)
 {
 	if (w->n_networks == 0)
 		return true;
@@ -199,7 +224,7 @@ static bool ep_default_member(const struct wep *w)
 	return false;
 }
 
-static bool ep_in_network(const struct wep *w, const char *net)
+static bool ep_in_network(const struct compile_ep *w, const char *net)
 {
 	for (size_t i = 0; i < w->n_networks; i++)
 		if (!strcmp(w->networks[i], net))
@@ -483,11 +508,12 @@ static int selector_set(struct rule_ctx *x, const char *text, const char *field,
 	if (err < 0)
 		return err;
 	canon = selector_canon(s);
-	selector_free(s);
-	if (!canon)
+	if (!canon) {
+		selector_free(s);
 		return -ENOMEM;
+	}
 	compile_name_selector_set(canon, name);
-	err = set_ensure(x->t, name, NST_IPV4, canon);
+	err = set_ensure(x->t, name, canon, nir_owner_selector(s));
 	free(canon);
 	return err;
 }
@@ -658,13 +684,6 @@ void compile_policy_del(struct nir_table *t, const char *name)
 	nir_chain_del(t, buf);
 }
 
-bool compile_selects(const struct netpolicy *np, const struct wep *w, bool ingress)
-{
-	if (!(ingress ? np->ingress : np->egress))
-		return false;
-	return selector_match_text(np->selector, &w->labels) == 1;
-}
-
 static int policy_cmp(const void *a, const void *b)
 {
 	const struct netpolicy *x = *(const struct netpolicy *const *)a;
@@ -681,6 +700,48 @@ void compile_sort(const struct netpolicy **v, size_t n)
 {
 	if (n > 1)
 		qsort(v, n, sizeof(*v), policy_cmp);
+}
+
+int compile_policy_prepare(struct compile_policy *cp,
+			   const struct netpolicy *np, struct errs *e)
+{
+	struct selector_err serr;
+	int err;
+
+	cp->np = np;
+	cp->sel = NULL;
+	err = selector_parse(np->selector ? np->selector : "", &cp->sel, &serr);
+	if (err == -EINVAL && e)
+		errs_add(e, "policy %s: selector: %s (at %d)", np->name, serr.msg,
+			 serr.pos);
+	return err;
+}
+
+void compile_policy_clear(struct compile_policy *cp)
+{
+	selector_free(cp->sel);
+	cp->sel = NULL;
+}
+
+bool compile_selects(const struct compile_policy *cp,
+		     const struct compile_ep *ep, bool ingress)
+{
+	if (!(ingress ? cp->np->ingress : cp->np->egress))
+		return false;
+	return selector_match(cp->sel, ep->labels);
+}
+
+size_t compile_select(const struct compile_policy *const *v, size_t n,
+		      const struct compile_ep *ep, bool ingress,
+		      const struct netpolicy **out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (compile_selects(v[i], ep, ingress))
+			out[k++] = v[i]->np;
+	compile_sort(out, k);
+	return k;
 }
 
 /* ------------------------------------------------------------ endpoints */
@@ -714,7 +775,7 @@ static int verdict_rule(struct nir_chain *c, enum nir_stmt_type v,
 /* What the workload's networks allow, for an unselected workload or after
  * a Pass. */
 static int network_rules(struct nir_table *t, struct nir_chain *c,
-			 const struct wep *w, bool ingress)
+			 const struct compile_ep *w, bool ingress)
 {
 	char name[NIR_NAME_MAX], comment[RES_NAME_MAX + 16];
 	struct nir_rule *r;
@@ -727,7 +788,8 @@ static int network_rules(struct nir_table *t, struct nir_chain *c,
 	for (size_t i = 0; i < w->n_networks; i++) {
 		compile_name_network_set(w->networks[i], name);
 		snprintf(comment, sizeof(comment), "network %s", w->networks[i]);
-		if ((err = set_ensure(t, name, NST_IPV4, w->networks[i])) < 0)
+		if ((err = set_ensure(t, name, w->networks[i],
+				      nir_owner_network(w->networks[i]))) < 0)
 			return err;
 		if (!(r = nir_rule_add(c)))
 			return -ENOMEM;
@@ -783,7 +845,7 @@ static int ep_chain_name(const struct nir_chain *c, const char *prefix,
  * scratch table and kept once per distinct body (ep_chain_name): 1,000
  * workloads of a few kinds cost a few chains, and adding one more workload
  * usually adds no rule at all (only map elements). */
-static int ep_chain(struct nir_table *t, const struct wep *w, bool ingress,
+static int ep_chain(struct nir_table *t, const struct compile_ep *w, bool ingress,
 		    const struct netpolicy *const *pols, size_t n, char *out)
 {
 	enum nir_stmt_type ok = ingress ? NS_ACCEPT : NS_RETURN;
@@ -842,7 +904,7 @@ static int ep_chain(struct nir_table *t, const struct wep *w, bool ingress,
 }
 
 /* Puts w's element into a verdict map: goto chain. */
-static int vmap_put(struct nir_table *t, const char *map, const struct wep *w,
+static int vmap_put(struct nir_table *t, const char *map, const struct compile_ep *w,
 		    const char *chain)
 {
 	struct nir_set *s = nir_set_find(t, map);
@@ -857,7 +919,7 @@ static int vmap_put(struct nir_table *t, const char *map, const struct wep *w,
 	return nir_set_elem_put(s, &el);
 }
 
-int compile_ep_chains(struct nir_table *t, const struct wep *w,
+int compile_ep_chains(struct nir_table *t, const struct compile_ep *w,
 		  const struct netpolicy *const *egress, size_t n_egress,
 		  const struct netpolicy *const *ingress, size_t n_ingress)
 {
@@ -871,6 +933,27 @@ int compile_ep_chains(struct nir_table *t, const struct wep *w,
 	    (err = vmap_put(t, COMPILE_MAP_FROM_WL, w, from)) < 0)
 		return err;
 	return vmap_put(t, COMPILE_MAP_TO_WL, w, to);
+}
+
+int compile_ep_add(struct nir_table *t, const struct compile_ep *w,
+		   const struct compile_policy *const *pols, size_t n_pols)
+{
+	const struct netpolicy **eg = malloc((n_pols + 1) * sizeof(*eg));
+	const struct netpolicy **ig = malloc((n_pols + 1) * sizeof(*ig));
+	size_t ne, ni;
+	int err = -ENOMEM;
+
+	if (!eg || !ig)
+		goto out;
+	ne = compile_select(pols, n_pols, w, false, eg);
+	ni = compile_select(pols, n_pols, w, true, ig);
+	err = compile_ep_chains(t, w, eg, ne, ig, ni);
+	if (err == 0)
+		err = compile_ep_elems(t, w);
+out:
+	free(eg);
+	free(ig);
+	return err;
 }
 
 /* A shared endpoint chain's name: from-/to- and 12 hex digits. */
@@ -953,7 +1036,7 @@ int compile_ep_chain_names(const struct nir_table *t, const char *ifname,
 	return found == 2 ? 0 : -ENOENT;
 }
 
-static int ports_elems(struct nir_table *t, const struct wep *w)
+static int ports_elems(struct nir_table *t, const struct compile_ep *w)
 {
 	struct nir_set *ports = nir_set_find(t, COMPILE_MAP_PORTS);
 	struct nir_set *ports_ip = nir_set_find(t, COMPILE_MAP_PORTS_IP);
@@ -978,7 +1061,7 @@ static int ports_elems(struct nir_table *t, const struct wep *w)
 	return 0;
 }
 
-int compile_ep_elems(struct nir_table *t, const struct wep *w)
+int compile_ep_elems(struct nir_table *t, const struct compile_ep *w)
 {
 	struct nir_set *src = nir_set_find(t, COMPILE_SET_WL_SRC);
 	struct nir_elem el;
@@ -1001,8 +1084,8 @@ int compile_ep_elems(struct nir_table *t, const struct wep *w)
 }
 
 /* Deletes the elements of s for which keep() is false. */
-static void elems_drop(struct nir_set *s, const struct wep *w,
-		       bool (*match)(const struct nir_elem *, const struct wep *))
+static void elems_drop(struct nir_set *s, const struct compile_ep *w,
+		       bool (*match)(const struct nir_elem *, const struct compile_ep *))
 {
 	size_t k = 0;
 
@@ -1015,12 +1098,12 @@ static void elems_drop(struct nir_set *s, const struct wep *w,
 	s->n = k;
 }
 
-static bool elem_of_if(const struct nir_elem *e, const struct wep *w)
+static bool elem_of_if(const struct nir_elem *e, const struct compile_ep *w)
 {
 	return !strncmp(e->ifname, w->ifname, NIR_IFNAMSIZ);
 }
 
-static bool elem_to_wl(const struct nir_elem *e, const struct wep *w)
+static bool elem_to_wl(const struct nir_elem *e, const struct compile_ep *w)
 {
 	for (size_t i = 0; i < w->n_nets; i++)
 		if (w->nets[i].len == 32 && w->nets[i].addr == e->to_addr)
@@ -1028,7 +1111,7 @@ static bool elem_to_wl(const struct nir_elem *e, const struct wep *w)
 	return false;
 }
 
-void compile_ep_del(struct nir_table *t, const struct wep *w)
+void compile_ep_del(struct nir_table *t, const struct compile_ep *w)
 {
 	if (w->ifname[0]) {
 		/* its chains are shared: compile_chains_gc removes the unused */
@@ -1067,10 +1150,19 @@ static int u32_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Replaces s's elements by the addresses of the workloads keep() accepts
- * (sorted first: each put is then an append). */
-static int set_refill(struct nir_set *s, const struct wep *const *eps,
-		      size_t n_eps, const struct selector *sel, const char *net)
+bool compile_set_member(const struct nir_owner *o, const struct compile_ep *ep)
+{
+	if (!o || !ep_routed(ep))
+		return false;
+	if (o->kind == NIR_OWNER_SELECTOR)
+		return selector_match(o->sel, ep->labels);
+	return o->kind == NIR_OWNER_NETWORK && ep_in_network(ep, o->network);
+}
+
+/* Replaces s's elements by the addresses of its owner's workloads (sorted
+ * first: each put is then an append). */
+static int set_refill(struct nir_set *s, const struct compile_ep *const *eps,
+		      size_t n_eps)
 {
 	uint32_t *v = NULL;
 	size_t n = 0, cap = 0;
@@ -1079,10 +1171,9 @@ static int set_refill(struct nir_set *s, const struct wep *const *eps,
 
 	s->n = 0;
 	for (size_t i = 0; i < n_eps; i++) {
-		const struct wep *w = eps[i];
+		const struct compile_ep *w = eps[i];
 
-		if (!ep_routed(w) || (sel && !selector_match(sel, &w->labels)) ||
-		    (net && !ep_in_network(w, net)) || (!sel && !net))
+		if (!compile_set_member(s->owner, w))
 			continue;
 		for (size_t j = 0; j < w->n_nets; j++) {
 			if (w->nets[j].len != 32)
@@ -1113,40 +1204,13 @@ out:
 	return err;
 }
 
-static bool is_selector_set(const struct nir_set *s)
-{
-	return s->type == NST_IPV4 && !strncmp(s->name, "s-", 2);
-}
-
-static bool is_network_set(const struct nir_set *s)
-{
-	return s->type == NST_IPV4 && !strncmp(s->name, "n-", 2);
-}
-
-int compile_sets_fill(struct nir_table *t, const struct wep *const *eps,
-		  size_t n_eps)
+int compile_sets_fill(struct nir_table *t, const struct compile_ep *const *eps,
+		      size_t n_eps)
 {
 	for (size_t i = 0; i < t->n_sets; i++) {
-		struct nir_set *s = t->sets[i];
-		struct selector_err serr;
-		struct selector *sel = NULL;
-		int err = 0;
+		int err;
 
-		if (is_selector_set(s)) {
-			err = selector_parse(s->comment ? s->comment : "", &sel, &serr);
-			if (err == -EINVAL) {
-				s->n = 0;	/* emptied: selects nothing */
-				continue;
-			}
-			if (err == 0)
-				err = set_refill(s, eps, n_eps, sel, NULL);
-			selector_free(sel);
-		} else if (is_network_set(s)) {
-			/* its comment is the network's name (names may be cut) */
-			err = set_refill(s, eps, n_eps, NULL,
-					 s->comment ? s->comment : s->name + 2);
-		}
-		if (err < 0)
+		if (t->sets[i]->owner && (err = set_refill(t->sets[i], eps, n_eps)) < 0)
 			return err;
 	}
 	return 0;
@@ -1192,8 +1256,7 @@ void compile_sets_gc(struct nir_table *t)
 		const struct nir_set *s = t->sets[i];
 		const char *key = s->name;
 
-		if ((is_selector_set(s) || is_network_set(s)) &&
-		    !(n && bsearch(&key, used, n, sizeof(*used), str_cmp)))
+		if (s->owner && !(n && bsearch(&key, used, n, sizeof(*used), str_cmp)))
 			nir_set_del(t, s->name);
 	}
 out:
@@ -1202,24 +1265,20 @@ out:
 
 /* ------------------------------------------------------------ the whole */
 
-struct compiled_policy {
-	const struct netpolicy *np;
-	struct selector *sel;
-};
-
 static int ifname_cmp(const void *a, const void *b)
 {
-	const struct wep *x = *(const struct wep *const *)a;
-	const struct wep *y = *(const struct wep *const *)b;
+	const struct compile_ep *x = *(const struct compile_ep *const *)a;
+	const struct compile_ep *y = *(const struct compile_ep *const *)b;
 
 	return strcmp(x->ifname, y->ifname);
 }
 
 /* The local workloads that get chains, by interface name (so that their
  * chains and elements are appended in order). */
-static const struct wep **local_eps(const struct compile_input *in, size_t *n)
+static const struct compile_ep **local_eps(const struct compile_input *in,
+					   size_t *n)
 {
-	const struct wep **v = malloc((in->n_eps + 1) * sizeof(*v));
+	const struct compile_ep **v = malloc((in->n_eps + 1) * sizeof(*v));
 
 	*n = 0;
 	if (!v)
@@ -1233,69 +1292,33 @@ static const struct wep **local_eps(const struct compile_input *in, size_t *n)
 	return v;
 }
 
-/* The policies sorted, with their selectors parsed; NULL with e filled. */
-static struct compiled_policy *policies_prepare(const struct compile_input *in,
-						struct errs *e, int *err)
+/* The policies with their selectors parsed (pointers into cp in pp);
+ * -EINVAL with e told, or -ENOMEM. */
+static int policies_prepare(const struct compile_input *in,
+			    struct compile_policy *cp,
+			    const struct compile_policy **pp, struct errs *e)
 {
-	struct compiled_policy *cp = calloc(in->n_policies + 1, sizeof(*cp));
-	const struct netpolicy **v = malloc((in->n_policies + 1) * sizeof(*v));
-	struct selector_err serr;
-
-	*err = -ENOMEM;
-	if (!cp || !v)
-		goto fail;
-	memcpy(v, in->policies, in->n_policies * sizeof(*v));
-	compile_sort(v, in->n_policies);
 	for (size_t i = 0; i < in->n_policies; i++) {
-		cp[i].np = v[i];
-		*err = selector_parse(v[i]->selector ? v[i]->selector : "",
-				      &cp[i].sel, &serr);
-		if (*err == -EINVAL && e)
-			errs_add(e, "policy %s: selector: %s (at %d)", v[i]->name,
-				 serr.msg, serr.pos);
-		if (*err < 0)
-			goto fail;
+		int err = compile_policy_prepare(&cp[i], in->policies[i], e);
+
+		if (err < 0)
+			return err;
+		pp[i] = &cp[i];
 	}
-	free(v);
-	return cp;
-fail:
-	for (size_t i = 0; cp && i < in->n_policies; i++)
-		selector_free(cp[i].sel);
-	free(cp);
-	free(v);
-	return NULL;
+	return 0;
 }
 
 static int eps_compile(struct nir_table *t, const struct compile_input *in,
-		       const struct compiled_policy *cp)
+		       const struct compile_policy *const *pp)
 {
-	const struct netpolicy **eg = malloc((in->n_policies + 1) * sizeof(*eg));
-	const struct netpolicy **ig = malloc((in->n_policies + 1) * sizeof(*ig));
-	const struct wep **eps = NULL;
+	const struct compile_ep **eps;
 	size_t n = 0;
-	int err = -ENOMEM;
+	int err = 0;
 
-	if (!eg || !ig || !(eps = local_eps(in, &n)))
-		goto out;
-	err = 0;
-	for (size_t i = 0; i < n && err == 0; i++) {
-		size_t ne = 0, ni = 0;
-
-		for (size_t j = 0; j < in->n_policies; j++) {
-			if (!selector_match(cp[j].sel, &eps[i]->labels))
-				continue;
-			if (cp[j].np->egress)
-				eg[ne++] = cp[j].np;
-			if (cp[j].np->ingress)
-				ig[ni++] = cp[j].np;
-		}
-		err = compile_ep_chains(t, eps[i], eg, ne, ig, ni);
-		if (err == 0)
-			err = compile_ep_elems(t, eps[i]);
-	}
-out:
-	free(eg);
-	free(ig);
+	if (!(eps = local_eps(in, &n)))
+		return -ENOMEM;
+	for (size_t i = 0; i < n && err == 0; i++)
+		err = compile_ep_add(t, eps[i], pp, in->n_policies);
 	free(eps);
 	return err;
 }
@@ -1303,25 +1326,26 @@ out:
 struct nir_table *compile_table(const struct compile_input *in, struct errs *e)
 {
 	struct nir_table *t = nir_table_new();
-	struct compiled_policy *cp = NULL;
+	struct compile_policy *cp = calloc(in->n_policies + 1, sizeof(*cp));
+	const struct compile_policy **pp = calloc(in->n_policies + 1, sizeof(*pp));
 	int err = -ENOMEM;
 
-	if (!t)
+	if (!t || !cp || !pp)
 		goto out;
-	if ((err = compile_base(t, &in->cfg, in->pools, in->n_pools)) < 0)
-		goto out;
-	if (!(cp = policies_prepare(in, e, &err)))
+	if ((err = compile_base(t, &in->cfg, in->pools, in->n_pools)) < 0 ||
+	    (err = policies_prepare(in, cp, pp, e)) < 0)
 		goto out;
 	for (size_t i = 0; i < in->n_policies; i++)
-		if ((err = compile_policy_chains(t, cp[i].np, e)) < 0)
+		if ((err = compile_policy_chains(t, in->policies[i], e)) < 0)
 			goto out;
-	if ((err = eps_compile(t, in, cp)) < 0)
+	if ((err = eps_compile(t, in, pp)) < 0)
 		goto out;
 	err = compile_sets_fill(t, in->eps, in->n_eps);
 out:
 	for (size_t i = 0; cp && i < in->n_policies; i++)
-		selector_free(cp[i].sel);
+		compile_policy_clear(&cp[i]);
 	free(cp);
+	free(pp);
 	if (err < 0) {
 		if (err == -ENOMEM && e)
 			errs_add(e, "out of memory compiling the nftables table");

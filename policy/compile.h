@@ -89,12 +89,55 @@ struct compile_config {
 	enum compile_host_action ep_to_host;	/* default accept (docs/policy.md) */
 };
 
+/* What the table needs of an endpoint (any node's): a view that borrows
+ * every field, so that felix keeps one per endpoint in its own compact
+ * record and nothing is copied per call. compile_ep_of_wep points one at
+ * a struct wep. */
+struct compile_ep {
+	const char *node;
+	const char *name;
+	bool routed;				/* mode routed */
+	const char *ifname;			/* host end; "" when none */
+	size_t n_nets;
+	const struct ip4_net *nets;		/* routed: one /32 */
+	const struct labels *labels;
+	size_t n_networks;			/* 0: `default` only */
+	const char (*networks)[RES_NAME_MAX];
+	size_t n_ports;
+	const struct wep_port *ports;
+};
+
+void compile_ep_of_wep(struct compile_ep *v, const struct wep *w);
+
+/* A policy ready for selection: its selector parsed once. The one
+ * implementation of "which policies select this endpoint, in which order",
+ * used by compile_table and by felix. */
+struct compile_policy {
+	const struct netpolicy *np;		/* borrowed */
+	struct selector *sel;			/* owned; NULL: all() */
+};
+
+/* Parses np's selector into cp. 0, -EINVAL (e told "policy NAME:
+ * selector: ..."), -ENOMEM. compile_policy_clear(cp) frees the selector. */
+int compile_policy_prepare(struct compile_policy *cp,
+			   const struct netpolicy *np, struct errs *e);
+void compile_policy_clear(struct compile_policy *cp);
+
+/* Whether cp selects ep for a direction (its selector and types). */
+bool compile_selects(const struct compile_policy *cp,
+		     const struct compile_ep *ep, bool ingress);
+/* The policies of v selecting ep for the direction, in (order, name)
+ * order, into out (room for n); returns how many. */
+size_t compile_select(const struct compile_policy *const *v, size_t n,
+		      const struct compile_ep *ep, bool ingress,
+		      const struct netpolicy **out);
+
 /* Everything the table depends on. Arrays of borrowed pointers. */
 struct compile_input {
 	const char *node;			/* this node */
 	struct compile_config cfg;
 	size_t n_eps;
-	const struct wep *const *eps;		/* every node's endpoints */
+	const struct compile_ep *const *eps;	/* every node's endpoints */
 	size_t n_policies;
 	const struct netpolicy *const *policies;
 	size_t n_networks;
@@ -114,52 +157,57 @@ void compile_name_network_set(const char *network, char *buf);	/* "n-NET" */
 /* The skeleton: base chains, from-wl/to-wl, the maps and wl_src (empty),
  * nat-post's pool rules. Into an empty table t. 0 or -ENOMEM. */
 int compile_base(struct nir_table *t, const struct compile_config *cfg,
-	     const struct ippool *const *pools, size_t n_pools);
+		 const struct ippool *const *pools, size_t n_pools);
 /* Rebuilds only nat-post (pools changed). */
 int compile_nat_post(struct nir_table *t, const struct ippool *const *pools,
-		 size_t n_pools);
+		     size_t n_pools);
 
 /* A policy's chains pi-NAME and/or pe-NAME (for its types), replacing
  * any old ones. The selector sets its rules use are created empty when
- * missing (the caller fills them: compile_sets_fill). 0, -EINVAL
- * (with e: a selector that does not parse, which validation prevents) or
- * -ENOMEM. */
+ * missing, each with its typed owner (the caller fills them:
+ * compile_sets_fill, or felix's trackers). 0, -EINVAL (with e: a selector
+ * that does not parse, which validation prevents) or -ENOMEM. */
 int compile_policy_chains(struct nir_table *t, const struct netpolicy *np,
-		      struct errs *e);
+			  struct errs *e);
 /* Deletes a policy's chains (its sets stay; compile_sets_gc removes unused). */
 void compile_policy_del(struct nir_table *t, const char *name);
 
-/* Whether np selects w for a direction (its selector and types). */
-bool compile_selects(const struct netpolicy *np, const struct wep *w, bool ingress);
-
 /* One local routed workload's chains, given the policies that select it
- * per direction, already sorted (compile_sort): the shared from-HASH/to-HASH
- * (made when no other workload has the same) or from-open/to-open, and
- * its from_wl/to_wl elements pointing at them. */
-int compile_ep_chains(struct nir_table *t, const struct wep *w,
-		  const struct netpolicy *const *egress, size_t n_egress,
-		  const struct netpolicy *const *ingress, size_t n_ingress);
+ * per direction, already sorted (compile_select): the shared
+ * from-HASH/to-HASH (made when no other workload has the same) or
+ * from-open/to-open, and its from_wl/to_wl elements pointing at them. */
+int compile_ep_chains(struct nir_table *t, const struct compile_ep *w,
+		      const struct netpolicy *const *egress, size_t n_egress,
+		      const struct netpolicy *const *ingress, size_t n_ingress);
 /* Its other elements: wl_src, ports, ports_ip. */
-int compile_ep_elems(struct nir_table *t, const struct wep *w);
+int compile_ep_elems(struct nir_table *t, const struct compile_ep *w);
+/* Both, with the policies of pols that select it (compile_select): what
+ * compile_table does for each local workload and felix for each change.
+ * 0, -EINVAL (not a local routed workload with a host end), -ENOMEM. */
+int compile_ep_add(struct nir_table *t, const struct compile_ep *w,
+		   const struct compile_policy *const *pols, size_t n_pols);
 /* Removes its elements (its chains stay while shared: compile_chains_gc). */
-void compile_ep_del(struct nir_table *t, const struct wep *w);
+void compile_ep_del(struct nir_table *t, const struct compile_ep *w);
 /* Deletes the from-HASH/to-HASH chains no map element names; gone (may be
  * NULL) is told each deleted name. compile_sets_gc calls it first. */
-void compile_chains_gc(struct nir_table *t, void (*gone)(void *ctx, const char *name),
-		   void *ctx);
+void compile_chains_gc(struct nir_table *t,
+		       void (*gone)(void *ctx, const char *name), void *ctx);
 /* The chains the workload with host interface ifname is dispatched to
  * (buffers of NIR_NAME_MAX); -ENOENT when it has no elements. */
 int compile_ep_chain_names(const struct nir_table *t, const char *ifname,
-		       char *from, char *to);
+			   char *from, char *to);
 
 /* Sorts policies by (order, name); a policy without order comes last. */
 void compile_sort(const struct netpolicy **v, size_t n);
 
-/* Fills every s-* and n-* set of t from eps (replacing their elements).
- * A set whose selector no longer parses is emptied. */
-int compile_sets_fill(struct nir_table *t, const struct wep *const *eps,
-		  size_t n_eps);
-/* Deletes s-* and n-* sets no rule refers to. */
+/* Whether ep's addresses belong in a set of owner o (a routed workload
+ * with an address that o's selector selects, or a member of o's network). */
+bool compile_set_member(const struct nir_owner *o, const struct compile_ep *ep);
+/* Fills every owned set of t (selector and network sets) from eps,
+ * replacing their elements. */
+int compile_sets_fill(struct nir_table *t, const struct compile_ep *const *eps,
+		      size_t n_eps);
+/* Deletes the owned sets no rule refers to. */
 void compile_sets_gc(struct nir_table *t);
 
 /* The whole table. NULL on ENOMEM or an invalid input (errors in e). */

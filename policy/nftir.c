@@ -11,8 +11,9 @@
  *
  * Rendering: nft's own input syntax, one rule per line. Strings nft cannot
  * quote (a '"' in a comment) are shown with '\'' instead; comments are cut at
- * NIR_COMMENT_SHOWN bytes, nft's limit (the IR keeps them whole: a selector
- * set's comment is its canonical selector, which compile_sets_fill re-parses).
+ * NIR_COMMENT_SHOWN bytes, nft's limit (the IR keeps them whole). A
+ * selector set's comment is its canonical selector, for the reader only:
+ * what fills the set is its typed owner (nir_owner).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 
 #include "policy/nftir.h"
+#include "model/selector.h"
 
 #define NIR_COMMENT_SHOWN 127	/* nft: 128 bytes with the NUL */
 #define NIR_LOG_PREFIX_MAX 127
@@ -62,10 +64,53 @@ void nir_chain_free(struct nir_chain *c)
 	free(c);
 }
 
+struct nir_owner *nir_owner_selector(struct selector *sel)
+{
+	struct nir_owner *o = calloc(1, sizeof(*o));
+
+	if (!o) {
+		selector_free(sel);
+		return NULL;
+	}
+	o->refs = 1;
+	o->kind = NIR_OWNER_SELECTOR;
+	o->sel = sel;
+	return o;
+}
+
+struct nir_owner *nir_owner_network(const char *network)
+{
+	size_t n = strlen(network);
+	struct nir_owner *o = calloc(1, sizeof(*o) + n + 1);
+
+	if (!o)
+		return NULL;
+	o->refs = 1;
+	o->kind = NIR_OWNER_NETWORK;
+	memcpy(o->network, network, n + 1);
+	return o;
+}
+
+struct nir_owner *nir_owner_ref(struct nir_owner *o)
+{
+	if (o)
+		o->refs++;
+	return o;
+}
+
+void nir_owner_unref(struct nir_owner *o)
+{
+	if (!o || --o->refs)
+		return;
+	selector_free(o->sel);
+	free(o);
+}
+
 void nir_set_free(struct nir_set *s)
 {
 	if (!s)
 		return;
+	nir_owner_unref(s->owner);
 	free(s->comment);
 	free(s->e);
 	free(s);
@@ -987,6 +1032,7 @@ struct nir_set *nir_set_dup(const struct nir_set *s)
 	d->comment = NULL;
 	d->e = NULL;
 	d->cap = d->n = 0;
+	nir_owner_ref(d->owner);
 	if (s->comment && !(d->comment = strdup(s->comment)))
 		goto fail;
 	if (s->n) {

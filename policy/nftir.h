@@ -152,10 +152,33 @@ struct nir_elem {
 	char chain[NIR_NAME_MAX];	/* NST_IFNAME_VMAP: target chain */
 };
 
+/* What an address set holds the addresses of: the workloads a selector
+ * selects, or the members of a network. Typed, so that nobody tells a
+ * set's kind from its name or re-parses a selector from its comment.
+ * Shared by a set and its copies (nir_set_dup): counted references. */
+enum nir_owner_kind { NIR_OWNER_SELECTOR = 1, NIR_OWNER_NETWORK };
+
+struct selector;
+
+struct nir_owner {
+	unsigned refs;
+	uint8_t kind;			/* enum nir_owner_kind */
+	struct selector *sel;		/* NIR_OWNER_SELECTOR: owned, parsed */
+	char network[];			/* NIR_OWNER_NETWORK: its name */
+};
+
+/* A new owner, one reference (NULL on ENOMEM). nir_owner_selector takes
+ * sel (freed also when it fails). */
+struct nir_owner *nir_owner_selector(struct selector *sel);
+struct nir_owner *nir_owner_network(const char *network);
+struct nir_owner *nir_owner_ref(struct nir_owner *o);
+void nir_owner_unref(struct nir_owner *o);	/* NULL: no-op */
+
 struct nir_set {
 	char name[NIR_NAME_MAX];
 	uint8_t type;		/* enum nir_set_type */
-	char *comment;		/* owned, may be NULL (e.g. the selector) */
+	char *comment;		/* owned, may be NULL (e.g. the selector, shown) */
+	struct nir_owner *owner;	/* one reference; NULL: a fixed set */
 	size_t n, cap;
 	struct nir_elem *e;
 	bool bulk;		/* puts append, unsorted, until nir_set_settle()

@@ -22,7 +22,8 @@
 
 struct sc_world {
 	struct wep eps[SC_MAX];
-	const struct wep *epp[SC_MAX];
+	struct compile_ep epv[SC_MAX];		/* views of eps (sc_input) */
+	const struct compile_ep *epp[SC_MAX];
 	size_t n_eps;
 	struct netpolicy pols[SC_MAX];
 	const struct netpolicy *polp[SC_MAX];
@@ -80,7 +81,7 @@ static inline struct wep *sc_ep(struct sc_world *w, const char *node,
 		if (labels_set(&e->labels, kv, eq + 1) < 0)
 			abort();
 	}
-	w->epp[w->n_eps++] = e;
+	w->n_eps++;
 	return e;
 }
 
@@ -197,6 +198,10 @@ static inline void sc_network(struct sc_world *w, const char *name)
 /* Points w->in at the arrays. */
 static inline struct compile_input *sc_input(struct sc_world *w)
 {
+	for (size_t i = 0; i < w->n_eps; i++) {
+		compile_ep_of_wep(&w->epv[i], &w->eps[i]);
+		w->epp[i] = &w->epv[i];
+	}
 	w->in.node = "node1";
 	w->in.n_eps = w->n_eps;
 	w->in.eps = w->epp;

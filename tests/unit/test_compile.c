@@ -127,29 +127,31 @@ static void test_golden(void **state)
 
 /* ------------------------------------------------------------ incremental == whole */
 
-static bool ep_local(const struct compile_input *in, const struct wep *w)
+static bool ep_local(const struct compile_input *in, const struct compile_ep *w)
 {
-	return !strcmp(w->node, in->node) && w->mode == WEP_ROUTED &&
-	       w->ifname[0] && w->n_nets;
+	return !strcmp(w->node, in->node) && w->routed && w->ifname[0] && w->n_nets;
 }
 
-/* One workload as felix adds it: its policies per direction, sorted. */
+/* One workload as felix adds it: its policies per direction (selected and
+ * sorted by compile_select, as felix's are), its chains and elements. */
 static void ep_add(struct nir_table *t, const struct compile_input *in,
-		   const struct wep *w)
+		   const struct compile_ep *w)
 {
+	struct compile_policy cp[SC_MAX];
+	const struct compile_policy *pp[SC_MAX];
 	const struct netpolicy *eg[SC_MAX], *ig[SC_MAX];
-	size_t ne = 0, ni = 0;
+	size_t ne, ni;
 
 	for (size_t i = 0; i < in->n_policies; i++) {
-		if (compile_selects(in->policies[i], w, false))
-			eg[ne++] = in->policies[i];
-		if (compile_selects(in->policies[i], w, true))
-			ig[ni++] = in->policies[i];
+		assert_int_equal(compile_policy_prepare(&cp[i], in->policies[i], NULL), 0);
+		pp[i] = &cp[i];
 	}
-	compile_sort(eg, ne);
-	compile_sort(ig, ni);
+	ne = compile_select(pp, in->n_policies, w, false, eg);
+	ni = compile_select(pp, in->n_policies, w, true, ig);
 	assert_int_equal(compile_ep_chains(t, w, eg, ne, ig, ni), 0);
 	assert_int_equal(compile_ep_elems(t, w), 0);
+	for (size_t i = 0; i < in->n_policies; i++)
+		compile_policy_clear(&cp[i]);
 }
 
 static void same_text(const struct nir_table *a, const struct nir_table *b,
@@ -253,12 +255,18 @@ static void test_selector_sets(void **state)
 	assert_int_equal(s->n, 1);
 	assert_true(set_has(t, name, "10.0.1.20"));
 
-	/* a selector that no longer parses selects nothing */
+	/* what fills it is its typed owner, the parsed selector: the comment
+	 * is for the reader only (never re-parsed) */
 	s = nir_set_find(t, name);
+	assert_non_null(s->owner);
+	assert_int_equal(s->owner->kind, NIR_OWNER_SELECTOR);
 	free(((struct nir_set *)s)->comment);
 	((struct nir_set *)s)->comment = strdup("role ==");
 	assert_int_equal(compile_sets_fill(t, w->in.eps, w->in.n_eps), 0);
-	assert_int_equal(s->n, 0);
+	assert_int_equal(s->n, 1);
+	assert_true(set_has(t, name, "10.0.1.20"));
+	/* a set without an owner (the fixed ones) is not touched */
+	assert_null(nir_set_find(t, COMPILE_SET_WL_SRC)->owner);
 
 	/* unused once its policy is gone */
 	compile_policy_del(t, "allow-web");
@@ -289,6 +297,9 @@ static void test_network_sets(void **state)
 
 	(void)state;
 	assert_int_equal(nir_set_find(t, "n-blue")->n, 3);
+	/* its owner says whose members it holds (not its name) */
+	assert_int_equal(nir_set_find(t, "n-blue")->owner->kind, NIR_OWNER_NETWORK);
+	assert_string_equal(nir_set_find(t, "n-blue")->owner->network, "blue");
 	assert_true(set_has(t, "n-blue", "10.0.0.1"));
 	assert_true(set_has(t, "n-blue", "10.0.0.2"));
 	assert_true(set_has(t, "n-blue", "10.0.1.4"));	/* node2 */
@@ -332,6 +343,7 @@ static void test_ports_elems(void **state)
 	const struct nir_set *p = nir_set_find(t, COMPILE_MAP_PORTS);
 	const struct nir_set *pip = nir_set_find(t, COMPILE_MAP_PORTS_IP);
 	struct wep other;
+	struct compile_ep ov;
 
 	(void)state;
 	assert_int_equal(p->n, 3);	/* node2's 9090 is not ours */
@@ -348,9 +360,10 @@ static void test_ports_elems(void **state)
 	other = w->eps[0];
 	other.nets[0] = sc_net("10.0.0.99/32");
 	strcpy(other.ifname, "ptlnothere");
-	compile_ep_del(t, &other);
+	compile_ep_of_wep(&ov, &other);
+	compile_ep_del(t, &ov);
 	assert_int_equal(p->n, 3);
-	compile_ep_del(t, &w->eps[0]);
+	compile_ep_del(t, &w->epv[0]);
 	assert_int_equal(p->n, 2);
 	assert_int_equal(pip->n, 1);
 	assert_int_equal(nir_set_find(t, COMPILE_SET_WL_SRC)->n, 1);
@@ -655,7 +668,8 @@ static void test_many(void **state)
 {
 	enum { N = 3000 };
 	struct wep *eps = calloc(N, sizeof(*eps));
-	const struct wep **epp = calloc(N, sizeof(*epp));
+	struct compile_ep *epv = calloc(N, sizeof(*epv));
+	const struct compile_ep **epp = calloc(N, sizeof(*epp));
 	struct sc_world *w = world("ingress_allow");
 	struct compile_input in = w->in;
 	struct nir_table *t;
@@ -675,7 +689,8 @@ static void test_many(void **state)
 		eps[i].nets[0].len = 32;
 		assert_int_equal(labels_set(&eps[i].labels, k % 2 ? "role" : "app",
 					    k % 2 ? "frontend" : "web"), 0);
-		epp[i] = &eps[i];
+		compile_ep_of_wep(&epv[i], &eps[i]);
+		epp[i] = &epv[i];
 	}
 	in.eps = epp;
 	in.n_eps = N;
@@ -688,6 +703,7 @@ static void test_many(void **state)
 	for (int i = 0; i < N; i++)
 		labels_clear(&eps[i].labels);
 	free(eps);
+	free(epv);
 	free(epp);
 	world_free(w);
 }
