@@ -1160,14 +1160,6 @@ int nftk_replace(struct nftk *k, const struct nir_table *t, char *err,
 
 /* ---------- incremental ---------- */
 
-static bool listed(char *const *names, size_t n, size_t upto, const char *s)
-{
-	for (size_t i = 0; i < upto && i < n; i++)
-		if (!strcmp(names[i], s))
-			return true;
-	return false;
-}
-
 /* The elements of a (in old) missing from b (in new), as pointers; with
  * `changed`, also those whose data differs. */
 static int elem_diff(const struct nir_set *a, const struct nir_set *bs,
@@ -1209,7 +1201,8 @@ static int elem_diff(const struct nir_set *a, const struct nir_set *bs,
  * (their jumps gone), 6 then deleted (one removed chain may jump to
  * another); 7 removed sets. */
 int nftk_update(struct nftk *k, const struct nir_table *old,
-		const struct nir_table *new, char *const *names, size_t n,
+		const struct nir_table *new,
+		const struct nftk_piece *const *pieces, size_t n,
 		char *err, size_t len)
 {
 	struct batch b = { .t = new };
@@ -1218,16 +1211,15 @@ int nftk_update(struct nftk *k, const struct nir_table *old,
 	b_begin(k, &b);
 	for (int phase = 1; phase <= 7 && !b.err; phase++) {
 		for (size_t i = 0; i < n && !b.err; i++) {
-			const char *name = names[i];
-			const struct nir_chain *oc = nir_chain_find(old, name);
-			const struct nir_chain *nc = nir_chain_find(new, name);
-			const struct nir_set *os = nir_set_find(old, name);
-			const struct nir_set *ns = nir_set_find(new, name);
+			const char *name = pieces[i]->name;
+			bool chain = pieces[i]->kind == NFTK_CHAIN;
+			const struct nir_chain *oc = chain ? nir_chain_find(old, name) : NULL;
+			const struct nir_chain *nc = chain ? nir_chain_find(new, name) : NULL;
+			const struct nir_set *os = chain ? NULL : nir_set_find(old, name);
+			const struct nir_set *ns = chain ? NULL : nir_set_find(new, name);
 			const struct nir_elem **v;
 			size_t nv;
 
-			if (listed(names, n, i, name))
-				continue;
 			if (phase == 1 && nc && !oc)
 				b_chain(k, &b, NFT_MSG_NEWCHAIN, nc);
 			if (phase == 1 && ns && !os)

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "policy/nftir.h"
 
@@ -43,11 +44,21 @@ int nftk_verify(struct nftk *k, const struct nir_table *t, char *why,
 int nftk_replace(struct nftk *k, const struct nir_table *t, char *err,
 		 size_t len);
 
-/* Brings the named chains and sets from their state in old to their state
- * in new (a name absent from one side is created or deleted), in one
- * transaction. Names may repeat. Both tables are borrowed. */
+/* A piece of the table: a chain or a set, by name. */
+enum nftk_piece_kind { NFTK_CHAIN, NFTK_SET };
+
+struct nftk_piece {
+	uint8_t kind;			/* enum nftk_piece_kind */
+	char name[NIR_NAME_MAX];
+};
+
+/* Brings the pieces from their state in old to their state in new (one
+ * absent from one side is created or deleted), in one transaction. Each
+ * piece at most once (the caller de-duplicates). Both tables and the
+ * pieces are borrowed. */
 int nftk_update(struct nftk *k, const struct nir_table *old,
-		const struct nir_table *new, char *const *names, size_t n,
+		const struct nir_table *new,
+		const struct nftk_piece *const *pieces, size_t n,
 		char *err, size_t len);
 
 /* Messages and bytes of the last batch (for logs and benchmarks). */

@@ -102,7 +102,10 @@ struct fpol {
 	size_t n_tracks;
 
 	struct nir_table *want, *have;
-	char **dirty;
+	/* the pieces changed in want since have: each queued once (dirty_idx
+	 * finds it), in the order first queued */
+	struct htab dirty_idx;
+	struct nftk_piece **dirty;
 	size_t n_dirty, cap_dirty;
 	bool verify;			/* read the kernel's table back */
 	const char *verify_why;
@@ -117,23 +120,50 @@ struct fpol {
 
 /* ---------- small helpers ---------- */
 
-static void dirty_add(struct fpol *p, const char *name)
-{
-	char *s;
+/* A queued piece: in fpol.dirty_idx, by kind and name. */
+struct piece {
+	struct hnode h;
+	struct nftk_piece x;
+};
 
+static uint32_t piece_hash(enum nftk_piece_kind kind, const char *name)
+{
+	return hash_u32(hash_str(name), kind);
+}
+
+/* Queues the chain or set `name` for the next batch; a piece queued again
+ * is one entry (O(1) to tell). */
+static void dirty_add(struct fpol *p, enum nftk_piece_kind kind, const char *name)
+{
+	uint32_t hash = piece_hash(kind, name);
+	struct piece *x;
+
+	for (struct hnode *h = htab_first(&p->dirty_idx, hash); h; h = htab_next(h)) {
+		x = container_of(h, struct piece, h);
+		if (x->x.kind == kind && !strcmp(x->x.name, name))
+			return;
+	}
+	if (strlen(name) >= sizeof(x->x.name))
+		goto oom;	/* not a name the IR holds */
 	if (p->n_dirty == p->cap_dirty) {
 		size_t c = p->cap_dirty ? p->cap_dirty * 2 : 64;
-		char **v = realloc(p->dirty, c * sizeof(*v));
+		struct nftk_piece **v = realloc(p->dirty, c * sizeof(*v));
 
 		if (!v)
 			goto oom;
 		p->dirty = v;
 		p->cap_dirty = c;
 	}
-	s = strdup(name);
-	if (!s)
+	x = calloc(1, sizeof(*x));
+	if (!x)
 		goto oom;
-	p->dirty[p->n_dirty++] = s;
+	x->x.kind = (uint8_t)kind;
+	strcpy(x->x.name, name);
+	if (htab_add(&p->dirty_idx, &x->h, hash) < 0) {
+		free(x);
+		goto oom;
+	}
+	p->dirty[p->n_dirty++] = &x->x;
 	return;
 oom:
 	/* cannot track the piece: compare the whole table instead */
@@ -141,10 +171,24 @@ oom:
 	p->verify_why = "out of memory";
 }
 
+static void dirty_chain(struct fpol *p, const char *name)
+{
+	dirty_add(p, NFTK_CHAIN, name);
+}
+
+static void dirty_set(struct fpol *p, const char *name)
+{
+	dirty_add(p, NFTK_SET, name);
+}
+
 static void dirty_clear(struct fpol *p)
 {
-	for (size_t i = 0; i < p->n_dirty; i++)
-		free(p->dirty[i]);
+	for (size_t i = 0; i < p->n_dirty; i++) {
+		struct piece *x = container_of(p->dirty[i], struct piece, x);
+
+		htab_del(&p->dirty_idx, &x->h);
+		free(x);
+	}
 	p->n_dirty = 0;
 }
 
@@ -241,7 +285,7 @@ static void set_elems(struct fpol *p, struct nir_set *s, const struct pep *e,
 		else
 			nir_set_elem_del(s, &el);
 	}
-	dirty_add(p, s->name);
+	dirty_set(p, s->name);
 }
 
 /* An endpoint appeared (add) or is about to go (!add): every set that
@@ -280,7 +324,7 @@ static void track_fill(struct fpol *p, struct ptrack *t)
 					nir_set_elem_put(s, &el);
 				}
 		}
-	dirty_add(p, s->name);
+	dirty_set(p, s->name);
 }
 
 static void track_free(struct ptrack *t)
@@ -293,7 +337,7 @@ static void track_free(struct ptrack *t)
  * none for a set that is gone. */
 static void chain_gone(void *ctx, const char *name)
 {
-	dirty_add(ctx, name);
+	dirty_chain(ctx, name);
 }
 
 static void tracks_sync(struct fpol *p)
@@ -302,7 +346,7 @@ static void tracks_sync(struct fpol *p)
 	compile_sets_gc(p->want);
 	for (size_t i = 0; i < p->n_tracks;) {
 		if (!nir_set_find(p->want, p->tracks[i].set)) {
-			dirty_add(p, p->tracks[i].set);
+			dirty_set(p, p->tracks[i].set);
 			track_free(&p->tracks[i]);
 			p->tracks[i] = p->tracks[--p->n_tracks];
 		} else {
@@ -357,14 +401,14 @@ static void ep_build(struct fpol *p, const struct pep *e, bool clear)
 	 * relist the sets are unsorted and the whole table is compared anyway */
 	if (!nir_set_find(p->want, COMPILE_MAP_FROM_WL)->bulk &&
 	    compile_ep_chain_names(p->want, e->ifname, name, to) == 0) {
-		dirty_add(p, name);
-		dirty_add(p, to);
+		dirty_chain(p, name);
+		dirty_chain(p, to);
 	}
-	dirty_add(p, COMPILE_SET_WL_SRC);
-	dirty_add(p, COMPILE_MAP_FROM_WL);
-	dirty_add(p, COMPILE_MAP_TO_WL);
-	dirty_add(p, COMPILE_MAP_PORTS);
-	dirty_add(p, COMPILE_MAP_PORTS_IP);
+	dirty_set(p, COMPILE_SET_WL_SRC);
+	dirty_set(p, COMPILE_MAP_FROM_WL);
+	dirty_set(p, COMPILE_MAP_TO_WL);
+	dirty_set(p, COMPILE_MAP_PORTS);
+	dirty_set(p, COMPILE_MAP_PORTS_IP);
 }
 
 static void ep_unbuild(struct fpol *p, const struct pep *e)
@@ -373,11 +417,11 @@ static void ep_unbuild(struct fpol *p, const struct pep *e)
 		return;
 	compile_ep_del(p->want, &e->v);
 	p->tracks_dirty = true;		/* its chains may be unused now */
-	dirty_add(p, COMPILE_SET_WL_SRC);
-	dirty_add(p, COMPILE_MAP_FROM_WL);
-	dirty_add(p, COMPILE_MAP_TO_WL);
-	dirty_add(p, COMPILE_MAP_PORTS);
-	dirty_add(p, COMPILE_MAP_PORTS_IP);
+	dirty_set(p, COMPILE_SET_WL_SRC);
+	dirty_set(p, COMPILE_MAP_FROM_WL);
+	dirty_set(p, COMPILE_MAP_TO_WL);
+	dirty_set(p, COMPILE_MAP_PORTS);
+	dirty_set(p, COMPILE_MAP_PORTS_IP);
 }
 
 /* Members of a named network changed: their hosts files are rewritten. */
@@ -588,9 +632,9 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		}
 	}
 	compile_name_policy(name, true, cn);
-	dirty_add(p, cn);
+	dirty_chain(p, cn);
 	compile_name_policy(name, false, cn);
-	dirty_add(p, cn);
+	dirty_chain(p, cn);
 	/* the endpoints it selected or selects: rebuilt */
 	for (size_t b = 0; b < p->peps.nb; b++)
 		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
@@ -654,7 +698,7 @@ static void pool_rebuild(struct fpol *p)
 	if (compile_nat_post(p->want, v, p->n_pools) < 0)
 		p->verify = true;
 	free(v);
-	dirty_add(p, "nat-post");
+	dirty_chain(p, "nat-post");
 }
 
 static void pool_event(struct felix *f, const char *name, const char *text,
@@ -898,14 +942,21 @@ fail:
 static int have_take(struct fpol *p)
 {
 	for (size_t i = 0; i < p->n_dirty; i++) {
-		const char *name = p->dirty[i];
-		const struct nir_chain *c = nir_chain_find(p->want, name);
-		const struct nir_set *s = nir_set_find(p->want, name);
+		const char *name = p->dirty[i]->name;
 
-		nir_chain_del(p->have, name);
-		nir_set_del(p->have, name);
-		if ((c && copy_chain(p->have, c) < 0) || (s && copy_set(p->have, s) < 0))
-			return -ENOMEM;
+		if (p->dirty[i]->kind == NFTK_CHAIN) {
+			const struct nir_chain *c = nir_chain_find(p->want, name);
+
+			nir_chain_del(p->have, name);
+			if (c && copy_chain(p->have, c) < 0)
+				return -ENOMEM;
+		} else {
+			const struct nir_set *s = nir_set_find(p->want, name);
+
+			nir_set_del(p->have, name);
+			if (s && copy_set(p->have, s) < 0)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -986,7 +1037,9 @@ static void sync_dirty(struct felix *f)
 	uint64_t t0 = felix_now_ns();
 	int r;
 
-	r = nftk_update(p->k, p->have, p->want, p->dirty, p->n_dirty, err, sizeof(err));
+	r = nftk_update(p->k, p->have, p->want,
+			(const struct nftk_piece *const *)p->dirty, p->n_dirty,
+			err, sizeof(err));
 	if (r < 0) {
 		fail(f, "updating table inet petrel", r, err);
 		dirty_clear(p);
@@ -996,7 +1049,7 @@ static void sync_dirty(struct felix *f)
 	p->last_batch_us = us_since(t0);
 	nftk_last_batch(p->k, &p->last_batch_msgs, &(size_t){ 0 });
 	log_debug("nft: batch of %zu messages for %zu pieces (%s%s) in %.2f ms "
-		  "(kernel %.2f ms)", p->last_batch_msgs, p->n_dirty, p->dirty[0],
+		  "(kernel %.2f ms)", p->last_batch_msgs, p->n_dirty, p->dirty[0]->name,
 		  p->n_dirty > 1 ? ", ..." : "", p->last_batch_us / 1000.0,
 		  nftk_last_kernel_us(p->k) / 1000.0);
 	if (have_take(p) < 0)
@@ -1320,6 +1373,7 @@ void pol_close(struct felix *f)
 	free(p->pools);
 	free(p->tracks);
 	dirty_clear(p);
+	htab_clear(&p->dirty_idx);
 	free(p->dirty);
 	nir_table_free(p->want);
 	nir_table_free(p->have);
