@@ -84,6 +84,13 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# Unit tests of felix's parts link the felix objects they test (felix is
+# not in the library).
+$(B)/tests/test_pol_hosts: $(B)/tests/unit/test_pol_hosts.o $(B)/felix/pol_hosts.o \
+			   $(B)/felix/htab.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(B)/bench/%: $(B)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -36,36 +36,22 @@ bool hosts_name_valid(const char *name)
 	return true;
 }
 
-static bool wep_has_addr(const struct wep *w)
+static int member_cmp(const struct hosts_member *a, const struct hosts_member *b)
 {
-	return w->mode == WEP_ROUTED && w->n_nets > 0;
-}
-
-static bool wep_in_network(const struct wep *w, const char *net)
-{
-	for (size_t i = 0; i < w->n_networks && i < WEP_MAX_NETWORKS; i++)
-		if (!strcmp(w->networks[i], net))
-			return true;
-	return false;
-}
-
-/* A named network (not the built-in default) both are members of. */
-static bool weps_share_network(const struct wep *a, const struct wep *b)
-{
-	for (size_t i = 0; i < a->n_networks && i < WEP_MAX_NETWORKS; i++)
-		if (strcmp(a->networks[i], NETWORK_DEFAULT) &&
-		    wep_in_network(b, a->networks[i]))
-			return true;
-	return false;
-}
-
-static int wep_cmp(const void *x, const void *y)
-{
-	const struct wep *a = *(const struct wep *const *)x;
-	const struct wep *b = *(const struct wep *const *)y;
 	int d = strcmp(a->name, b->name);
 
 	return d ? d : strcmp(a->node, b->node);
+}
+
+static int member_qcmp(const void *x, const void *y)
+{
+	return member_cmp(x, y);
+}
+
+void hosts_members_sort(struct hosts_member *v, size_t n)
+{
+	if (n > 1)
+		qsort(v, n, sizeof(*v), member_qcmp);
 }
 
 /* Appends "ADDR\tNAME\n" to the growing buffer. */
@@ -92,38 +78,44 @@ static int line_add(char **buf, size_t *len, size_t *cap, uint32_t addr,
 	return 0;
 }
 
-int hosts_render(const struct wep *self, const struct wep *const *all,
-		 size_t n, char **out)
+/* A merge of the sorted lists (a workload is in few networks: the lists
+ * are few), each member once, self left out. */
+int hosts_render(const struct hosts_member *self, bool has_addr,
+		 const struct hosts_list *lists, size_t n_lists, char **out)
 {
-	const struct wep **peers = NULL;
+	size_t *at = NULL;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, np = 0;
+	size_t len = 0, cap = 0;
+	const struct hosts_member *last = NULL;
 	int rc;
 
-	if (!self || !out || (n && !all))
+	if (!self || !out || (n_lists && !lists))
 		return -EINVAL;
-	if (n) {
-		peers = calloc(n, sizeof(*peers));
-		if (!peers)
-			return -ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct wep *w = all[i];
-
-		if (!w || w == self || !wep_has_addr(w) ||
-		    (!strcmp(w->node, self->node) && !strcmp(w->name, self->name)))
-			continue;
-		if (weps_share_network(self, w))
-			peers[np++] = w;
-	}
-	if (np > 1)
-		qsort(peers, np, sizeof(*peers), wep_cmp);
+	if (n_lists && !(at = calloc(n_lists, sizeof(*at))))
+		return -ENOMEM;
 	rc = line_add(&buf, &len, &cap, 0x7f000001u, "localhost");
-	if (rc == 0 && self->n_nets > 0)
-		rc = line_add(&buf, &len, &cap, self->nets[0].addr, self->name);
-	for (size_t i = 0; rc == 0 && i < np; i++)
-		rc = line_add(&buf, &len, &cap, peers[i]->nets[0].addr, peers[i]->name);
-	free(peers);
+	if (rc == 0 && has_addr)
+		rc = line_add(&buf, &len, &cap, self->addr, self->name);
+	while (rc == 0) {
+		const struct hosts_member *m = NULL;
+		size_t from = 0;
+
+		for (size_t i = 0; i < n_lists; i++)
+			if (at[i] < lists[i].n &&
+			    (!m || member_cmp(&lists[i].v[at[i]], m) < 0)) {
+				m = &lists[i].v[at[i]];
+				from = i;
+			}
+		if (!m)
+			break;
+		at[from]++;
+		if ((last && !member_cmp(m, last)) ||
+		    (!strcmp(m->name, self->name) && !strcmp(m->node, self->node)))
+			continue;
+		last = m;
+		rc = line_add(&buf, &len, &cap, m->addr, m->name);
+	}
+	free(at);
 	if (rc < 0) {
 		free(buf);
 		return rc;

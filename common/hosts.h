@@ -7,7 +7,9 @@
  * changed; petrelctl rm removes the folder. The text lists localhost, the
  * workload itself, then (sorted by name) every routed workload with an
  * address that shares a named network (not "default") with it, on any node:
- * names resolve only where the network lets packets through.
+ * names resolve only where the network lets packets through. The caller
+ * hands in one sorted member list per such network (built once per pass,
+ * shared by every member's file), so nothing here knows a resource.
  *
  * Nothing here logs. Errors: -errno.
  */
@@ -17,7 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "model/resource.h"
+#include <stdint.h>
 
 #define HOSTS_ROOT "/etc/netns"
 
@@ -25,11 +27,29 @@
  * '/', not "." or "..", no control characters. */
 bool hosts_name_valid(const char *name);
 
-/* The hosts text of self given all workloads (all[i] borrowed; self may be
- * among them, it is not listed twice). *out: malloc'd, the caller frees.
- * 0 or -ENOMEM, -EINVAL (NULL self/out). */
-int hosts_render(const struct wep *self, const struct wep *const *all,
-		 size_t n, char **out);
+/* One line of a hosts file: a workload with an address (strings borrowed). */
+struct hosts_member {
+	const char *name;
+	const char *node;
+	uint32_t addr;
+};
+
+/* A named network's members, sorted by hosts_members_sort. */
+struct hosts_list {
+	size_t n;
+	const struct hosts_member *v;
+};
+
+/* Sorts by (name, node): the order of a file's lines. */
+void hosts_members_sort(struct hosts_member *v, size_t n);
+
+/* The hosts text of self (its line only when has_addr) given the member
+ * lists of the named networks it is in: each member once (also when in
+ * several lists), self (same name and node) not among them. *out:
+ * malloc'd, the caller frees. 0 or -ENOMEM, -EINVAL (NULL self/out, a
+ * list NULL while n_lists > 0). */
+int hosts_render(const struct hosts_member *self, bool has_addr,
+		 const struct hosts_list *lists, size_t n_lists, char **out);
 
 /* Writes <root>/<netns_name>/hosts atomically (folders made 0755, a
  * temporary file 0644, rename; no fsync: derived state, rewritten by

@@ -195,7 +195,6 @@ struct nl_sock;
 struct sclient;
 struct fbgp;
 struct fpol;
-struct pep;
 
 /* epoll tags (data.ptr points at one of these as its first member) */
 enum esrc_type { ES_SIGNAL, ES_TIMER, ES_NETLINK, ES_WATCH, ES_LISTEN,
@@ -382,6 +381,5 @@ json_t *pol_status_json(struct felix *f);
 /* What felix programmed: the whole table (ep NULL) or one endpoint's
  * pieces, as nft text (malloc'd); NULL with err filled. */
 char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len);
-void pol_hosts_write(struct felix *f, struct pep *e);
 
 #endif

@@ -39,83 +39,11 @@
 #include "common/log.h"
 #include "felix/felix.h"
 #include "felix/nft.h"
+#include "felix/pol_int.h"
 #include "policy/compile.h"
-
-#define POL_RETRY_MS 1000
-
-enum { PK_WEP, PK_POLICY, PK_NETWORK, PK_POOL, PK_N };
 
 static const enum res_kind pk_kind[PK_N] = {
 	RES_WEP, RES_NETPOLICY, RES_NETWORK, RES_IPPOOL,
-};
-
-/* One WorkloadEndpoint of any node, as the table needs it. */
-struct pep {
-	struct hnode h;			/* fpol.peps, hash_str(key) */
-	char key[2 * RES_NAME_MAX];	/* "node/name" */
-	const char *name;		/* into key */
-	char node[RES_NAME_MAX];
-	struct compile_ep v;		/* the compiler's view of it (points
-					 * into this record) */
-	bool local;
-	enum wep_mode mode;
-	char ifname[16];
-	char netns[64];			/* local: the netns name (hosts file) */
-	size_t n_nets;
-	struct ip4_net nets[WEP_MAX_NETS];
-	struct labels labels;		/* owned */
-	size_t n_networks;
-	char (*networks)[RES_NAME_MAX];	/* owned */
-	size_t n_ports;
-	struct wep_port *ports;		/* owned */
-	bool hosts_dirty;
-};
-
-/* A policy: its resource, and the compiler's prepared form of it (first:
- * fpol.pols points at cp). */
-struct ppol {
-	struct compile_policy cp;	/* cp.np = &np */
-	struct netpolicy np;
-};
-
-/* An address set and its typed owner (a selector or a network: what it
- * holds the addresses of). */
-struct ptrack {
-	char set[NIR_NAME_MAX];
-	struct nir_owner *owner;	/* a reference */
-};
-
-struct fpol {
-	struct nftk *k;
-	struct esrc src;		/* epoll tag of the notification fd */
-	char prefix[PK_N][RES_KEY_MAX];
-	int64_t list_rev[PK_N];
-	struct htab peps;
-	size_t n_peps;
-	struct compile_policy **pols;	/* each the cp of a struct ppol */
-	size_t n_pols;
-	struct network *nets;
-	size_t n_nets;
-	struct ippool *pools;
-	size_t n_pools;
-	struct ptrack *tracks;
-	size_t n_tracks;
-
-	struct nir_table *want, *have;
-	/* the pieces changed in want since have: each queued once (dirty_idx
-	 * finds it), in the order first queued */
-	struct htab dirty_idx;
-	struct nftk_piece **dirty;
-	size_t n_dirty, cap_dirty;
-	bool verify;			/* read the kernel's table back */
-	const char *verify_why;
-	uint64_t retry_at;		/* after a failure, monotonic ns; 0 = none */
-	bool hosts_dirty;
-	bool tracks_dirty;		/* sets may have come or gone: tracks_sync */
-	char last_err[256];
-	uint64_t batches, full_replaces, repairs;
-	int64_t last_full_us, last_batch_us;
-	size_t last_batch_msgs;
 };
 
 /* ---------- small helpers ---------- */
@@ -125,6 +53,7 @@ struct piece {
 	struct hnode h;
 	struct nftk_piece x;
 };
+
 
 static uint32_t piece_hash(enum nftk_piece_kind kind, const char *name)
 {
@@ -181,7 +110,7 @@ static void dirty_set(struct fpol *p, const char *name)
 	dirty_add(p, NFTK_SET, name);
 }
 
-static void dirty_clear(struct fpol *p)
+void pol_dirty_clear(struct fpol *p)
 {
 	for (size_t i = 0; i < p->n_dirty; i++) {
 		struct piece *x = container_of(p->dirty[i], struct piece, x);
@@ -201,26 +130,6 @@ static const char *key_name(const char *key, const char *prefix)
 	return key + pl;
 }
 
-/* A temporary struct wep with the fields hosts_render reads (labels
- * borrowed: never wep_clear() it). */
-static void pep_view(const struct pep *e, const char *node, struct wep *w)
-{
-	memset(w, 0, sizeof(*w));
-	snprintf(w->node, sizeof(w->node), "%s", node);
-	snprintf(w->name, sizeof(w->name), "%s", e->name);
-	w->mode = e->mode;
-	memcpy(w->ifname, e->ifname, sizeof(w->ifname));
-	w->n_nets = e->n_nets;
-	memcpy(w->nets, e->nets, sizeof(w->nets));
-	w->labels = e->labels;
-	w->n_networks = e->n_networks;
-	for (size_t i = 0; i < e->n_networks && i < WEP_MAX_NETWORKS; i++)
-		memcpy(w->networks[i], e->networks[i], RES_NAME_MAX);
-	w->n_ports = e->n_ports;
-	for (size_t i = 0; i < e->n_ports && i < WEP_MAX_PORTS; i++)
-		w->ports[i] = e->ports[i];
-}
-
 static void pep_node(const struct pep *e, char *node)
 {
 	size_t n = (size_t)(e->name - e->key) - 1;
@@ -229,20 +138,7 @@ static void pep_node(const struct pep *e, char *node)
 	node[n] = '\0';
 }
 
-static bool pep_in_net(const struct pep *e, const char *net)
-{
-	for (size_t i = 0; i < e->n_networks; i++)
-		if (!strcmp(e->networks[i], net))
-			return true;
-	return false;
-}
-
-static bool pep_has_addr(const struct pep *e)
-{
-	return e->mode == WEP_ROUTED && e->n_nets > 0;
-}
-
-static struct pep *pep_find(struct fpol *p, const char *key)
+struct pep *pol_pep_find(struct fpol *p, const char *key)
 {
 	for (struct hnode *h = htab_first(&p->peps, hash_str(key)); h; h = htab_next(h)) {
 		struct pep *e = (struct pep *)h;
@@ -340,7 +236,7 @@ static void chain_gone(void *ctx, const char *name)
 	dirty_chain(ctx, name);
 }
 
-static void tracks_sync(struct fpol *p)
+void pol_tracks_sync(struct fpol *p)
 {
 	compile_chains_gc(p->want, chain_gone, p);
 	compile_sets_gc(p->want);
@@ -424,26 +320,6 @@ static void ep_unbuild(struct fpol *p, const struct pep *e)
 	dirty_set(p, COMPILE_MAP_PORTS_IP);
 }
 
-/* Members of a named network changed: their hosts files are rewritten. */
-static void hosts_mark(struct fpol *p, const struct pep *changed)
-{
-	if (changed->n_networks == 0)
-		return;
-	for (size_t b = 0; b < p->peps.nb; b++)
-		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
-			struct pep *e = (struct pep *)h;
-
-			if (!e->local || !e->netns[0])
-				continue;
-			for (size_t i = 0; i < changed->n_networks; i++)
-				if (pep_in_net(e, changed->networks[i])) {
-					e->hosts_dirty = true;
-					p->hosts_dirty = true;
-					break;
-				}
-		}
-}
-
 /* ---------- store events ---------- */
 
 static struct pep *pep_from(const char *key, const struct wep *w, bool local)
@@ -510,9 +386,9 @@ static void pep_remove(struct fpol *p, struct pep *e)
 	ep_unbuild(p, e);
 	if (e->n_networks)
 		p->tracks_dirty = true;	/* an n- set may be unused now */
-	hosts_mark(p, e);
+	pol_hosts_mark(p, e);
 	if (e->local && e->netns[0])
-		hosts_remove(e->netns);
+		hosts_remove_at(p->hosts_root, e->netns);
 	htab_del(&p->peps, &e->h);
 	p->n_peps--;
 	pep_free(e);
@@ -522,7 +398,7 @@ static void wep_event(struct felix *f, const char *key, const char *text,
 		      int64_t rev)
 {
 	struct fpol *p = f->pol;
-	struct pep *old = pep_find(p, key), *e;
+	struct pep *old = pol_pep_find(p, key), *e;
 	struct resource res;
 	struct errs er = ERRS_INIT;
 
@@ -549,7 +425,7 @@ static void wep_event(struct felix *f, const char *key, const char *text,
 	ep_build(p, e, false);	/* pep_remove cleared the old one */
 	if (e->n_networks)
 		p->tracks_dirty = true;	/* its chains may name a new n- set */
-	hosts_mark(p, e);
+	pol_hosts_mark(p, e);
 	if (e->local && e->netns[0]) {
 		e->hosts_dirty = true;
 		p->hosts_dirty = true;
@@ -820,7 +696,7 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 	if (!p)
 		return 0;
 	state_clear(p);
-	dirty_clear(p);
+	pol_dirty_clear(p);
 	r = want_reset(f);
 	if (r < 0)
 		return r;
@@ -857,462 +733,15 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 	for (size_t i = 0; i < p->want->n_sets; i++)
 		if (nir_set_settle(p->want->sets[i]) < 0)
 			return -ENOMEM;
-	tracks_sync(p);
+	pol_tracks_sync(p);
 	p->tracks_dirty = false;
 	/* the whole table is compared with the kernel's at the next sync */
-	dirty_clear(p);
+	pol_dirty_clear(p);
 	p->verify = true;
 	p->verify_why = "start or relist";
 	log_debug("store: nft: %zu endpoints, %zu policies, %zu networks, %zu pools",
 		  p->n_peps, p->n_pols, p->n_nets, p->n_pools);
 	return 0;
-}
-
-/* ---------- to the kernel ---------- */
-
-/* Puts a deep copy of c (or s) into d where the IR keeps it (its arrays
- * are ordered for lookups): an empty one is added through the API, then
- * takes the copy's contents. */
-static int copy_chain(struct nir_table *d, const struct nir_chain *c)
-{
-	struct nir_chain *x = c->hook != NH_NONE ?
-		nir_base_chain_add(d, c->name, c->hook, c->nat, c->prio, c->policy_drop) :
-		nir_chain_add(d, c->name);
-	struct nir_chain *dup = x ? nir_chain_dup(c) : NULL, tmp;
-
-	if (!dup) {
-		if (x)
-			nir_chain_del(d, c->name);
-		return -ENOMEM;
-	}
-	tmp = *x;
-	*x = *dup;
-	*dup = tmp;
-	nir_chain_free(dup);
-	return 0;
-}
-
-static int copy_set(struct nir_table *d, const struct nir_set *s)
-{
-	struct nir_set *x = nir_set_add(d, s->name, s->type);
-	struct nir_set *dup = x ? nir_set_dup(s) : NULL, tmp;
-
-	if (!dup) {
-		if (x)
-			nir_set_del(d, s->name);
-		return -ENOMEM;
-	}
-	tmp = *x;
-	*x = *dup;
-	*dup = tmp;
-	nir_set_free(dup);
-	return 0;
-}
-
-static struct nir_table *table_dup(const struct nir_table *t)
-{
-	struct nir_table *d = nir_table_new();
-
-	if (!d)
-		return NULL;
-	/* the same order as t: the arrays are copied whole */
-	d->chains = calloc(t->n_chains + 1, sizeof(*d->chains));
-	d->sets = calloc(t->n_sets + 1, sizeof(*d->sets));
-	if (!d->chains || !d->sets)
-		goto fail;
-	d->cap_chains = t->n_chains + 1;
-	d->cap_sets = t->n_sets + 1;
-	for (size_t i = 0; i < t->n_chains; i++) {
-		if (!(d->chains[i] = nir_chain_dup(t->chains[i])))
-			goto fail;
-		d->n_chains++;
-	}
-	for (size_t i = 0; i < t->n_sets; i++) {
-		if (!(d->sets[i] = nir_set_dup(t->sets[i])))
-			goto fail;
-		d->n_sets++;
-	}
-	return d;
-fail:
-	nir_table_free(d);
-	return NULL;
-}
-
-/* After an acknowledged update: have takes want's version of each name. */
-static int have_take(struct fpol *p)
-{
-	for (size_t i = 0; i < p->n_dirty; i++) {
-		const char *name = p->dirty[i]->name;
-
-		if (p->dirty[i]->kind == NFTK_CHAIN) {
-			const struct nir_chain *c = nir_chain_find(p->want, name);
-
-			nir_chain_del(p->have, name);
-			if (c && copy_chain(p->have, c) < 0)
-				return -ENOMEM;
-		} else {
-			const struct nir_set *s = nir_set_find(p->want, name);
-
-			nir_set_del(p->have, name);
-			if (s && copy_set(p->have, s) < 0)
-				return -ENOMEM;
-		}
-	}
-	return 0;
-}
-
-static int64_t us_since(uint64_t t0)
-{
-	return (int64_t)((felix_now_ns() - t0) / 1000);
-}
-
-static void fail(struct felix *f, const char *what, int r, const char *err)
-{
-	struct fpol *p = f->pol;
-
-	char msg[sizeof(p->last_err)];
-
-	snprintf(msg, sizeof(msg), "%s: %s", what, err && err[0] ? err : strerror(-r));
-	/* once per distinct error: a kernel without nf_tables would otherwise
-	 * fill the log at the retry rate */
-	if (strcmp(msg, p->last_err))
-		log_err("nft: %s (retrying every %d ms)", msg, POL_RETRY_MS);
-	else
-		log_debug("nft: %s", msg);
-	memcpy(p->last_err, msg, sizeof(msg));
-	nir_table_free(p->have);
-	p->have = NULL;
-	p->verify = true;
-	p->verify_why = "a batch failed";
-	p->retry_at = felix_now_ns() + (uint64_t)POL_RETRY_MS * 1000000;
-}
-
-static void sync_full(struct felix *f)
-{
-	struct fpol *p = f->pol;
-	char why[256] = "", err[256] = "";
-	uint64_t t0 = felix_now_ns();
-	int r;
-
-	r = nftk_verify(p->k, p->want, why, sizeof(why));
-	if (r < 0) {
-		fail(f, "reading table inet petrel back", r, NULL);
-		return;
-	}
-	if (r == 0) {
-		t0 = felix_now_ns();
-		r = nftk_replace(p->k, p->want, err, sizeof(err));
-		if (r < 0) {
-			fail(f, "replacing table inet petrel", r, err);
-			return;
-		}
-		p->full_replaces++;
-		if (p->have)
-			p->repairs++;
-		p->last_full_us = us_since(t0);
-		nftk_last_batch(p->k, &p->last_batch_msgs, &(size_t){ 0 });
-		log_info("nft: full table written in %.1f ms (%zu messages; %s; %s)",
-			 p->last_full_us / 1000.0, p->last_batch_msgs,
-			 p->verify_why ? p->verify_why : "start", why);
-	} else {
-		log_debug("nft: the kernel's table is the wanted one (%.1f ms to compare)",
-			  us_since(t0) / 1000.0);
-	}
-	nir_table_free(p->have);
-	p->have = table_dup(p->want);
-	if (!p->have) {
-		fail(f, "copying the table", -ENOMEM, NULL);
-		return;
-	}
-	p->verify = false;
-	p->verify_why = NULL;
-	p->last_err[0] = '\0';
-	dirty_clear(p);
-}
-
-static void sync_dirty(struct felix *f)
-{
-	struct fpol *p = f->pol;
-	char err[256] = "";
-	uint64_t t0 = felix_now_ns();
-	int r;
-
-	r = nftk_update(p->k, p->have, p->want,
-			(const struct nftk_piece *const *)p->dirty, p->n_dirty,
-			err, sizeof(err));
-	if (r < 0) {
-		fail(f, "updating table inet petrel", r, err);
-		dirty_clear(p);
-		return;
-	}
-	p->batches++;
-	p->last_batch_us = us_since(t0);
-	nftk_last_batch(p->k, &p->last_batch_msgs, &(size_t){ 0 });
-	log_debug("nft: batch of %zu messages for %zu pieces (%s%s) in %.2f ms "
-		  "(kernel %.2f ms)", p->last_batch_msgs, p->n_dirty, p->dirty[0]->name,
-		  p->n_dirty > 1 ? ", ..." : "", p->last_batch_us / 1000.0,
-		  nftk_last_kernel_us(p->k) / 1000.0);
-	if (have_take(p) < 0)
-		fail(f, "copying the table", -ENOMEM, NULL);
-	dirty_clear(p);
-}
-
-/* Bounded per pass (a start with 10,000 workloads writes 10,000 files):
- * what is left waits for the next pass, which comes at once. */
-#define HOSTS_PER_PASS 256
-
-static void hosts_sync(struct felix *f)
-{
-	struct fpol *p = f->pol;
-	size_t budget = HOSTS_PER_PASS;
-
-	if (!p->hosts_dirty)
-		return;
-	p->hosts_dirty = false;
-	for (size_t b = 0; b < p->peps.nb; b++)
-		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
-			struct pep *e = (struct pep *)h;
-
-			if (!e->hosts_dirty)
-				continue;
-			if (!budget) {
-				p->hosts_dirty = true;
-				return;
-			}
-			budget--;
-			e->hosts_dirty = false;
-			pol_hosts_write(f, e);
-		}
-}
-
-void pol_sync(struct felix *f)
-{
-	struct fpol *p = f->pol;
-
-	if (!p)
-		return;
-	if (p->retry_at) {
-		if (felix_now_ns() < p->retry_at)
-			return;
-		p->retry_at = 0;
-	}
-	if (p->tracks_dirty) {
-		/* once per pass: it walks every rule */
-		p->tracks_dirty = false;
-		tracks_sync(p);
-	}
-	if (p->verify || !p->have)
-		sync_full(f);
-	else if (p->n_dirty)
-		sync_dirty(f);
-	hosts_sync(f);
-}
-
-bool pol_ready(struct felix *f)
-{
-	struct fpol *p = f->pol;
-
-	return !p || (p->have && !p->verify && p->n_dirty == 0);
-}
-
-int pol_timeout_ms(struct felix *f)
-{
-	struct fpol *p = f->pol;
-	uint64_t now;
-
-	if (!p)
-		return -1;
-	if (!p->retry_at)
-		return (p->verify || p->n_dirty || p->hosts_dirty) ? 0 : -1;
-	now = felix_now_ns();
-	return p->retry_at > now ? (int)((p->retry_at - now) / 1000000) + 1 : 0;
-}
-
-void pol_mon_event(struct felix *f)
-{
-	struct fpol *p = f->pol;
-
-	if (p && nftk_mon_read(p->k) > 0 && !p->verify) {
-		p->verify = true;
-		p->verify_why = "table inet petrel changed by someone else";
-	}
-}
-
-void pol_periodic(struct felix *f)
-{
-	struct fpol *p = f->pol;
-
-	if (p && !p->verify) {
-		p->verify = true;
-		p->verify_why = "periodic check";
-	}
-}
-
-json_t *pol_status_json(struct felix *f)
-{
-	struct fpol *p = f->pol;
-
-	if (!p)
-		return NULL;
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
-			 "inSync", pol_ready(f),
-			 "endpoints", (json_int_t)p->n_peps,
-			 "policies", (json_int_t)p->n_pols,
-			 "sets", (json_int_t)p->n_tracks,
-			 "batches", (json_int_t)p->batches,
-			 "fullReplaces", (json_int_t)p->full_replaces,
-			 "repairs", (json_int_t)p->repairs,
-			 "lastFullUs", (json_int_t)p->last_full_us,
-			 "lastBatchUs", (json_int_t)p->last_batch_us,
-			 "lastError", p->last_err);
-}
-
-/* ---------- `nft` op: what felix programmed, as text ---------- */
-
-static void render_named(const struct nir_table *t, const char *name, FILE *out)
-{
-	const struct nir_chain *c = nir_chain_find(t, name);
-
-	if (c)
-		nir_render_chain(c, out);
-}
-
-char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len)
-{
-	struct fpol *p = f->pol;
-	const struct nir_table *t;
-	char *text = NULL;
-	size_t n = 0;
-	FILE *out;
-
-	if (!p || !(t = p->have ? p->have : NULL)) {
-		snprintf(err, len, "felix has not programmed table inet petrel yet%s%s",
-			 p && p->last_err[0] ? ": " : "", p ? p->last_err : "");
-		return NULL;
-	}
-	out = open_memstream(&text, &n);
-	if (!out) {
-		snprintf(err, len, "out of memory");
-		return NULL;
-	}
-	if (!ep) {
-		nir_render_table(t, out);
-	} else {
-		char key[2 * RES_NAME_MAX], name[NIR_NAME_MAX];
-		const struct pep *e;
-		const struct nir_chain *c;
-
-		snprintf(key, sizeof(key), "%s/%s", f->cfg->node, ep);
-		e = pep_find(p, key);
-		if (!e || !e->ifname[0]) {
-			fclose(out);
-			free(text);
-			snprintf(err, len, "no routed workload %s on node %s", ep, f->cfg->node);
-			return NULL;
-		}
-		fprintf(out, "# workload %s, interface %s\n", ep, e->ifname);
-		for (int dir = 0; dir < 2; dir++) {
-			/* the chain its vmap element names: its own or a shared one */
-			const struct nir_set *map = nir_set_find(t, dir ? COMPILE_MAP_TO_WL :
-								COMPILE_MAP_FROM_WL);
-
-			(dir ? compile_name_to : compile_name_from)(e->ifname, name);
-			for (size_t j = 0; map && j < map->n; j++)
-				if (!strcmp(map->e[j].ifname, e->ifname))
-					snprintf(name, sizeof(name), "%s", map->e[j].chain);
-			c = nir_chain_find(t, name);
-			if (!c)
-				continue;
-			nir_render_chain(c, out);
-			/* the policy chains it jumps to */
-			for (size_t i = 0; i < c->n_rules; i++)
-				for (size_t j = 0; j < c->rules[i].n_stmt; j++) {
-					const struct nir_stmt *s = &c->rules[i].s[j];
-
-					if ((s->type == NS_JUMP || s->type == NS_GOTO) && s->arg &&
-					    (!strncmp(s->arg, "pi-", 3) || !strncmp(s->arg, "pe-", 3)))
-						render_named(t, s->arg, out);
-				}
-		}
-		fprintf(out, "# its elements\n");
-		for (size_t i = 0; i < t->n_sets; i++) {
-			const struct nir_set *s = t->sets[i];
-
-			for (size_t j = 0; j < s->n; j++) {
-				bool mine = !strcmp(s->e[j].ifname, e->ifname);
-
-				for (size_t a = 0; !mine && a < e->n_nets; a++)
-					mine = (s->type == NST_PORT_DNAT ||
-						s->type == NST_ADDR_PORT_DNAT) &&
-					       s->e[j].to_addr == e->nets[a].addr;
-				if (mine) {
-					struct nir_set one = *s;
-
-					one.comment = NULL;
-					one.n = 1;
-					one.e = &s->e[j];
-					nir_render_set(&one, out);
-				}
-			}
-		}
-	}
-	fclose(out);
-	return text;
-}
-
-/* ---------- hosts files ---------- */
-
-void pol_hosts_write(struct felix *f, struct pep *e)
-{
-	struct fpol *p = f->pol;
-	struct wep *self, **all = NULL;
-	size_t n = 0;
-	char node[RES_NAME_MAX], *text = NULL;
-	int r;
-
-	self = malloc(sizeof(*self));
-	if (!self)
-		return;
-	pep_node(e, node);
-	pep_view(e, node, self);
-	/* the members sharing a named network with it */
-	for (size_t b = 0; e->n_networks && b < p->peps.nb; b++)
-		for (struct hnode *h = p->peps.b[b]; h; h = h->next) {
-			const struct pep *o = (const struct pep *)h;
-			struct wep **v, *w;
-			bool share = false;
-
-			if (o == e || !pep_has_addr(o))
-				continue;
-			for (size_t i = 0; i < e->n_networks && !share; i++)
-				share = pep_in_net(o, e->networks[i]);
-			if (!share)
-				continue;
-			v = realloc(all, (n + 1) * sizeof(*v));
-			w = malloc(sizeof(*w));
-			if (!v || !w) {
-				free(w);
-				if (v)
-					all = v;
-				goto out;
-			}
-			all = v;
-			pep_node(o, node);
-			pep_view(o, node, w);
-			all[n++] = w;
-		}
-	r = hosts_render(self, (const struct wep *const *)all, n, &text);
-	if (r == 0)
-		r = hosts_write(e->netns, text);
-	if (r < 0)
-		log_warn("hosts file of %s (/etc/netns/%s/hosts): %s", e->name, e->netns,
-			 strerror(-r));
-out:
-	free(text);
-	for (size_t i = 0; i < n; i++)
-		free(all[i]);
-	free(all);
-	free(self);
 }
 
 /* ---------- open / close ---------- */
@@ -1351,6 +780,7 @@ int pol_open(struct felix *f)
 		free(p);
 		return r;
 	}
+	p->hosts_root = HOSTS_ROOT;
 	f->pol = p;
 	r = want_reset(f);
 	if (r < 0)
@@ -1372,9 +802,10 @@ void pol_close(struct felix *f)
 	free(p->nets);
 	free(p->pools);
 	free(p->tracks);
-	dirty_clear(p);
+	pol_dirty_clear(p);
 	htab_clear(&p->dirty_idx);
 	free(p->dirty);
+	free(p->hosts_nets);
 	nir_table_free(p->want);
 	nir_table_free(p->have);
 	nftk_close(p->k);

@@ -1,7 +1,8 @@
 /*
  * test_hosts: common/hosts.c. The rendered text (who is listed, in which
- * order) and the atomic write into a temporary root: written, unchanged,
- * rewritten, mode 0644, removal, invalid names.
+ * order; from member lists built here the way felix builds them: one per
+ * named network of self) and the atomic write into a temporary root:
+ * written, unchanged, rewritten, mode 0644, removal, invalid names.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -18,6 +19,7 @@
 #include <cmocka.h>
 
 #include "common/hosts.h"
+#include "model/resource.h"
 
 static void wep_make(struct wep *w, const char *node, const char *name,
 		     uint32_t addr, const char *n1, const char *n2)
@@ -37,6 +39,45 @@ static void wep_make(struct wep *w, const char *node, const char *name,
 		snprintf(w->networks[w->n_networks++], RES_NAME_MAX, "%s", n2);
 }
 
+static bool wep_in(const struct wep *w, const char *net)
+{
+	for (size_t i = 0; i < w->n_networks; i++)
+		if (!strcmp(w->networks[i], net))
+			return true;
+	return false;
+}
+
+/* self's text: a sorted member list per named network of self (routed
+ * workloads with an address), then hosts_render. */
+static int render(const struct wep *self, const struct wep *const *all,
+		  size_t n, char **text)
+{
+	struct hosts_member m[4][8], me;
+	struct hosts_list lists[4];
+	size_t nl = 0;
+	int r;
+
+	if (!self)
+		return hosts_render(NULL, false, NULL, 0, text);
+	for (size_t i = 0; i < self->n_networks; i++) {
+		if (!strcmp(self->networks[i], NETWORK_DEFAULT))
+			continue;
+		lists[nl].n = 0;
+		for (size_t j = 0; j < n; j++)
+			if (all[j]->mode == WEP_ROUTED && all[j]->n_nets &&
+			    wep_in(all[j], self->networks[i]))
+				m[nl][lists[nl].n++] = (struct hosts_member){
+					all[j]->name, all[j]->node, all[j]->nets[0].addr };
+		hosts_members_sort(m[nl], lists[nl].n);
+		lists[nl].v = m[nl];
+		nl++;
+	}
+	me = (struct hosts_member){ self->name, self->node,
+				    self->n_nets ? self->nets[0].addr : 0 };
+	r = hosts_render(&me, self->n_nets > 0, lists, nl, text);
+	return r;
+}
+
 static void test_render(void **state)
 {
 	struct wep w[7];
@@ -54,7 +95,7 @@ static void test_render(void **state)
 	w[6].mode = WEP_HOST;						/* not routed */
 	for (int i = 0; i < 7; i++)
 		all[i] = &w[i];
-	assert_int_equal(hosts_render(&w[0], all, 7, &text), 0);
+	assert_int_equal(render(&w[0], all, 7, &text), 0);
 	assert_string_equal(text, "127.0.0.1\tlocalhost\n"
 				  "10.0.0.2\tweb\n"
 				  "10.0.1.3\talpha\n"
@@ -62,30 +103,30 @@ static void test_render(void **state)
 	free(text);
 
 	/* Default only: itself and localhost, even if others are default too. */
-	assert_int_equal(hosts_render(&w[3], all, 7, &text), 0);
+	assert_int_equal(render(&w[3], all, 7, &text), 0);
 	assert_string_equal(text, "127.0.0.1\tlocalhost\n10.0.0.4\tlone\n");
 	free(text);
 
 	/* "default" named explicitly is not shared. */
 	wep_make(&w[3], "n1", "lone", 0x0a000004, "default", NULL);
 	wep_make(&w[4], "n1", "green", 0x0a000005, "default", NULL);
-	assert_int_equal(hosts_render(&w[3], all, 7, &text), 0);
+	assert_int_equal(render(&w[3], all, 7, &text), 0);
 	assert_string_equal(text, "127.0.0.1\tlocalhost\n10.0.0.4\tlone\n");
 	free(text);
 
 	/* No others at all; and a copy of self (not the same pointer). */
-	assert_int_equal(hosts_render(&w[1], NULL, 0, &text), 0);
+	assert_int_equal(render(&w[1], NULL, 0, &text), 0);
 	assert_string_equal(text, "127.0.0.1\tlocalhost\n10.0.0.9\tzeta\n");
 	free(text);
 	{
 		struct wep copy = w[1];
 		const struct wep *one[1] = { &copy };
 
-		assert_int_equal(hosts_render(&w[1], one, 1, &text), 0);
+		assert_int_equal(render(&w[1], one, 1, &text), 0);
 		assert_string_equal(text, "127.0.0.1\tlocalhost\n10.0.0.9\tzeta\n");
 		free(text);
 	}
-	assert_int_equal(hosts_render(NULL, all, 7, &text), -EINVAL);
+	assert_int_equal(render(NULL, all, 7, &text), -EINVAL);
 }
 
 struct fx {
