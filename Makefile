@@ -91,6 +91,12 @@ $(B)/tests/test_pol_hosts: $(B)/tests/unit/test_pol_hosts.o $(B)/felix/pol_hosts
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+$(B)/tests/test_pol_part: $(B)/tests/unit/test_pol_part.o \
+			  $(patsubst %.c,$(B)/%.o,$(wildcard felix/pol*.c)) \
+			  $(B)/felix/htab.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(B)/bench/%: $(B)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
