@@ -110,7 +110,8 @@ static char *k_text(struct nftk *k)
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	qsort(k->v, k->n, sizeof(*k->v), kp_cmp);
+	if (k->n > 1)
+		qsort(k->v, k->n, sizeof(*k->v), kp_cmp);
 	for (size_t i = 0; i < k->n; i++)
 		fputs(k->v[i].text, f);
 	assert_int_equal(fclose(f), 0);
