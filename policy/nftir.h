@@ -2,10 +2,10 @@
  * nftir: the nftables ruleset petrel wants, as plain data: a table of named
  * chains (rules = matches + statements) and named sets/maps with elements.
  *
- * policy/compile.c builds it from the resources; nftir.c renders it as nft
- * text (`nft list table inet petrel` style; golden files and `petrelctl nft`);
- * felix/nft.c turns it into libnftnl objects in netlink batches. Nothing here
- * touches the kernel.
+ * policy/compile*.c build it from the resources; nftir_render.c prints it as
+ * nft text (`nft list table inet petrel` style; golden files and `petrelctl
+ * nft`); felix/nft*.c turn it into libnftnl objects in netlink batches.
+ * Nothing here touches the kernel.
  *
  * Invariants: names are unique per table (chains and sets apart); every
  * chain or set a rule names exists in the table; set elements are kept
