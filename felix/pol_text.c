@@ -11,11 +11,12 @@
 
 /* ---------- `nft` op: what felix programmed, as text ---------- */
 
-static void render_named(const struct nir_table *t, const char *name, FILE *out)
+/* The chain `name` when it is a policy's (its typed role). */
+static void render_policy(const struct nir_table *t, const char *name, FILE *out)
 {
 	const struct nir_chain *c = nir_chain_find(t, name);
 
-	if (c)
+	if (c && c->role == NIR_CHAIN_POLICY)
 		nir_render_chain(c, out);
 }
 
@@ -71,9 +72,8 @@ char *pol_nft_text(struct felix *f, const char *ep, char *err, size_t len)
 				for (size_t j = 0; j < c->rules[i].n_stmt; j++) {
 					const struct nir_stmt *s = &c->rules[i].s[j];
 
-					if ((s->type == NS_JUMP || s->type == NS_GOTO) && s->arg &&
-					    (!strncmp(s->arg, "pi-", 3) || !strncmp(s->arg, "pe-", 3)))
-						render_named(t, s->arg, out);
+					if ((s->type == NS_JUMP || s->type == NS_GOTO) && s->arg)
+						render_policy(t, s->arg, out);
 				}
 		}
 		fprintf(out, "# its elements\n");

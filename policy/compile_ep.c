@@ -205,6 +205,7 @@ static int ep_chain(struct nir_table *t, const struct compile_ep *w, bool ingres
 		if (!(d = nir_chain_add(t, out))) {
 			err = -ENOMEM;
 		} else {
+			d->role = NIR_CHAIN_ENDPOINT;
 			/* the scratch chain's rules move into the table's */
 			struct nir_rule *rules = d->rules;
 			size_t nr = d->n_rules, cap = d->cap;
@@ -274,20 +275,6 @@ out:
 	return err;
 }
 
-/* A shared endpoint chain's name: from-/to- and 12 hex digits. */
-static bool is_ep_chain(const char *name)
-{
-	const char *p = !strncmp(name, "from-", 5) ? name + 5 :
-			!strncmp(name, "to-", 3) ? name + 3 : NULL;
-
-	if (!p || strlen(p) != 12)
-		return false;
-	for (; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
-			return false;
-	return true;
-}
-
 static int chainname_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -313,7 +300,7 @@ void compile_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
 		const char *name = t->chains[i]->name;
 		char copy[NIR_NAME_MAX];
 
-		if (!is_ep_chain(name) ||
+		if (t->chains[i]->role != NIR_CHAIN_ENDPOINT ||
 		    (n && bsearch(&name, used, n, sizeof(*used), chainname_cmp)))
 			continue;
 		snprintf(copy, sizeof(copy), "%s", name);

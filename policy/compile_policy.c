@@ -181,6 +181,7 @@ static int policy_chain(struct nir_table *t, const struct netpolicy *np,
 	}
 	if (!(c = compile_chain_fresh(t, name)))
 		return -ENOMEM;
+	c->role = NIR_CHAIN_POLICY;
 	for (x.idx = 0; x.idx < n; x.idx++) {
 		if (!(x.r = nir_rule_add(c)))
 			return -ENOMEM;

@@ -120,12 +120,21 @@ struct nir_rule {
 enum nir_hook { NH_NONE, NH_PREROUTING, NH_INPUT, NH_FORWARD, NH_OUTPUT,
 		NH_POSTROUTING };
 
+/* What a chain is for, typed (never told from its name): set by its
+ * builder, kept by copies, not rendered. */
+enum nir_chain_role {
+	NIR_CHAIN_FIXED,	/* the skeleton's */
+	NIR_CHAIN_POLICY,	/* a policy's rules (pi-/pe-NAME) */
+	NIR_CHAIN_ENDPOINT,	/* shared by the workloads of one kind */
+};
+
 struct nir_chain {
 	char name[NIR_NAME_MAX];
 	uint8_t hook;		/* NH_NONE: a regular chain */
 	bool nat;		/* base chain of type nat (else filter) */
 	bool policy_drop;	/* base chain policy (else accept) */
 	int prio;		/* base chain priority */
+	uint8_t role;		/* enum nir_chain_role */
 	size_t n_rules, cap;
 	struct nir_rule *rules;
 };

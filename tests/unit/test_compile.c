@@ -245,6 +245,7 @@ static void test_selector_sets(void **state)
 		assert_int_equal(compile_ep_chain_names(t, "ptlfe2", from, to), -ENOENT);
 		assert_int_equal(compile_ep_chain_names(t, "ptlweb", from, to), 0);
 		assert_non_null(nir_chain_find(t, to));	/* a policy selects web */
+		assert_int_equal(nir_chain_find(t, "pi-allow-web")->role, NIR_CHAIN_POLICY);
 		assert_int_equal(strncmp(to, "to-", 3), 0);
 		assert_string_not_equal(to, "to-open");
 	}
@@ -314,6 +315,9 @@ static void test_network_sets(void **state)
 	c = nir_chain_find(t, to);
 	assert_non_null(c);
 	assert_int_equal(c->n_rules, 4);
+	/* its kind is typed: a shared endpoint chain (gc'd when unused) */
+	assert_int_equal(c->role, NIR_CHAIN_ENDPOINT);
+	assert_int_equal(nir_chain_find(t, "from-open")->role, NIR_CHAIN_FIXED);
 	assert_string_equal(c->rules[0].m[0].set, "n-blue");
 	assert_string_equal(c->rules[1].m[0].set, "n-red");
 	assert_int_equal(c->rules[2].m[0].key, NK_CT_STATUS);
