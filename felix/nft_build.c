@@ -244,7 +244,7 @@ struct setfmt nftk_set_fmt(enum nir_set_type t)
 
 /* Key and data bytes of an element. */
 void nftk_elem_bytes(enum nir_set_type t, const struct nir_elem *el,
-		       uint8_t key[20], uint8_t data[8])
+		     uint8_t key[20], uint8_t data[8])
 {
 	uint32_t a;
 	uint16_t p;
@@ -343,7 +343,7 @@ const uint32_t nftk_hooknum[] = {
 
 /* NEWCHAIN, DELCHAIN or (flush) DELRULE of every rule of the chain. */
 int nftk_b_chain(struct nftk *k, struct batch *b, int type,
-		   const struct nir_chain *c)
+		 const struct nir_chain *c)
 {
 	struct nftnl_chain *ch = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
@@ -421,7 +421,7 @@ static struct nftnl_set *set_obj(const char *name, enum nir_set_type type)
 }
 
 int nftk_b_set(struct nftk *k, struct batch *b, int type,
-		 const struct nir_set *set)
+	       const struct nir_set *set)
 {
 	struct nftnl_set *s = set_obj(set->name, set->type);
 	struct nlmsghdr *nlh;
@@ -463,8 +463,8 @@ static struct nftnl_set_elem *elem_obj(enum nir_set_type t,
 
 /* NEWSETELEM / DELSETELEM of els[0..n) in messages of ELEMS_PER_MSG. */
 int nftk_b_elems(struct nftk *k, struct batch *b, int type,
-		   const struct nir_set *set, const struct nir_elem *const *els,
-		   size_t n)
+		 const struct nir_set *set, const struct nir_elem *const *els,
+		 size_t n)
 {
 	for (size_t i = 0; i < n && !b->err; i += ELEMS_PER_MSG) {
 		struct nftnl_set *s = set_obj(set->name, set->type);
@@ -863,7 +863,7 @@ out:
 }
 
 int nftk_b_chain_rules(struct nftk *k, struct batch *b,
-			 const struct nir_chain *c)
+		       const struct nir_chain *c)
 {
 	for (size_t i = 0; i < c->n_rules && !b->err; i++)
 		b_rule(k, b, c, &c->rules[i]);

@@ -63,20 +63,20 @@ void nftk_batch_free(struct batch *b);
 void nftk_digest_rule(const struct nir_rule *r, uint8_t out[20]);
 struct setfmt nftk_set_fmt(enum nir_set_type t);
 void nftk_elem_bytes(enum nir_set_type t, const struct nir_elem *el,
-		       uint8_t key[20], uint8_t data[8]);
+		     uint8_t key[20], uint8_t data[8]);
 void nftk_hex(char *out, const uint8_t *p, size_t n);
 int nftk_b_begin(struct nftk *k, struct batch *b);
 int nftk_b_end(struct nftk *k, struct batch *b);
 int nftk_b_table(struct nftk *k, struct batch *b, int type);
 int nftk_b_chain(struct nftk *k, struct batch *b, int type,
-		   const struct nir_chain *c);
+		 const struct nir_chain *c);
 int nftk_b_set(struct nftk *k, struct batch *b, int type,
-		 const struct nir_set *set);
+	       const struct nir_set *set);
 int nftk_b_elems(struct nftk *k, struct batch *b, int type,
-		   const struct nir_set *set, const struct nir_elem *const *els,
-		   size_t n);
+		 const struct nir_set *set, const struct nir_elem *const *els,
+		 size_t n);
 int nftk_b_chain_rules(struct nftk *k, struct batch *b,
-			 const struct nir_chain *c);
+		       const struct nir_chain *c);
 int nftk_b_set_full(struct nftk *k, struct batch *b, const struct nir_set *s);
 
 #endif

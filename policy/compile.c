@@ -307,7 +307,7 @@ static int dispatch(struct nir_chain *c, enum nir_key k, const char *map)
 }
 
 int compile_base(struct nir_table *t, const struct compile_config *cfg,
-	     const struct ippool *const *pools, size_t n_pools)
+		 const struct ippool *const *pools, size_t n_pools)
 {
 	struct nir_chain *c[10];
 	int err;
@@ -393,7 +393,7 @@ out:
 }
 
 int compile_nat_post(struct nir_table *t, const struct ippool *const *pools,
-		 size_t n_pools)
+		     size_t n_pools)
 {
 	struct nir_chain *c = nir_chain_find(t, CH_NAT_POST);
 	struct nir_rule *r;

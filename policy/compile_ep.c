@@ -239,8 +239,8 @@ static int vmap_put(struct nir_table *t, const char *map, const struct compile_e
 }
 
 int compile_ep_chains(struct nir_table *t, const struct compile_ep *w,
-		  const struct netpolicy *const *egress, size_t n_egress,
-		  const struct netpolicy *const *ingress, size_t n_ingress)
+		      const struct netpolicy *const *egress, size_t n_egress,
+		      const struct netpolicy *const *ingress, size_t n_ingress)
 {
 	char from[NIR_NAME_MAX], to[NIR_NAME_MAX];
 	int err;
@@ -281,7 +281,7 @@ static int chainname_cmp(const void *a, const void *b)
 }
 
 void compile_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
-		   void *ctx)
+		       void *ctx)
 {
 	const struct nir_set *maps[2] = { nir_set_find(t, COMPILE_MAP_FROM_WL),
 					  nir_set_find(t, COMPILE_MAP_TO_WL) };
@@ -312,7 +312,7 @@ void compile_chains_gc(struct nir_table *t, void (*gone)(void *, const char *),
 }
 
 int compile_ep_chain_names(const struct nir_table *t, const char *ifname,
-		       char *from, char *to)
+			   char *from, char *to)
 {
 	const char *maps[2] = { COMPILE_MAP_FROM_WL, COMPILE_MAP_TO_WL };
 	char *out[2] = { from, to };

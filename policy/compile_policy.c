@@ -201,7 +201,7 @@ static int policy_chain(struct nir_table *t, const struct netpolicy *np,
 }
 
 int compile_policy_chains(struct nir_table *t, const struct netpolicy *np,
-		      struct errs *e)
+			  struct errs *e)
 {
 	int err = policy_chain(t, np, true, e);
 
