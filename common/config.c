@@ -21,10 +21,10 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/dnsname.h"
 #include "common/ip4.h"
 #include "common/log.h"
 #include "common/yamljson.h"
-#include "model/resource.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
 
@@ -433,7 +433,7 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 			continue;	/* an empty "key:" keeps the default */
 		if (!strcmp(key, "node")) {
 			if (str_of(x, root, "", key, v, sizeof(c->node), &s)) {
-				if (!res_name_valid(s))
+				if (!dnsname_valid(s))
 					cerr(x, root, "", key, "invalid node name \"%s\" (lower-case "
 					     "letters, digits, '-' and '.')", s);
 				else
@@ -481,7 +481,7 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 			unknown_key(x, root, "", key);
 		}
 	}
-	if (!set_node && !res_name_valid(c->node))
+	if (!set_node && !dnsname_valid(c->node))
 		cerr(x, NULL, "", NULL, "node: the host name \"%s\" is not a valid node name; "
 		     "set node: in the config", c->node);
 	if (!set_conf)

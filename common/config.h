@@ -28,6 +28,7 @@
 
 #include <stdint.h>
 
+#include "common/dnsname.h"
 #include "common/errs.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/petrel/petrel.yaml"
@@ -37,7 +38,7 @@ enum { CONFIG_EP_TO_HOST_ACCEPT, CONFIG_EP_TO_HOST_DROP };
 
 struct petrel_config {
 	char file[CONFIG_PATH_MAX];	/* where it was read from; "" = defaults only */
-	char node[64];
+	char node[DNSNAME_MAX];
 	char datastore[CONFIG_PATH_MAX * 4];
 	char run_dir[CONFIG_PATH_MAX];
 	char netns[CONFIG_PATH_MAX];

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dnsname.h"
 #include "model/keys.h"
 #include "model/res_impl.h"
 #include "model/selector.h"
@@ -95,21 +96,7 @@ int res_prefix(enum res_kind k, const char *node, char *buf, size_t len)
 
 bool res_name_valid(const char *name)
 {
-	size_t n;
-
-	if (!name)
-		return false;
-	n = strlen(name);
-	if (n == 0 || n >= RES_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		bool lower = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-
-		if (!lower && !((c == '-' || c == '.') && i > 0 && i < n - 1))
-			return false;
-	}
-	return true;
+	return dnsname_valid(name);
 }
 
 /* ------------------------------------------------------- validation context */

@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/dnsname.h"
+
 #define RES_API_VERSION "petrel/v1"
-#define RES_NAME_MAX 64		/* names: [a-z0-9]([-a-z0-9.]*[a-z0-9])?, <= 63 chars */
+#define RES_NAME_MAX DNSNAME_MAX	/* names: [a-z0-9]([-a-z0-9.]*[a-z0-9])?, <= 63 chars */
 #define RES_KEY_MAX 256
 
 enum res_kind {
@@ -39,6 +41,7 @@ int res_key(enum res_kind k, const char *name, char *buf, size_t len);
  * pass node (else NULL: all nodes). */
 int res_prefix(enum res_kind k, const char *node, char *buf, size_t len);
 
+/* common/dnsname.h's rule. */
 bool res_name_valid(const char *name);
 
 #endif
