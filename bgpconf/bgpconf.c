@@ -364,7 +364,7 @@ static int u32_cmp(const void *a, const void *b)
 
 static int community_cmp(const void *a, const void *b)
 {
-	const struct bgp_community *x = a, *y = b;
+	const struct bgpconfig_community *x = a, *y = b;
 
 	if (x->large != y->large)
 		return x->large ? 1 : -1;
@@ -415,7 +415,7 @@ static void render_head(struct sb *b, const struct bgpconf_input *in,
 
 static void render_filters(struct sb *b, const struct bgpconf_input *in,
 			   const struct bgpconf_local *local, const struct ip4_net *pools,
-			   size_t n_pools, const struct bgp_community *com, size_t n_com)
+			   size_t n_pools, const struct bgpconfig_community *com, size_t n_com)
 {
 	char buf[IP4_NETSTRLEN];
 
@@ -574,7 +574,7 @@ int bgpconf_render(const struct bgpconf_input *in, char **out, struct errs *e)
 	size_t n_pools = in->n_pools, n_blocks = in->n_blocks;
 	size_t n_borrowed = in->n_borrowed, n_com = cfg->n_communities, n_peers = 0;
 	struct ip4_net *pools = NULL, *blocks = NULL;
-	struct bgp_community *com = NULL;
+	struct bgpconfig_community *com = NULL;
 	struct bgpconf_peer *peers = NULL;
 	struct bgpconf_local local;
 	uint32_t *borrowed = NULL;
@@ -583,8 +583,8 @@ int bgpconf_render(const struct bgpconf_input *in, char **out, struct errs *e)
 	int rc;
 
 	*out = NULL;
-	if (n_com > BGP_COMMUNITIES_MAX)
-		n_com = BGP_COMMUNITIES_MAX;
+	if (n_com > BGPCONFIG_COMMUNITIES_MAX)
+		n_com = BGPCONFIG_COMMUNITIES_MAX;
 	rc = bgpconf_peers(in, &local, &peers, &n_peers, e);
 	if (rc < 0)
 		goto out;

@@ -87,7 +87,7 @@ static const char *input_label(const char *path)
 /* The datastore key of a resource. */
 static int res_key_of(const struct resource *r, char *key, size_t len)
 {
-	char name[2 * RES_NAME_MAX + IPAM_HANDLE_MAX];
+	char name[2 * RES_NAME_MAX + IPAMHANDLE_ID_MAX];
 
 	res_name(r, name, sizeof(name));
 	return res_key(r->kind, name, key, len);
@@ -371,7 +371,7 @@ static const char *res_short_name(const struct resource *r, char *buf, size_t le
 
 static int apply_write(struct ctl *c, struct apply_item *it)
 {
-	char key[RES_KEY_MAX], name[2 * RES_NAME_MAX + IPAM_HANDLE_MAX];
+	char key[RES_KEY_MAX], name[2 * RES_NAME_MAX + IPAMHANDLE_ID_MAX];
 	const char *kind = out_kind_lower(it->res.kind);
 	struct errs e = ERRS_INIT;
 	char *text = NULL;
@@ -496,7 +496,7 @@ int cmd_apply(struct ctl *c, int argc, char **argv)
 	}
 	rc = CTL_OK;
 	for (size_t i = 0; i < n; i++) {
-		char name[2 * RES_NAME_MAX + IPAM_HANDLE_MAX];
+		char name[2 * RES_NAME_MAX + IPAMHANDLE_ID_MAX];
 
 		if (dry) {
 			static const char *const what[] = { "created", "configured",
@@ -614,9 +614,9 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 		break;
 	}
 	case RES_IPAMBLOCK: {
-		const struct ipam_block *k = &r->u.block;
+		const struct ipamblock *k = &r->u.block;
 
-		snprintf(b, sizeof(b), "%zu/%llu", ipam_block_used(k),
+		snprintf(b, sizeof(b), "%zu/%llu", ipamblock_used(k),
 			 (unsigned long long)ip4_net_size(&k->cidr));
 		cells[0] = ip4_net_fmt(&k->cidr, a);
 		cells[1] = k->affinity;
@@ -625,7 +625,7 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 		break;
 	}
 	case RES_IPAMHANDLE: {
-		const struct ipam_handle *h = &r->u.handle;
+		const struct ipamhandle *h = &r->u.handle;
 		size_t off = 0;
 
 		for (size_t i = 0; i < h->n && off < sizeof(x); i++) {
@@ -691,7 +691,7 @@ static struct table *get_table(enum res_kind k, enum out_fmt fmt)
 static int get_key(struct ctl *c, enum res_kind k, const char *name, char *key,
 		   size_t len)
 {
-	char id[2 * RES_NAME_MAX + IPAM_HANDLE_MAX];
+	char id[2 * RES_NAME_MAX + IPAMHANDLE_ID_MAX];
 
 	if (k == RES_WEP && !strchr(name, '/')) {
 		snprintf(id, sizeof(id), "%s/%s", c->cfg.node, name);
@@ -700,7 +700,7 @@ static int get_key(struct ctl *c, enum res_kind k, const char *name, char *key,
 
 		if (ip4_net_parse(name, &n, false, false) < 0)
 			return -EINVAL;
-		ipam_block_name(&n, id);
+		ipamblock_name(&n, id);
 	} else {
 		snprintf(id, sizeof(id), "%s", name);
 	}
@@ -997,7 +997,7 @@ int cmd_delete(struct ctl *c, int argc, char **argv)
 		goto out;
 	rc = CTL_OK;
 	for (size_t i = 0; i < n; i++) {
-		char name[2 * RES_NAME_MAX + IPAM_HANDLE_MAX];
+		char name[2 * RES_NAME_MAX + IPAMHANDLE_ID_MAX];
 
 		res_name(&res[i], name, sizeof(name));
 		if (delete_one(c, res[i].kind, name) != CTL_OK)

@@ -100,12 +100,12 @@ void ctl_bgp_row(struct table *t, const struct resource *r)
 		size_t off = 0;
 
 		snprintf(a, sizeof(a), "%u", cf->asn);
-		for (size_t i = 0; i < cf->n_communities && i < BGP_COMMUNITIES_MAX &&
+		for (size_t i = 0; i < cf->n_communities && i < BGPCONFIG_COMMUNITIES_MAX &&
 				   off < sizeof(x); i++) {
-			char cb[BGP_COMMUNITY_STRLEN];
+			char cb[BGPCONFIG_COMMUNITY_STRLEN];
 
 			off += (size_t)snprintf(x + off, sizeof(x) - off, "%s%s", i ? "," : "",
-						bgp_community_fmt(&cf->communities[i], cb));
+						bgpconfig_community_fmt(&cf->communities[i], cb));
 		}
 		snprintf(b, sizeof(b), "%u", cf->gr_time);
 		snprintf(d, sizeof(d), "%u", (unsigned)cf->listen_port);

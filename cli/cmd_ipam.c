@@ -38,7 +38,7 @@ static int ipam_show(struct ctl *c, int argc, char **argv)
 	static const char *const phdr[] = { "POOL", "CIDR", "USED/SIZE", "BLOCKS" };
 	static const char *const bhdr[] = { "BLOCK", "POOL", "AFFINITY", "USED/SIZE" };
 	struct ipam_usage *use = NULL;
-	struct ipam_block *blocks = NULL;
+	struct ipamblock *blocks = NULL;
 	size_t nu = 0, nb = 0;
 	bool show_blocks = false;
 	int opt, r;
@@ -80,7 +80,7 @@ static int ipam_show(struct ctl *c, int argc, char **argv)
 					"{s:s, s:s, s:s, s:I, s:I}",
 					"cidr", ip4_net_fmt(&blocks[i].cidr, cb),
 					"pool", blocks[i].pool, "affinity", blocks[i].affinity,
-					"used", (json_int_t)ipam_block_used(&blocks[i]),
+					"used", (json_int_t)ipamblock_used(&blocks[i]),
 					"size", (json_int_t)ip4_net_size(&blocks[i].cidr)));
 			json_object_set_new(o, "blocks", bl);
 		}
@@ -114,7 +114,7 @@ static int ipam_show(struct ctl *c, int argc, char **argv)
 			char cb[IP4_NETSTRLEN], us[48];
 			const char *cells[4];
 
-			snprintf(us, sizeof(us), "%zu/%llu", ipam_block_used(&blocks[i]),
+			snprintf(us, sizeof(us), "%zu/%llu", ipamblock_used(&blocks[i]),
 				 (unsigned long long)ip4_net_size(&blocks[i].cidr));
 			cells[0] = ip4_net_fmt(&blocks[i].cidr, cb);
 			cells[1] = blocks[i].pool;

@@ -66,7 +66,7 @@ static int gw_create(struct ds *ds, const char *node, const struct ippool *pool,
 		     const char *key, const char *handle, uint32_t *gw)
 {
 	struct ipam_pool_sel sel = { .pool = pool->name };
-	char gh[IPAM_HANDLE_MAX], ab[IP4_STRLEN];
+	char gh[IPAMHANDLE_ID_MAX], ab[IP4_STRLEN];
 	char *text = NULL;
 	json_t *j;
 	int r, n;

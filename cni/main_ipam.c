@@ -107,7 +107,7 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	struct petrel_config cfg;
 	struct errs e = ERRS_INIT;
 	struct ds *ds = NULL;
-	char handle[IPAM_HANDLE_MAX];
+	char handle[IPAMHANDLE_ID_MAX];
 	struct cni_result res = { 0 };
 	struct cni_args args;
 	uint32_t addr = 0, want;

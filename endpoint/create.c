@@ -149,7 +149,7 @@ struct ep_create {
 	struct wep *w;
 	struct endpoint_err *e;
 	char key[RES_KEY_MAX];
-	char handle[IPAM_HANDLE_MAX];
+	char handle[IPAMHANDLE_ID_MAX];
 	struct link_nl *host_nl;
 	struct link_wl wl;
 	struct ep_ports ports;

@@ -82,7 +82,7 @@ static const char *ep_netns_short(const struct wep *w)
 static int ep_release_handle(struct ds *ds, const char *name, const char *cid,
 			     const char *wl_ifname, struct endpoint_err *e)
 {
-	char handle[IPAM_HANDLE_MAX];
+	char handle[IPAMHANDLE_ID_MAX];
 	int r;
 
 	r = ipam_handle_id(cid, wl_ifname, handle, sizeof(handle));

@@ -110,7 +110,7 @@ static int handle_valid(const char *h)
 		      (h[n] >= 'A' && h[n] <= 'Z') ||
 		      (h[n] >= '0' && h[n] <= '9') || strchr("._-", h[n])))
 			return 0;
-	return n < IPAM_HANDLE_MAX;
+	return n < IPAMHANDLE_ID_MAX;
 }
 
 static int conflict(int rc)
@@ -146,7 +146,7 @@ static void backoff(unsigned attempt)
 
 /* ---- encoding ---- */
 
-static char *block_text(const struct ipam_block *b)
+static char *block_text(const struct ipamblock *b)
 {
 	struct resource r;
 
@@ -170,7 +170,7 @@ static char *handle_text(const char *id, const uint32_t *addrs, size_t n,
 	return res_to_text(&r);
 }
 
-static int handle_decode(const struct ds_kv *kv, struct ipam_handle *out)
+static int handle_decode(const struct ds_kv *kv, struct ipamhandle *out)
 {
 	struct resource r;
 	struct errs e = ERRS_INIT;
@@ -186,7 +186,7 @@ static int handle_decode(const struct ds_kv *kv, struct ipam_handle *out)
 }
 
 static int block_decode(const struct ds_kv *kv, const struct ip4_net *cidr,
-			struct ipam_block *out)
+			struct ipamblock *out)
 {
 	struct resource r;
 	struct errs e = ERRS_INIT;
@@ -211,11 +211,11 @@ static int block_key(const struct ip4_net *c, char *buf, size_t len)
 {
 	char name[IP4_NETSTRLEN];
 
-	ipam_block_name(c, name);
+	ipamblock_name(c, name);
 	return res_key(RES_IPAMBLOCK, name, buf, len);
 }
 
-/* "10.0.0.64-26" → 10.0.0.64/26 (strict: the name ipam_block_name gives). */
+/* "10.0.0.64-26" → 10.0.0.64/26 (strict: the name ipamblock_name gives). */
 static int block_name_parse(const char *name, struct ip4_net *out)
 {
 	char buf[IP4_NETSTRLEN + 1];
@@ -237,7 +237,7 @@ static uint64_t net_end(const struct ip4_net *c)	/* one past the last */
 	return (uint64_t)c->addr + ip4_net_size(c);
 }
 
-static long block_free_slot(const struct ipam_block *b)
+static long block_free_slot(const struct ipamblock *b)
 {
 	uint64_t i, n = ip4_net_size(&b->cidr);
 
@@ -262,7 +262,7 @@ struct bent {
 	struct ip4_net cidr;	/* from its key */
 	const struct ds_kv *kv;
 	int state;		/* 0: not decoded, 1: decoded into b, <0: error */
-	struct ipam_block b;
+	struct ipamblock b;
 	int peeked;		/* aff and used are known (bent_peek) */
 	char aff[RES_NAME_MAX];
 	uint64_t used;
@@ -286,7 +286,7 @@ static void snap_clear(struct snap *s)
 		ippool_clear(&s->pools[i].p);
 	for (i = 0; i < s->nblocks; i++)
 		if (s->blocks[i].state == 1)
-			ipam_block_clear(&s->blocks[i].b);
+			ipamblock_clear(&s->blocks[i].b);
 	free(s->pools);
 	free(s->blocks);
 	ds_kvs_free(s->pkv, s->npkv);
@@ -413,7 +413,7 @@ static int bent_peek(struct bent *b)
 		if (rc < 0)
 			return rc;
 		snprintf(b->aff, sizeof(b->aff), "%s", b->b.affinity);
-		b->used = ipam_block_used(&b->b);
+		b->used = ipamblock_used(&b->b);
 	}
 	b->peeked = 1;
 	return 0;
@@ -655,7 +655,7 @@ static int handle_held(struct ds *ds, struct snap *s,
 		       const struct assign_req *q)
 {
 	struct ds_kv kv;
-	struct ipam_handle h;
+	struct ipamhandle h;
 	struct bent *b;
 	uint32_t a;
 	size_t i;
@@ -693,7 +693,7 @@ static int handle_held(struct ds *ds, struct snap *s,
 	}
 	rc = 0;
 out:
-	ipam_handle_clear(&h);
+	ipamhandle_clear(&h);
 	ds_kv_clear(&kv);
 	return rc;
 }
@@ -754,7 +754,7 @@ static int commit_claim(struct ds *ds, struct snap *s,
 	uint32_t addr = c->addr + (uint32_t)slot;
 	char bkey[RES_KEY_MAX];
 	char *btext = NULL, *htext = NULL;
-	struct ipam_block b;
+	struct ipamblock b;
 	struct ds_op ops[3];
 	int rc;
 
@@ -762,7 +762,7 @@ static int commit_claim(struct ds *ds, struct snap *s,
 	rc = block_key(c, bkey, sizeof(bkey));
 	if (rc < 0)
 		goto out;
-	rc = ipam_block_init(&b, c);
+	rc = ipamblock_init(&b, c);
 	if (rc < 0)
 		goto out;
 	snprintf(b.affinity, sizeof(b.affinity), "%s", q->node);
@@ -782,7 +782,7 @@ static int commit_claim(struct ds *ds, struct snap *s,
 				 p->kv->mod_rev };
 	rc = alloc_txn(ds, s, q, ops, 3, addr, 0);
 out:
-	ipam_block_clear(&b);
+	ipamblock_clear(&b);
 	free(btext);
 	free(htext);
 	return rc;
@@ -943,14 +943,14 @@ int ipam_assign_in(struct ds *ds, const char *node, const char *handle,
 struct fblock {
 	struct ds_kv kv;
 	struct ip4_net cidr;
-	struct ipam_block b;
+	struct ipamblock b;
 	int dirty;
 };
 
 static void fblock_clear(struct fblock *f)
 {
 	ds_kv_clear(&f->kv);
-	ipam_block_clear(&f->b);
+	ipamblock_clear(&f->b);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -1007,7 +1007,7 @@ static int fblock_find(struct ds *ds, struct snap *s, uint32_t addr,
 static int fblock_op(struct fblock *f, struct ds_op *op, char **text)
 {
 	*text = NULL;
-	if (ipam_block_used(&f->b) == 0) {
+	if (ipamblock_used(&f->b) == 0) {
 		*op = (struct ds_op){ DS_OP_DELETE, f->kv.key, NULL,
 				      f->kv.mod_rev };
 		return 0;
@@ -1023,7 +1023,7 @@ static int release_handle_once(struct ds *ds, const char *hkey,
 			       const char *handle)
 {
 	struct ds_kv hkv;
-	struct ipam_handle h;
+	struct ipamhandle h;
 	struct snap s;
 	struct fblock *fb = NULL;
 	struct ds_op *ops = NULL;
@@ -1105,7 +1105,7 @@ out:
 			fblock_clear(&fb[j]);
 	free(fb);
 	snap_clear(&s);
-	ipam_handle_clear(&h);
+	ipamhandle_clear(&h);
 	ds_kv_clear(&hkv);
 	return rc;
 }
@@ -1136,7 +1136,7 @@ static int release_addr_once(struct ds *ds, uint32_t addr)
 	struct snap s;
 	struct fblock f;
 	struct ds_kv hkv;
-	struct ipam_handle h;
+	struct ipamhandle h;
 	char hkey[RES_KEY_MAX];
 	char *btext = NULL, *htext = NULL, *id = NULL;
 	struct ds_op ops[2];
@@ -1192,7 +1192,7 @@ out:
 	free(id);
 	free(btext);
 	free(htext);
-	ipam_handle_clear(&h);
+	ipamhandle_clear(&h);
 	ds_kv_clear(&hkv);
 	fblock_clear(&f);
 	snap_clear(&s);
@@ -1438,7 +1438,7 @@ static int pool_delete_once(struct ds *ds, const char *name, int force,
 		rc = bent_decode(b);
 		if (rc < 0)
 			goto out;
-		if (ipam_block_used(&b->b)) {
+		if (ipamblock_used(&b->b)) {
 			if (!force) {
 				rc = IPAM_EPOOLUSED;
 				goto out;
@@ -1546,22 +1546,22 @@ out:
 
 /* ---- reading ---- */
 
-void ipam_blocks_free(struct ipam_block *b, size_t n)
+void ipam_blocks_free(struct ipamblock *b, size_t n)
 {
 	size_t i;
 
 	if (!b)
 		return;
 	for (i = 0; i < n; i++)
-		ipam_block_clear(&b[i]);
+		ipamblock_clear(&b[i]);
 	free(b);
 }
 
-int ipam_blocks_list(struct ds *ds, const char *node, struct ipam_block **out,
+int ipam_blocks_list(struct ds *ds, const char *node, struct ipamblock **out,
 		     size_t *n)
 {
 	struct snap s;
-	struct ipam_block *v = NULL;
+	struct ipamblock *v = NULL;
 	size_t i, k = 0;
 	int rc;
 
@@ -1694,7 +1694,7 @@ static int wep_handles(struct ds *ds, char ***out, size_t *n)
 	for (i = 0; i < nkv; i++) {
 		struct resource r;
 		struct errs e = ERRS_INIT;
-		char id[IPAM_HANDLE_MAX];
+		char id[IPAMHANDLE_ID_MAX];
 
 		memset(&r, 0, sizeof(r));
 		rc = res_from_text(RES_WEP, kv[i].value, kv[i].mod_rev, &r, &e);
@@ -1782,7 +1782,7 @@ int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n)
 	for (i = 0; i < nv; i++) {
 		char key[RES_KEY_MAX];
 		struct ds_kv kv;
-		struct ipam_handle h;
+		struct ipamhandle h;
 
 		memset(&kv, 0, sizeof(kv));
 		memset(&h, 0, sizeof(h));
@@ -1791,7 +1791,7 @@ int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n)
 			continue;
 		if (handle_decode(&kv, &h) == 0 && h.created > 0)
 			v[i].age = now > h.created ? now - h.created : 0;
-		ipam_handle_clear(&h);
+		ipamhandle_clear(&h);
 		ds_kv_clear(&kv);
 	}
 	*out = v;
@@ -1843,7 +1843,7 @@ int ipam_usage(struct ds *ds, struct ipam_usage **out, size_t *n)
 			if (rc < 0)
 				goto out;
 			v[i].blocks++;
-			v[i].used += ipam_block_used(&b->b);
+			v[i].used += ipamblock_used(&b->b);
 		}
 	}
 	*out = v;

@@ -54,7 +54,7 @@ const char *ipam_strerror(int err);
 /* The handle of a workload's address, as every endpoint creator (petrelctl
  * run, the CNI plugin) must build it and as ipam_check matches it:
  * "<containerID>.<wl_ifname>", an empty wl_ifname meaning "eth0".
- * 0, or -ENAMETOOLONG (buf: IPAM_HANDLE_MAX is enough for valid input). */
+ * 0, or -ENAMETOOLONG (buf: IPAMHANDLE_ID_MAX is enough for valid input). */
 int ipam_handle_id(const char *container_id, const char *wl_ifname, char *buf,
 		   size_t len);
 
@@ -113,13 +113,13 @@ int ipam_release_addr(struct ds *ds, uint32_t addr);
 
 /* Blocks, optionally only those with affinity to node (NULL = all), sorted
  * by address. Caller frees with ipam_blocks_free. */
-int ipam_blocks_list(struct ds *ds, const char *node, struct ipam_block **out,
+int ipam_blocks_list(struct ds *ds, const char *node, struct ipamblock **out,
 		     size_t *n);
-void ipam_blocks_free(struct ipam_block *b, size_t n);
+void ipam_blocks_free(struct ipamblock *b, size_t n);
 
 struct ipam_leak {
 	uint32_t addr;
-	char handle[IPAM_HANDLE_MAX];
+	char handle[IPAMHANDLE_ID_MAX];
 	int64_t age;		/* seconds since the handle's allocation, -1 unknown */
 };
 /* Allocations whose handle belongs to no WorkloadEndpoint (by

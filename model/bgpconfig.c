@@ -11,9 +11,9 @@
 #include "model/bgpconfig.h"
 #include "model/res_impl.h"
 
-int bgp_community_parse(const char *s, struct bgp_community *out)
+int bgpconfig_community_parse(const char *s, struct bgpconfig_community *out)
 {
-	struct bgp_community c = { 0 };
+	struct bgpconfig_community c = { 0 };
 	size_t parts = 0;
 	const char *p = s;
 
@@ -39,13 +39,13 @@ int bgp_community_parse(const char *s, struct bgp_community *out)
 	return 0;
 }
 
-char *bgp_community_fmt(const struct bgp_community *c, char *buf)
+char *bgpconfig_community_fmt(const struct bgpconfig_community *c, char *buf)
 {
 	if (c->large)
-		snprintf(buf, BGP_COMMUNITY_STRLEN, "%" PRIu32 ":%" PRIu32 ":%" PRIu32,
+		snprintf(buf, BGPCONFIG_COMMUNITY_STRLEN, "%" PRIu32 ":%" PRIu32 ":%" PRIu32,
 			 c->v[0], c->v[1], c->v[2]);
 	else
-		snprintf(buf, BGP_COMMUNITY_STRLEN, "%" PRIu32 ":%" PRIu32, c->v[0], c->v[1]);
+		snprintf(buf, BGPCONFIG_COMMUNITY_STRLEN, "%" PRIu32 ":%" PRIu32, c->v[0], c->v[1]);
 	return buf;
 }
 /* ------------------------------------------------------- BGPConfiguration */
@@ -75,13 +75,13 @@ static void bgp_communities(struct vctx *v, const struct vobj *spec,
 	if (res_get_sub(v, spec, "communities", false, true, &cl) <= 0)
 		return;
 	n = json_array_size(cl.j);
-	if (n > BGP_COMMUNITIES_MAX) {
+	if (n > BGPCONFIG_COMMUNITIES_MAX) {
 		res_verr(v, cl.line, cl.col, cl.path, "too many communities (%zu, at most %d)",
-		     n, BGP_COMMUNITIES_MAX);
+		     n, BGPCONFIG_COMMUNITIES_MAX);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		struct bgp_community com;
+		struct bgpconfig_community com;
 		struct vobj it;
 		const char *s;
 		size_t k;
@@ -93,7 +93,7 @@ static void bgp_communities(struct vctx *v, const struct vobj *spec,
 			continue;
 		}
 		s = json_string_value(it.j);
-		if (bgp_community_parse(s, &com) < 0) {
+		if (bgpconfig_community_parse(s, &com) < 0) {
 			res_verr(v, it.line, it.col, it.path, "invalid community \"%.80s\" "
 			     "(A:B with parts 0..65535, or A:B:C with parts 0..4294967295)", s);
 			continue;
@@ -161,11 +161,11 @@ json_t *bgpconfig_to_json(const struct bgpconfig *c)
 	if (c->n_communities) {
 		json_t *a = json_array();
 
-		for (size_t i = 0; i < c->n_communities && i < BGP_COMMUNITIES_MAX; i++) {
-			char buf[BGP_COMMUNITY_STRLEN];
+		for (size_t i = 0; i < c->n_communities && i < BGPCONFIG_COMMUNITIES_MAX; i++) {
+			char buf[BGPCONFIG_COMMUNITY_STRLEN];
 
 			if (!a || json_array_append_new(a, json_string(
-					bgp_community_fmt(&c->communities[i], buf))) < 0)
+					bgpconfig_community_fmt(&c->communities[i], buf))) < 0)
 				b.oom = true;
 		}
 		res_jset(&b, spec, "communities", a);

@@ -29,18 +29,18 @@
 #define BGP_DEFAULT_GR_TIME 120
 #define BGP_DEFAULT_PORT 179
 #define BGP_PASSWORD_MAX 80	/* Linux's TCP MD5 key limit */
-#define BGP_COMMUNITIES_MAX 16
+#define BGPCONFIG_COMMUNITIES_MAX 16
 
 /* A community to attach to the prefixes a node originates: "A:B" (RFC 1997,
  * 16-bit parts) or "A:B:C" (large, RFC 8092, 32-bit parts). */
-struct bgp_community {
+struct bgpconfig_community {
 	bool large;
 	uint32_t v[3];		/* v[2] unused when !large */
 };
-#define BGP_COMMUNITY_STRLEN 34	/* "4294967295:4294967295:4294967295" + NUL */
+#define BGPCONFIG_COMMUNITY_STRLEN 34	/* "4294967295:4294967295:4294967295" + NUL */
 /* 0, or -EINVAL (decimal parts without leading zeros or signs, in range). */
-int bgp_community_parse(const char *s, struct bgp_community *out);
-char *bgp_community_fmt(const struct bgp_community *c, char *buf);
+int bgpconfig_community_parse(const char *s, struct bgpconfig_community *out);
+char *bgpconfig_community_fmt(const struct bgpconfig_community *c, char *buf);
 
 struct bgpconfig {
 	char name[RES_NAME_MAX];	/* "default" */
@@ -48,7 +48,7 @@ struct bgpconfig {
 	bool mesh;		/* nodeToNodeMesh; default true */
 	char *mesh_password;	/* meshPassword: TCP MD5 on mesh sessions; NULL = none */
 	size_t n_communities;
-	struct bgp_community communities[BGP_COMMUNITIES_MAX];	/* no duplicates */
+	struct bgpconfig_community communities[BGPCONFIG_COMMUNITIES_MAX];	/* no duplicates */
 	uint32_t gr_time;	/* gracefulRestartTime, s 1..4095 (12 bits in BGP); default 120 */
 	uint16_t listen_port;	/* listenPort, of every node; default 179 */
 	int log_level;		/* logLevel, enum log_level (common/log.h); default info */

@@ -12,7 +12,7 @@
 
 #define BLOCK_MIN_LEN 20	/* the largest block: /20, 4096 addresses */
 
-void ipam_block_name(const struct ip4_net *cidr, char *buf)
+void ipamblock_name(const struct ip4_net *cidr, char *buf)
 {
 	char *slash;
 
@@ -22,7 +22,7 @@ void ipam_block_name(const struct ip4_net *cidr, char *buf)
 		*slash = '-';
 }
 
-int ipam_block_init(struct ipam_block *b, const struct ip4_net *cidr)
+int ipamblock_init(struct ipamblock *b, const struct ip4_net *cidr)
 {
 	if (cidr->len < BLOCK_MIN_LEN || cidr->len > 32)
 		return -EINVAL;
@@ -35,7 +35,7 @@ int ipam_block_init(struct ipam_block *b, const struct ip4_net *cidr)
 	return 0;
 }
 
-size_t ipam_block_used(const struct ipam_block *b)
+size_t ipamblock_used(const struct ipamblock *b)
 {
 	size_t n = 0, size;
 
@@ -64,7 +64,7 @@ static bool ordinal_parse(const char *s, size_t size, size_t *out)
 	return true;
 }
 
-static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipam_block *b)
+static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipamblock *b)
 {
 	struct vobj al;
 	size_t size;
@@ -90,7 +90,7 @@ static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipam_bl
 				   yaml_type_name(val));
 			continue;
 		}
-		if (!ipam_handle_id_valid(json_string_value(val))) {
+		if (!ipamhandle_id_valid(json_string_value(val))) {
 			res_verr_field(v, &al, key, "invalid handle ID \"%.80s\"",
 				   json_string_value(val));
 			continue;
@@ -100,14 +100,14 @@ static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipam_bl
 	}
 }
 
-int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
-			 const char *file, struct ipam_block *out, struct errs *e)
+int ipamblock_from_json(const json_t *j, const struct ydoc *doc,
+			 const char *file, struct ipamblock *out, struct errs *e)
 {
 	static const char *const spec_keys[] = {
 		"cidr", "affinity", "pool", "allocations", NULL
 	};
 	struct vctx v = { doc, file, e, 0, NULL, 0 };
-	struct ipam_block b = { 0 };
+	struct ipamblock b = { 0 };
 	struct ip4_net cidr;
 	struct head h;
 	const char *s;
@@ -123,9 +123,9 @@ int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
 			if (cidr.len < BLOCK_MIN_LEN)
 				res_verr_field(&v, sp, "cidr", "a block is /%d to /32, not /%u",
 					   BLOCK_MIN_LEN, (unsigned)cidr.len);
-			else if (ipam_block_init(&b, &cidr) < 0)
+			else if (ipamblock_init(&b, &cidr) < 0)
 				res_verr(&v, 0, 0, NULL, "out of memory");
-			ipam_block_name(&cidr, name);
+			ipamblock_name(&cidr, name);
 			if (h.name && strcmp(h.name, name))
 				res_verr_field(&v, &h.meta, "name",
 					   "\"%.80s\" does not match spec.cidr (expected \"%s\")",
@@ -146,20 +146,20 @@ int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
 		block_allocs(&v, sp, &b);
 	}
 	if (res_vflush(&v) < 0) {
-		ipam_block_clear(&b);
+		ipamblock_clear(&b);
 		return -EINVAL;
 	}
 	*out = b;
 	return 0;
 }
 
-json_t *ipam_block_to_json(const struct ipam_block *b)
+json_t *ipamblock_to_json(const struct ipamblock *b)
 {
 	char name[IP4_NETSTRLEN];
 	struct jb bb = { 0 };
 	json_t *spec, *j, *al;
 
-	ipam_block_name(&b->cidr, name);
+	ipamblock_name(&b->cidr, name);
 	j = res_enc_head(&bb, RES_IPAMBLOCK, name, NULL, &spec);
 	res_jset(&bb, spec, "cidr", res_enc_net(&b->cidr));
 	if (b->affinity[0])
@@ -189,7 +189,7 @@ static int key_is(const char *k, size_t n, const char *lit)
 }
 
 /*
- * The fast partial decoder. It knows the layout ipam_block_to_json() above
+ * The fast partial decoder. It knows the layout ipamblock_to_json() above
  * writes (spec.affinity a string, spec.allocations an object of ordinal ->
  * handle) and nothing else of the format: it tracks the path of keys down to
  * depth 3 and counts the keys of spec.allocations.
@@ -294,7 +294,7 @@ int ipamblock_peek(const char *s, char *aff, size_t afflen, uint64_t *used)
 	return 0;
 }
 
-void ipam_block_clear(struct ipam_block *b)
+void ipamblock_clear(struct ipamblock *b)
 {
 	if (!b)
 		return;

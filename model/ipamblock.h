@@ -14,17 +14,17 @@
 #include "common/yamljson.h"
 #include "model/res.h"
 
-struct ipam_block {
+struct ipamblock {
 	struct ip4_net cidr;
 	char affinity[RES_NAME_MAX];	/* node name; "" = none */
 	char pool[RES_NAME_MAX];	/* the pool it was cut from */
 	char **handles;			/* ip4_net_size(cidr) entries; NULL = free; owned */
 };
 /* Name of a block: "10.0.0.64-26". buf: at least IP4_NETSTRLEN. */
-void ipam_block_name(const struct ip4_net *cidr, char *buf);
+void ipamblock_name(const struct ip4_net *cidr, char *buf);
 /* Allocates handles[] for cidr with all free. */
-int ipam_block_init(struct ipam_block *b, const struct ip4_net *cidr);
-size_t ipam_block_used(const struct ipam_block *b);
+int ipamblock_init(struct ipamblock *b, const struct ip4_net *cidr);
+size_t ipamblock_used(const struct ipamblock *b);
 
 /* A fast partial decoder of a stored block's text (as res_to_text writes
  * it): spec.affinity into aff ("" when none) and the number of addresses
@@ -38,9 +38,9 @@ int ipamblock_peek(const char *text, char *aff, size_t afflen, uint64_t *used);
 
 /* The codec (conventions in model/resource.h): decode and validate a whole
  * document, encode canonically, clear (NULL is a no-op). */
-int ipam_block_from_json(const json_t *j, const struct ydoc *doc,
-			 const char *file, struct ipam_block *out, struct errs *e);
-json_t *ipam_block_to_json(const struct ipam_block *b);
-void ipam_block_clear(struct ipam_block *b);
+int ipamblock_from_json(const json_t *j, const struct ydoc *doc,
+			 const char *file, struct ipamblock *out, struct errs *e);
+json_t *ipamblock_to_json(const struct ipamblock *b);
+void ipamblock_clear(struct ipamblock *b);
 
 #endif

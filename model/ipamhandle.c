@@ -11,12 +11,12 @@
 
 #define HANDLE_ADDRS_MAX 1024
 
-/* A handle id: 1..IPAM_HANDLE_MAX-1 of [A-Za-z0-9._-]. */
-bool ipam_handle_id_valid(const char *s)
+/* A handle id: 1..IPAMHANDLE_ID_MAX-1 of [A-Za-z0-9._-]. */
+bool ipamhandle_id_valid(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n >= IPAM_HANDLE_MAX)
+	if (n == 0 || n >= IPAMHANDLE_ID_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!res_is_alnum(s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
@@ -25,22 +25,22 @@ bool ipam_handle_id_valid(const char *s)
 }
 /* -------------------------------------------------------------- IPAMHandle */
 
-int ipam_handle_from_json(const json_t *j, const struct ydoc *doc,
-			  const char *file, struct ipam_handle *out,
+int ipamhandle_from_json(const json_t *j, const struct ydoc *doc,
+			  const char *file, struct ipamhandle *out,
 			  struct errs *e)
 {
 	static const char *const spec_keys[] = { "addresses", "created", NULL };
 	struct vctx v = { doc, file, e, 0, NULL, 0 };
-	struct ipam_handle hd = { 0 };
+	struct ipamhandle hd = { 0 };
 	struct vobj al;
 	json_int_t created;
 	struct head h;
 
 	res_decode_head(&v, j, RES_IPAMHANDLE, false, true, &h);
 	if (h.name) {
-		if (!ipam_handle_id_valid(h.name))
+		if (!ipamhandle_id_valid(h.name))
 			res_verr_field(&v, &h.meta, "name", "invalid handle ID \"%.80s\" "
-				   "(1 to %d of [A-Za-z0-9._-])", h.name, IPAM_HANDLE_MAX - 1);
+				   "(1 to %d of [A-Za-z0-9._-])", h.name, IPAMHANDLE_ID_MAX - 1);
 		else
 			res_copy_str(hd.id, sizeof(hd.id), h.name);
 	}
@@ -83,14 +83,14 @@ int ipam_handle_from_json(const json_t *j, const struct ydoc *doc,
 			hd.created = created;
 	}
 	if (res_vflush(&v) < 0) {
-		ipam_handle_clear(&hd);
+		ipamhandle_clear(&hd);
 		return -EINVAL;
 	}
 	*out = hd;
 	return 0;
 }
 
-json_t *ipam_handle_to_json(const struct ipam_handle *h)
+json_t *ipamhandle_to_json(const struct ipamhandle *h)
 {
 	struct jb b = { 0 };
 	json_t *spec, *j = res_enc_head(&b, RES_IPAMHANDLE, h->id, NULL, &spec);
@@ -104,7 +104,7 @@ json_t *ipam_handle_to_json(const struct ipam_handle *h)
 	return res_enc_done(&b, j, spec);
 }
 
-void ipam_handle_clear(struct ipam_handle *h)
+void ipamhandle_clear(struct ipamhandle *h)
 {
 	if (!h)
 		return;

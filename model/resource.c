@@ -62,7 +62,7 @@ int res_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 	case RES_IPPOOL: rc = ippool_from_json(j, doc, file, &r.u.pool, e); break;
 	case RES_NODE: rc = node_from_json(j, doc, file, &r.u.node, e); break;
 	case RES_WEP: rc = wep_from_json(j, doc, file, &r.u.wep, e); break;
-	case RES_IPAMBLOCK: rc = ipam_block_from_json(j, doc, file, &r.u.block, e); break;
+	case RES_IPAMBLOCK: rc = ipamblock_from_json(j, doc, file, &r.u.block, e); break;
 	case RES_BGPCONFIG:
 		rc = bgpconfig_from_json(j, doc, file, &r.u.bgpconfig, e);
 		break;
@@ -72,7 +72,7 @@ int res_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 		break;
 	case RES_NETWORK: rc = network_from_json(j, doc, file, &r.u.network, e); break;
 	case RES_IPAMHANDLE:
-	default: rc = ipam_handle_from_json(j, doc, file, &r.u.handle, e); break;
+	default: rc = ipamhandle_from_json(j, doc, file, &r.u.handle, e); break;
 	}
 	if (rc < 0)
 		return rc;
@@ -88,8 +88,8 @@ json_t *res_to_json(const struct resource *r)
 	case RES_IPPOOL: j = ippool_to_json(&r->u.pool); break;
 	case RES_NODE: j = node_to_json(&r->u.node); break;
 	case RES_WEP: j = wep_to_json(&r->u.wep); break;
-	case RES_IPAMBLOCK: j = ipam_block_to_json(&r->u.block); break;
-	case RES_IPAMHANDLE: j = ipam_handle_to_json(&r->u.handle); break;
+	case RES_IPAMBLOCK: j = ipamblock_to_json(&r->u.block); break;
+	case RES_IPAMHANDLE: j = ipamhandle_to_json(&r->u.handle); break;
 	case RES_BGPCONFIG: j = bgpconfig_to_json(&r->u.bgpconfig); break;
 	case RES_BGPPEER: j = bgppeer_to_json(&r->u.bgppeer); break;
 	case RES_NETPOLICY: j = netpolicy_to_json(&r->u.netpolicy); break;
@@ -113,8 +113,8 @@ void res_clear(struct resource *r)
 	case RES_IPPOOL: ippool_clear(&r->u.pool); break;
 	case RES_NODE: node_clear(&r->u.node); break;
 	case RES_WEP: wep_clear(&r->u.wep); break;
-	case RES_IPAMBLOCK: ipam_block_clear(&r->u.block); break;
-	case RES_IPAMHANDLE: ipam_handle_clear(&r->u.handle); break;
+	case RES_IPAMBLOCK: ipamblock_clear(&r->u.block); break;
+	case RES_IPAMHANDLE: ipamhandle_clear(&r->u.handle); break;
 	case RES_BGPCONFIG: bgpconfig_clear(&r->u.bgpconfig); break;
 	case RES_BGPPEER: bgppeer_clear(&r->u.bgppeer); break;
 	case RES_NETPOLICY: netpolicy_clear(&r->u.netpolicy); break;
@@ -133,7 +133,7 @@ void res_name(const struct resource *r, char *buf, size_t len)
 	case RES_NODE: snprintf(buf, len, "%s", r->u.node.name); break;
 	case RES_WEP: snprintf(buf, len, "%s/%s", r->u.wep.node, r->u.wep.name); break;
 	case RES_IPAMBLOCK:
-		ipam_block_name(&r->u.block.cidr, name);
+		ipamblock_name(&r->u.block.cidr, name);
 		snprintf(buf, len, "%s", name);
 		break;
 	case RES_IPAMHANDLE: snprintf(buf, len, "%s", r->u.handle.id); break;

@@ -51,8 +51,8 @@ struct resource {
 		struct ippool pool;
 		struct node node;
 		struct wep wep;
-		struct ipam_block block;
-		struct ipam_handle handle;
+		struct ipamblock block;
+		struct ipamhandle handle;
 		struct bgpconfig bgpconfig;
 		struct bgppeer bgppeer;
 		struct netpolicy netpolicy;

@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size] = '\0';
 	prc = ipamblock_peek(text, pa, sizeof(pa), &pu);
 	if (res_from_text(RES_IPAMBLOCK, text, 1, &r, NULL) == 0) {
-		fu = ipam_block_used(&r.u.block);
+		fu = ipamblock_used(&r.u.block);
 		if (prc == 0)
 			same("input", text, r.u.block.affinity, fu, pa, pu);
 		r.revision = 0;

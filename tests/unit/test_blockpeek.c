@@ -38,7 +38,7 @@ static int full(const char *text, char *aff, size_t afflen, uint64_t *used)
 	if (rc < 0)
 		return rc;
 	snprintf(aff, afflen, "%s", r.u.block.affinity);
-	*used = ipam_block_used(&r.u.block);
+	*used = ipamblock_used(&r.u.block);
 	res_clear(&r);
 	return 0;
 }
@@ -60,7 +60,7 @@ static int agree(const char *text)
 	return prc;
 }
 
-static char *encode(const struct ipam_block *b)
+static char *encode(const struct ipamblock *b)
 {
 	struct resource r = { .kind = RES_IPAMBLOCK, .revision = 0 };
 	char *t;
@@ -81,14 +81,14 @@ static void test_random_blocks(void **state)
 	(void)state;
 	for (int iter = 0; iter < 400; iter++) {
 		struct ip4_net cidr = { (10u << 24) | (rnd() & 0xffffffu), 0 };
-		struct ipam_block b;
+		struct ipamblock b;
 		size_t size, want = 0;
 		char aff[RES_NAME_MAX];
 		uint64_t used;
 		char *t;
 
 		cidr.len = (uint8_t)(iter % 7 == 0 ? 20 + rnd() % 13 : 26 + rnd() % 7);
-		assert_int_equal(ipam_block_init(&b, &cidr), 0);
+		assert_int_equal(ipamblock_init(&b, &cidr), 0);
 		snprintf(b.affinity, sizeof(b.affinity), "%s", nodes[rnd() % N(nodes)]);
 		snprintf(b.pool, sizeof(b.pool), "%s", rnd() % 2 ? "pool-1" : "");
 		size = (size_t)ip4_net_size(&b.cidr);
@@ -113,7 +113,7 @@ static void test_random_blocks(void **state)
 		if (strlen(b.affinity) > 3)
 			assert_int_equal(ipamblock_peek(t, aff, 4, &used), -1);
 		free(t);
-		ipam_block_clear(&b);
+		ipamblock_clear(&b);
 	}
 }
 

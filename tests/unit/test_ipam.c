@@ -148,7 +148,7 @@ static int64_t rev(struct ds *ds)
 static long store_check(struct ds *ds, char *why, size_t whylen)
 {
 	char prefix[RES_KEY_MAX];
-	struct ipam_block *b = NULL;
+	struct ipamblock *b = NULL;
 	struct ds_kv *kv = NULL;
 	size_t nb = 0, nkv = 0, i, j;
 	long count = 0, hcount = 0;
@@ -166,7 +166,7 @@ static long store_check(struct ds *ds, char *why, size_t whylen)
 		return -1;
 	}
 	for (i = 0; i < nb && !why[0]; i++) {
-		if (ipam_block_used(&b[i]) == 0)
+		if (ipamblock_used(&b[i]) == 0)
 			snprintf(why, whylen, "empty block left in the store");
 		for (k = 0; k < ip4_net_size(&b[i].cidr) && !why[0]; k++) {
 			char key[RES_KEY_MAX];
@@ -251,7 +251,7 @@ static void consistent(struct ds *ds, long expect)
 
 static size_t node_blocks(struct ds *ds, const char *node)
 {
-	struct ipam_block *b = NULL;
+	struct ipamblock *b = NULL;
 	size_t n = 0;
 
 	assert_int_equal(ipam_blocks_list(ds, node, &b, &n), 0);
@@ -264,7 +264,7 @@ static size_t node_blocks(struct ds *ds, const char *node)
 static void test_alloc_order(void **state)
 {
 	struct fx *f = *state;
-	struct ipam_block *b = NULL;
+	struct ipamblock *b = NULL;
 	size_t n = 0;
 	int borrowed;
 
@@ -283,7 +283,7 @@ static void test_alloc_order(void **state)
 	assert_int_equal(b[0].cidr.len, 26);
 	assert_string_equal(b[0].affinity, "node-a");
 	assert_string_equal(b[0].pool, "p1");
-	assert_int_equal(ipam_block_used(&b[0]), 3);
+	assert_int_equal(ipamblock_used(&b[0]), 3);
 	assert_string_equal(b[0].handles[1], "h3");
 	ipam_blocks_free(b, n);
 	/* Another node claims the next block. */
@@ -317,7 +317,7 @@ static void test_full_block_claims_new(void **state)
 static void test_borrow(void **state)
 {
 	struct fx *f = *state;
-	struct ipam_block *b = NULL;
+	struct ipamblock *b = NULL;
 	size_t n = 0;
 	int borrowed;
 
@@ -729,7 +729,7 @@ static void test_check_leaks(void **state)
 {
 	struct fx *f = *state;
 	struct ipam_leak *l = NULL;
-	char h[IPAM_HANDLE_MAX];
+	char h[IPAMHANDLE_ID_MAX];
 	size_t n = 9;
 	uint32_t a1, a2, a3;
 
@@ -881,7 +881,7 @@ static void run_children(struct fx *f, int phase)
  * block of its process's node (200 < 256: nobody needs to borrow). */
 static void check_owners(struct ds *ds, char prefix)
 {
-	struct ipam_block *b = NULL;
+	struct ipamblock *b = NULL;
 	size_t nb = 0, i;
 	uint8_t seen[NPROC * PER_PROC];
 	long total = 0;

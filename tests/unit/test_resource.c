@@ -738,21 +738,21 @@ static const char block_yaml[] =
 static void test_ipam_block(void **state)
 {
 	struct ip4_net cidr = { 0x0a000040, 26 };
-	struct ipam_block b;
+	struct ipamblock b;
 	char name[IP4_NETSTRLEN];
 	struct dec x;
 
 	(void)state;
-	ipam_block_name(&cidr, name);
+	ipamblock_name(&cidr, name);
 	assert_string_equal(name, "10.0.0.64-26");
-	assert_int_equal(ipam_block_init(&b, &cidr), 0);
-	assert_int_equal(ipam_block_used(&b), 0);
+	assert_int_equal(ipamblock_init(&b, &cidr), 0);
+	assert_int_equal(ipamblock_used(&b), 0);
 	b.handles[5] = strdup("h");
-	assert_int_equal(ipam_block_used(&b), 1);
-	ipam_block_clear(&b);
-	ipam_block_clear(&b);
+	assert_int_equal(ipamblock_used(&b), 1);
+	ipamblock_clear(&b);
+	ipamblock_clear(&b);
 	cidr.len = 16;
-	assert_int_equal(ipam_block_init(&b, &cidr), -EINVAL);
+	assert_int_equal(ipamblock_init(&b, &cidr), -EINVAL);
 
 	round_trip(block_yaml, RES_IPAMBLOCK);
 	/* allocations sorted numerically */
@@ -762,7 +762,7 @@ static void test_ipam_block(void **state)
 		  "\"2\":\"def.eth0\",\"10\":\"abc.eth0\",\"63\":\"ghi.eth0\"}}}");
 	decode(&x, "b.yaml", block_yaml);
 	assert_int_equal(x.rc, 0);
-	assert_int_equal(ipam_block_used(&x.r.u.block), 4);
+	assert_int_equal(ipamblock_used(&x.r.u.block), 4);
 	assert_string_equal(x.r.u.block.handles[10], "abc.eth0");
 	assert_null(x.r.u.block.handles[11]);
 	res_name(&x.r, name, sizeof(name));
@@ -822,8 +822,8 @@ static void test_ipam_block_big(void **state)
 		snprintf(h, sizeof(h), "container%04d.eth0", k);
 		json_object_set_new(al, ord, json_string(h));
 	}
-	assert_int_equal(ipam_block_from_json(j, NULL, NULL, &r.u.block, &e), 0);
-	assert_int_equal(ipam_block_used(&r.u.block), 4096);
+	assert_int_equal(ipamblock_from_json(j, NULL, NULL, &r.u.block, &e), 0);
+	assert_int_equal(ipamblock_used(&r.u.block), 4096);
 	assert_string_equal(r.u.block.handles[4095], "container4095.eth0");
 	json_decref(j);
 
@@ -1656,25 +1656,25 @@ static void test_wep_networks_ports(void **state)
 
 static void test_bgp_community(void **state)
 {
-	char buf[BGP_COMMUNITY_STRLEN];
-	struct bgp_community c;
+	char buf[BGPCONFIG_COMMUNITY_STRLEN];
+	struct bgpconfig_community c;
 
 	(void)state;
-	assert_int_equal(bgp_community_parse("65535:0", &c), 0);
+	assert_int_equal(bgpconfig_community_parse("65535:0", &c), 0);
 	assert_false(c.large);
-	assert_string_equal(bgp_community_fmt(&c, buf), "65535:0");
-	assert_int_equal(bgp_community_parse("4294967295:4294967295:4294967295", &c), 0);
+	assert_string_equal(bgpconfig_community_fmt(&c, buf), "65535:0");
+	assert_int_equal(bgpconfig_community_parse("4294967295:4294967295:4294967295", &c), 0);
 	assert_true(c.large);
-	assert_string_equal(bgp_community_fmt(&c, buf), "4294967295:4294967295:4294967295");
-	assert_int_equal(bgp_community_parse("65536:0", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse("1:4294967296:1", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse("1:-1", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse("1::1", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse(":1", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse("1:1:", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse("01:1", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse("no-export", &c), -EINVAL);
-	assert_int_equal(bgp_community_parse(NULL, &c), -EINVAL);
+	assert_string_equal(bgpconfig_community_fmt(&c, buf), "4294967295:4294967295:4294967295");
+	assert_int_equal(bgpconfig_community_parse("65536:0", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse("1:4294967296:1", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse("1:-1", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse("1::1", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse(":1", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse("1:1:", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse("01:1", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse("no-export", &c), -EINVAL);
+	assert_int_equal(bgpconfig_community_parse(NULL, &c), -EINVAL);
 }
 
 int main(void)
