@@ -1,0 +1,118 @@
+/*
+ * ipam_impl: private to ipam/: what its files share (ipam.h is its one
+ * face). The records' codec and the retry policy (ipam.c), the snapshot of
+ * pools and blocks an operation works on (ipam_block.c), pool validation
+ * (ipam_pool.c).
+ */
+#ifndef PETREL_IPAM_IMPL_H
+#define PETREL_IPAM_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datastore/datastore.h"
+#include "ipam/ipam.h"
+#include "model/keys.h"
+#include "model/resource.h"
+
+#define IPAM_TRIES 100
+/* Its revision orders pool creations and deletions; its value (a counter)
+ * only makes each write visible to a human reading the store. */
+#define POOLS_SENTINEL KEYS_POOLS_SENTINEL
+#define RETRY 1			/* internal: re-read and try again */
+
+struct pent {
+	struct ippool p;
+	const struct ds_kv *kv;	/* its stored record, for CAS */
+	bool allowed;		/* by the caller's ipam_pool_sel (assign) */
+	bool selected;		/* its nodeSelector selects the node (assign) */
+};
+
+struct bent {
+	struct ip4_net cidr;	/* from its key */
+	const struct ds_kv *kv;
+	int state;		/* 0: not decoded, 1: decoded into b, <0: error */
+	struct ipamblock b;
+	int peeked;		/* aff and used are known (bent_peek) */
+	char aff[RES_NAME_MAX];
+	uint64_t used;
+};
+
+struct snap {
+	struct ds_kv *pkv, *bkv;
+	size_t npkv, nbkv;
+	int have_blocks;
+	struct pent *pools;	/* by name */
+	size_t npools;
+	struct bent *blocks;	/* by address */
+	size_t nblocks;
+};
+
+/* --- ipam.c: checks, retries, the records' codec --- */
+
+/* Handles become key segments and JSON strings; the codec accepts
+ * [A-Za-z0-9._-] only (a handle it refused would make its block unreadable). */
+int ipam_handle_valid(const char *h);
+
+int ipam_conflict(int rc);
+
+/* Random wait before retry `attempt` (1..), growing to ~3 ms, so that
+ * processes that collided do not collide again in lock step. */
+void ipam_backoff(unsigned attempt);
+
+char *ipam_block_text(const struct ipamblock *b);
+
+char *ipam_handle_text(const char *id, const uint32_t *addrs, size_t n,
+			 int64_t created);
+
+int ipam_handle_decode(const struct ds_kv *kv, struct ipamhandle *out);
+
+int ipam_block_decode(const struct ds_kv *kv, const struct ip4_net *cidr,
+			struct ipamblock *out);
+
+int ipam_block_key(const struct ip4_net *c, char *buf, size_t len);
+
+/* "10.0.0.64-26" → 10.0.0.64/26 (strict: the name ipamblock_name gives). */
+int ipam_block_name_parse(const char *name, struct ip4_net *out);
+
+/* One past the last address of c. */
+uint64_t ipam_net_end(const struct ip4_net *c);
+
+long ipam_block_free_slot(const struct ipamblock *b);
+
+/* --- ipam_pool.c --- */
+
+int ipam_pool_validate(const struct ippool *p, struct errs *e);
+
+/* --- ipam_block.c: the snapshot of pools and blocks --- */
+
+void ipam_snap_clear(struct snap *s);
+
+/* strict: an undecodable pool is an error (-EINVAL, named in e), else it
+ * is skipped (an allocator keeps working with the pools it can read). */
+int ipam_snap_pools(struct ds *ds, struct snap *s, int strict,
+		      struct errs *e);
+
+/* Lists every block; decodes none (see ipam_bent_decode). A key that names no
+ * block is an error when strict, else skipped. */
+int ipam_snap_blocks(struct ds *ds, struct snap *s, int strict);
+
+int ipam_bent_decode(struct bent *b);
+
+/* Fills b->aff and b->used, cheaply when it can (ipamblock_peek). */
+int ipam_bent_peek(struct bent *b);
+
+struct pent *ipam_snap_pool_at(struct snap *s, uint32_t a);
+
+struct pent *ipam_snap_pool_of(struct snap *s, const struct ip4_net *c);
+
+struct bent *ipam_snap_block_at(struct snap *s, uint32_t a);
+
+int ipam_snap_overlaps(const struct snap *s, const struct ip4_net *c);
+
+/* The lowest block of pool p that no stored block overlaps. */
+int ipam_pool_free_block(const struct snap *s, const struct ippool *p,
+			   struct ip4_net *out);
+
+#endif
