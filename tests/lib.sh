@@ -21,6 +21,23 @@
 #   | felix (enters this namespace itself)    |        +---------------------+
 #   +-----------------------------------------+
 #
+# THE RULE (tests/README.md): every check can fail.
+#   - A negative check (denied, dropped, refused, never reaches) first shows
+#     the same probe succeeding: pt_q ... deny and deny_probe FAIL loudly
+#     unless an allow of the same probe passed earlier in the test (pt_q:
+#     the same PROTO/ADDRESS/PORT; deny_probe: the same command, or the
+#     same -k KEY given to allow_probe). Every try of a deny window after
+#     the change took effect must be denied (not just two in a row).
+#   - An expected error is matched by its message: expect_err WHAT REGEX
+#     CMD... (a REGEX that matches anything is refused). Never `! cmd`.
+#   - A hand-made break is checked (its exit status, and that it happened)
+#     before "it comes back" is: break_by_hand WHAT PROOF -- CMD...
+#   - No fixed sleep for "felix had its chance": wait on something
+#     observed (felix_wait_resyncs N, wait_for on a state).
+#   - A daemon counts as started when it answers (bird_start waits for
+#     BIRD's control socket), not when it was spawned.
+#   - dsctl is required: ds_dump/ds_keys fail loudly, they never guess.
+#
 # Invariants: every namespace is named pt-<id>-..., every process a test
 # starts in the background is recorded in PT_PIDS, and cleanup (on any exit)
 # kills them, kills whatever still runs inside our namespaces, deletes the
@@ -122,9 +139,16 @@ pt_need_bins() {
 pt_copy_bins() {
 	local v
 	mkdir -p "$TMP/bin"
+	# dsctl is no option: without it every "changes nothing" comparison
+	# of the datastore would compare two empty dumps.
 	for v in PETRELCTL FELIX DSCTL; do
-		[ -x "${!v}" ] || continue
-		cp "${!v}" "$TMP/bin/" && printf -v "$v" '%s' "$TMP/bin/$(basename "${!v}")"
+		if [ ! -x "${!v}" ]; then
+			[ "$v" = DSCTL ] || continue
+			fail "prerequisites" "${!v} is not built (the datastore checks need it)"
+			exit 1
+		fi
+		cp "${!v}" "$TMP/bin/" && printf -v "$v" '%s' "$TMP/bin/$(basename "${!v}")" ||
+			{ fail "prerequisites" "cannot copy ${!v}"; exit 1; }
 	done
 }
 
@@ -262,36 +286,38 @@ wl_netns() {
 }
 
 # The datastore: every key, its revision and value (dsctl dump: KEY<TAB>
-# MOD_REV<TAB>VALUE per line; sqlite3's dump while dsctl is not built).
+# MOD_REV<TAB>VALUE per line). dsctl only: its errors go to stderr, never
+# into the dump, and its exit status is the function's.
 ds_dump() {
-	if [ -x "$DSCTL" ]; then
-		"$DSCTL" "sqlite:$DB" dump 2>&1
-	else
-		sqlite3 -readonly "$DB" .dump 2>&1
-	fi
+	"$DSCTL" "sqlite:$DB" dump
 }
 # The same without revisions: for a command that writes and then undoes.
 ds_dump_norev() {
-	if [ -x "$DSCTL" ]; then
-		"$DSCTL" "sqlite:$DB" dump 2>&1 | cut -f1,3
-	else
-		sqlite3 -readonly "$DB" .dump 2>&1
-	fi
+	local out rc
+	out=$("$DSCTL" "sqlite:$DB" dump)
+	rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out" | cut -f1,3
+	return $rc
 }
 ds_keys() {
-	if [ -x "$DSCTL" ]; then
-		"$DSCTL" "sqlite:$DB" dump 2>/dev/null | cut -f1
-	else
-		ds_dump | grep -o '/petrel/[^ "]*' | sort -u
-	fi
+	local out rc
+	out=$("$DSCTL" "sqlite:$DB" dump)
+	rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out" | cut -f1
+	return $rc
 }
 
 # pt_snapshot FILE: everything a failed command must leave as it was.
 # PT_SNAP_NOREV=1: the datastore without revisions.
 pt_snapshot() {
+	local dump=ds_dump
+	[ "${PT_SNAP_NOREV:-0}" = 1 ] && dump=ds_dump_norev
+	if ! $dump >"$1.ds" 2>"$1.dserr"; then
+		fail "snapshot of the datastore" "dsctl failed: $(pt_oneline <"$1.dserr")"
+	fi
 	{
 		echo "## datastore"
-		if [ "${PT_SNAP_NOREV:-0}" = 1 ]; then ds_dump_norev; else ds_dump; fi
+		cat "$1.ds"
 		echo "## netns"
 		our_netns
 		echo "## node links"
@@ -305,6 +331,7 @@ pt_snapshot() {
 	} 2>&1 | grep -v 'Peer netns reference is invalid' >"$1"
 	# (iproute2 prints that while the kernel still tears down a namespace
 	# another test deleted: noise, not a change)
+	rm -f "$1.ds" "$1.dserr"
 }
 
 # expect_ok WHAT CMD...: PASS when CMD exits 0. Its stdout in $OUT, stderr in $ERR.
@@ -326,8 +353,14 @@ expect_ok() {
 
 # expect_err WHAT REGEX CMD...: PASS when CMD exits non-zero and says
 # something matching REGEX (extended, case-insensitive) on stderr or stdout.
+# REGEX is the expected message: one that matches an empty line (".", "",
+# "x*") would pass on any error and is refused.
 expect_err() {
-	local what=$1 re=$2 rc
+	local what=$1 re=${2-} rc
+	if [ $# -lt 3 ] || [ -z "$re" ] || printf '\n' | grep -Eiq -- "$re" 2>/dev/null; then
+		fail "$what" "test bug: expect_err needs the expected message (a REGEX that matches only it), got /$re/"
+		return 1
+	fi
 	shift 2
 	"$@" >"$TMP/cmd.out" 2>"$TMP/cmd.err"
 	rc=$?
@@ -547,10 +580,21 @@ frr_prefixes() {
 	printf '%s\n' "$j" | grep -o '"[0-9.]*/[0-9]*":\[' | sed 's/"//g; s/:\[$//' | sort -u
 }
 
+# (bird_start returns when BIRD answers on its control socket: a FAIL and 1
+# when it does not within 10 s; spawned is not started.)
 bird_start() {
 	local ns=$1 conf=$2 sock=$3 log=$4
 	bg ip netns exec "$ns" bird -f -c "$conf" -s "$sock" >>"$log" 2>&1
 	BIRD_PID=$BG_PID
+	if ! wait_for 100 0.1 bird_answers "$sock"; then
+		fail "BIRD in $ns answers on its control socket" \
+			"$(birdc -s "$sock" show status 2>&1 | pt_oneline); log: $(tail -n 3 "$log" 2>/dev/null | pt_oneline)"
+		return 1
+	fi
+}
+# bird_answers SOCK: BIRD says "Daemon is up" on its control socket.
+bird_answers() {
+	birdc -s "$1" show status 2>/dev/null | grep -q 'Daemon is up'
 }
 
 # pt_node_conf N NS IP ASN [EXTRA]: the config of node N of a multi-node test,
@@ -591,12 +635,20 @@ EOF
 #                            one attempt from workload FROM: tcp / udp (the
 #                            reply must be WANT), icmp (an echo reply)
 #   pt_q WHAT EXPECT SECS FROM PROTO TO [PORT]
-#                            queues a probe: EXPECT allow|deny, retried until
-#                            it holds or SECS passed (0: one try; a denial
-#                            is confirmed by a second try);
-#                            TO a workload name (WL_ADDR) or an address
+#                            queues a probe: EXPECT allow|deny (pt_hold:
+#                            an allow retried until it holds or SECS passed;
+#                            a deny must take effect within SECS and then
+#                            hold at every try); TO a workload name
+#                            (WL_ADDR) or an address
 #   pt_qrun                  runs the queued probes in parallel; a PASS or
-#                            FAIL each
+#                            FAIL each. A deny whose PROTO/ADDRESS/PORT no
+#                            allow passed for (before, or in the same
+#                            batch) is a FAIL: no positive control
+#   allow_probe / deny_probe [-k KEY] WHAT SECS CMD...
+#                            the same rule for any probe command
+#   break_by_hand WHAT BROKEN-CMD -- CMD...
+#                            a hand-made break, checked to have happened
+#   felix_wait_resyncs N     felix finished N more resyncs (observed)
 #   pt_etc_netns_trap        cleanup also removes /etc/netns/pt-<id>-*
 #   ns_tcp NS ADDR PORT / ns_udp NS ADDR PORT
 #                            what a server answers a client in namespace NS
@@ -675,7 +727,8 @@ pt_tor_link() { # NODE_NS NODE_IP TOR_IF TOR_IP
 ctl1() { "$PETRELCTL" -c "$C1" "$@"; }
 ctl2() { "$PETRELCTL" -c "$C2" "$@"; }
 
-# felix on both nodes, then BIRD once felix wrote its config.
+# felix on both nodes, then BIRD once felix wrote its config; returns once
+# both felixes answer status and both BIRDs their control sockets.
 pt_tor_felix() {
 	local n
 	bg "$FELIX" -c "$C1" >>"$TMP/felix1.log" 2>&1
@@ -692,7 +745,7 @@ pt_tor_felix() {
 			fail "felix of node$n writes its BIRD config" "$(tail -n 3 "$TMP/felix$n.log" | pt_oneline)"
 			exit 1
 		fi
-		bird_start "pt-$ID-n$n" "$TMP/n$n/bird.conf" "$TMP/n$n/bird.ctl" "$TMP/bird$n.out"
+		bird_start "pt-$ID-n$n" "$TMP/n$n/bird.conf" "$TMP/n$n/bird.ctl" "$TMP/bird$n.out" || exit 1
 	done
 }
 
@@ -746,30 +799,149 @@ pt_probe() {
 	[ "$out" = "$want" ]
 }
 
-# pt_probe_until EXPECT SECS PROBE-ARGS...: 0 when the expectation held
-# (at the first try when SECS is 0); prints the milliseconds it took.
-pt_probe_until() {
-	local expect=$1 secs=$2 t0 end rc
+# pt_hold EXPECT SECS CMD...: the core of every reachability check.
+#   allow: CMD succeeds at some try within SECS (one try when SECS is 0);
+#          prints the milliseconds it took.
+#   deny:  first the change takes effect: two tries in a row fail (within
+#          SECS; at the first two tries when SECS is 0); from then on EVERY
+#          try until SECS is over, and at least PT_DENY_HOLD (3) of them,
+#          must fail too: one answer is a leak. Prints the milliseconds to
+#          the first denial, or "leak ..." when a try was answered.
+# 0 when the expectation held.
+PT_DENY_HOLD=${PT_DENY_HOLD:-3}
+pt_hold() {
+	local expect=$1 secs=$2 t0 end rc run=0 held=0 ms
 	shift 2
 	t0=$(date +%s%N)
 	end=$((SECONDS + secs))
 	while :; do
-		pt_probe "$@"
+		"$@" >/dev/null 2>&1
 		rc=$?
-		# A denial holds when a second try fails too (one lost
-		# datagram must not pass for one).
-		if [ "$expect" = deny ] && [ $rc -ne 0 ]; then
-			pt_probe "$@"
-			rc=$?
+		if [ "$expect" = allow ]; then
+			if [ $rc -eq 0 ]; then
+				echo "$((($(date +%s%N) - t0) / 1000000))"
+				return 0
+			fi
+			[ "$SECONDS" -ge "$end" ] && return 1
+		elif [ -z "${ms:-}" ]; then
+			# converging: two denials in a row
+			if [ $rc -ne 0 ]; then run=$((run + 1)); else run=0; fi
+			[ $run -ge 2 ] && ms=$((($(date +%s%N) - t0) / 1000000))
+			if [ -z "${ms:-}" ]; then
+				if [ "$secs" -eq 0 ]; then
+					[ $run -eq 0 ] && return 1
+				elif [ "$SECONDS" -ge "$end" ]; then
+					return 1
+				fi
+			fi
+		else
+			# holding: every try denied
+			if [ $rc -eq 0 ]; then
+				echo "leak: answered at try $((held + 1)) after the denial took effect ($ms ms)"
+				return 1
+			fi
+			held=$((held + 1))
+			if [ $held -ge "$PT_DENY_HOLD" ] && [ "$SECONDS" -ge "$end" ]; then
+				echo "$ms"
+				return 0
+			fi
 		fi
-		if { [ "$expect" = allow ] && [ $rc -eq 0 ]; } ||
-			{ [ "$expect" = deny ] && [ $rc -ne 0 ]; }; then
-			echo "$((($(date +%s%N) - t0) / 1000000))"
-			return 0
-		fi
-		[ "$SECONDS" -ge "$end" ] && return 1
 		sleep 0.2
 	done
+}
+
+# pt_probe_until EXPECT SECS PROBE-ARGS...: pt_hold on one pt_probe.
+pt_probe_until() {
+	local expect=$1 secs=$2
+	shift 2
+	pt_hold "$expect" "$secs" pt_probe "$@"
+}
+
+# Positive controls: the keys of the probes shown allowed in this test.
+declare -A PT_CONTROL
+# pt_control_ok KEY: an allow of KEY passed earlier in this test.
+pt_control_ok() { [ -n "${PT_CONTROL[$1]:-}" ]; }
+
+# allow_probe [-k KEY] WHAT SECS CMD...: PASS when CMD succeeds within SECS
+# (pt_hold allow). Records the positive control KEY (default: the command
+# line) for a later deny_probe.
+allow_probe() {
+	local key= what secs out
+	[ "${1:-}" = -k ] && { key=$2; shift 2; }
+	what=$1 secs=$2
+	shift 2
+	[ -n "$key" ] || key="cmd:$*"
+	if out=$(pt_hold allow "$secs" "$@"); then
+		PT_CONTROL[$key]=1
+		pass "$what: allowed ($out ms)"
+		return 0
+	fi
+	fail "$what: allowed" "no success in ${secs}s: $*"
+	return 1
+}
+
+# deny_probe [-k KEY] WHAT SECS CMD...: PASS when CMD fails at every try of
+# the deny window (pt_hold deny). Refuses (a FAIL, CMD not run) unless
+# allow_probe with the same KEY (default: the same command line) passed
+# earlier in this test: a denial without its positive control proves nothing.
+deny_probe() {
+	local key= what secs out
+	[ "${1:-}" = -k ] && { key=$2; shift 2; }
+	what=$1 secs=$2
+	shift 2
+	[ -n "$key" ] || key="cmd:$*"
+	if ! pt_control_ok "$key"; then
+		fail "$what: denied" "test bug: no positive control (allow_probe ${key#cmd:} never passed before)"
+		return 1
+	fi
+	if out=$(pt_hold deny "$secs" "$@"); then
+		pass "$what: denied ($out ms to take effect, then every try)"
+		return 0
+	fi
+	fail "$what: denied" "${out:-never denied in ${secs}s}: $*"
+	return 1
+}
+
+# break_by_hand WHAT BROKEN-CMD -- CMD...: a hand-made break of what felix
+# keeps. CMD must exit 0, and the break must be seen: BROKEN-CMD holds right
+# after it, or felix already counted a change since (it repaired at once).
+# A PASS or FAIL; 1 when the break did not happen (then "it comes back"
+# proves nothing: skip it).
+break_by_hand() {
+	local what=$1 broken=$2 c0 c1 rc
+	shift 2
+	[ "${1:-}" = -- ] && shift
+	c0=$(felix_status | json_num changes)
+	"$@" >"$TMP/break.out" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		fail "$what" "the break by hand failed: exit $rc: $(pt_oneline <"$TMP/break.out")"
+		return 1
+	fi
+	if eval "$broken" >/dev/null 2>&1; then
+		pass "$what: done (exit 0, and seen: $broken)"
+		return 0
+	fi
+	c1=$(felix_status | json_num changes)
+	if [ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -gt "$c0" ]; then
+		pass "$what: done (exit 0; felix repaired it at once: changes $c0 -> $c1)"
+		return 0
+	fi
+	fail "$what" "exit 0 but not seen: $broken is false and felix changed nothing ($c0 -> $c1)"
+	return 1
+}
+
+# felix_resyncs: how many resyncs felix finished (its log's "resync (" lines).
+felix_resyncs() {
+	grep -c 'resync (' "${FELIX_LOG:-/dev/null}" 2>/dev/null || true
+}
+# felix_wait_resyncs N [MAX]: waits (bounded: MAX tenths of a second, default
+# 200) until felix finished N more resyncs than now; the second of two
+# started after this call, so felix has seen the state of now.
+felix_wait_resyncs() {
+	local want max=${2:-200}
+	want=$(($(felix_resyncs) + $1))
+	wait_for "$max" 0.1 sh -c "[ \$(grep -c 'resync (' '$FELIX_LOG') -ge $want ]"
 }
 
 pt_q() {
@@ -780,29 +952,55 @@ pt_q() {
 }
 
 pt_qrun() {
-	local i f what expect secs conf from proto addr port want pids=() ms
+	local i f what expect e secs conf from proto addr port want pids=() ms key
+	local -A batch_allow=() skipped=()
 	for i in "${!PT_Q[@]}"; do
 		IFS='|' read -r what expect secs conf from proto addr port want <<<"${PT_Q[$i]}"
+		[ "$expect" = allow ] && batch_allow["$proto|$addr|$port"]=1
+	done
+	for i in "${!PT_Q[@]}"; do
+		IFS='|' read -r what expect secs conf from proto addr port want <<<"${PT_Q[$i]}"
+		key="$proto|$addr|$port"
+		# a deny needs its positive control: the same probe (protocol,
+		# address, port) allowed before, or in this batch
+		if [ "$expect" = deny ] && ! pt_control_ok "$key" && [ -z "${batch_allow[$key]:-}" ]; then
+			skipped[$i]=1
+			pids+=("")
+			continue
+		fi
 		pt_probe_until "$expect" "$secs" "$conf" "$from" "$proto" "$addr" "$port" "$want" \
 			>"$TMP/q.$i" 2>/dev/null &
 		pids+=($!)
 		PT_PIDS+=($!)
 	done
 	for i in "${!PT_Q[@]}"; do
+		[ -n "${pids[$i]}" ] || continue
 		IFS='|' read -r what expect secs _ <<<"${PT_Q[$i]}"
-		reap "${pids[$i]}" $(((secs + 10) * 10)) || kill -KILL "${pids[$i]}" 2>/dev/null
+		reap "${pids[$i]}" $(((secs + 15) * 10)) || kill -KILL "${pids[$i]}" 2>/dev/null
 	done
-	for i in "${!PT_Q[@]}"; do
-		IFS='|' read -r what expect secs conf from proto addr port want <<<"${PT_Q[$i]}"
-		f="$TMP/q.$i"
-		ms=$(cat "$f" 2>/dev/null)
-		if [ -n "$ms" ]; then
-			pass "$what: $expect ($from -> $addr $proto${port:+/$port}, $ms ms)"
-		elif [ "$expect" = allow ]; then
-			fail "$what: allow" "$from -> $addr $proto${port:+/$port}: no answer (tried ${secs}s)"
-		else
-			fail "$what: deny" "$from -> $addr $proto${port:+/$port}: answered (tried ${secs}s)"
-		fi
+	# the allows first: they are the controls of this batch's denials
+	for expect in allow deny; do
+		for i in "${!PT_Q[@]}"; do
+			IFS='|' read -r what e secs conf from proto addr port want <<<"${PT_Q[$i]}"
+			[ "$e" = "$expect" ] || continue
+			key="$proto|$addr|$port"
+			f="$TMP/q.$i"
+			ms=$(cat "$f" 2>/dev/null)
+			if [ -n "${skipped[$i]:-}" ]; then
+				fail "$what: deny" "test bug: no positive control: nothing allowed $proto${port:+/$port} to $addr before"
+			elif [ "$expect" = allow ] && [ -n "$ms" ]; then
+				PT_CONTROL[$key]=1
+				pass "$what: allow ($from -> $addr $proto${port:+/$port}, $ms ms)"
+			elif [ "$expect" = allow ]; then
+				fail "$what: allow" "$from -> $addr $proto${port:+/$port}: no answer (tried ${secs}s)"
+			elif [[ $ms =~ ^[0-9]+$ ]] && pt_control_ok "$key"; then
+				pass "$what: deny ($from -> $addr $proto${port:+/$port}, $ms ms, then every try)"
+			elif [[ $ms =~ ^[0-9]+$ ]]; then
+				fail "$what: deny" "its positive control (the allow of $proto${port:+/$port} to $addr in this batch) failed"
+			else
+				fail "$what: deny" "$from -> $addr $proto${port:+/$port}: ${ms:-answered (tried ${secs}s)}"
+			fi
+		done
 	done
 	PT_Q=()
 }

@@ -11,6 +11,7 @@
 #   bn_felix_start I        felix of node i (log $TMP/felixI.log)
 #   bn_bird_start I         waits (bounded) for node i's BIRD config, then
 #                           starts BIRD in its namespace (log $TMP/birdI.out)
+#                           and waits until it answers on its socket (else 1)
 #   bn_status I             `node status -o json` of node i, on one line
 #   bn_peers I              its BGP peers: "ADDRESS TYPE STATE INFO" per line
 #   bn_sessions_up I ADDR.. true when node i has exactly these peers, each
@@ -108,7 +109,7 @@ bn_bird_start() {
 			"no $TMP/n$i/bird.conf after 10 s: $(tail -n 3 "$TMP/felix$i.log" | pt_oneline)"
 		return 1
 	fi
-	bird_start "$(bn_ns "$i")" "$TMP/n$i/bird.conf" "$TMP/n$i/bird.ctl" "$TMP/bird$i.out"
+	bird_start "$(bn_ns "$i")" "$TMP/n$i/bird.conf" "$TMP/n$i/bird.ctl" "$TMP/bird$i.out" || return 1
 	printf -v "BN_BIRD$i" '%s' "$BIRD_PID"
 }
 

@@ -11,11 +11,17 @@
 # when it is installed and the build is not a sanitizer build (VALGRIND=0
 # turns it off, VALGRIND=1 insists).
 #
-# Unit: each build/tests/test_* binary; each cmocka case counts.
+# Unit: each build/tests/test_* binary; each cmocka case counts (a case
+# that calls cmocka's skip() counts as skipped, not passed).
 # Integration: each tests/integration/test_*.sh; each line it prints that
 # starts with "PASS: ", "FAIL: " or "SKIP: " counts; a script that exits
 # non-zero without printing a FAIL counts as one failure.
+#
+# PETREL_REGEN_GOLDEN is unset here: inherited from the environment it would
+# turn every golden-file check into a rewrite that passes. Regenerate the
+# golden files by running a unit binary by hand with it set.
 set -u
+unset PETREL_REGEN_GOLDEN
 cd "$(dirname "$0")/.."
 B=${B:-build}
 what=${1:-all}
@@ -24,7 +30,7 @@ pass=0 fail=0 skip=0
 failed_names=()
 
 run_unit() {
-	local t out rc p f use_vg=${VALGRIND:-auto}
+	local t out rc p f k use_vg=${VALGRIND:-auto}
 	if [ "$use_vg" = auto ]; then
 		use_vg=0
 		case "$B" in *san*) ;; *) command -v valgrind >/dev/null && use_vg=1 ;; esac
@@ -42,14 +48,20 @@ run_unit() {
 		rc=$?
 		p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
 		f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -n1)
-		p=${p:-0} f=${f:-0}
+		k=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | tail -n1)
+		p=${p:-0} f=${f:-0} k=${k:-0}
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-		pass=$((pass + p)) fail=$((fail + f))
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + k))
 		if [ "$f" -gt 0 ]; then
 			failed_names+=("unit:$(basename "$t")")
 			printf '%s\n' "$out" | grep -E 'FAIL|ERROR|error|Assert' | head -20
 		fi
-		printf 'unit  %-28s %3d passed, %d failed\n' "$(basename "$t")" "$p" "$f"
+		if [ "$k" -gt 0 ]; then
+			printf 'unit  %-28s %3d passed, %d failed, %d skipped\n' "$(basename "$t")" "$p" "$f" "$k"
+			printf '%s\n' "$out" | grep -E '^\[  SKIPPED \] [a-z_0-9]+$' | sort -u | sed 's/^/    /'
+		else
+			printf 'unit  %-28s %3d passed, %d failed\n' "$(basename "$t")" "$p" "$f"
+		fi
 	done
 }
 
