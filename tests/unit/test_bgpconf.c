@@ -183,7 +183,7 @@ static void borrow(struct world *w, const char *s)
 /* Renders in->, compares with the golden file, has BIRD check it. */
 static char *golden(const char *name, const struct bgpconf_input *in)
 {
-	char path[700], out[200];
+	char path[700];
 	struct errs e = ERRS_INIT;
 	char *text = NULL, *again = NULL;
 
@@ -199,16 +199,50 @@ static char *golden(const char *name, const struct bgpconf_input *in)
 	snprintf(path, sizeof(path), "%s/%s.conf", golden_dir, name);
 	golden_check(path, text, "config");
 
-	if (bird_ok) {
-		snprintf(out, sizeof(out), "%s/%s.conf", tmpdir, name);
-		unlink(out);
-		if (bgpconf_write(out, text, bgpconf_mode(in), BIRD, &e) != 1) {
-			print_errs(&e);
-			fail_msg("%s: bird -p refused the golden config", name);
-		}
-	}
+	/* (bird -p checks every golden file: test_bird_accepts_goldens) */
 	errs_clear(&e);
 	return text;
+}
+
+/* bird -p accepts every golden config (the cases above made sure each one
+ * is what bgpconf renders); skipped, not passed, without BIRD. */
+static void test_bird_accepts_goldens(void **state)
+{
+	char path[800], out[800];
+	struct errs e = ERRS_INIT;
+	struct dirent *d;
+	size_t n = 0, len;
+	DIR *dir;
+	char *text;
+
+	(void)state;
+	if (!bird_ok) {
+		print_message("SKIP bird -p of the golden configs: %s is not installed "
+			      "(apt-get install bird2)\n", BIRD);
+		skip();
+	}
+	dir = opendir(golden_dir);
+	assert_non_null(dir);
+	while ((d = readdir(dir))) {
+		len = strlen(d->d_name);
+		if (len < 6 || strcmp(d->d_name + len - 5, ".conf"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", golden_dir, d->d_name);
+		snprintf(out, sizeof(out), "%s/bird-p-%s", tmpdir, d->d_name);
+		text = read_text(path);
+		assert_non_null(text);
+		unlink(out);
+		if (bgpconf_write(out, text, 0644, BIRD, &e) != 1) {
+			print_errs(&e);
+			fail_msg("%s: bird -p refused the golden config", d->d_name);
+		}
+		unlink(out);
+		free(text);
+		errs_clear(&e);
+		n++;
+	}
+	closedir(dir);
+	assert_true(n >= 10);	/* every golden() case above wrote one */
 }
 
 /* ------------------------------------------------------------ topologies */
@@ -695,7 +729,6 @@ static void test_write(void **state)
 	char dir[128], path[200];
 	struct errs e = ERRS_INIT;
 	struct stat st1, st2;
-	char *got;
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "%s/w", tmpdir);
@@ -728,35 +761,52 @@ static void test_write(void **state)
 	assert_true(has_err(&e, "cannot run /nonexistent/bird"));
 	errs_clear(&e);
 	assert_int_equal(count_files(dir), 1);
+	errs_clear(&e);
+}
 
-	if (bird_ok) {
-		/* BIRD refuses: the old file stays, the message names path, not the
-		 * temporary file */
-		assert_int_equal(bgpconf_write(path, "router id 1.2.3.6;\nprotocol frob {}\n",
-					       0644, BIRD, &e), -EINVAL);
-		print_errs(&e);
-		assert_true(has_err(&e, "BIRD refused the configuration"));
-		assert_true(has_err(&e, "bird.conf:2:"));
-		assert_false(has_err(&e, ".bird.conf."));
-		got = read_text(path);
-		assert_string_equal(got, "router id 1.2.3.5;\n");
-		free(got);
-		assert_int_equal(count_files(dir), 1);
-		errs_clear(&e);
-		/* BIRD wants at least one protocol */
-		assert_int_equal(bgpconf_write(path, "router id 1.2.3.6;\n", 0644, BIRD, &e),
-				 -EINVAL);
-		assert_true(has_err(&e, "No protocol is specified"));
-		errs_clear(&e);
-		/* BIRD accepts */
-		assert_int_equal(bgpconf_write(path, "router id 1.2.3.6;\nprotocol device {}\n",
-					       0644, BIRD, &e), 1);
-		got = read_text(path);
-		assert_string_equal(got, "router id 1.2.3.6;\nprotocol device {}\n");
-		free(got);
-	} else {
+/* bgpconf_write with a real BIRD (bird -p): a refused config leaves the old
+ * file and names path and line; skipped, not passed, without BIRD. */
+static void test_write_bird(void **state)
+{
+	char dir[128], path[200];
+	struct errs e = ERRS_INIT;
+	char *got;
+
+	(void)state;
+	if (!bird_ok) {
 		print_message("SKIP bird -p checks: %s is not installed\n", BIRD);
+		skip();
 	}
+	snprintf(dir, sizeof(dir), "%s/wb", tmpdir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(path, sizeof(path), "%s/bird.conf", dir);
+	assert_int_equal(bgpconf_write(path, "router id 1.2.3.5;\n", 0644, "", &e), 1);
+	assert_int_equal(count_files(dir), 1);
+
+	/* BIRD refuses: the old file stays, the message names path, not the
+	 * temporary file */
+	assert_int_equal(bgpconf_write(path, "router id 1.2.3.6;\nprotocol frob {}\n",
+				       0644, BIRD, &e), -EINVAL);
+	print_errs(&e);
+	assert_true(has_err(&e, "BIRD refused the configuration"));
+	assert_true(has_err(&e, "bird.conf:2:"));
+	assert_false(has_err(&e, ".bird.conf."));
+	got = read_text(path);
+	assert_string_equal(got, "router id 1.2.3.5;\n");
+	free(got);
+	assert_int_equal(count_files(dir), 1);
+	errs_clear(&e);
+	/* BIRD wants at least one protocol */
+	assert_int_equal(bgpconf_write(path, "router id 1.2.3.6;\n", 0644, BIRD, &e),
+			 -EINVAL);
+	assert_true(has_err(&e, "No protocol is specified"));
+	errs_clear(&e);
+	/* BIRD accepts */
+	assert_int_equal(bgpconf_write(path, "router id 1.2.3.6;\nprotocol device {}\n",
+				       0644, BIRD, &e), 1);
+	got = read_text(path);
+	assert_string_equal(got, "router id 1.2.3.6;\nprotocol device {}\n");
+	free(got);
 	errs_clear(&e);
 }
 
@@ -954,8 +1004,10 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_mesh_off),
 		cmocka_unit_test(test_write),
+		cmocka_unit_test(test_write_bird),
 		cmocka_unit_test(test_write_fake_bird),
 		cmocka_unit_test(test_apply),
+		cmocka_unit_test(test_bird_accepts_goldens),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

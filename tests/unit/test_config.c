@@ -308,12 +308,6 @@ static void test_load(void **state)
 	errs_clear(&e);
 	unsetenv("PETREL_CONFIG");
 
-	/* the default path missing means defaults (only checkable without one) */
-	if (access(CONFIG_DEFAULT_PATH, F_OK) != 0) {
-		assert_int_equal(config_load(NULL, &c, &e), 0);
-		assert_string_equal(c.file, "");
-		assert_int_equal(c.route_protocol, 87);
-	}
 
 	/* errors carry the file's name */
 	f = fopen(path, "w");
@@ -331,6 +325,26 @@ static void test_load(void **state)
 	errs_clear(&e);
 }
 
+/* The default path missing means defaults: only checkable without one
+ * (skipped, not passed, on a machine that has it). */
+static void test_load_default_missing(void **state)
+{
+	struct petrel_config c;
+	struct errs e = ERRS_INIT;
+
+	(void)state;
+	if (access(CONFIG_DEFAULT_PATH, F_OK) == 0) {
+		print_message("SKIP: %s exists here\n", CONFIG_DEFAULT_PATH);
+		skip();
+	}
+	unsetenv("PETREL_CONFIG");
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(config_load(NULL, &c, &e), 0);
+	assert_string_equal(c.file, "");
+	assert_int_equal(c.route_protocol, 87);
+	errs_clear(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test_setup_teardown(test_load, setup_tmp, teardown_tmp),
+		cmocka_unit_test(test_load_default_missing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
