@@ -80,7 +80,7 @@ refused "network create with an invalid --pool" "10\.65\.300|cidr|invalid" ctl1 
 expect_ok "network create green --pool 10.65.201.0/24 --block-size 28" ctl1 network create green --pool 10.65.201.0/24 --block-size 28
 check "pool green has blockSize 28" sh -c "'$PETRELCTL' -c '$C1' -o json get ippool green | jq -e '.spec.blockSize == 28'"
 expect_ok "network rm green (no members)" ctl1 network rm green
-check "network rm green removed pool green" sh -c "! '$PETRELCTL' -c '$C1' get ippool green"
+expect_err "network rm green removed pool green (get ippool green: no such pool)" "(no|not found|no such|does not exist)[^\n]*green|green[^\n]*(not found|no such|does not exist)" ctl1 get ippool green
 
 # --- members -----------------------------------------------------------------------
 wl_run "$C1" b1 --network blue --label app=b1
@@ -116,11 +116,21 @@ wait_for 60 0.5 pt_probe "$C2" b2 icmp "${WL_ADDR[d1]}" ||
 	fail "cross-node route (b2 -> d1)" "no ping after 30 s: n2 routes $(ip -n "$N2" route show proto bird | pt_oneline)"
 
 # --- the matrix -----------------------------------------------------------------------
-for e in deny allow; do
+# (allows first: each denial's positive control is an allow of the same
+# protocol, address and port, from a member; pt_qrun refuses a denial
+# without one)
+for e in allow deny; do
 	while read -r x f p t port; do
 		[ "$x" = "$e" ] || continue
 		pt_q "$f->$t $p${port:+/$port}" "$x" 5 "$f" "$p" "$t" "$port"
 	done <<'EOF'
+allow m tcp r1 80
+allow r1 icmp r2
+allow b2 tcp b1 80
+allow b1 udp b2 53
+allow b2 icmp b1
+allow b1 tcp m 80
+allow b1 icmp m
 allow b1 tcp b2 80
 allow b2 udp b1 53
 allow b1 icmp b2
@@ -167,7 +177,8 @@ spec:
     protocol: TCP
 EOF
 expect_ok "policy apply b1-in (d1 allowed; TCP passed to the network rules)" ctl1 policy apply -f "$TMP/b1-in.yaml"
-for e in deny allow; do
+# (the denials' positive controls: the same probes allowed before the policy)
+for e in allow deny; do
 	while read -r x f p t port; do
 		[ "$x" = "$e" ] || continue
 		pt_q "policy b1-in: $f->$t $p${port:+/$port}" "$x" 5 "$f" "$p" "$t" "$port"
@@ -233,7 +244,10 @@ check "exec b1 -- getent hosts b2 = ${WL_ADDR[b2]} (the other node)" getent_is b
 check "exec b2 -- getent hosts b1 = ${WL_ADDR[b1]} (node2)" getent_is b2 b1 "${WL_ADDR[b1]}"
 check "exec r1 -- getent hosts r2 = ${WL_ADDR[r2]}" wait_for 20 0.1 getent_is r1 r2 "${WL_ADDR[r2]}"
 check "exec m -- getent hosts r2 = ${WL_ADDR[r2]}" getent_is m r2 "${WL_ADDR[r2]}"
-check "exec b1 -- getent hosts r1: not found (another network)" sh -c "! '$PETRELCTL' -c '$C1' exec b1 -- getent hosts r1"
+check "exec m -- getent hosts r1 = ${WL_ADDR[r1]} (the name exists, in red)" getent_is m r1 "${WL_ADDR[r1]}"
+getent_exit() { "$PETRELCTL" -c "${WL_CONF[$1]}" exec "$1" -- getent hosts "$2" >/dev/null 2>&1; echo $?; }
+check "exec b1 -- getent hosts r1: not found (another network; getent's exit 2, not another error)" \
+	test "$(getent_exit b1 r1)" = 2
 check "exec b1 -- cat /etc/hosts is b1's file" sh -c "'$PETRELCTL' -c '$C1' exec b1 -- cat /etc/hosts | grep -qw b2"
 check "exec b1 -- ping -c 1 b2 (by name, across nodes)" ctl1 exec b1 -- ping -c 1 -W 2 b2
 check "exec r2 -- socat TCP:r1:80 (by name) answers r1" \
@@ -243,11 +257,15 @@ check "ip netns exec $(wl_ns b2) getent hosts b1 = ${WL_ADDR[b1]}" \
 check "ip netns exec $(wl_ns b2) ping -c 1 m (by name)" ip netns exec "$(wl_ns b2)" ping -c 1 -W 2 m
 # A new member (node2) appears in the others' files, on both nodes.
 wl_run "$C2" b3 --network blue
+wl_serve b3
 check "b3 (node2) appears in b1's hosts file (node1; bounded wait)" wait_for 50 0.1 hosts_has b1 b3 "${WL_ADDR[b3]}"
 check "b3 appears in b2's hosts file (node2)" wait_for 50 0.1 hosts_has b2 b3 "${WL_ADDR[b3]}"
 check "exec b3 -- getent hosts b1" getent_is b3 b1 "${WL_ADDR[b1]}"
 pt_q "new member b3 (node2) reaches b2 (node2) at once" allow 0 b3 tcp b2 80
 pt_q "new member b3 (node2) reaches b1 (node1)" allow 5 b3 tcp b1 80
+pt_q "new member b3 is reached by b2 (node2): ping" allow 5 b2 icmp b3
+pt_q "new member b3 is reached by b1 (node1): TCP 80" allow 5 b1 tcp b3 80
+pt_qrun
 pt_q "new member b3: d2 cannot reach it" deny 5 d2 icmp b3
 pt_q "new member b3: d1 cannot reach it" deny 5 d1 tcp b3 80
 pt_qrun
@@ -288,7 +306,7 @@ check "b1 leaves b2's hosts file (bounded wait)" wait_for 50 0.1 sh -c "! grep -
 refused "network rm blue while b2, b3 (node2) are members" "b2" ctl1 network rm blue
 expect_ok "rm b2 b3 (node2)" ctl2 rm b2 b3
 expect_ok "network rm blue (no member left)" ctl1 network rm blue
-check "network rm blue removed pool blue too" sh -c "! '$PETRELCTL' -c '$C1' get ippool blue"
+expect_err "network rm blue removed pool blue too (get ippool blue: no such pool)" "(no|not found|no such|does not exist)[^\n]*blue|blue[^\n]*(not found|no such|does not exist)" ctl1 get ippool blue
 check "network ls: no blue" sh -c "! '$PETRELCTL' -c '$C1' network ls | grep -q '^blue'"
 expect_ok "rm r1" ctl1 rm r1
 expect_ok "rm r2" ctl2 rm r2

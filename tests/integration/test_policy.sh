@@ -109,8 +109,10 @@ sync_pol() { # +NAME (present) / -NAME (gone)...
 	sleep 0.2
 }
 # matrix WHAT: lines "allow|deny FROM PROTO TO [PORT]" on stdin; denials
-# first (retried until they hold: they show the change took effect), then
-# the allowed ones; 5 s bound each.
+# first (they must take effect within 5 s and then hold at every try: they
+# show the change took effect), then the allowed ones (5 s bound each). Each
+# denial's positive control is an earlier matrix's allow of the same
+# protocol, address and port (ALL_ALLOWED, before any policy).
 matrix() {
 	local what=$1 e f p t port l x
 	local -a lines
@@ -138,6 +140,7 @@ allow web tcp c1 80
 allow web tcp x2 8080
 allow c1 tcp x1 80
 allow x2 tcp c2 80
+allow c2 tcp x2 80
 allow c2 udp x1 53"
 
 # --- no policy: everything allowed ----------------------------------------------
