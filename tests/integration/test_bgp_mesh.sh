@@ -100,7 +100,7 @@ done
 A_IP=$IP_a B_IP=$IP_b C_IP=$IP_c
 
 for i in 1 2 3; do bn_bird_start "$i" || exit 1; done
-pass "three felixes wrote their BIRD configs, three BIRDs started"
+pass "three felixes wrote their BIRD configs, three BIRDs answer on their control sockets"
 
 # Each pair has exactly one passive side, the lower address (docs/bgp.md):
 # awk prints "PEER passive|active" per Mesh_ protocol of a config.

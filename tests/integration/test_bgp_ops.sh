@@ -151,11 +151,7 @@ if ! wait_for 100 0.1 test -s "$BCONF"; then
 fi
 pass "felix writes its BIRD config"
 
-start_bird() {
-	bird_start "$N1" "$BCONF" "$BSOCK" "$BIRD_LOG"
-	wait_for 100 0.1 test -S "$BSOCK"
-}
-check "BIRD starts (its socket appears)" start_bird
+bird_start "$N1" "$BCONF" "$BSOCK" "$BIRD_LOG" && pass "BIRD starts (it answers on its socket)"
 
 # --- helpers --------------------------------------------------------------------
 # FRR's view of the session, from `show bgp summary json` (one line):
@@ -266,7 +262,10 @@ check "ToR: session still Established" tor_up
 check "ToR: bgpd logged no new 'Up' for the session ($UPS0 -> $(frr_ups))" test "$(frr_ups)" = "$UPS0"
 check "ToR: no new connection (connectionsEstablished $CONN0 -> $(frr_peer_field connectionsEstablished))" \
 	test "$(frr_peer_field connectionsEstablished)" = "$CONN0"
-check "ToR: bgpd logged no session going down" sh -c "! grep -qi 'ADJCHANGE.*down' '$FRR_DIR/bgpd.log'"
+# (the pattern's positive control: it counts the Down bgpd logs when the
+# session is taken down below)
+frr_downs() { grep -ci 'ADJCHANGE.*down' "$FRR_DIR/bgpd.log"; }
+check "ToR: bgpd logged no session going down ($(frr_downs) Down lines)" test "$(frr_downs)" = 0
 
 # --- petrelctl's BGP verbs --------------------------------------------------------
 MODE0=$(stat -c %a "$BCONF")
@@ -289,6 +288,7 @@ expect_ok "get bgppeer -o wide" ctl1 get bgppeer -o wide
 check "get -o wide: the secret is absent" sh -c "! grep -qF -- '$SECRET' '$TMP/cmd.out' '$TMP/cmd.err'"
 check "felix wrote the peer into bird.conf (protocol $EXTRA_PROTO)" \
 	wait_for 100 0.1 grep -q "^protocol bgp $EXTRA_PROTO" "$BCONF"
+check "bird.conf holds the peer's password now" grep -qF -- "$SECRET" "$BCONF"
 check "bird.conf holds a password now, so it is mode 0600 (was $MODE0, now $(stat -c %a "$BCONF"))" \
 	test "$(stat -c %a "$BCONF")" = 600
 check "BIRD runs $EXTRA_PROTO (bounded wait)" wait_for 100 0.1 bird_has_proto "$EXTRA_PROTO"
@@ -405,6 +405,8 @@ kill_bird
 check "BIRD killed (-9)" test "$REAP_RC" != hung
 rm -f "$BSOCK"	# a killed BIRD leaves its socket file
 check "ToR: the session left Established" wait_for 150 0.1 tor_down
+check "ToR: bgpd's log says Down (the 'no session going down' check's pattern matches it)" \
+	wait_for 50 0.1 sh -c "[ \$(grep -ci 'ADJCHANGE.*down' '$FRR_DIR/bgpd.log') -gt 0 ]"
 # Felix probes every 5 s: wait for its status to say BIRD is gone (its
 # "bgp" object), then look at the node's routes.
 felix_sees_bird_down() {
@@ -420,7 +422,7 @@ node_petrel_routes_n1 >"$TMP/routes87.down"
 same_files "BIRD down: the node's proto 87 routes unchanged" "$TMP/routes87.before" "$TMP/routes87.down"
 check "BIRD down: a still reaches a2 (felix's routes at work)" ctl1 exec a -- ping -c 1 -W 2 "$A2_IP"
 
-check "BIRD restarted with the same command (its socket appears)" start_bird
+bird_start "$N1" "$BCONF" "$BSOCK" "$BIRD_LOG" && pass "BIRD restarted with the same command (it answers on its socket)"
 felix_reconfigured() {
 	[ "$(grep -c 'BIRD restarted' "$F1_LOG")" -gt "$RS0" ] || [ "$(reloads)" -gt "$R0" ]
 }

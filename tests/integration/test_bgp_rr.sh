@@ -100,7 +100,7 @@ expect_ok "run c on node3" bn_ctl 3 run --name c || exit 1
 C_IP=$OUT
 
 for i in 1 2 3; do bn_bird_start "$i" || exit 1; done
-pass "three felixes wrote their BIRD configs, three BIRDs started"
+pass "three felixes wrote their BIRD configs, three BIRDs answer on their control sockets"
 
 # The configs say who reflects: node1 marks both sessions `rr client` with
 # its cluster ID; the clients have one session each and no rr option.

@@ -171,8 +171,8 @@ for n in 1 2; do
 	fi
 done
 pass "both felixes write their BIRD configs"
-bird_start "$N1" "$TMP/n1/bird.conf" "$TMP/n1/bird.ctl" "$TMP/bird1.out"
-bird_start "$N2" "$TMP/n2/bird.conf" "$TMP/n2/bird.ctl" "$TMP/bird2.out"
+bird_start "$N1" "$TMP/n1/bird.conf" "$TMP/n1/bird.ctl" "$TMP/bird1.out" || exit 1
+bird_start "$N2" "$TMP/n2/bird.conf" "$TMP/n2/bird.ctl" "$TMP/bird2.out" || exit 1
 
 # --- sessions ---------------------------------------------------------------
 # BIRD's view, for failure details: its BGP protocols and their states.
