@@ -25,7 +25,8 @@
 #   |  53/udp | |         | | range)  | | -P      | |       | | the node             |
 #   +---------+ +---------+ +---------+ +---------+ +-------+ +----------------------+
 #   (each workload: TCP 80 and 8080, UDP 53 answer with its name)
-#   later: src (-p 8181:81), bn (network blue, -p 8088:80), wp (a policy,
+#   later: src (-p 8181:81), bn (network blue, -p 8088:80; bm, a member, its
+#   control), wp (a policy,
 #   -p 8090:80 -p 8091:8080), e1..e8 (-p 80 until the range is full),
 #   u1 (-p 8080:53/udp), web5 (-p 8080:80 once web is gone)
 set -u
@@ -52,27 +53,39 @@ for w in web w2 w3 w4 d1; do
 	[ -n "${WL_ADDR[$w]:-}" ] || { fail "setup" "workload $w missing"; exit 1; }
 	wl_serve "$w"
 done
+# A TCP server on web's 53 too: a TCP DNAT of the UDP-only 5353 would reach it.
+bg "$PETRELCTL" -c "$CONF" exec web -- socat TCP-LISTEN:53,reuseaddr,fork "SYSTEM:echo web" 2>>"$TMP/servers.log"
 
-# says WHAT WANT CMD...: PASS when CMD prints WANT (bounded: 3 tries).
+# says [-k KEY] WHAT WANT CMD...: PASS when CMD prints WANT (bounded: 3
+# tries); then a positive control for silent (KEY, default: the command).
 says() {
-	local what=$1 want=$2 got i
+	local key= what want got i
+	[ "$1" = -k ] && { key=$2; shift 2; }
+	what=$1 want=$2
 	shift 2
 	for i in 1 2 3; do
 		got=$("$@")
-		[ "$got" = "$want" ] && { pass "$what"; return 0; }
+		if [ "$got" = "$want" ]; then
+			PT_CONTROL[${key:-cmd:$*}]=1
+			pass "$what"
+			return 0
+		fi
 		sleep 0.3
 	done
 	fail "$what" "said '$(printf '%s' "$got" | pt_oneline)', want '$want'"
 	return 1
 }
-# silent WHAT CMD...: PASS when CMD gets no answer (two tries).
+# silent [-k KEY] WHAT CMD...: PASS when CMD gets no answer at every try
+# (deny_probe: refused unless says showed KEY, default the same command,
+# answered before).
+answers() { [ -n "$("$@")" ]; }
 silent() {
-	local what=$1 got
+	local k=()
+	[ "$1" = -k ] && { k=(-k "$2"); shift 2; }
+	local what=$1
 	shift
-	got=$("$@")$("$@")
-	[ -z "$got" ] && { pass "$what"; return 0; }
-	fail "$what" "answered '$(printf '%s' "$got" | pt_oneline)'"
-	return 1
+	[ ${#k[@]} -gt 0 ] || k=(-k "cmd:$*")
+	deny_probe "${k[@]}" "$what" 0 answers "$@"
 }
 wl_tcp() { # FROM ADDR PORT
 	timeout 5 "$PETRELCTL" -c "$CONF" exec "$1" -- socat -T 2 -u "TCP:$2:$3,connect-timeout=1" - 2>/dev/null
@@ -85,7 +98,8 @@ wl_udp() {
 says "client outside the node -> $NODE_IP:8080 (web's 80)" web ns_tcp "$EXT" "$NODE_IP" 8080
 says "client outside -> $NODE_IP2:8080 (every node address)" web ns_tcp "$EXT" "$NODE_IP2" 8080
 says "client outside -> UDP $NODE_IP:5353 (web's 53/udp)" web ns_udp "$EXT" "$NODE_IP" 5353
-silent "client outside -> TCP $NODE_IP:5353 (published for UDP only)" ns_tcp "$EXT" "$NODE_IP" 5353
+says -k web-tcp53 "control: web answers TCP 53 directly (d1 -> web:53)" web wl_tcp d1 "${WL_ADDR[web]}" 53
+silent -k web-tcp53 "client outside -> TCP $NODE_IP:5353 (published for UDP only; web's TCP 53 answers)" ns_tcp "$EXT" "$NODE_IP" 5353
 says "the node -> $NODE_IP:8080" web ns_tcp "$NODE" "$NODE_IP" 8080
 says "the node -> 127.0.0.1:8080" web ns_tcp "$NODE" 127.0.0.1 8080
 says "the node -> UDP 127.0.0.1:5353" web ns_udp "$NODE" 127.0.0.1 5353
@@ -102,8 +116,8 @@ says "client outside -> $NODE_IP:8181: src sees the client's address $EXT_IP" "$
 expect_ok "rm src" ctl rm src
 
 # --- -p hostIP:hostPort:port -------------------------------------------------------------
-says "client outside -> $NODE_IP2:9090 (w2's 80, bound to $NODE_IP2)" w2 ns_tcp "$EXT" "$NODE_IP2" 9090
-silent "client outside -> $NODE_IP:9090 (not published there)" ns_tcp "$EXT" "$NODE_IP" 9090
+says -k w2-9090 "client outside -> $NODE_IP2:9090 (w2's 80, bound to $NODE_IP2)" w2 ns_tcp "$EXT" "$NODE_IP2" 9090
+silent -k w2-9090 "client outside -> $NODE_IP:9090 (not published there)" ns_tcp "$EXT" "$NODE_IP" 9090
 says "the node -> $NODE_IP2:9090" w2 ns_tcp "$NODE" "$NODE_IP2" 9090
 says "d1 -> $NODE_IP2:9090" w2 wl_tcp d1 "$NODE_IP2" 9090
 
@@ -168,7 +182,7 @@ for spec in 0:80 70000:80 8080:0 abc 8080:80/sctp 10.0.0.300:8080:80; do
 	refused "run -p $spec (invalid)" "${spec//./\\.}" ctl run --name bad -p "$spec"
 done
 expect_err "port of a missing workload" "ghost" ctl port ghost
-check "web2 does not exist" sh -c "! '$PETRELCTL' -c '$CONF' inspect web2"
+expect_err "web2 does not exist (inspect web2: no such workload)" "(no|not found|no such|does not exist)[^\n]*web2|web2[^\n]*(not found|no such|does not exist)" ctl inspect web2
 says "web's 8080 still answers after the refusals" web ns_tcp "$EXT" "$NODE_IP" 8080
 wl_run "$CONF" u1 -p 8080:53/udp
 wl_serve u1
@@ -180,9 +194,11 @@ says "and 8080/tcp is still web's" web ns_tcp "$EXT" "$NODE_IP" 8080
 expect_ok "network create blue" ctl network create blue
 wl_run "$CONF" bn --network blue -p 8088:80
 wl_serve bn
+wl_run "$CONF" bm --network blue
 says "client outside -> $NODE_IP:8088 (bn, a member of blue)" bn ns_tcp "$EXT" "$NODE_IP" 8088
 says "d1 (default network) -> $NODE_IP:8088: the published port reaches bn" bn wl_tcp d1 "$NODE_IP" 8088
-silent "d1 -> bn:80 directly: no (not a member of blue)" wl_tcp d1 "${WL_ADDR[bn]}" 80
+says -k bn-80 "control: bm (a member of blue) -> bn:80 directly" bn wl_tcp bm "${WL_ADDR[bn]}" 80
+silent -k bn-80 "d1 -> bn:80 directly: no (not a member of blue)" wl_tcp d1 "${WL_ADDR[bn]}" 80
 says "hairpin: bn -> $NODE_IP:8088 (itself)" bn wl_tcp bn "$NODE_IP" 8088
 # A policy selecting wp for ingress: only the outside client (its own
 # address survives the DNAT) on port 80.
@@ -201,6 +217,9 @@ spec:
 EOF
 wl_run "$CONF" wp --label pol=yes -p 8090:80 -p 8091:8080
 wl_serve wp
+# (the controls: the same probes answered before the policy)
+says "before the policy: client outside -> $NODE_IP:8091 (wp's 8080)" wp ns_tcp "$EXT" "$NODE_IP" 8091
+says "before the policy: d1 -> $NODE_IP:8090 (wp's 80)" wp wl_tcp d1 "$NODE_IP" 8090
 expect_ok "policy apply wp-in (selects wp: TCP 80 from $EXT_IP only)" ctl policy apply -f "$TMP/pol.yaml"
 # (sync, bounded: felix has the policy's chain)
 has_chain() { ip netns exec "$NODE" nft list table inet petrel 2>/dev/null | grep -q "chain $1 "; }
@@ -212,7 +231,7 @@ expect_ok "policy rm wp-in" ctl policy rm wp-in
 wait_for 50 0.1 eval '! has_chain pi-wp-in'
 says "no policy: d1 -> $NODE_IP:8090 answered again" wp wl_tcp d1 "$NODE_IP" 8090
 says "no policy: client outside -> $NODE_IP:8091 answered again" wp ns_tcp "$EXT" "$NODE_IP" 8091
-expect_ok "rm bn wp" ctl rm bn wp
+expect_ok "rm bn bm wp" ctl rm bn bm wp
 expect_ok "network rm blue" ctl network rm blue
 
 # --- hostPortRange exhausted: refused, nothing left behind ---------------------------------
@@ -234,6 +253,7 @@ for ((i = 1; i <= n_ok; i++)); do echo "e$i"; done | xargs "$PETRELCTL" -c "$CON
 check "the e* workloads removed" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^e[0-9]'"
 
 # --- rm takes the ports away --------------------------------------------------------
+check "nft: a DNAT to web's address ${WL_ADDR[web]} . 80 (before rm web)" sh -c "ip netns exec $NODE nft list table inet petrel | grep -q '${WL_ADDR[web]} . 80'"
 expect_ok "rm web" ctl rm web
 silent "client outside -> $NODE_IP:8080 after rm web: no answer" ns_tcp "$EXT" "$NODE_IP" 8080
 silent "the node -> 127.0.0.1:8080 after rm web: no answer" ns_tcp "$NODE" 127.0.0.1 8080
