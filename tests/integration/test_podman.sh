@@ -142,9 +142,12 @@ pm_ip() { # NAME: the container's address on eth0, from inside
 ipam_clean() {
 	ctl -o json ipam check 2>/dev/null | jq -e '.leaks == []'
 }
-hostport_keys() {
-	"$DSCTL" "sqlite:$DB" list /petrel/hostports/ 2>/dev/null | cut -f1
+hostport_keys() { # (1 when dsctl fails: no list is not an empty list)
+	local o
+	o=$("$DSCTL" "sqlite:$DB" list /petrel/hostports/) || return 1
+	[ -z "$o" ] || printf '%s\n' "$o" | cut -f1
 }
+no_hostports() { local o; o=$(hostport_keys) && [ -z "$o" ]; }
 HTTPD=(httpd -f -p 80 -h /www)
 # HTTP_GET ADDR PORT: fetches the page and checks it, in whatever namespace
 # it runs in (busybox-static's wget crashes in its name service code on the
@@ -169,7 +172,11 @@ check "podman inspect: network petrel, $A1/32, gateway 169.254.1.1" \
 if [ -x "$PD/cni/bin/tuning" ]; then
 	check "c1: tuning ran after petrel (chained): eth0 accept_redirects 0" \
 		test "$(pm exec c1 cat /proc/sys/net/ipv4/conf/eth0/accept_redirects 2>&1)" = 0
+else
+	skip "c1: tuning ran after petrel (chained)" "no tuning plugin at $PD/cni/bin/tuning"
 fi
+SB1=$(jq -r '.[0].NetworkSettings.SandboxKey // empty' "$TMP/c1.inspect" 2>/dev/null)
+check "c1's network namespace (podman's SandboxKey '$SB1') exists" sh -c "[ -n '$SB1' ] && [ -e '$SB1' ]"
 HOSTIF1=$(wl_ifname c1)
 check "node: felix's route $A1/32 proto 87 dev $HOSTIF1" \
 	sh -c "ip -n $NODE -4 route show $A1/32 proto 87 | grep -q 'dev $HOSTIF1'"
@@ -197,21 +204,14 @@ check "host ports reserved: node1/tcp-18080 and node1/udp-15353 ($(pt_oneline <"
 ctl port c2 >"$TMP/port" 2>&1
 check "petrelctl port c2: 80/tcp -> 0.0.0.0:18080 ($(pt_oneline <"$TMP/port"))" \
 	grep -qx '80/tcp -> 0.0.0.0:18080' "$TMP/port"
-# felix publishes a WorkloadEndpoint's ports with DNAT in table inet petrel;
-# a felix without it cannot: then say so instead of failing.
-PUBLISHED=0
-if ctl nft 2>/dev/null | grep -q 'dnat'; then
-	check "outside (pt-$ID-ext) -> $NODE_IP:18080 -> c2:80" \
-		ip netns exec "$EXT" sh "$HTTP_GET" "$NODE_IP" 18080
-	check "node -> 127.0.0.1:18080 -> c2:80" \
-		ip netns exec "$NODE" sh "$HTTP_GET" 127.0.0.1 18080
-	check "workload web -> $NODE_IP:18080 -> c2:80" \
-		ctl exec web -- sh "$HTTP_GET" "$NODE_IP" 18080
-	PUBLISHED=1
-else
-	skip "-p 18080:80 reachable from outside the node" \
-		"this felix does not publish ports yet (no dnat in \`petrelctl nft\`); the WorkloadEndpoint's spec.ports is checked above"
-fi
+# felix publishes a WorkloadEndpoint's ports with DNAT in table inet petrel.
+check "felix published c2's ports (dnat in petrelctl nft)" sh -c "'$PETRELCTL' -c '$CONF' nft | grep -q dnat"
+check "outside (pt-$ID-ext) -> $NODE_IP:18080 -> c2:80" \
+	wait_for 20 0.1 ip netns exec "$EXT" sh "$HTTP_GET" "$NODE_IP" 18080
+check "node -> 127.0.0.1:18080 -> c2:80" \
+	ip netns exec "$NODE" sh "$HTTP_GET" 127.0.0.1 18080
+check "workload web -> $NODE_IP:18080 -> c2:80" \
+	ctl exec web -- sh "$HTTP_GET" "$NODE_IP" 18080
 
 # A second container asking for the same host port: a CNI error naming the
 # holder, and nothing left behind.
@@ -243,21 +243,22 @@ ctl ls >"$TMP/ls2" 2>&1
 check "after rm: petrelctl ls shows neither c1 nor c2" sh -c "! grep -Eq '^c[12][[:space:]]' '$TMP/ls2'"
 check "after rm: only web's address in use" \
 	test "$(ctl -o json ipam show 2>/dev/null | jq '[.pools[].used] | add')" = 1
-check "after rm: no host port reservation left" test -z "$(hostport_keys)"
+check "after rm: no host port reservation left" no_hostports
 check "after rm: routes $A1, $A2 gone (bounded wait)" \
 	wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $NODE -4 route show proto 87 | grep -E '^($A1|$A2) ')\" ]"
 check "after rm: host ends gone" test "$(node_ptl_links | grep -vc "^$(wl_ifname web)$")" = 0
-check "after rm: podman's namespaces gone" \
-	test -z "$(jq -r '.[0].NetworkSettings.SandboxKey' "$TMP/c1.inspect" 2>/dev/null | xargs -r ls 2>/dev/null)"
+check "after rm: c1's network namespace (podman's SandboxKey '$SB1') gone" sh -c "[ -n '$SB1' ] && [ ! -e '$SB1' ]"
 
 # The port is free again: a new container gets it.
 expect_ok "podman run --ip 10.65.3.7 -p 18080:80 after c2 left (c4)" \
 	pm run -d --name c4 --network petrel --ip 10.65.3.7 -p 18080:80 "$IMG" "${HTTPD[@]}"
 check "c4: the address asked for (runtimeConfig.ips): 10.65.3.7" test "$(pm_ip c4)" = 10.65.3.7
-[ "$PUBLISHED" = 1 ] && check "outside -> $NODE_IP:18080 -> c4:80 (the port follows its new owner)" \
+check "outside -> $NODE_IP:18080 -> c4:80 (the port follows its new owner)" \
 	wait_for 20 0.1 ip netns exec "$EXT" sh "$HTTP_GET" "$NODE_IP" 18080
 expect_ok "podman rm -f c4" pm rm -f -t 0 c4
-check "after rm c4: ipam check clean, no reservation" sh -c "[ -z \"\$('$DSCTL' 'sqlite:$DB' list /petrel/hostports/ 2>/dev/null)\" ]"
+check "after rm c4: ipam check clean" ipam_clean
+check "after rm c4: no host port reservation left (dsctl answers)" \
+	sh -c "hp=\$('$DSCTL' 'sqlite:$DB' list /petrel/hostports/) && [ -z \"\$hp\" ]"
 
 felix_stop TERM
 check "felix exits 0 on SIGTERM" test "$FELIX_RC" = 0
