@@ -48,7 +48,7 @@ for i in 1 2 3 4 5; do
 	break
 done
 check "the /30 pool gave out at least 2 and at most 4 addresses (gave $n_ok)" test $n_ok -ge 2 -a $n_ok -le 4
-check "t5 does not exist" sh -c "! '$PETRELCTL' -c '$CONF' inspect t5"
+expect_err "t5 does not exist (inspect t5: no such workload)" "(no|not found|no such|does not exist)[^\n]*t5|t5[^\n]*(not found|no such|does not exist)" ctl inspect t5
 
 expect_ok "pool create p1" ctl pool create p1 --cidr 10.65.0.0/16
 expect_ok "run web" ctl run --name web

@@ -145,7 +145,7 @@ check "DEL: route $A1/32 gone (bounded wait)" wait_for 50 0.1 no_node_route "$A1
 check "DEL: host end $HOSTIF1 gone" sh -c "! ip -n $NODE link show '$HOSTIF1' >/dev/null 2>&1"
 check "DEL: c1 has no eth0 left" sh -c "! ip -n $C1 link show eth0 >/dev/null 2>&1"
 check "DEL: no record left (ls)" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^$WL1 '"
-check "DEL: no record left (datastore)" sh -c "! { '$DSCTL' 'sqlite:$DB' dump 2>/dev/null || sqlite3 -readonly '$DB' .dump; } | grep -q '$CID1'"
+check "DEL: no record left (datastore; dsctl answers)" sh -c "d=\$('$DSCTL' 'sqlite:$DB' dump) && ! printf '%s\n' \"\$d\" | grep -q '$CID1'"
 expect_ok "DEL again" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
 expect_ok "DEL of an unknown container ID" cni DEL "$(cid_of nobody)" "/run/netns/$C1" <<<"$NETCONF"
 check "DEL of an unknown container ID: empty stdout" test -z "$OUT"

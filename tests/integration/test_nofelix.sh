@@ -37,11 +37,15 @@ expect_ok "run --no-wait without felix" ctl run --name late --no-wait
 LATE=$OUT
 check "run --no-wait printed an address ($LATE)" sh -c "echo '$LATE' | grep -Eq '^10\\.65\\.[0-9]+\\.[0-9]+$'"
 check "its netns exists" test -e "/run/netns/${WPREFIX}late"
-check "no route for it yet (nobody programs it)" no_node_route "$LATE"
+# (no route yet: its positive control, the same probe finding the route
+# once felix runs, follows)
+LATE_ROUTE0=$(node_route "$LATE")
 
 felix_start
 felix_wait_ready || fail "felix answers status" "no answer"
 check "felix started afterwards programs the route" wait_for 100 0.1 has_node_route "$LATE"
+check "there was no route for it before felix ran (the same probe finds it now)" \
+	sh -c "[ -z '$LATE_ROUTE0' ] && [ -n \"\$(ip -n $NODE -4 route show $LATE/32 proto 87)\" ]"
 check "felix: all programmed" wait_for 100 0.1 felix_all_programmed
 check "ping late -> node" ctl exec late -- ping -c 2 -i 0.2 -W 2 "$NODE_IP"
 

@@ -35,12 +35,14 @@ pt_snapshot "$TMP/after"
 same_files "refused rm changes nothing" "$TMP/before" "$TMP/after"
 check "web still reachable" ctl exec side1 -- ping -c 1 -W 2 "$NODE_IP"
 
+check "side2 in ls (before its rm)" sh -c "'$PETRELCTL' -c '$CONF' ls | grep -q '^side2[[:space:]]'"
 expect_ok "rm side2 alone" ctl rm side2
 check "side2 gone from ls" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^side2[[:space:]]'"
 check "web's netns still there" test -e "/run/netns/${WPREFIX}web"
 check "web's route still there" has_node_route "$WEB"
 check "ping side1 (in web's netns) -> node" ctl exec side1 -- ping -c 1 -W 2 "$NODE_IP"
 
+check "web and side1 in ls (before rm --force)" sh -c "'$PETRELCTL' -c '$CONF' ls | grep -Eq '^web[[:space:]]' && '$PETRELCTL' -c '$CONF' ls | grep -Eq '^side1[[:space:]]'"
 expect_ok "rm web --force" ctl rm web --force
 check "web and side1 gone from ls" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -Eq '^(web|side1)[[:space:]]'"
 check "h (host) untouched" sh -c "'$PETRELCTL' -c '$CONF' ls | grep -q '^h[[:space:]]'"
