@@ -976,7 +976,7 @@ pt_qrun() {
 	for i in "${!PT_Q[@]}"; do
 		[ -n "${pids[$i]}" ] || continue
 		IFS='|' read -r what expect secs _ <<<"${PT_Q[$i]}"
-		reap "${pids[$i]}" $(((secs + 15) * 10)) || kill -KILL "${pids[$i]}" 2>/dev/null
+		reap "${pids[$i]}" $(((secs + 25) * 10)) || kill -KILL "${pids[$i]}" 2>/dev/null
 	done
 	# the allows first: they are the controls of this batch's denials
 	for expect in allow deny; do
