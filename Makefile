@@ -39,7 +39,11 @@ LIB_SRCS := $(wildcard common/*.c model/*.c datastore/*.c ipam/*.c bgpconf/*.c p
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB      := $(B)/libpetrel.a
 
-FELIX_SRCS := $(wildcard felix/*.c)
+# felix's parts (felix/*.c but main.c) are a library of their own, so that
+# unit tests (tests/unit/test_felix_*.c) link the parts they test.
+FELIX_SRCS := $(filter-out felix/main.c,$(wildcard felix/*.c))
+FELIX_OBJS := $(FELIX_SRCS:%.c=$(B)/%.o)
+FELIX_LIB  := $(B)/libfelix.a
 CLI_SRCS   := $(wildcard cli/*.c)
 
 BINS := $(B)/petrel-felix $(B)/petrelctl
@@ -68,7 +72,11 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/petrel-felix: $(FELIX_SRCS:%.c=$(B)/%.o) $(LIB)
+$(FELIX_LIB): $(FELIX_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(B)/petrel-felix: $(B)/felix/main.o $(FELIX_LIB) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/petrelctl: $(CLI_SRCS:%.c=$(B)/%.o) $(LIB)
@@ -94,6 +102,11 @@ $(B)/tests/test_pol_hosts: $(B)/tests/unit/test_pol_hosts.o $(B)/felix/pol_hosts
 $(B)/tests/test_pol_part: $(B)/tests/unit/test_pol_part.o \
 			  $(patsubst %.c,$(B)/%.o,$(wildcard felix/pol*.c)) \
 			  $(B)/felix/htab.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# felix's unit tests: the felix library before petrel's.
+$(B)/tests/test_felix_%: $(B)/tests/unit/test_felix_%.o $(FELIX_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -1,7 +1,7 @@
 /*
  * bgp: felix drives BIRD (DESIGN.md sections 2 and 8, docs/bgp.md).
  *
- * From the watch store.c already has on /petrel/, this file keeps every
+ * The BGP part (felix/part.h). From the records feed.c hands it, it keeps every
  * Node, every BGPPeer, the BGPConfiguration "default" and the IPPools (the
  * enabled ones' CIDRs are what BIRD advertises). With this node's blocks and
  * endpoints (store.c) that is all of bgpconf's input; borrowed addresses are
@@ -173,11 +173,14 @@ void bgp_mark_dirty(struct felix *f)
 		mark_dirty(f);
 }
 
-/* Takes res's contents (moved into the tables, or cleared). */
+/* Takes res's contents (moved into the tables, or cleared), except a
+ * pool's: the policy part reads pools too, so only what BIRD needs of it is
+ * copied (its name, CIDR and whether it is disabled). */
 static void res_put(struct felix *f, int k, const char *name,
 		    struct resource *res)
 {
 	struct fbgp *b = f->bgp;
+	struct ippool pool;
 	ssize_t i;
 
 	switch (k) {
@@ -208,18 +211,21 @@ static void res_put(struct felix *f, int k, const char *name,
 		}
 		break;
 	case BK_POOL:
+		memset(&pool, 0, sizeof(pool));
+		memcpy(pool.name, res->u.pool.name, sizeof(pool.name));
+		pool.cidr = res->u.pool.cidr;
+		pool.disabled = res->u.pool.disabled;
 		i = ARR_FIND(b->pools, b->n_pools, name);
 		if (i >= 0) {
-			ippool_clear(&b->pools[i]);
-			b->pools[i] = res->u.pool;
+			b->pools[i] = pool;
 		} else if (grow((void **)&b->pools, &b->cap_pools, b->n_pools,
 				sizeof(*b->pools)) == 0) {
-			b->pools[b->n_pools++] = res->u.pool;
+			b->pools[b->n_pools++] = pool;
 		} else {
 			log_err("bgp: pool %s: out of memory, not kept", name);
-			ippool_clear(&res->u.pool);
 		}
-		break;
+		mark_dirty(f);
+		return;	/* res keeps its contents */
 	case BK_CONFIG:
 		if (b->have_config)
 			bgpconfig_clear(&b->config);
@@ -282,73 +288,43 @@ static void clear_all(struct fbgp *b)
 	b->have_config = false;
 }
 
-/* The name after prefix, when key is one record of it. */
-static const char *key_name(const char *key, const char *prefix)
+static int kind_index(enum res_kind kind)
 {
-	size_t pl = strlen(prefix);
-	const char *name;
-
-	if (strncmp(key, prefix, pl))
-		return NULL;
-	name = key + pl;
-	if (!name[0] || strchr(name, '/') || strlen(name) >= RES_NAME_MAX)
-		return NULL;
-	return name;
+	for (int k = 0; k < BK_N; k++)
+		if (bk_kind[k] == kind)
+			return k;
+	return -1;
 }
 
-static void doc_put(struct felix *f, int k, const char *name,
-		    const char *text, int64_t rev)
-{
-	struct resource res;
-	struct errs e = ERRS_INIT;
-	int r;
-
-	r = res_from_text(bk_kind[k], text, rev, &res, &e);
-	if (r < 0) {
-		/* Keep what we had: a bad write must not change BIRD. */
-		log_warn("store: %s %s (revision %lld) is invalid, ignored: %s",
-			 res_kind_name(bk_kind[k]), name, (long long)rev,
-			 e.n ? e.msg[0] : strerror(-r));
-		errs_clear(&e);
-		return;
-	}
-	if (k == BK_CONFIG && strcmp(name, BGPCONFIG_NAME)) {
-		res_clear(&res);
-		return;
-	}
-	res_put(f, k, name, &res);
-}
-
-bool bgp_store_event(struct felix *f, const struct ds_event *ev)
+static void bgp_on_resource(struct felix *f, struct fres *r)
 {
 	struct fbgp *b = f->bgp;
-	const char *name;
+	struct resource *res;
+	int k = kind_index(r->kind);
 
-	if (!b)
-		return false;
-	for (int k = 0; k < BK_N; k++) {
-		name = key_name(ev->key, b->prefix[k]);
-		if (!name)
-			continue;
-		if (ev->rev <= b->list_rev[k])
-			return true;	/* the list already had it */
-		if (ev->type == DS_EV_PUT && ev->value) {
-			doc_put(f, k, name, ev->value, ev->rev);
-		} else {
-			res_gone(f, k, name);
-		}
-		return true;
+	if (!b || k < 0 || r->rev <= b->list_rev[k])
+		return;		/* the list already had it */
+	if (k == BK_CONFIG && strcmp(r->name, BGPCONFIG_NAME))
+		return;
+	if (r->gone) {
+		res_gone(f, k, r->name);
+		return;
 	}
-	return false;
+	/* invalid: keep what we had, a bad write must not change BIRD */
+	res = fres_res(r);
+	if (res)
+		res_put(f, k, r->name, res);
 }
 
-int bgp_relist(struct felix *f, int64_t *min_rev)
+static int bgp_relist(struct felix *f, int64_t *min_rev)
 {
 	struct fbgp *b = f->bgp;
 	struct ds_kv *kvs;
 	size_t n;
 	int r;
 
+	if (!b)
+		return 0;
 	clear_all(b);
 	mark_dirty(f);
 	for (int k = 0; k < BK_N; k++) {
@@ -362,11 +338,18 @@ int bgp_relist(struct felix *f, int64_t *min_rev)
 				ds_strerror(r), ds_last_error(f->ds));
 			return r;
 		}
+		b->list_rev[k] = 0;
 		for (size_t i = 0; i < n; i++) {
-			const char *name = key_name(kvs[i].key, b->prefix[k]);
+			struct ds_event ev = { DS_EV_PUT, kvs[i].key, kvs[i].value,
+					       kvs[i].mod_rev };
+			struct fres fr = { .kind = bk_kind[k], .rev = kvs[i].mod_rev,
+					   .ev = &ev };
 
-			if (name)
-				doc_put(f, k, name, kvs[i].value, kvs[i].mod_rev);
+			fr.name = felix_key_name(kvs[i].key, b->prefix[k]);
+			if (fr.name)
+				bgp_on_resource(f, &fr);
+			if (fr.dec > 0)
+				res_clear(&fr.res);
 		}
 		ds_kvs_free(kvs, n);
 		b->list_rev[k] = rev;
@@ -381,7 +364,7 @@ int bgp_relist(struct felix *f, int64_t *min_rev)
 
 /* ---------- open / close ---------- */
 
-int bgp_open(struct felix *f)
+static int bgp_open(struct felix *f)
 {
 	struct fbgp *b = calloc(1, sizeof(*b));
 	int r;
@@ -413,7 +396,7 @@ int bgp_open(struct felix *f)
 	return 0;
 }
 
-void bgp_close(struct felix *f)
+static void bgp_close(struct felix *f)
 {
 	struct fbgp *b = f->bgp;
 
@@ -437,67 +420,53 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct walk_borrowed {
-	struct felix *f;
-	uint32_t *v;
+struct walk_local {
+	struct ip4_net *bl;	/* this node's blocks */
+	size_t n_bl, cap_bl;
+	uint32_t *v;		/* borrowed addresses */
 	size_t n, cap;
 	bool oom;
 };
 
-static bool in_own_block(struct felix *f, uint32_t a)
+static void block_one(const struct ip4_net *cidr, void *arg)
 {
-	for (size_t i = 0; i < f->blocks.nb; i++)
-		for (struct hnode *h = f->blocks.b[i]; h; h = h->next) {
-			struct fblock *bl = container_of(h, struct fblock, by_name);
-			struct ip4_net n = { bl->key.dst, bl->key.len };
+	struct walk_local *w = arg;
 
-			if (ip4_net_contains(&n, a))
-				return true;
-		}
-	return false;
+	if (w->oom || grow((void **)&w->bl, &w->cap_bl, w->n_bl,
+			   sizeof(*w->bl)) < 0) {
+		w->oom = true;
+		return;
+	}
+	w->bl[w->n_bl++] = *cidr;
 }
 
-static void borrowed_one(struct hnode *h, void *arg)
+static void borrowed_one(const struct ip4_net *a, void *arg)
 {
-	struct walk_borrowed *w = arg;
-	struct fep *ep = container_of(h, struct fep, by_name);
+	struct walk_local *w = arg;
 
-	if (ep->mode != WEP_ROUTED || w->oom)
+	if (w->oom || a->len != 32)
 		return;
-	for (size_t i = 0; i < ep->n_nets; i++) {
-		if (ep->nets[i].len != 32 || in_own_block(w->f, ep->nets[i].dst))
-			continue;
-		if (grow((void **)&w->v, &w->cap, w->n, sizeof(*w->v)) < 0) {
-			w->oom = true;
+	for (size_t i = 0; i < w->n_bl; i++)
+		if (ip4_net_contains(&w->bl[i], a->addr))
 			return;
-		}
-		w->v[w->n++] = ep->nets[i].dst;
+	if (grow((void **)&w->v, &w->cap, w->n, sizeof(*w->v)) < 0) {
+		w->oom = true;
+		return;
 	}
+	w->v[w->n++] = a->addr;
 }
 
 /* *out: this node's blocks; *bw: borrowed addresses, sorted, unique. */
 static int collect_local(struct felix *f, struct ip4_net **out, size_t *n_out,
 			 uint32_t **bw, size_t *n_bw)
 {
-	struct walk_borrowed w = { f, NULL, 0, 0, false };
-	struct ip4_net *bl = calloc(f->n_blocks + 1, sizeof(*bl));
-	size_t n = 0, k = 0;
+	struct walk_local w = { 0 };
+	size_t k = 0;
 
-	if (!bl)
-		return -ENOMEM;
-	for (size_t i = 0; i < f->blocks.nb; i++)
-		for (struct hnode *h = f->blocks.b[i]; h; h = h->next) {
-			struct fblock *b = container_of(h, struct fblock, by_name);
-
-			if (n < f->n_blocks) {
-				bl[n].addr = b->key.dst;
-				bl[n].len = b->key.len;
-				n++;
-			}
-		}
-	htab_walk(&f->eps, borrowed_one, &w);
+	store_blocks_walk(f, block_one, &w);
+	store_routed_addrs_walk(f, borrowed_one, &w);
 	if (w.oom) {
-		free(bl);
+		free(w.bl);
 		free(w.v);
 		return -ENOMEM;
 	}
@@ -506,8 +475,8 @@ static int collect_local(struct felix *f, struct ip4_net **out, size_t *n_out,
 	for (size_t i = 0; i < w.n; i++)
 		if (k == 0 || w.v[k - 1] != w.v[i])
 			w.v[k++] = w.v[i];
-	*out = bl;
-	*n_out = n;
+	*out = w.bl;
+	*n_out = w.n_bl;
 	*bw = w.v;
 	*n_bw = k;
 	return 0;
@@ -745,7 +714,7 @@ out:
 	free(borrowed);
 }
 
-void bgp_sync(struct felix *f)
+static void bgp_sync(struct felix *f)
 {
 	struct fbgp *b = f->bgp;
 	uint64_t now;
@@ -762,7 +731,7 @@ void bgp_sync(struct felix *f)
 		apply(f);
 }
 
-int bgp_timeout_ms(struct felix *f)
+static int bgp_timeout_ms(struct felix *f)
 {
 	struct fbgp *b = f->bgp;
 	uint64_t now, at = 0;
@@ -781,7 +750,7 @@ int bgp_timeout_ms(struct felix *f)
 	return at > now ? (int)((at - now + 999999) / 1000000) : 0;
 }
 
-json_t *bgp_status_json(struct felix *f)
+static json_t *bgp_status_json(struct felix *f)
 {
 	struct fbgp *b = f->bgp;
 
@@ -793,3 +762,16 @@ json_t *bgp_status_json(struct felix *f)
 			 "pending", b && b->pending,
 			 "socket", f->cfg->bird_socket);
 }
+
+const struct fpart bgp_part = {
+	.name = "bgp",
+	.kinds = FRES_KIND(RES_NODE) | FRES_KIND(RES_BGPPEER) |
+		 FRES_KIND(RES_BGPCONFIG) | FRES_KIND(RES_IPPOOL),
+	.open = bgp_open,
+	.close = bgp_close,
+	.relist = bgp_relist,
+	.on_resource = bgp_on_resource,
+	.sync = bgp_sync,
+	.timeout_ms = bgp_timeout_ms,
+	.status_json = bgp_status_json,
+};

@@ -2,8 +2,11 @@
  * felix: the node agent's state, shared by its files (private to felix/).
  *
  *   main.c       options, config, namespace, pid file, the one epoll loop
+ *                over the parts (part.h; their table is parts.c)
+ *   feed.c       the datastore list + watch; each record's key told and its
+ *                document decoded once, handed to the parts that want it
  *   store.c      desired state: this node's WorkloadEndpoints and the IPAM
- *                blocks with affinity to it, from a datastore list + watch
+ *                blocks with affinity to it
  *   kernel.c     actual state: netlink dumps and notifications parsed into
  *                felix's own compact tables; batched writes, each ACKed
  *   reconcile.c  the dirty queue, the checks that compare desired with
@@ -38,7 +41,9 @@
 #include "common/ip4.h"
 #include "datastore/datastore.h"
 #include "model/resource.h"
+#include "felix/clock.h"
 #include "felix/htab.h"
+#include "felix/part.h"
 
 #ifndef PETREL_VERSION
 #define PETREL_VERSION "0.1.0"
@@ -191,7 +196,20 @@ struct kbatch {
 	unsigned char buf[KBATCH_BUF];
 };
 
+/* The kernel's write side as the reconcile pass uses it: netlink writes
+ * (batched, each ACKed) and /proc/sys reads and writes. felix runs with
+ * kern_io (kernel.c, reconcile.c); a unit test puts a fake in its place. */
+struct felix;
+struct kio {
+	int (*write)(struct felix *f, const struct kop *op);	/* kern_write */
+	void (*flush)(struct felix *f);				/* kern_flush */
+	int (*proc_read)(const char *path, int *v);
+	int (*proc_write)(const char *path, int v);
+};
+extern const struct kio kern_io;
+
 struct nl_sock;
+struct nlmsghdr;
 struct sclient;
 struct fbgp;
 struct fpol;
@@ -205,6 +223,7 @@ struct esrc {
 
 struct felix {
 	const struct petrel_config *cfg;
+	const struct kio *kio;	/* &kern_io */
 	int epfd;
 	bool quit;
 	struct esrc src_signal, src_timer, src_netlink, src_watch, src_listen;
@@ -268,20 +287,26 @@ struct felix {
 
 #define FELIX_RBUF 65536
 
-/* --- main.c --- */
-uint64_t felix_now_ns(void);	/* CLOCK_MONOTONIC */
+/* --- feed.c --- */
+int feed_open(struct felix *f);		/* the datastore */
+void feed_close(struct felix *f);
+/* Every part lists its kinds again; then the watch from the oldest list. */
+int feed_relist(struct felix *f);
+/* Hands the watch's news to the parts (one bounded read). 0, or -errno
+ * (the watch is broken: the caller relists). */
+int feed_watch_read(struct felix *f, bool want_rev);
+/* One event: its key told, handed to the parts that want its kind. */
+void feed_event(struct felix *f, const struct ds_event *ev);
 
-/* --- store.c --- */
-int store_open(struct felix *f);
-void store_close(struct felix *f);
-/* Lists this node's endpoints and blocks, replaces the desired state with
- * them (queueing what changed) and watches from there. */
-int store_relist(struct felix *f);
-/* Applies the watch's news (one read). 0, or -errno (the watch is broken:
- * the caller relists). */
-int store_watch_read(struct felix *f, bool want_rev);
+/* --- store.c (store_part) --- */
 struct fep *store_ep_find(struct felix *f, const char *name);
-struct fep *store_ep_by_ifname(struct felix *f, const char *ifname);
+/* The BGP part's input: this node's blocks; its routed endpoints'
+ * addresses. */
+void store_blocks_walk(struct felix *f,
+		       void (*fn)(const struct ip4_net *cidr, void *arg), void *arg);
+void store_routed_addrs_walk(struct felix *f,
+			     void (*fn)(const struct ip4_net *net, void *arg),
+			     void *arg);
 struct rowner *store_owner_find(struct felix *f, uint32_t dst, uint8_t len);
 struct ftomb *store_tomb_find(struct felix *f, const char *name);
 void store_tomb_free(struct felix *f, struct ftomb *t);
@@ -303,6 +328,9 @@ void kern_events_read(struct felix *f);
 int kern_write(struct felix *f, const struct kop *op);
 /* Sends the batch and handles every acknowledgement. */
 void kern_flush(struct felix *f);
+/* One message of a dump or a notification into the actual state (queueing
+ * the objects whose check it may change). */
+void kern_msg(struct felix *f, struct nlmsghdr *h);
 struct klink *kern_link_by_index(struct felix *f, int ifindex);
 struct klink *kern_link_by_name(struct felix *f, const char *name);
 struct kroute *kern_route_find(struct felix *f, uint32_t dst, uint8_t len,
@@ -332,34 +360,14 @@ int rec_resync(struct felix *f, bool relist, const char *why);
 void rec_check_ip_forward(struct felix *f);
 
 /* --- statsrv.c --- */
-int statsrv_open(struct felix *f);
-void statsrv_close(struct felix *f);
 void statsrv_accept(struct felix *f);
 void statsrv_client_event(struct felix *f, struct sclient *c, uint32_t ev);
-/* Answers the waiters whose condition holds or whose time is up. */
-void statsrv_eval(struct felix *f);
-/* ms until the next waiter's deadline, or -1. */
-int statsrv_timeout_ms(struct felix *f);
 /* Whether a waiter needs a store revision beyond applied_rev. */
 bool statsrv_wants_rev(struct felix *f);
 
-/* --- bgp.c --- */
-int bgp_open(struct felix *f);
-void bgp_close(struct felix *f);
-/* Lists the Nodes, BGPPeers, BGPConfiguration and IPPools again (replacing
- * what was kept); lowers *min_rev to the oldest list's revision. */
-int bgp_relist(struct felix *f, int64_t *min_rev);
-/* Applies a watch event when its key is one of those kinds (true). */
-bool bgp_store_event(struct felix *f, const struct ds_event *ev);
+/* --- bgp.c (bgp_part) --- */
 /* This node's endpoints or blocks changed (borrowed addresses, blocks). */
 void bgp_mark_dirty(struct felix *f);
-/* After a pass: rewrites and reloads when something changed, retries a
- * reload BIRD missed, probes BIRD now and then. Never touches the kernel. */
-void bgp_sync(struct felix *f);
-/* ms until bgp_sync has something to do, or -1. */
-int bgp_timeout_ms(struct felix *f);
-/* {"enabled","birdRunning","configPath","lastError","pending","socket"} */
-json_t *bgp_status_json(struct felix *f);
 
 /* --- pol.c --- */
 int pol_open(struct felix *f);

@@ -519,7 +519,7 @@ static void netconf_msg(struct felix *f, struct nlmsghdr *h)
 	rec_queue_ifname(f, l->name);
 }
 
-static void kern_msg(struct felix *f, struct nlmsghdr *h)
+void kern_msg(struct felix *f, struct nlmsghdr *h)
 {
 	switch (h->nlmsg_type) {
 	case RTM_NEWLINK:

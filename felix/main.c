@@ -8,14 +8,18 @@
  *                HUP: full resync (list the store again, dump the kernel)
  *   timerfd      every resyncInterval s: dump the kernel again
  *   netlink      notifications (kernel.c)
- *   datastore    the watch's fd (store.c)
+ *   datastore    the watch's fd (feed.c)
  *   status       the listening socket and its clients (statsrv.c)
+ *   nftables     the table's notifications (pol.c)
  *
- * One turn of the loop: read what is ready (each source bounded), then one
- * reconcile pass (bounded), then BIRD's config and reload when its input
- * changed (bgp.c; after the kernel, so BIRD never delays a route), then
- * answer the waiters. bgp.c's retry and probe deadlines bound the sleep. The loop does not sleep
- * while work is left over. No threads.
+ * felix is parts (felix/part.h, their table in parts.c): store, kernel,
+ * policy, BGP, status server. One turn of the loop: read what is ready (each
+ * source bounded; the watch's records handed to the parts by feed.c), then
+ * each part's sync in table order: the reconcile pass (bounded), the
+ * nftables batch, BIRD's config and reload when its input changed (after
+ * the kernel, so BIRD never delays a route), the waiters' answers. The
+ * parts' timeouts bound the sleep; the loop does not sleep while work is
+ * left over. No threads.
  *
  * A restart changes nothing that is right: the first resync dumps the kernel
  * and compares before it writes anything.
@@ -42,14 +46,6 @@
 #include "felix/felix.h"
 
 #define PROG "petrel-felix"
-
-uint64_t felix_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void usage(FILE *out)
 {
@@ -183,16 +179,10 @@ static void on_timer(struct felix *f, int tfd)
 	pol_periodic(f);
 }
 
-/* The sooner of a timeout in ms (-1: none) and a deadline (0: none). */
-static int min_timeout(int ms, uint64_t at)
+/* The sooner of two timeouts in ms (-1: none). */
+static int min_timeout(int a, int b)
 {
-	uint64_t now = felix_now_ns();
-	int64_t left;
-
-	if (!at)
-		return ms;
-	left = at > now ? (int64_t)((at - now + 999999) / 1000000) : 0;
-	return ms < 0 || left < ms ? (int)left : ms;
+	return a < 0 || (b >= 0 && b < a) ? b : a;
 }
 
 static int loop(struct felix *f, int sfd, int tfd)
@@ -208,19 +198,12 @@ static int loop(struct felix *f, int sfd, int tfd)
 			f->need_kresync = true;
 			f->kresync_why = "retry";
 		}
-		if (!dlist_empty(&f->queue) || f->watch_more || f->ev_more ||
-		    f->need_relist || f->need_kresync || f->need_route_dump)
-			timeout = 0;
-		else
-			timeout = min_timeout(statsrv_timeout_ms(f), f->kresync_at);
-		if (timeout != 0) {
-			int bt = bgp_timeout_ms(f), pt = pol_timeout_ms(f);
-
-			if (bt >= 0 && (timeout < 0 || bt < timeout))
-				timeout = bt;
-			if (pt >= 0 && (timeout < 0 || pt < timeout))
-				timeout = pt;
-		}
+		/* No sleep while work is left over. */
+		timeout = f->watch_more || f->need_relist ? 0 : -1;
+		for (size_t i = 0; i < felix_n_parts && timeout != 0; i++)
+			if (felix_parts[i]->timeout_ms)
+				timeout = min_timeout(timeout,
+						      felix_parts[i]->timeout_ms(f));
 		n = epoll_wait(f->epfd, evs, 64, timeout);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -271,14 +254,14 @@ static int loop(struct felix *f, int sfd, int tfd)
 			log_debug("routes dumped again");
 		f->need_route_dump = false;
 		if ((watch_ready || f->watch_more) && f->watch &&
-		    store_watch_read(f, statsrv_wants_rev(f)) < 0)
+		    feed_watch_read(f, statsrv_wants_rev(f)) < 0)
 			f->need_relist = true;
-		rec_pass(f);
-		/* the nftables table: one batch for what changed */
-		pol_sync(f);
-		/* BIRD after the kernel: a slow BIRD never delays routes. */
-		bgp_sync(f);
-		statsrv_eval(f);
+		/* The parts in order (parts.c): the reconcile pass, the
+		 * nftables batch, BIRD (after the kernel: a slow BIRD never
+		 * delays routes), the waiters' answers. */
+		for (size_t i = 0; i < felix_n_parts; i++)
+			if (felix_parts[i]->sync)
+				felix_parts[i]->sync(f);
 	}
 	return 0;
 }
@@ -290,10 +273,12 @@ static int run(const struct petrel_config *cfg)
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
 	uint64_t t0 = felix_now_ns();
 	int pidfd = -1, sfd = -1, tfd = -1, r;
+	size_t n_open = 0;
 	sigset_t sigs;
 
 	memset(f, 0, sizeof(*f));
 	f->cfg = cfg;
+	f->kio = &kern_io;
 	f->epfd = -1;
 	f->listen_fd = -1;
 	f->last_resync_ms = -1;
@@ -333,15 +318,17 @@ static int run(const struct petrel_config *cfg)
 		log_err("setup: %s", strerror(errno));
 		goto out;
 	}
-	if (store_open(f) < 0 || kern_open(f) < 0 || bgp_open(f) < 0 ||
-	    pol_open(f) < 0)	/* before the first relist (in the loop) */
+	if (feed_open(f) < 0)
 		goto out;
-	if (epoll_add(f, kern_ev_fd(f), &f->src_netlink, ES_NETLINK) < 0) {
-		log_err("setup: %s", strerror(errno));
-		goto out;
+	/* every part before the first relist */
+	for (; n_open < felix_n_parts; n_open++) {
+		const struct fpart *p = felix_parts[n_open];
+
+		if (p->open && p->open(f) < 0) {
+			n_open++;	/* its close undoes a half-done open */
+			goto out;
+		}
 	}
-	if (statsrv_open(f) < 0)
-		goto out;
 
 	f->resync_t0 = t0;	/* the first resync counts from our start */
 	f->resync_active = true;
@@ -352,14 +339,13 @@ static int run(const struct petrel_config *cfg)
 		 f->n_eps, f->n_blocks, (long)getpid(), f->sock_path);
 	r = loop(f, sfd, tfd) < 0 ? 1 : 0;
 out:
-	statsrv_close(f);
-	store_close(f);
-	dlist_init(&f->queue);	/* the tables' objects go in one sweep */
-	store_free_all(f);
-	bgp_close(f);
-	pol_close(f);
-	kern_free_all(f);
-	kern_close(f);
+	while (n_open > 0) {
+		const struct fpart *p = felix_parts[--n_open];
+
+		if (p->close)
+			p->close(f);
+	}
+	feed_close(f);
 	if (f->epfd >= 0)
 		close(f->epfd);
 	if (tfd >= 0)

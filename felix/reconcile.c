@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 
 #include <net/if.h>
 
@@ -254,7 +255,7 @@ static bool sc_check(struct felix *f, struct fep *ep, struct klink *l,
 	if (v < 0) {
 		/* Netlink did not tell (a link that appeared since the last
 		 * neighbour-table dump): read it, it is one small file. */
-		if (proc_read_int(path, &v) == 0) {
+		if (f->kio->proc_read(path, &v) == 0) {
 			sc_put(l, which, v);
 			if (v == sysctls[which].want)
 				return true;
@@ -264,7 +265,7 @@ static bool sc_check(struct felix *f, struct fep *ep, struct klink *l,
 	if (!apply || !f->writes_left)
 		return false;
 	f->writes_left--;
-	r = proc_write_int(path, sysctls[which].want);
+	r = f->kio->proc_write(path, sysctls[which].want);
 	if (r == -ENOENT && sysctls[which].v6) {
 		sc_put(l, which, -1);	/* IPv6 went away: quietly nothing */
 		return true;
@@ -313,7 +314,7 @@ static void conflict_note(struct felix *f, struct rowner *o, const char *a)
 
 static void emit(struct felix *f, struct kop *op)
 {
-	int r = kern_write(f, op);
+	int r = f->kio->write(f, op);
 
 	if (r < 0) {
 		log_err("netlink: building a write: %s", strerror(-r));
@@ -614,7 +615,7 @@ void rec_check_ip_forward(struct felix *f)
 {
 	int v;
 
-	if (proc_read_int(IP_FORWARD, &v) == 0)
+	if (f->kio->proc_read(IP_FORWARD, &v) == 0)
 		f->ip_forward = v ? 1 : 0;
 }
 
@@ -624,7 +625,7 @@ static void fix_ip_forward(struct felix *f)
 
 	if (f->ip_forward != 0)
 		return;
-	r = proc_write_int(IP_FORWARD, 1);
+	r = f->kio->proc_write(IP_FORWARD, 1);
 	if (r < 0) {
 		log_err("sysctl net.ipv4.ip_forward: writing 1 failed: %s",
 			strerror(-r));
@@ -655,7 +656,7 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 	f->resync_store_ms = -1;
 	if (relist) {
 		f->need_relist = false;
-		r = store_relist(f);
+		r = feed_relist(f);
 		if (r < 0) {
 			f->relist_on_timer = true;
 			return r;
@@ -717,7 +718,7 @@ void rec_pass(struct felix *f)
 			break;
 		}
 	}
-	kern_flush(f);
+	f->kio->flush(f);
 	if (f->n_tombs)
 		tombs_gc(f);
 	if (f->resync_active && dlist_empty(&f->queue)) {
@@ -738,3 +739,52 @@ void rec_pass(struct felix *f)
 			 (long long)f->resync_kernel_ms);
 	}
 }
+
+/* ---------- the kernel part ---------- */
+
+const struct kio kern_io = {
+	.write = kern_write,
+	.flush = kern_flush,
+	.proc_read = proc_read_int,
+	.proc_write = proc_write_int,
+};
+
+static int kpart_open(struct felix *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r = kern_open(f);
+
+	if (r < 0)
+		return r;
+	f->src_netlink.type = ES_NETLINK;
+	ev.data.ptr = &f->src_netlink;
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, kern_ev_fd(f), &ev) < 0) {
+		r = -errno;
+		log_err("setup: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void kpart_close(struct felix *f)
+{
+	dlist_init(&f->queue);	/* the tables' objects go in one sweep */
+	kern_free_all(f);
+	kern_close(f);
+}
+
+static int kpart_timeout_ms(struct felix *f)
+{
+	if (!dlist_empty(&f->queue) || f->ev_more || f->need_kresync ||
+	    f->need_route_dump)
+		return 0;
+	return felix_ms_until(f->kresync_at);
+}
+
+const struct fpart kern_part = {
+	.name = "kernel",
+	.open = kpart_open,
+	.close = kpart_close,
+	.sync = rec_pass,
+	.timeout_ms = kpart_timeout_ms,
+};

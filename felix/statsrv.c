@@ -48,7 +48,7 @@ struct sclient {
 	char buf[STATSRV_REQ_MAX];
 };
 
-int statsrv_open(struct felix *f)
+static int statsrv_open(struct felix *f)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -184,7 +184,7 @@ void statsrv_accept(struct felix *f)
 
 static json_t *status_reply(struct felix *f)
 {
-	return json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o*,s:o*}",
+	json_t *o = json_pack("{s:b,s:s,s:I,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "ok", 1, "node", f->cfg->node,
 			 "pid", (json_int_t)getpid(),
 			 "version", PETREL_VERSION,
@@ -193,8 +193,17 @@ static json_t *status_reply(struct felix *f)
 			 "programmed", (json_int_t)f->n_programmed,
 			 "blocks", (json_int_t)f->n_blocks,
 			 "lastResyncMs", (json_int_t)f->last_resync_ms,
-			 "changes", (json_int_t)f->changes,
-			 "bgp", bgp_status_json(f), "nft", pol_status_json(f));
+			 "changes", (json_int_t)f->changes);
+
+	/* each part's own object under its name ("bgp", "nft") */
+	for (size_t i = 0; o && i < felix_n_parts; i++) {
+		const struct fpart *p = felix_parts[i];
+		json_t *v = p->status_json ? p->status_json(f) : NULL;
+
+		if (v)
+			json_object_set_new(o, p->name, v);
+	}
+	return o;
 }
 
 /* {"op":"nft","endpoint":NAME?}: what felix programmed, as nft text. */
@@ -405,7 +414,7 @@ static void wait_timeout(struct felix *f, struct sclient *c)
 		     (unsigned long long)ms, c->ep, why[0] ? ": " : "", why);
 }
 
-void statsrv_eval(struct felix *f)
+static void statsrv_eval(struct felix *f)
 {
 	uint64_t now = felix_now_ns();
 	struct dlist *p = f->clients.next;
@@ -435,7 +444,7 @@ void statsrv_eval(struct felix *f)
 	}
 }
 
-int statsrv_timeout_ms(struct felix *f)
+static int statsrv_timeout_ms(struct felix *f)
 {
 	uint64_t now = felix_now_ns(), next = UINT64_MAX;
 
@@ -465,7 +474,7 @@ bool statsrv_wants_rev(struct felix *f)
 	return false;
 }
 
-void statsrv_close(struct felix *f)
+static void statsrv_close(struct felix *f)
 {
 	if (f->clients.next)
 		while (!dlist_empty(&f->clients))
@@ -477,3 +486,11 @@ void statsrv_close(struct felix *f)
 		f->listen_fd = -1;
 	}
 }
+
+const struct fpart statsrv_part = {
+	.name = "status",
+	.open = statsrv_open,
+	.close = statsrv_close,
+	.sync = statsrv_eval,
+	.timeout_ms = statsrv_timeout_ms,
+};

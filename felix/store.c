@@ -1,12 +1,11 @@
 /*
  * store: felix's desired state, from the datastore.
  *
- * Two kinds of records matter: this node's WorkloadEndpoints
- * (/petrel/workloadendpoints/<node>/<name>) and the IPAM blocks whose
- * affinity is this node (/petrel/ipamblocks/<name>). They are listed once,
- * then one watch on /petrel/ brings every later change, in revision order.
- * applied_rev is the newest store revision whose change has been applied
- * here (what a "wait" compares against).
+ * The store part (felix/part.h). Two kinds of records matter: this node's
+ * WorkloadEndpoints (/petrel/workloadendpoints/<node>/<name>) and the IPAM
+ * blocks whose affinity is this node (/petrel/ipamblocks/<name>). They are
+ * listed at a relist, then feed.c hands over every later change, in
+ * revision order (store_on_resource).
  *
  * A relist (start, SIGHUP, a watch that fell behind compaction) is a
  * mark-and-sweep: records seen get the new generation, those left with an
@@ -21,18 +20,13 @@
  * entries are gone, so that "wait gone" can tell.
  */
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 
 #include "common/ifname.h"
 #include "common/log.h"
 #include "felix/felix.h"
-#include "model/keys.h"
-
-#define STORE_WATCH_PREFIX KEYS_ROOT
 
 /* ---------- lookups ---------- */
 
@@ -44,19 +38,6 @@ struct fep *store_ep_find(struct felix *f, const char *name)
 		struct fep *ep = container_of(h, struct fep, by_name);
 
 		if (!strcmp(ep->name, name))
-			return ep;
-	}
-	return NULL;
-}
-
-struct fep *store_ep_by_ifname(struct felix *f, const char *ifname)
-{
-	struct hnode *h = htab_first(&f->eps_by_if, hash_str(ifname));
-
-	for (; h; h = htab_next(h)) {
-		struct fep *ep = container_of(h, struct fep, by_if);
-
-		if (!strcmp(ep->ifname, ifname))
 			return ep;
 	}
 	return NULL;
@@ -279,35 +260,25 @@ static void ep_remove(struct felix *f, struct fep *ep, bool tomb)
 	free(ep);
 }
 
-static void ep_put(struct felix *f, const char *name, const char *text,
+/* w NULL: the record is invalid (logged): keep what we had, a bad write
+ * must not tear routes down. */
+static void ep_put(struct felix *f, const char *name, const struct wep *w,
 		   int64_t rev, bool quiet)
 {
-	struct resource res;
-	struct errs e = ERRS_INIT;
 	struct fep *ep = store_ep_find(f, name), *nep;
-	const struct wep *w;
 	bool existed = ep != NULL;
-	int r;
 
-	r = res_from_text(RES_WEP, text, rev, &res, &e);
-	if (r < 0) {
-		/* Keep what we had: a bad write must not tear routes down. */
-		log_warn("store: endpoint %s (revision %lld) is invalid, ignored: %s",
-			 name, (long long)rev, e.n ? e.msg[0] : strerror(-r));
-		errs_clear(&e);
+	if (!w) {
 		if (ep)
 			ep->gen = f->store_gen;
 		return;
 	}
-	w = &res.u.wep;
 	if (ep && ep_same(ep, w)) {
 		ep->rev = rev;
 		ep->gen = f->store_gen;
-		res_clear(&res);
 		return;
 	}
 	nep = ep_new(w, name);
-	res_clear(&res);
 	if (!nep) {
 		log_err("endpoint %s: out of memory, not kept", name);
 		return;
@@ -353,28 +324,20 @@ static void block_remove(struct felix *f, struct fblock *b)
 	free(b);
 }
 
-static void block_put(struct felix *f, const char *name, const char *text,
-		      int64_t rev, bool quiet)
+static void block_put(struct felix *f, const char *name,
+		      const struct ipamblock *blk, bool quiet)
 {
-	struct resource res;
-	struct errs e = ERRS_INIT;
 	struct fblock *b = block_find(f, name);
 	struct ip4_net cidr;
 	bool mine;
-	int r;
 
-	r = res_from_text(RES_IPAMBLOCK, text, rev, &res, &e);
-	if (r < 0) {
-		log_warn("store: block %s (revision %lld) is invalid, ignored: %s",
-			 name, (long long)rev, e.n ? e.msg[0] : strerror(-r));
-		errs_clear(&e);
+	if (!blk) {
 		if (b)
 			b->gen = f->store_gen;
 		return;
 	}
-	mine = !strcmp(res.u.block.affinity, f->cfg->node);
-	cidr = res.u.block.cidr;
-	res_clear(&res);
+	mine = !strcmp(blk->affinity, f->cfg->node);
+	cidr = blk->cidr;
 	if (b && mine && b->key.dst == cidr.addr && b->key.len == cidr.len) {
 		b->gen = f->store_gen;
 		return;
@@ -424,81 +387,45 @@ static void block_gone(struct felix *f, const char *name, bool quiet)
 	block_remove(f, b);
 }
 
-/* ---------- keys ---------- */
+/* ---------- input ---------- */
 
-/* The last part of key after prefix, when it is a plausible name. */
-static const char *key_name(const char *key, const char *prefix)
+static void store_on_resource(struct felix *f, struct fres *r)
 {
-	size_t pl = strlen(prefix);
-	const char *name;
+	struct resource *res;
 
-	if (strncmp(key, prefix, pl))
-		return NULL;
-	name = key + pl;
-	if (!name[0] || strchr(name, '/') || strlen(name) >= RES_NAME_MAX)
-		return NULL;
-	return name;
-}
-
-static void apply_event(struct felix *f, const struct ds_event *ev)
-{
-	const char *name;
-
-	pol_store_event(f, ev);		/* every node's endpoints, policies... */
-	if ((name = key_name(ev->key, f->wep_prefix))) {
-		if (ev->rev <= f->list_rev_wep)
-			return;		/* the list already had it */
-		if (ev->type == DS_EV_PUT && ev->value)
-			ep_put(f, name, ev->value, ev->rev, false);
-		else
-			ep_gone(f, name, false);
-	} else if ((name = key_name(ev->key, f->block_prefix))) {
-		if (ev->rev <= f->list_rev_block)
+	if (r->kind == RES_WEP) {
+		if (strcmp(r->node, f->cfg->node) || r->rev <= f->list_rev_wep)
+			return;		/* another node's, or the list had it */
+		if (r->gone) {
+			ep_gone(f, r->name, false);
 			return;
-		if (ev->type == DS_EV_PUT && ev->value)
-			block_put(f, name, ev->value, ev->rev, false);
-		else
-			block_gone(f, name, false);
-	} else {
-		bgp_store_event(f, ev);
+		}
+		res = fres_res(r);
+		ep_put(f, r->name, res ? &res->u.wep : NULL, r->rev, false);
+	} else if (r->kind == RES_IPAMBLOCK) {
+		if (r->rev <= f->list_rev_block)
+			return;
+		if (r->gone) {
+			block_gone(f, r->name, false);
+			return;
+		}
+		res = fres_res(r);
+		block_put(f, r->name, res ? &res->u.block : NULL, false);
 	}
 }
 
-/* ---------- open, list, watch ---------- */
+/* ---------- open, list ---------- */
 
-static int prefix_of(enum res_kind k, const char *node, char *buf, size_t len)
-{
-	int r = res_prefix(k, node, buf, len);
-	size_t n;
-
-	if (r < 0)
-		return r;
-	n = strlen(buf);
-	if (n == 0 || buf[n - 1] != '/') {
-		if (n + 2 > len)
-			return -ENAMETOOLONG;
-		buf[n] = '/';
-		buf[n + 1] = '\0';
-	}
-	return 0;
-}
-
-int store_open(struct felix *f)
+static int store_open(struct felix *f)
 {
 	int r;
 
-	r = prefix_of(RES_WEP, f->cfg->node, f->wep_prefix, sizeof(f->wep_prefix));
+	r = res_prefix(RES_WEP, f->cfg->node, f->wep_prefix, sizeof(f->wep_prefix));
 	if (r == 0)
-		r = prefix_of(RES_IPAMBLOCK, NULL, f->block_prefix,
-			      sizeof(f->block_prefix));
-	if (r < 0) {
-		log_err("store: key prefix: %s", strerror(-r));
-		return r;
-	}
-	r = ds_open(f->cfg->datastore, &f->ds);
+		r = res_prefix(RES_IPAMBLOCK, NULL, f->block_prefix,
+			       sizeof(f->block_prefix));
 	if (r < 0)
-		log_err("store: opening %s: %s", f->cfg->datastore,
-			ds_strerror(r));
+		log_err("store: key prefix: %s", strerror(-r));
 	return r;
 }
 
@@ -528,7 +455,7 @@ static void sweep_store_one(struct hnode *h, void *arg)
 	}
 }
 
-static int list_prefix(struct felix *f, const char *prefix, bool blocks,
+static int list_prefix(struct felix *f, enum res_kind kind, const char *prefix,
 		       int64_t *rev)
 {
 	struct ds_kv *kvs = NULL;
@@ -543,34 +470,38 @@ static int list_prefix(struct felix *f, const char *prefix, bool blocks,
 		return r;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *name = key_name(kvs[i].key, prefix);
+		struct ds_event ev = { DS_EV_PUT, kvs[i].key, kvs[i].value,
+				       kvs[i].mod_rev };
+		struct fres fr = { .kind = kind, .rev = kvs[i].mod_rev, .ev = &ev };
+		struct resource *res;
 
-		if (!name)
+		fr.name = felix_key_name(kvs[i].key, prefix);
+		if (!fr.name)
 			continue;
+		res = fres_res(&fr);
 		/* At start every record is news: not one line each. */
-		if (blocks)
-			block_put(f, name, kvs[i].value, kvs[i].mod_rev, quiet);
+		if (kind == RES_IPAMBLOCK)
+			block_put(f, fr.name, res ? &res->u.block : NULL, quiet);
 		else
-			ep_put(f, name, kvs[i].value, kvs[i].mod_rev, quiet);
+			ep_put(f, fr.name, res ? &res->u.wep : NULL,
+			       kvs[i].mod_rev, quiet);
+		if (res)
+			res_clear(res);
 	}
 	ds_kvs_free(kvs, n);
 	return 0;
 }
 
-int store_relist(struct felix *f)
+static int store_relist(struct felix *f, int64_t *min_rev)
 {
 	struct sweep_store s = { f, false };
-	struct epoll_event ev = { .events = EPOLLIN };
 	int64_t r1 = 0, r2 = 0;
 	int r;
 
-	ds_watch_free(f->watch);
-	f->watch = NULL;
-	f->watch_more = false;
 	f->store_gen++;
-	r = list_prefix(f, f->wep_prefix, false, &r1);
+	r = list_prefix(f, RES_WEP, f->wep_prefix, &r1);
 	if (r == 0)
-		r = list_prefix(f, f->block_prefix, true, &r2);
+		r = list_prefix(f, RES_IPAMBLOCK, f->block_prefix, &r2);
 	if (r < 0)
 		return r;
 	htab_walk(&f->eps, sweep_store_one, &s);
@@ -578,80 +509,55 @@ int store_relist(struct felix *f)
 	htab_walk(&f->blocks, sweep_store_one, &s);
 	f->list_rev_wep = r1;
 	f->list_rev_block = r2;
-	/* The watch starts at the oldest list; what a newer one already
-	 * had is skipped by revision (apply_event, bgp_store_event). */
-	if (r1 > r2)
-		r1 = r2;
-	if (f->bgp) {
-		r = bgp_relist(f, &r1);
-		if (r < 0)
-			return r;
-	}
-	if (f->pol) {
-		r = pol_relist(f, &r1);
-		if (r < 0)
-			return r;
-	}
-	if (r1 > f->applied_rev)
-		f->applied_rev = r1;
-	r = ds_watch_new(f->ds, STORE_WATCH_PREFIX, r1, &f->watch);
-	if (r < 0) {
-		log_err("store: watch: %s (%s)", ds_strerror(r),
-			ds_last_error(f->ds));
-		return r;
-	}
-	ev.data.ptr = &f->src_watch;
-	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, ds_watch_fd(f->watch), &ev) < 0) {
-		r = -errno;
-		log_err("store: epoll: %s", strerror(-r));
-		ds_watch_free(f->watch);
-		f->watch = NULL;
-		return r;
-	}
-	f->watch_more = true;	/* it may already hold news */
-	/* The list's documents were many, big and short-lived: give their
-	 * memory back rather than carry it. */
-	malloc_trim(0);
+	if (r1 < *min_rev)
+		*min_rev = r1;
+	if (r2 < *min_rev)
+		*min_rev = r2;
 	log_debug("store: listed revision %lld/%lld: %zu endpoints, %zu blocks",
 		  (long long)f->list_rev_wep, (long long)f->list_rev_block,
 		  f->n_eps, f->n_blocks);
 	return 0;
 }
 
-int store_watch_read(struct felix *f, bool want_rev)
-{
-	struct ds_event *evs = NULL;
-	int64_t before = 0;
-	size_t n = 0;
-	int r;
+struct addrs_walk {
+	void (*fn)(const struct ip4_net *, void *);
+	void *arg;
+};
 
-	if (!f->watch)
-		return -ENOTCONN;
-	/* Read the store's revision before the watch: when the watch then
-	 * has nothing new, everything up to it has been applied. Only when
-	 * someone waits for a revision, it costs a query. */
-	if (want_rev)
-		before = ds_revision(f->ds);
-	r = ds_watch_read(f->watch, &evs, &n);
-	if (r == -ERANGE) {
-		log_warn("store: the watch fell behind the store's compaction: listing again");
-		return r;
+static void addrs_one(struct hnode *h, void *arg)
+{
+	struct addrs_walk *w = arg;
+	struct fep *ep = container_of(h, struct fep, by_name);
+
+	if (ep->mode != WEP_ROUTED)
+		return;
+	for (size_t i = 0; i < ep->n_nets; i++) {
+		struct ip4_net n = { ep->nets[i].dst, ep->nets[i].len };
+
+		w->fn(&n, w->arg);
 	}
-	if (r < 0) {
-		log_err("store: watch: %s (%s): listing again", ds_strerror(r),
-			ds_last_error(f->ds));
-		return r;
-	}
-	for (size_t i = 0; i < n; i++) {
-		apply_event(f, &evs[i]);
-		if (evs[i].rev > f->applied_rev)
-			f->applied_rev = evs[i].rev;
-	}
-	ds_events_free(evs, n);
-	f->watch_more = n > 0;
-	if (!n && before > f->applied_rev)
-		f->applied_rev = before;
-	return 0;
+}
+
+void store_routed_addrs_walk(struct felix *f,
+			     void (*fn)(const struct ip4_net *net, void *arg),
+			     void *arg)
+{
+	struct addrs_walk w = { fn, arg };
+
+	htab_walk(&f->eps, addrs_one, &w);
+}
+
+/* Calls fn for each of this node's blocks (the BGP part's input). */
+void store_blocks_walk(struct felix *f,
+		       void (*fn)(const struct ip4_net *cidr, void *arg), void *arg)
+{
+	for (size_t i = 0; i < f->blocks.nb; i++)
+		for (struct hnode *h = f->blocks.b[i]; h; h = h->next) {
+			struct fblock *b = container_of(h, struct fblock, by_name);
+			struct ip4_net n = { b->key.dst, b->key.len };
+
+			fn(&n, arg);
+		}
 }
 
 /* ---------- teardown ---------- */
@@ -683,10 +589,17 @@ void store_free_all(struct felix *f)
 	htab_clear(&f->owners);
 }
 
-void store_close(struct felix *f)
+static void store_close(struct felix *f)
 {
-	ds_watch_free(f->watch);
-	f->watch = NULL;
-	ds_close(f->ds);
-	f->ds = NULL;
+	dlist_init(&f->queue);	/* the tables' objects go in one sweep */
+	store_free_all(f);
 }
+
+const struct fpart store_part = {
+	.name = "store",
+	.kinds = FRES_KIND(RES_WEP) | FRES_KIND(RES_IPAMBLOCK),
+	.open = store_open,
+	.close = store_close,
+	.relist = store_relist,
+	.on_resource = store_on_resource,
+};

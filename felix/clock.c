@@ -1,0 +1,12 @@
+/* clock: see clock.h. */
+#include <time.h>
+
+#include "felix/clock.h"
+
+uint64_t felix_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}

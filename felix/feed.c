@@ -1,0 +1,215 @@
+/*
+ * feed: the datastore's input to felix's parts.
+ *
+ * A relist (start, SIGHUP, a watch that fell behind compaction) asks every
+ * part to list its kinds again (each lowers the revision the watch starts
+ * at), then one watch on /petrel/ brings every later change in revision
+ * order. Each event's key is told ONCE here (kind, node, name) and the
+ * record handed to the parts that want its kind; its document is decoded
+ * at most once (fres_res), however many parts read it. applied_rev is the
+ * newest store revision whose change has been handed out (what a "wait"
+ * compares against).
+ *
+ * One read of the watch is bounded by the backend (ds_watch_read returns
+ * at most a page); watch_more says that the next loop turn reads again.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "common/log.h"
+#include "felix/felix.h"
+#include "model/keys.h"
+
+#define FEED_WATCH_PREFIX KEYS_ROOT
+
+const char *felix_key_name(const char *key, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	const char *name;
+
+	if (strncmp(key, prefix, pl))
+		return NULL;
+	name = key + pl;
+	if (!name[0] || strchr(name, '/') || strlen(name) >= RES_NAME_MAX)
+		return NULL;
+	return name;
+}
+
+/* Tells r's kind, node and name from its key: 0, or -1 when it is no
+ * record of a kind felix knows. */
+static int key_parse(const char *key, struct fres *r)
+{
+	char prefix[RES_KEY_MAX];
+
+	for (int k = 0; k < RES_KIND_COUNT; k++) {
+		const char *rest, *slash;
+		size_t nl;
+
+		if (res_prefix((enum res_kind)k, NULL, prefix, sizeof(prefix)) < 0 ||
+		    strncmp(key, prefix, strlen(prefix)))
+			continue;
+		rest = key + strlen(prefix);
+		r->kind = (enum res_kind)k;
+		r->node = NULL;
+		if (k == RES_WEP) {
+			slash = strchr(rest, '/');
+			nl = slash ? (size_t)(slash - rest) : 0;
+			if (!nl || nl >= sizeof(r->node_buf))
+				return -1;
+			memcpy(r->node_buf, rest, nl);
+			r->node_buf[nl] = '\0';
+			r->node = r->node_buf;
+			rest = slash + 1;
+		}
+		if (!rest[0] || strchr(rest, '/') || strlen(rest) >= RES_NAME_MAX)
+			return -1;
+		r->name = rest;
+		return 0;
+	}
+	return -1;
+}
+
+struct resource *fres_res(struct fres *r)
+{
+	struct errs e = ERRS_INIT;
+	int rc;
+
+	if (r->gone || !r->ev || !r->ev->value)
+		return NULL;
+	if (r->dec == 0) {
+		rc = res_from_text(r->kind, r->ev->value, r->rev, &r->res, &e);
+		if (rc < 0) {
+			/* Every part keeps what it had: a bad write must not
+			 * tear anything down. */
+			log_warn("store: %s %s (revision %lld) is invalid, ignored: %s",
+				 res_kind_name(r->kind), r->name, (long long)r->rev,
+				 e.n ? e.msg[0] : strerror(-rc));
+			errs_clear(&e);
+			r->dec = rc;
+		} else {
+			r->dec = 1;
+		}
+	}
+	return r->dec > 0 ? &r->res : NULL;
+}
+
+void feed_event(struct felix *f, const struct ds_event *ev)
+{
+	struct fres r;
+
+	memset(&r, 0, sizeof(r));
+	if (key_parse(ev->key, &r) < 0)
+		return;
+	r.rev = ev->rev;
+	r.gone = ev->type != DS_EV_PUT || !ev->value;
+	r.ev = ev;
+	for (size_t i = 0; i < felix_n_parts; i++) {
+		const struct fpart *p = felix_parts[i];
+
+		if (p->on_resource && (p->kinds & FRES_KIND(r.kind)))
+			p->on_resource(f, &r);
+	}
+	if (r.dec > 0)
+		res_clear(&r.res);
+}
+
+int feed_open(struct felix *f)
+{
+	int r = ds_open(f->cfg->datastore, &f->ds);
+
+	if (r < 0)
+		log_err("store: opening %s: %s", f->cfg->datastore,
+			ds_strerror(r));
+	return r;
+}
+
+void feed_close(struct felix *f)
+{
+	ds_watch_free(f->watch);
+	f->watch = NULL;
+	ds_close(f->ds);
+	f->ds = NULL;
+}
+
+int feed_relist(struct felix *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int64_t rev = INT64_MAX;
+	int r;
+
+	ds_watch_free(f->watch);
+	f->watch = NULL;
+	f->watch_more = false;
+	for (size_t i = 0; i < felix_n_parts; i++) {
+		const struct fpart *p = felix_parts[i];
+
+		if (p->relist && (r = p->relist(f, &rev)) < 0)
+			return r;
+	}
+	if (rev == INT64_MAX)
+		rev = 0;
+	if (rev > f->applied_rev)
+		f->applied_rev = rev;
+	/* The watch starts at the oldest list; what a newer one already had
+	 * is skipped by each part by revision. */
+	r = ds_watch_new(f->ds, FEED_WATCH_PREFIX, rev, &f->watch);
+	if (r < 0) {
+		log_err("store: watch: %s (%s)", ds_strerror(r),
+			ds_last_error(f->ds));
+		return r;
+	}
+	f->src_watch.type = ES_WATCH;
+	ev.data.ptr = &f->src_watch;
+	if (f->epfd >= 0 &&
+	    epoll_ctl(f->epfd, EPOLL_CTL_ADD, ds_watch_fd(f->watch), &ev) < 0) {
+		r = -errno;
+		log_err("store: epoll: %s", strerror(-r));
+		ds_watch_free(f->watch);
+		f->watch = NULL;
+		return r;
+	}
+	f->watch_more = true;	/* it may already hold news */
+	/* The lists' documents were many, big and short-lived: give their
+	 * memory back rather than carry it. */
+	malloc_trim(0);
+	return 0;
+}
+
+int feed_watch_read(struct felix *f, bool want_rev)
+{
+	struct ds_event *evs = NULL;
+	int64_t before = 0;
+	size_t n = 0;
+	int r;
+
+	if (!f->watch)
+		return -ENOTCONN;
+	/* Read the store's revision before the watch: when the watch then
+	 * has nothing new, everything up to it has been applied. Only when
+	 * someone waits for a revision, it costs a query. */
+	if (want_rev)
+		before = ds_revision(f->ds);
+	r = ds_watch_read(f->watch, &evs, &n);
+	if (r == -ERANGE) {
+		log_warn("store: the watch fell behind the store's compaction: listing again");
+		return r;
+	}
+	if (r < 0) {
+		log_err("store: watch: %s (%s): listing again", ds_strerror(r),
+			ds_last_error(f->ds));
+		return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		feed_event(f, &evs[i]);
+		if (evs[i].rev > f->applied_rev)
+			f->applied_rev = evs[i].rev;
+	}
+	ds_events_free(evs, n);
+	f->watch_more = n > 0;
+	if (!n && before > f->applied_rev)
+		f->applied_rev = before;
+	return 0;
+}
