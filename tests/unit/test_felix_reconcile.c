@@ -1,0 +1,180 @@
+/*
+ * Unit tests of felix's reconcile pass (felix/reconcile.c) against a fake
+ * kernel view: the actual state fed as the kernel's netlink messages
+ * (kern_msg), the desired state as store events (feed.c), one rec_pass,
+ * then the writes it emitted (felix_fake.h records them; nothing reaches
+ * a kernel or /proc).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "felix_fake.h"
+
+#define IF "ptl0123456789ab"
+#define IFX 5
+#define A5 0x0a000005u
+
+static int setup(void **state)
+{
+	fake_no_mac = false;
+	*state = fake_felix("node1");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fake_felix_free(*state);
+	return 0;
+}
+
+static void put_web(struct felix *f)
+{
+	char doc[1024];
+
+	fake_event(f, true, "/petrel/workloadendpoints/node1/web",
+		   fake_wep(doc, sizeof(doc), "node1", "web", IF, "10.0.0.5/32"), 3);
+}
+
+static void test_missing_route_and_neighbour(void **state)
+{
+	struct felix *f = *state;
+	const struct kop *op;
+
+	fake_link(f, IFX, IF, true);
+	put_web(f);
+	rec_pass(f);
+	op = fake_find(KOP_ROUTE_ADD, A5);
+	assert_non_null(op);
+	assert_int_equal(op->len, 32);
+	assert_int_equal(op->ifindex, IFX);
+	assert_int_equal(op->type_rt, RTN_UNICAST);
+	assert_int_equal(op->scope, RT_SCOPE_LINK);
+	assert_string_equal(op->ifname, IF);
+	op = fake_find(KOP_NEIGH_SET, A5);
+	assert_non_null(op);
+	assert_memory_equal(op->mac, "\xee\xee\xee\xee\xee\x01", 6);
+	assert_int_equal(fake_count(KOP_LINK_UP), 0);
+	/* the sysctl that differed (proxy_delay: the fake reads 1) */
+	assert_non_null(strstr(fake_proc_last, "/" IF "/"));
+	assert_false(store_ep_find(f, "web")->programmed);
+}
+
+static void test_link_down_brought_up(void **state)
+{
+	struct felix *f = *state;
+	const struct kop *op;
+
+	fake_link(f, IFX, IF, false);
+	put_web(f);
+	rec_pass(f);
+	assert_int_equal(fake_count(KOP_LINK_UP), 1);
+	op = &fake_ops[0];
+	assert_int_equal(op->type, KOP_LINK_UP);
+	assert_int_equal(op->ifindex, IFX);
+}
+
+static void test_no_interface_no_writes(void **state)
+{
+	struct felix *f = *state;
+	char why[256] = "";
+
+	put_web(f);
+	rec_pass(f);
+	assert_int_equal(fake_n_ops, 0);
+	rec_ep_why(f, store_ep_find(f, "web"), why, sizeof(why));
+	assert_string_equal(why, "interface " IF " does not exist");
+}
+
+static void test_in_place_nothing_written(void **state)
+{
+	struct felix *f = *state;
+	struct fep *ep;
+
+	fake_no_mac = true;
+	fake_link(f, IFX, IF, true);
+	fake_route(f, true, A5, 32, IFX, fake_cfg.route_protocol);
+	put_web(f);
+	fake_proc_writes = 0;
+	rec_pass(f);
+	rec_pass(f);	/* the sysctl written by the first */
+	ep = store_ep_find(f, "web");
+	assert_int_equal(fake_count(KOP_ROUTE_ADD) + fake_count(KOP_ROUTE_REPLACE) +
+			 fake_count(KOP_ROUTE_DEL) + fake_count(KOP_LINK_UP), 0);
+	assert_true(ep->programmed);
+}
+
+static void test_stale_route_deleted_foreign_kept(void **state)
+{
+	struct felix *f = *state;
+	const struct kop *op;
+
+	fake_link(f, IFX, IF, true);
+	fake_route(f, true, 0x0a000009, 32, IFX, fake_cfg.route_protocol);
+	fake_route(f, true, 0x0a00000a, 32, IFX, fake_cfg.route_protocol + 1);
+	rec_pass(f);
+	op = fake_find(KOP_ROUTE_DEL, 0x0a000009);
+	assert_non_null(op);
+	assert_int_equal(op->ifindex, IFX);
+	assert_null(fake_find(KOP_ROUTE_DEL, 0x0a00000a));	/* not petrel's */
+	assert_int_equal(fake_n_ops, 1);
+}
+
+static void test_wrong_oif_replaced(void **state)
+{
+	struct felix *f = *state;
+	const struct kop *op;
+
+	fake_no_mac = true;
+	fake_link(f, IFX, IF, true);
+	fake_link(f, IFX + 1, "ptlffffffffffff", true);
+	fake_route(f, true, A5, 32, IFX + 1, fake_cfg.route_protocol);
+	put_web(f);
+	rec_pass(f);
+	op = fake_find(KOP_ROUTE_REPLACE, A5);
+	assert_non_null(op);
+	assert_int_equal(op->ifindex, IFX);
+	assert_null(fake_find(KOP_ROUTE_DEL, A5));
+}
+
+static void test_block_blackhole(void **state)
+{
+	struct felix *f = *state;
+	const struct kop *op;
+
+	fake_event(f, true, "/petrel/ipamblocks/10.65.0.0-26",
+		   "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPAMBlock\","
+		   "\"metadata\":{\"name\":\"10.65.0.0-26\"},\"spec\":{\"cidr\":"
+		   "\"10.65.0.0/26\",\"affinity\":\"node1\",\"pool\":\"p\","
+		   "\"allocations\":{}}}", 3);
+	rec_pass(f);
+	op = fake_find(KOP_ROUTE_ADD, 0x0a410000);
+	assert_non_null(op);
+	assert_int_equal(op->len, 26);
+	assert_int_equal(op->type_rt, RTN_BLACKHOLE);
+	/* the block leaves: its route (now in the kernel) goes */
+	fake_route(f, true, 0x0a410000, 26, 0, fake_cfg.route_protocol);
+	fake_event(f, false, "/petrel/ipamblocks/10.65.0.0-26", NULL, 4);
+	fake_n_ops = 0;
+	rec_pass(f);
+	assert_non_null(fake_find(KOP_ROUTE_DEL, 0x0a410000));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_missing_route_and_neighbour, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_down_brought_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_interface_no_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_in_place_nothing_written, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_route_deleted_foreign_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_oif_replaced, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_blackhole, setup, teardown),
+	};
+
+	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
