@@ -2,7 +2,7 @@
  * status: the client of felix's status socket; see status.h.
  *
  * One connection per call: connect, write the request line, read one reply
- * line (capped), close. Every wait is bounded by one deadline for the whole
+ * line (of any size up to STATUS_REPLY_MAX, 64 MiB), close. Every wait is bounded by one deadline for the whole
  * call; connect is bounded too (a unix stream connect blocks while the
  * listener's backlog is full, for at most SO_SNDTIMEO). A signal interrupts
  * the wait: -EINTR, so that a caller can undo its work on Ctrl-C.
@@ -19,7 +19,7 @@
 
 #include "common/status.h"
 
-#define STATUS_REPLY_MAX (1 << 20)
+size_t status_reply_max = STATUS_REPLY_MAX;
 
 static int64_t status_now_ms(void)
 {
@@ -112,7 +112,7 @@ int status_call(const char *sock_path, json_t *req, int timeout_ms,
 			size_t cap = incap ? incap * 2 : 8192;
 			char *p;
 
-			if (cap > STATUS_REPLY_MAX + 4096 + 1) {
+			if (cap > status_reply_max + 4096 + 1) {
 				r = -EPROTO;
 				goto out;
 			}
@@ -141,7 +141,7 @@ int status_call(const char *sock_path, json_t *req, int timeout_ms,
 		in[inlen] = '\0';
 		if (memchr(in + inlen - (size_t)n, '\n', (size_t)n))
 			break;
-		if (inlen > STATUS_REPLY_MAX) {
+		if (inlen > status_reply_max) {
 			r = -EPROTO;
 			goto out;
 		}

@@ -27,6 +27,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest reply status_call reads: a sanity bound only (`petrelctl nft`
+ * of a big table is megabytes); a unit test may lower it. */
+#define STATUS_REPLY_MAX (64u << 20)
+extern size_t status_reply_max;
+
 /* Sends req, waits up to timeout_ms for the reply. 0 and *reply (new
  * reference), or -errno (-ENOENT/-ECONNREFUSED: felix not running;
  * -ETIMEDOUT; -EPROTO: a reply that is not one JSON object). */

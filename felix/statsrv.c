@@ -4,7 +4,13 @@
  * line, then felix closes.
  *
  * Every client is non-blocking and lives in the epoll loop; nothing here
- * blocks. A client has STATSRV_READ_MS to send its request. A "wait" is kept
+ * blocks. A client has STATSRV_READ_MS to send its request. A reply of any
+ * size arrives whole: what the socket does not take at once stays in the
+ * client's output buffer and goes out as EPOLLOUT says there is room (at
+ * most STATSRV_WRITE_BURST bytes per client per loop turn); a client that
+ * does not read it within STATSRV_WRITE_MS is dropped. Reading is bounded
+ * too (STATSRV_READ_BURST recv calls per turn), so that a client that keeps
+ * writing cannot keep the loop busy. A "wait" is kept
  * with its deadline and evaluated after every reconcile pass
  * (statsrv_eval), so it is answered in the turn its condition starts to
  * hold. A waiter that hangs up is dropped. At most STATSRV_MAX_CLIENTS at
@@ -31,6 +37,9 @@
 #define STATSRV_READ_MS 10000
 #define STATSRV_WAIT_MAX_MS 600000
 #define STATSRV_ACCEPT_BURST 64
+#define STATSRV_READ_BURST 16		/* recv calls per client per turn */
+#define STATSRV_WRITE_BURST (1u << 20)	/* bytes per client per turn */
+#define STATSRV_WRITE_MS 10000		/* to read a whole reply */
 
 struct sclient {
 	struct esrc src;	/* ES_CLIENT; first */
@@ -39,6 +48,9 @@ struct sclient {
 	bool waiting;
 	bool polled;		/* in the epoll set */
 	bool eof;		/* the client shut its sending side */
+	bool replying;		/* out holds the rest of the reply */
+	char *out;		/* the reply line (owned) */
+	size_t out_len, out_off;
 	uint64_t deadline;	/* ns: request read, or the wait's end */
 	uint64_t t0;
 	int64_t rev;
@@ -103,25 +115,77 @@ static void client_free(struct felix *f, struct sclient *c)
 	dlist_del(&c->l);
 	f->n_clients--;
 	close(c->fd);		/* also leaves the epoll set */
+	free(c->out);
 	free(c);
 }
 
-/* Sends the reply (takes it) and closes. */
+/* Sends what the socket takes of the reply (at most STATSRV_WRITE_BURST
+ * bytes); closes when all of it went, or the client is gone; otherwise
+ * waits for EPOLLOUT. */
+static void client_flush(struct felix *f, struct sclient *c)
+{
+	size_t sent = 0;
+
+	while (c->out_off < c->out_len && sent < STATSRV_WRITE_BURST) {
+		size_t n = c->out_len - c->out_off;
+		ssize_t k;
+
+		if (n > STATSRV_WRITE_BURST - sent)
+			n = STATSRV_WRITE_BURST - sent;
+		k = send(c->fd, c->out + c->out_off, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			log_debug("status: reply lost: %s", strerror(errno));
+			client_free(f, c);
+			return;
+		}
+		c->out_off += (size_t)k;
+		sent += (size_t)k;
+	}
+	if (c->out_off == c->out_len) {
+		client_free(f, c);
+		return;
+	}
+	if (!c->polled) {
+		struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+
+		if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+			log_debug("status: reply lost: epoll: %s", strerror(errno));
+			client_free(f, c);
+			return;
+		}
+		c->polled = true;
+	}
+}
+
+/* Sends the reply (takes it), then closes: at once when the socket takes
+ * it all, else as the client reads it. */
 static void client_reply(struct felix *f, struct sclient *c, json_t *reply)
 {
 	char *s = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
 
 	json_decref(reply);
-	if (s) {
-		size_t n = strlen(s);
-
-		s[n] = '\n';	/* json_dumps' NUL becomes the line's end */
-		/* A reply is far smaller than the socket's buffer: one send. */
-		if (send(c->fd, s, n + 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-			log_debug("status: reply lost: %s", strerror(errno));
-		free(s);
+	if (!s) {
+		client_free(f, c);
+		return;
 	}
-	client_free(f, c);
+	c->out_len = strlen(s) + 1;
+	s[c->out_len - 1] = '\n';	/* json_dumps' NUL becomes the line's end */
+	c->out = s;
+	c->out_off = 0;
+	c->replying = true;
+	c->waiting = false;
+	c->deadline = felix_now_ns() + (uint64_t)STATSRV_WRITE_MS * 1000000;
+	/* from now on only room to write matters */
+	if (c->polled && epoll_ctl(f->epfd, EPOLL_CTL_MOD, c->fd, &ev) < 0) {
+		client_free(f, c);
+		return;
+	}
+	client_flush(f, c);
 }
 
 static void client_error(struct felix *f, struct sclient *c, const char *fmt,
@@ -301,7 +365,13 @@ void statsrv_client_event(struct felix *f, struct sclient *c, uint32_t ev)
 		client_free(f, c);	/* gone: nobody to answer */
 		return;
 	}
-	for (;;) {
+	if (c->replying) {
+		if (ev & EPOLLOUT)
+			client_flush(f, c);
+		return;
+	}
+	/* Bounded: level-triggered, the rest comes at the next turn. */
+	for (int i = 0; i < STATSRV_READ_BURST; i++) {
 		char tmp[512];
 		ssize_t n;
 
@@ -425,6 +495,14 @@ static void statsrv_eval(struct felix *f)
 		int r;
 
 		p = p->next;
+		if (c->replying) {
+			if (now >= c->deadline) {
+				log_debug("status: reply not read in %d ms: %zu of %zu bytes sent",
+					  STATSRV_WRITE_MS, c->out_off, c->out_len);
+				client_free(f, c);
+			}
+			continue;
+		}
 		if (!c->waiting) {
 			if (now >= c->deadline)
 				client_free(f, c);	/* never sent a request */

@@ -536,18 +536,31 @@ static void test_reply_sizes(void **state)
 	json_t *reply = NULL;
 	const char *x;
 
-	/* Half a megabyte: well under the client's cap (1 MiB), accepted. */
+	/* Half a megabyte, and 4 MiB (`petrelctl nft` of a big table):
+	 * accepted whole. */
 	assert_int_equal(call_with(SRV_FLOOD, NULL, 512 * 1024, 10000, &reply,
 				   NULL), 0);
 	x = json_string_value(json_object_get(reply, "x"));
 	assert_non_null(x);
 	assert_int_equal(strlen(x), 512 * 1024 - 9);
 	json_decref(reply);
+	reply = NULL;
+	assert_int_equal(call_with(SRV_FLOOD, NULL, 4 << 20, 20000, &reply,
+				   NULL), 0);
+	x = json_string_value(json_object_get(reply, "x"));
+	assert_non_null(x);
+	assert_int_equal(strlen(x), (4 << 20) - 9);
+	json_decref(reply);
 
-	/* 4 MiB: refused, and the client does not read it all. */
+	/* Over the sanity bound (STATUS_REPLY_MAX, lowered here to 1 MiB so
+	 * that the flood stays small): refused, and the client does not read
+	 * it all. */
+	assert_int_equal(status_reply_max, STATUS_REPLY_MAX);
+	status_reply_max = 1u << 20;
 	reply = NULL;
 	assert_int_equal(call_with(SRV_FLOOD, NULL, 4 << 20, 10000, &reply,
 				   NULL), -EPROTO);
+	status_reply_max = STATUS_REPLY_MAX;
 	assert_null(reply);
 }
 
