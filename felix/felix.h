@@ -205,6 +205,8 @@ struct kio {
 	void (*flush)(struct felix *f);				/* kern_flush */
 	int (*proc_read)(const char *path, int *v);
 	int (*proc_write)(const char *path, int v);
+	int (*dump_all)(struct felix *f);			/* kern_dump_all */
+	int (*dump_routes)(struct felix *f);		/* kern_dump_routes */
 };
 extern const struct kio kern_io;
 
@@ -357,6 +359,11 @@ void rec_ep_set_err(struct fep *ep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Starts a full resync: dumps, queues all; its end is logged by rec_pass. */
 int rec_resync(struct felix *f, bool relist, const char *why);
+/* The kernel's input of one loop turn: notifications (when nl_ready or
+ * more are left), then what is due: a relist, a full resync, or a
+ * route-only dump (a failed one is retried as a full dump after
+ * FELIX_RETRY_MS). */
+void rec_kernel_input(struct felix *f, bool nl_ready);
 void rec_check_ip_forward(struct felix *f);
 
 /* --- statsrv.c --- */

@@ -193,11 +193,6 @@ static int loop(struct felix *f, int sfd, int tfd)
 		bool nl_ready = false, watch_ready = false;
 		int timeout, n;
 
-		if (f->kresync_at && felix_now_ns() >= f->kresync_at) {
-			f->kresync_at = 0;
-			f->need_kresync = true;
-			f->kresync_why = "retry";
-		}
 		/* No sleep while work is left over. */
 		timeout = f->watch_more || f->need_relist ? 0 : -1;
 		for (size_t i = 0; i < felix_n_parts && timeout != 0; i++)
@@ -241,18 +236,7 @@ static int loop(struct felix *f, int sfd, int tfd)
 		}
 		if (f->quit)
 			break;
-		/* The kernel's news first, so that the pass compares against
-		 * the freshest picture. */
-		if (nl_ready || f->ev_more)
-			kern_events_read(f);
-		if (f->need_relist)
-			rec_resync(f, true, "store");
-		else if (f->need_kresync)
-			rec_resync(f, false, f->kresync_why ? f->kresync_why
-							     : "netlink");
-		else if (f->need_route_dump && kern_dump_routes(f) == 0)
-			log_debug("routes dumped again");
-		f->need_route_dump = false;
+		rec_kernel_input(f, nl_ready);
 		if ((watch_ready || f->watch_more) && f->watch &&
 		    feed_watch_read(f, statsrv_wants_rev(f)) < 0)
 			f->need_relist = true;

@@ -671,7 +671,7 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 
 			o->conflict = o->conflict_logged = false;
 		}
-	r = kern_dump_all(f);
+	r = f->kio->dump_all(f);
 	f->kresync_at = 0;
 	if (r < 0) {
 		/* Until the next try the notifications keep the picture as
@@ -687,6 +687,39 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 	log_debug("resync (%s): dumped; %zu links, %zu routes, %zu neighbours of petrel's",
 		  why, f->links.n, f->routes.n, f->neighs.n);
 	return r;
+}
+
+void rec_kernel_input(struct felix *f, bool nl_ready)
+{
+	int r;
+
+	if (f->kresync_at && felix_now_ns() >= f->kresync_at) {
+		f->kresync_at = 0;
+		f->need_kresync = true;
+		f->kresync_why = "retry";
+	}
+	/* The kernel's news first, so that the pass compares against the
+	 * freshest picture. */
+	if (nl_ready || f->ev_more)
+		kern_events_read(f);
+	if (f->need_relist) {
+		rec_resync(f, true, "store");
+	} else if (f->need_kresync) {
+		rec_resync(f, false, f->kresync_why ? f->kresync_why : "netlink");
+	} else if (f->need_route_dump) {
+		r = f->kio->dump_routes(f);
+		if (r == 0) {
+			log_debug("routes dumped again");
+		} else if (!f->kresync_at) {
+			/* Interrupted or failed: what is gone is not known;
+			 * a full dump tells, a little later. */
+			log_warn("routes: dump again %s, a full dump in %d ms",
+				 r == -EINTR ? "interrupted" : "failed",
+				 FELIX_RETRY_MS);
+			f->kresync_at = felix_now_ns() + FELIX_RETRY_MS * 1000000ull;
+		}
+	}
+	f->need_route_dump = false;
 }
 
 void rec_pass(struct felix *f)
@@ -747,6 +780,8 @@ const struct kio kern_io = {
 	.flush = kern_flush,
 	.proc_read = proc_read_int,
 	.proc_write = proc_write_int,
+	.dump_all = kern_dump_all,
+	.dump_routes = kern_dump_routes,
 };
 
 static int kpart_open(struct felix *f)

@@ -54,8 +54,25 @@ static __attribute__((unused)) int fake_proc_write(const char *path, int v)
 	return 0;
 }
 
+/* The dumps: their results, in turn (0 when none is set), and counts. */
+static int fake_dump_rc[8];
+static size_t fake_dumps_routes, fake_dumps_all;
+
+static __attribute__((unused)) int fake_dump_all(struct felix *f)
+{
+	(void)f;
+	return fake_dump_rc[(fake_dumps_routes + fake_dumps_all++) & 7];
+}
+
+static __attribute__((unused)) int fake_dump_routes(struct felix *f)
+{
+	(void)f;
+	return fake_dump_rc[(fake_dumps_all + fake_dumps_routes++) & 7];
+}
+
 static const struct kio fake_io = {
 	fake_write, fake_flush, fake_proc_read, fake_proc_write,
+	fake_dump_all, fake_dump_routes,
 };
 
 static struct petrel_config fake_cfg;
@@ -79,6 +96,8 @@ static __attribute__((unused)) struct felix *fake_felix(const char *node)
 	dlist_init(&f->clients);
 	fake_n_ops = 0;
 	fake_proc_writes = 0;
+	memset(fake_dump_rc, 0, sizeof(fake_dump_rc));
+	fake_dumps_routes = fake_dumps_all = 0;
 	if (store_part.open(f) < 0)
 		abort();
 	return f;

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <cmocka.h>
@@ -163,6 +164,36 @@ static void test_block_blackhole(void **state)
 	assert_non_null(fake_find(KOP_ROUTE_DEL, 0x0a410000));
 }
 
+/* A route-only dump (after an add met a route felix did not know of) that
+ * fails is not forgotten: a full dump follows, FELIX_RETRY_MS later. */
+static void test_failed_route_dump_retried(void **state)
+{
+	struct felix *f = *state;
+
+	fake_dump_rc[0] = -ENOBUFS;	/* the route dump fails */
+	f->need_route_dump = true;
+	rec_kernel_input(f, false);
+	assert_int_equal(fake_dumps_routes, 1);
+	assert_false(f->need_route_dump);
+	assert_true(f->kresync_at != 0);	/* a retry is due */
+	assert_int_equal(fake_dumps_all, 0);
+	f->kresync_at = felix_now_ns() - 1;	/* FELIX_RETRY_MS later */
+	rec_kernel_input(f, false);
+	assert_int_equal(fake_dumps_all, 1);	/* dumped again, whole */
+	assert_true(f->kresync_at == 0);	/* and it worked: no retry */
+}
+
+static void test_route_dump_ok_no_retry(void **state)
+{
+	struct felix *f = *state;
+
+	f->need_route_dump = true;
+	rec_kernel_input(f, false);
+	assert_int_equal(fake_dumps_routes, 1);
+	assert_false(f->need_route_dump);
+	assert_true(f->kresync_at == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +204,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stale_route_deleted_foreign_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_oif_replaced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_blackhole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_route_dump_retried, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_dump_ok_no_retry, setup, teardown),
 	};
 
 	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
