@@ -54,6 +54,11 @@
 #define SCHEMA_VERSION 1
 #define DRAIN_MAX 64
 #define WAL_RETRY_MS 5		/* reads of the inotify fd per ds_watch_read */
+/* Events per ds_watch_read (a page; the rest at the next read): a watcher
+ * far behind never gets 100,000 documents in one call. A page ends at a
+ * revision's end (a transaction has at most DS_TXN_MAX events), so the
+ * query's LIMIT is the page plus that. */
+#define WATCH_PAGE 1024
 
 enum st {
 	ST_BEGIN_WRITE,
@@ -92,7 +97,7 @@ static const char *const st_sql[ST_COUNT] = {
 		    " WHERE key >= ?1 AND key < ?2 ORDER BY key",
 	[ST_EVENTS] = "SELECT rev, key, value FROM log"
 		      " WHERE rev > ?1 AND key >= ?2 AND key < ?3"
-		      " ORDER BY rev, op",
+		      " ORDER BY rev, op LIMIT ?4",
 	[ST_COMPACT_LOG] = "DELETE FROM log WHERE rev <= ?1",
 	[ST_COMPACT_META] = "UPDATE meta SET value = ?1"
 			    " WHERE name = 'compact_rev'",
@@ -625,6 +630,7 @@ static int sq_watch_read(struct ds_watch *dw, struct ds_event **evs,
 	struct ds_event *ev = NULL;
 	size_t cnt = 0, cap = 0;
 	int64_t cur = 0, compacted;
+	bool more = false;	/* a page: the rest at the next read */
 	int r, rc = SQLITE_DONE;
 
 	/* Drain before the query: a commit after the drain pokes again. */
@@ -649,9 +655,17 @@ static int sq_watch_read(struct ds_watch *dw, struct ds_event **evs,
 		r = bind_text(s, st, 2, w->lo);
 	if (r == 0)
 		r = bind_hi(s, st, 3, w->hi);
+	if (r == 0)
+		r = bind_int(s, st, 4, WATCH_PAGE + DS_TXN_MAX);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ds_event *e;
 
+		/* A full page ends with its last revision's last event. */
+		if (cnt >= WATCH_PAGE &&
+		    sqlite3_column_int64(st, 0) != ev[cnt - 1].rev) {
+			more = true;
+			break;
+		}
 		if (cnt == cap) {
 			size_t ncap = cap ? cap * 2 : 16;
 			struct ds_event *ne = realloc(ev, ncap * sizeof(*ev));
@@ -674,7 +688,9 @@ static int sq_watch_read(struct ds_watch *dw, struct ds_event **evs,
 			e->value = col_dup(st, 2, &r);
 		}
 	}
-	if (r == 0 && rc != SQLITE_DONE)
+	/* (The LIMIT is never what ends it: the page ends at a revision's
+	 * end first.) */
+	if (r == 0 && !more && rc != SQLITE_DONE)
 		r = sq_err(s, rc, "watch");
 	st_done(st);
 	if (r == 0)
@@ -685,8 +701,14 @@ out:
 		ds_events_free(ev, cnt);
 		return r;
 	}
-	if (cur > w->last)
+	if (more) {
+		/* The rest at the next read; the fd says so to whoever only
+		 * reads when woken. */
+		w->last = ev[cnt - 1].rev;
+		sq_poke(s);
+	} else if (cur > w->last) {
 		w->last = cur;
+	}
 	*evs = ev;
 	*n = cnt;
 	return 0;

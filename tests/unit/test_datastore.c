@@ -492,6 +492,54 @@ static void check_ev(const struct ds_event *e, enum ds_event_type type,
 	assert_int_equal(e->rev, rev);
 }
 
+/* One read of a watch far behind is a page (1024 events, ending at a
+ * revision's end: a transaction is never split), the rest comes at the
+ * next reads, and the fd stays readable in between. */
+static void test_watch_paged(void **state)
+{
+	struct fx *f = *state;
+	struct ds_op ops[DS_TXN_MAX];
+	char keys[DS_TXN_MAX][32];
+	struct ds_watch *w;
+	struct ds_event *evs;
+	int64_t r0, rbig = 0, rev;
+	size_t n, k = 0;
+
+	r0 = ds_revision(f->ds);
+	/* 100 events in one revision, then 8 of 128: the page's 1024th
+	 * event is inside the last of those, which it finishes (1124) */
+	for (int t = 0; t < 9; t++) {
+		size_t m = t == 0 ? 100 : DS_TXN_MAX;
+
+		for (size_t i = 0; i < m; i++, k++) {
+			snprintf(keys[i], sizeof(keys[i]), "/w/%zu", k);
+			ops[i] = (struct ds_op){ DS_OP_CREATE, keys[i], "v", 0 };
+		}
+		assert_int_equal(ds_txn(f->ds, ops, m, &rev, NULL), 0);
+		rbig = rev;
+	}
+	for (int i = 0; i < 5; i++, k++) {
+		snprintf(keys[0], sizeof(keys[0]), "/w/%zu", k);
+		must_create(f->ds, keys[0], "v");
+	}
+	assert_int_equal(ds_watch_new(f->ds, "/w/", r0, &w), 0);
+	assert_int_equal(ds_watch_read(w, &evs, &n), 0);
+	assert_int_equal(n, 1124);
+	assert_int_equal(evs[n - 1].rev, rbig);
+	assert_string_equal(evs[n - 1].key, "/w/1123");
+	ds_events_free(evs, n);
+	assert_true(readable(ds_watch_fd(w), POLL_MS));	/* more to come */
+	assert_int_equal(ds_watch_read(w, &evs, &n), 0);
+	assert_int_equal(n, 5);
+	assert_string_equal(evs[0].key, "/w/1124");
+	assert_int_equal(evs[4].rev, ds_revision(f->ds));
+	ds_events_free(evs, n);
+	assert_int_equal(ds_watch_read(w, &evs, &n), 0);
+	assert_int_equal(n, 0);
+	ds_events_free(evs, n);
+	ds_watch_free(w);
+}
+
 static void test_watch(void **state)
 {
 	struct fx *f = *state;
@@ -1029,6 +1077,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_paged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_other_process,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
