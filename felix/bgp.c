@@ -21,22 +21,28 @@
  * config file. For the latter, and for the status reply, a probe every
  * BGP_PROBE_MS connects to BIRD's socket and reads `show status`: the
  * "Last reboot" line changing, or BIRD being unreachable, makes the config
- * pending, so that the next BIRD gets `configure` once. The probe blocks the
- * loop for at most BGP_PROBE_TIMEOUT_MS per exchange (a local socket; BIRD
- * answers in microseconds when it is alive).
+ * pending, so that the next BIRD gets `configure` once. Every exchange with
+ * BIRD (and `bird -p`) runs in a helper process (see job_start): a wedged
+ * BIRD never blocks felix's loop.
  *
  * Invariants: nothing here touches the dataplane (no netlink, no queue);
  * BIRD down or broken leaves every workload's route as it is. An error is
  * logged once per distinct text, not at every retry.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "bgpconf/bgpconf.h"
 #include "common/log.h"
@@ -47,6 +53,7 @@
 #define BGP_PROBE_MS 5000
 #define BGP_PROBE_TIMEOUT_MS 1000
 #define BGP_DEBOUNCE_MS 1000
+#define BGP_JOB_MAX_MS 60000	/* a helper that takes longer is killed */
 
 enum { BK_NODE, BK_PEER, BK_CONFIG, BK_POOL, BK_N };
 
@@ -77,7 +84,32 @@ struct fbgp {
 	bool bird_running;
 	char reboot[96];	/* BIRD's "Last reboot on ..." when last seen */
 	char *last_error;	/* the last error's text (logged once), or NULL */
+
+	/* the BIRD job in a helper process (one at a time), or none */
+	struct esrc src;	/* ES_BGP: its result pipe */
+	int job;		/* BJ_* */
+	pid_t job_pid;
+	int job_fd;
+	bool job_was_pending;
+	uint64_t job_deadline;
+	bool job_killed;
 };
+
+/* What a helper process finds (sent whole: smaller than PIPE_BUF). */
+enum { BJ_NONE, BJ_APPLY, BJ_PROBE };
+struct bjob_result {
+	int rc;			/* bgpconf_apply's, or bird_probe's */
+	bool pending;		/* BJ_APPLY: bgpconf_apply's *pending after */
+	bool written;		/* BJ_APPLY: the file changed */
+	long long size;		/* BJ_APPLY: its size after */
+	int reboot_rc;		/* BJ_APPLY, rc 1: the probe after the reload */
+	int last_good_rc;	/* BJ_APPLY: configure_last_good's; 1: not tried */
+	long long last_good_size;
+	char reboot[96];
+	char msg[1536];		/* the errors, joined */
+};
+
+static void job_reap(struct fbgp *b, bool kill_it);
 
 static uint64_t ms_ns(unsigned ms)
 {
@@ -388,6 +420,7 @@ static int bgp_open(struct felix *f)
 			return r;
 		}
 	}
+	b->job_fd = -1;
 	f->bgp = b;
 	mark_dirty(f);		/* at start: write once */
 	/* ... and configure a running BIRD once even when the file already
@@ -402,6 +435,7 @@ static void bgp_close(struct felix *f)
 
 	if (!b)
 		return;
+	job_reap(b, true);
 	clear_all(b);
 	free(b->nodes);
 	free(b->peers);
@@ -534,65 +568,263 @@ static void set_running(struct felix *f, bool running, int rc)
 	b->bird_running = running;
 }
 
-static void probe(struct felix *f)
-{
-	struct fbgp *b = f->bgp;
-	char reboot[sizeof(b->reboot)];
-	int rc;
-
-	b->probe_at = felix_now_ns() + ms_ns(BGP_PROBE_MS);
-	rc = bird_probe(f->cfg->bird_socket, reboot, sizeof(reboot));
-	if (rc < 0) {
-		set_running(f, false, rc);
-		b->pending = true;	/* the next BIRD gets `configure` */
-		if (!b->retry_at)
-			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
-		return;
-	}
-	set_running(f, true, 0);
-	if (b->reboot[0] && strcmp(b->reboot, reboot)) {
-		log_info("BIRD restarted (%s): configuring it again", reboot);
-		b->pending = true;
-		b->retry_at = felix_now_ns();
-	}
-	snprintf(b->reboot, sizeof(b->reboot), "%s", reboot);
-}
-
-/* ---------- the sync ---------- */
+/* ---------- the helper process ---------- */
 
 /*
- * The new input is refused but BIRD has not taken felix's file (it restarted
- * with another one, or came up after a write): give it the last good config,
- * which the file still holds (it only ever holds what BIRD accepted).
+ * Everything that talks to BIRD (`bird -p`, `configure`, `show status`; each
+ * bounded by seconds when BIRD is wedged) runs in a helper process forked
+ * for the job, never in felix's loop: a stopped BIRD never delays a route or
+ * a wait reply. The helper sends one struct bjob_result on a pipe and exits;
+ * the pipe's end (ES_BGP in the loop) brings the result to job_done. One job
+ * at a time; one that outlives BGP_JOB_MAX_MS is killed. The helper dies
+ * with felix (PR_SET_PDEATHSIG) and holds none of felix's descriptors (its
+ * pid-file lock must not outlive felix).
  */
-static int configure_last_good(struct felix *f)
-{
-	struct fbgp *b = f->bgp;
-	struct errs e = ERRS_INIT;
-	struct stat st;
-	int rc;
-
-	if (stat(f->cfg->bird_config, &st) < 0)
-		return -errno;
-	rc = birdctl_configure(f->cfg->bird_socket, f->cfg->bird_config, &e);
-	if (rc == 0) {
-		b->pending = false;
-		set_running(f, true, 0);
-		log_info("bird config unchanged (%lld bytes, the last good one), reloaded",
-			 (long long)st.st_size);
-	} else if (unreachable(rc)) {
-		set_running(f, false, rc);
-	}
-	errs_clear(&e);
-	return rc;
-}
-
 
 static void file_id(const char *path, struct stat *st)
 {
 	if (stat(path, st) < 0)
 		memset(st, 0, sizeof(*st));
 }
+
+/* In the helper: the config's last good version, which the file still holds
+ * (it only ever holds what BIRD accepted), to a BIRD that has not taken it. */
+static int child_last_good(struct felix *f, long long *size)
+{
+	struct errs e = ERRS_INIT;
+	struct stat st;
+	int rc;
+
+	if (stat(f->cfg->bird_config, &st) < 0)
+		return -errno;
+	*size = (long long)st.st_size;
+	rc = birdctl_configure(f->cfg->bird_socket, f->cfg->bird_config, &e);
+	errs_clear(&e);
+	return rc;
+}
+
+static void child_apply(struct felix *f, const struct bgpconf_input *in,
+			bool pending, struct bjob_result *res)
+{
+	struct errs e = ERRS_INIT;
+	struct stat st0, st1;
+
+	file_id(f->cfg->bird_config, &st0);
+	res->rc = bgpconf_apply(in, f->cfg->bird_config, NULL, &pending, &e);
+	file_id(f->cfg->bird_config, &st1);
+	res->pending = pending;
+	res->written = st1.st_ino != st0.st_ino ||
+		       st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||
+		       st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec ||
+		       st1.st_size != st0.st_size;
+	res->size = (long long)st1.st_size;
+	errs_join(&e, res->rc, res->msg, sizeof(res->msg));
+	errs_clear(&e);
+	res->last_good_rc = 1;
+	res->reboot_rc = 1;
+	if (res->rc == 1)	/* remember this BIRD's start */
+		res->reboot_rc = bird_probe(f->cfg->bird_socket, res->reboot,
+					    sizeof(res->reboot));
+	else if (res->rc == -EINVAL && !res->written && pending)
+		res->last_good_rc = child_last_good(f, &res->last_good_size);
+}
+
+/* Starts job (in: BJ_APPLY's input). 0, or -errno (nothing started). */
+static int job_start(struct felix *f, int job, const struct bgpconf_input *in)
+{
+	struct fbgp *b = f->bgp;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int fds[2], r;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return r;
+	}
+	if (pid == 0) {
+		struct bjob_result res;
+		ssize_t k;
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() == 1)
+			_exit(1);
+		/* none of felix's descriptors but the pipe */
+		if (fds[1] > 3)
+			close_range(3, (unsigned)fds[1] - 1, 0);
+		close_range((unsigned)fds[1] + 1, ~0u, 0);
+		memset(&res, 0, sizeof(res));
+		if (job == BJ_APPLY)
+			child_apply(f, in, b->pending, &res);
+		else
+			res.rc = bird_probe(f->cfg->bird_socket, res.reboot,
+					    sizeof(res.reboot));
+		k = write(fds[1], &res, sizeof(res));
+		_exit(k == (ssize_t)sizeof(res) ? 0 : 1);
+	}
+	close(fds[1]);
+	b->src.type = ES_BGP;
+	ev.data.ptr = &b->src;
+	if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, fds[0], &ev) < 0) {
+		r = -errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		close(fds[0]);
+		return r;
+	}
+	b->job = job;
+	b->job_pid = pid;
+	b->job_fd = fds[0];
+	b->job_killed = false;
+	b->job_deadline = felix_now_ns() + ms_ns(BGP_JOB_MAX_MS);
+	return 0;
+}
+
+static void job_reap(struct fbgp *b, bool kill_it)
+{
+	if (!b->job)
+		return;
+	if (kill_it)
+		kill(b->job_pid, SIGKILL);
+	close(b->job_fd);	/* also leaves the epoll set */
+	while (waitpid(b->job_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	b->job = BJ_NONE;
+	b->job_pid = 0;
+	b->job_fd = -1;
+}
+
+static void probe_done(struct felix *f, const struct bjob_result *res)
+{
+	struct fbgp *b = f->bgp;
+
+	if (res->rc < 0) {
+		set_running(f, false, res->rc);
+		b->pending = true;	/* the next BIRD gets `configure` */
+		if (!b->retry_at)
+			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
+		return;
+	}
+	set_running(f, true, 0);
+	if (b->reboot[0] && strcmp(b->reboot, res->reboot)) {
+		log_info("BIRD restarted (%s): configuring it again", res->reboot);
+		b->pending = true;
+		b->retry_at = felix_now_ns();
+	}
+	snprintf(b->reboot, sizeof(b->reboot), "%s", res->reboot);
+}
+
+static void probe(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	struct bjob_result res = { 0 };
+	int rc;
+
+	b->probe_at = felix_now_ns() + ms_ns(BGP_PROBE_MS);
+	rc = job_start(f, BJ_PROBE, NULL);
+	if (rc < 0) {
+		res.rc = rc;
+		probe_done(f, &res);
+	}
+}
+
+static void apply_done(struct felix *f, const struct bjob_result *res)
+{
+	struct fbgp *b = f->bgp;
+	bool was_pending = b->job_was_pending;
+	int rc = res->rc;
+
+	b->pending = res->pending;
+	if (rc == 1) {
+		set_running(f, true, 0);
+		clear_error(b);
+		if (res->written)
+			log_info("bird config written (%lld bytes), reloaded",
+				 res->size);
+		else
+			log_info("bird config unchanged (%lld bytes), reloaded%s",
+				 res->size,
+				 was_pending ? " (BIRD had not taken it yet)" : "");
+		/* Remember this BIRD's start, to notice the next restart. */
+		if (res->reboot_rc == 0) {
+			snprintf(b->reboot, sizeof(b->reboot), "%s", res->reboot);
+			b->probe_at = felix_now_ns() + ms_ns(BGP_PROBE_MS);
+		}
+	} else if (rc == 0) {
+		clear_error(b);
+		log_debug("bird config unchanged");
+	} else if (unreachable(rc)) {
+		set_running(f, false, rc);
+		if (res->written)
+			log_info("bird config written (%lld bytes); BIRD not running: it reads it when it starts",
+				 res->size);
+		set_error(b, true, "BIRD not running (socket %s: %s): felix configures it when it is up",
+			  f->cfg->bird_socket, strerror(-rc));
+		b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
+	} else if (rc == -EINVAL && !res->written) {
+		/* Refused before it reached BIRD (the input, or `bird -p`): no
+		 * retry until something changes. */
+		set_error(b, false, "bird config not written, BIRD keeps the running one: %s",
+			  res->msg);
+		if (res->last_good_rc == 0) {
+			b->pending = false;
+			set_running(f, true, 0);
+			log_info("bird config unchanged (%lld bytes, the last good one), reloaded",
+				 res->last_good_size);
+		} else if (res->last_good_rc < 0 && unreachable(res->last_good_rc)) {
+			set_running(f, false, res->last_good_rc);
+			if (b->pending)
+				b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
+		}
+	} else {
+		if (res->written)
+			log_info("bird config written (%lld bytes), not reloaded",
+				 res->size);
+		set_error(b, false, "bird config %s: %s",
+			  b->pending ? "not taken by BIRD" : "not applied",
+			  res->msg);
+		if (b->pending)
+			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_ERR_MS);
+	}
+}
+
+/* The helper's pipe is readable: its result (or its death). */
+void bgp_job_event(struct felix *f)
+{
+	struct fbgp *b = f->bgp;
+	struct bjob_result res;
+	ssize_t k;
+	int job;
+
+	if (!b || !b->job)
+		return;
+	do
+		k = read(b->job_fd, &res, sizeof(res));
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return;
+	job = b->job;
+	if (k != (ssize_t)sizeof(res)) {
+		memset(&res, 0, sizeof(res));
+		res.rc = b->job_killed ? -ETIMEDOUT : -EPIPE;
+		res.pending = b->pending;
+		res.last_good_rc = res.reboot_rc = 1;
+		snprintf(res.msg, sizeof(res.msg), "BIRD's helper process %s",
+			 b->job_killed ? "took too long: killed" : "died");
+	}
+	job_reap(b, false);
+	if (job == BJ_APPLY)
+		apply_done(f, &res);
+	else
+		probe_done(f, &res);
+}
+
+/* ---------- the sync ---------- */
 
 static void apply(struct felix *f)
 {
@@ -602,10 +834,6 @@ static void apply(struct felix *f)
 	struct ip4_net *blocks = NULL, *pools = NULL;
 	uint32_t *borrowed = NULL;
 	size_t n_blocks = 0, n_borrowed = 0, n_pools = 0;
-	struct errs e = ERRS_INIT;
-	struct stat st0, st1;
-	bool was_pending = b->pending;
-	char msg[1536];
 	int rc;
 
 	b->dirty = false;
@@ -658,57 +886,16 @@ static void apply(struct felix *f)
 	in.route_protocol = f->cfg->route_protocol;
 	in.bird_socket = f->cfg->bird_socket;
 
-	file_id(f->cfg->bird_config, &st0);
-	rc = bgpconf_apply(&in, f->cfg->bird_config, NULL, &b->pending, &e);
-	file_id(f->cfg->bird_config, &st1);
-	bool written = st1.st_ino != st0.st_ino ||
-		       st1.st_mtim.tv_sec != st0.st_mtim.tv_sec ||
-		       st1.st_mtim.tv_nsec != st0.st_mtim.tv_nsec ||
-		       st1.st_size != st0.st_size;
-
-	if (rc == 1) {
-		set_running(f, true, 0);
-		clear_error(b);
-		if (written)
-			log_info("bird config written (%lld bytes), reloaded",
-				 (long long)st1.st_size);
-		else
-			log_info("bird config unchanged (%lld bytes), reloaded%s",
-				 (long long)st1.st_size,
-				 was_pending ? " (BIRD had not taken it yet)" : "");
-		/* Remember this BIRD's start, to notice the next restart. */
-		if (bird_probe(f->cfg->bird_socket, b->reboot, sizeof(b->reboot)) == 0)
-			b->probe_at = felix_now_ns() + ms_ns(BGP_PROBE_MS);
-	} else if (rc == 0) {
-		clear_error(b);
-		log_debug("bird config unchanged");
-	} else if (unreachable(rc)) {
-		set_running(f, false, rc);
-		if (written)
-			log_info("bird config written (%lld bytes); BIRD not running: it reads it when it starts",
-				 (long long)st1.st_size);
-		set_error(b, true, "BIRD not running (socket %s: %s): felix configures it when it is up",
-			  f->cfg->bird_socket, strerror(-rc));
-		b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
-	} else if (rc == -EINVAL && !written) {
-		/* Refused before it reached BIRD (the input, or `bird -p`): no
-		 * retry until something changes. */
-		set_error(b, false, "bird config not written, BIRD keeps the running one: %s",
-			  errs_join(&e, rc, msg, sizeof(msg)));
-		if (b->pending && unreachable(configure_last_good(f)))
-			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_MS);
-	} else {
-		if (written)
-			log_info("bird config written (%lld bytes), not reloaded",
-				 (long long)st1.st_size);
-		set_error(b, false, "bird config %s: %s",
-			  b->pending ? "not taken by BIRD" : "not applied",
-			  errs_join(&e, rc, msg, sizeof(msg)));
-		if (b->pending)
-			b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_ERR_MS);
+	/* the helper gets a copy of all of it (fork) */
+	b->job_was_pending = b->pending;
+	rc = job_start(f, BJ_APPLY, &in);
+	if (rc < 0) {
+		set_error(b, false, "bird config: starting its helper process: %s",
+			  strerror(-rc));
+		b->dirty = true;
+		b->retry_at = felix_now_ns() + ms_ns(BGP_RETRY_ERR_MS);
 	}
 out:
-	errs_clear(&e);
 	free(pools);
 	free(blocks);
 	free(borrowed);
@@ -722,11 +909,24 @@ static void bgp_sync(struct felix *f)
 	if (!b)
 		return;
 	now = felix_now_ns();
+	/* One job at a time: what changed meanwhile waits for its end. */
+	if (b->job) {
+		if (now >= b->job_deadline && !b->job_killed) {
+			log_warn("bgp: BIRD's helper process took over %d s: killed",
+				 BGP_JOB_MAX_MS / 1000);
+			kill(b->job_pid, SIGKILL);
+			b->job_killed = true;
+		}
+		return;
+	}
 	/* A burst from the store: wait for its end, but not forever. */
 	if (b->dirty && f->watch_more && now - b->dirty_since < ms_ns(BGP_DEBOUNCE_MS))
 		return;
-	if (b->enabled && !b->dirty && now >= b->probe_at)
+	if (b->enabled && !b->dirty && now >= b->probe_at) {
 		probe(f);
+		if (b->job)
+			return;
+	}
 	if (b->dirty || (b->pending && b->retry_at && now >= b->retry_at))
 		apply(f);
 }
@@ -738,6 +938,8 @@ static int bgp_timeout_ms(struct felix *f)
 
 	if (!b)
 		return -1;
+	if (b->job)	/* its pipe wakes the loop */
+		return b->job_killed ? -1 : felix_ms_until(b->job_deadline);
 	if (b->dirty)
 		return f->watch_more ? 10 : 0;
 	if (b->pending && b->retry_at)

@@ -218,7 +218,7 @@ struct fpol;
 
 /* epoll tags (data.ptr points at one of these as its first member) */
 enum esrc_type { ES_SIGNAL, ES_TIMER, ES_NETLINK, ES_WATCH, ES_LISTEN,
-		 ES_CLIENT, ES_NFT };
+		 ES_CLIENT, ES_NFT, ES_BGP };
 struct esrc {
 	enum esrc_type type;
 };
@@ -375,6 +375,8 @@ bool statsrv_wants_rev(struct felix *f);
 /* --- bgp.c (bgp_part) --- */
 /* This node's endpoints or blocks changed (borrowed addresses, blocks). */
 void bgp_mark_dirty(struct felix *f);
+/* The BIRD helper's pipe is readable (ES_BGP). */
+void bgp_job_event(struct felix *f);
 
 /* --- pol.c --- */
 int pol_open(struct felix *f);

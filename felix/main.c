@@ -232,6 +232,9 @@ static int loop(struct felix *f, int sfd, int tfd)
 			case ES_NFT:
 				pol_mon_event(f);
 				break;
+			case ES_BGP:
+				bgp_job_event(f);
+				break;
 			}
 		}
 		if (f->quit)
