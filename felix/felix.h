@@ -7,13 +7,18 @@
  *                document decoded once, handed to the parts that want it
  *   store.c      desired state: this node's WorkloadEndpoints and the IPAM
  *                blocks with affinity to it
- *   kernel.c     actual state: netlink dumps and notifications parsed into
- *                felix's own compact tables; batched writes, each ACKed
+ *   ktable.c     actual state: netlink dumps and notifications parsed into
+ *                felix's own compact tables
+ *   kernel.c     netlink I/O: the sockets, dumps, notifications
+ *   kwrite.c     batched writes, each ACKed, the tables updated from the ACK
  *   reconcile.c  the dirty queue, the checks that compare desired with
  *                actual and emit the difference, the sysctl reads/writes
- *   statsrv.c    the status socket (status, wait)
+ *   statsrv.c    the status socket (status, wait, nft)
  *   bgp.c        BIRD's config from the Node, BGPPeer, BGPConfiguration and
- *                IPPool resources and this node's blocks; BIRD's reloads
+ *                IPPool resources and this node's blocks; BIRD's reloads (in
+ *                a helper process)
+ *   pol.c, nft.c the nftables table (pol_part.c: its part adapter)
+ *   parts.c      the table of parts; clock.h the clock; htab.h the tables
  *
  * Invariants:
  *  - Actual state is only what the kernel reported: a dump, a notification,
