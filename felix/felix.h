@@ -63,6 +63,13 @@
 #define FELIX_EVENT_MSGS 8192	/* notifications read per loop turn */
 #define FELIX_MAX_TOMBS 4096
 #define FELIX_RETRY_MS 1000	/* a dump that failed or was interrupted */
+/* A host end (a link with petrel's prefix) that no endpoint of this node
+ * claims for this long, as felix saw it, is deleted (the sweep); checked
+ * every FELIX_SWEEP_EVERY_MS. */
+#ifndef FELIX_SWEEP_GRACE_MS
+#define FELIX_SWEEP_GRACE_MS 10000
+#endif
+#define FELIX_SWEEP_EVERY_MS 1000
 
 /* Kinds of queued objects. */
 enum qkind { Q_EP, Q_BLOCK, Q_ROUTE, Q_NEIGH };
@@ -142,6 +149,8 @@ struct klink {
 	int8_t route_localnet;	/* -1: not known */
 	int32_t proxy_delay;	/* /proc's unit (USER_HZ); -1: not known */
 	uint32_t gen;
+	uint64_t unclaimed_since;	/* ns: no endpoint claims it since; 0 */
+	bool del_inflight;	/* the sweep's delete is in the batch */
 };
 
 /* Actual: a route of table main with petrel's protocol. */
@@ -174,7 +183,7 @@ struct kneigh {
 
 /* Netlink write operations, each one message of a batch. */
 enum kop_type { KOP_LINK_UP, KOP_ROUTE_ADD, KOP_ROUTE_REPLACE, KOP_ROUTE_DEL,
-		KOP_NEIGH_SET, KOP_NEIGH_DEL };
+		KOP_NEIGH_SET, KOP_NEIGH_DEL, KOP_LINK_DEL };
 
 struct kop {
 	uint8_t type;
@@ -262,6 +271,8 @@ struct felix {
 	const char *kresync_why;
 	bool need_route_dump;	/* our picture of routes is suspect */
 	uint64_t kresync_at;	/* a failed dump's retry (monotonic ns), or 0 */
+	uint64_t sweep_at;	/* the next sweep of unclaimed links, or 0 */
+	size_t n_unclaimed;	/* links no endpoint claimed at the last one */
 	bool ev_more;		/* the notification socket may hold more */
 	unsigned char *rbuf;	/* receive buffer, FELIX_RBUF bytes */
 	struct kbatch *batch;
@@ -307,6 +318,8 @@ void feed_event(struct felix *f, const struct ds_event *ev);
 
 /* --- store.c (store_part) --- */
 struct fep *store_ep_find(struct felix *f, const char *name);
+/* Whether an endpoint of this node claims the interface name. */
+bool store_ifname_claimed(struct felix *f, const char *ifname);
 /* The BGP part's input: this node's blocks; its routed endpoints'
  * addresses. */
 void store_blocks_walk(struct felix *f,

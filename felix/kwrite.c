@@ -80,6 +80,15 @@ static struct nl_msg *op_msg(struct felix *f, const struct kop *op)
 			r = nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
 		break;
 	}
+	case KOP_LINK_DEL: {
+		struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC,
+			.ifi_index = op->ifindex };
+
+		m = nlmsg_alloc_simple(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
+		if (m)
+			r = nlmsg_append(m, &ifi, sizeof(ifi), NLMSG_ALIGNTO);
+		break;
+	}
 	case KOP_ROUTE_ADD:
 	case KOP_ROUTE_REPLACE:
 	case KOP_ROUTE_DEL: {
@@ -214,6 +223,24 @@ static void ack_one(struct felix *f, struct kop *op, int err, const char *ext)
 			l->flags |= IFF_UP;
 		log_info("link %s %s: set up", op->ifname, op->why);
 		f->changes++;
+		break;
+	case KOP_LINK_DEL:
+		l = kern_link_by_index(f, op->ifindex);
+		if (l && strcmp(l->name, op->ifname))
+			l = NULL;	/* another link by now */
+		if (err && err != -ENODEV) {
+			log_err("link %s: delete failed: %s%s", op->ifname,
+				strerror(-err), ext);
+			if (l)
+				l->del_inflight = false;
+			break;
+		}
+		if (l)
+			kt_link_remove(f, l);
+		if (!err) {
+			log_info("link %s %s: deleted", op->ifname, op->why);
+			f->changes++;
+		}
 		break;
 	case KOP_ROUTE_ADD:
 	case KOP_ROUTE_REPLACE:

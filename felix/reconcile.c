@@ -689,6 +689,61 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 	return r;
 }
 
+/* ---------- the sweep of unclaimed host ends ---------- */
+
+/*
+ * A host end (a link with petrel's prefix: the only links kept) that no
+ * endpoint of this node claims is debris of a workload removed without its
+ * interface (rm and CNI DEL leave it to the namespace's teardown, or to
+ * this). It is deleted only after FELIX_SWEEP_GRACE_MS unclaimed as felix
+ * saw it, since a workload being set up has its veth before its record;
+ * and never while the store is not known (a relist due or failed: every
+ * link would look unclaimed).
+ */
+struct sweep_walk {
+	struct felix *f;
+	uint64_t now;
+	bool store_ok;
+	size_t n;
+};
+
+static void sweep_link(struct hnode *h, void *arg)
+{
+	struct sweep_walk *w = arg;
+	struct felix *f = w->f;
+	struct klink *l = container_of(h, struct klink, by_index);
+	struct kop op = { .type = KOP_LINK_DEL, .ifindex = l->ifindex };
+
+	if (!w->store_ok || store_ifname_claimed(f, l->name)) {
+		l->unclaimed_since = 0;
+		return;
+	}
+	w->n++;
+	if (!l->unclaimed_since) {
+		l->unclaimed_since = w->now;
+		return;
+	}
+	if (l->del_inflight || !f->writes_left ||
+	    w->now - l->unclaimed_since < FELIX_SWEEP_GRACE_MS * 1000000ull)
+		return;
+	op.why = "claimed by no endpoint of this node";
+	memcpy(op.ifname, l->name, sizeof(op.ifname));
+	l->del_inflight = true;
+	emit(f, &op);
+}
+
+static void rec_sweep(struct felix *f)
+{
+	struct sweep_walk w = { f, felix_now_ns(), false, 0 };
+
+	if (w.now < f->sweep_at)
+		return;
+	f->sweep_at = w.now + FELIX_SWEEP_EVERY_MS * 1000000ull;
+	w.store_ok = f->watch && !f->need_relist && !f->relist_on_timer;
+	htab_walk(&f->links, sweep_link, &w);
+	f->n_unclaimed = w.n;
+}
+
 void rec_kernel_input(struct felix *f, bool nl_ready)
 {
 	int r;
@@ -728,6 +783,7 @@ void rec_pass(struct felix *f)
 
 	f->writes_left = FELIX_PASS_WRITES;
 	fix_ip_forward(f);
+	rec_sweep(f);
 	/* The most writes one check makes: link up, the sysctls, a route
 	 * and a neighbour entry per address. */
 	while (!dlist_empty(&f->queue) && checks < FELIX_PASS_CHECKS &&
@@ -810,10 +866,19 @@ static void kpart_close(struct felix *f)
 
 static int kpart_timeout_ms(struct felix *f)
 {
+	int t;
+
 	if (!dlist_empty(&f->queue) || f->ev_more || f->need_kresync ||
 	    f->need_route_dump)
 		return 0;
-	return felix_ms_until(f->kresync_at);
+	t = felix_ms_until(f->kresync_at);
+	if (f->n_unclaimed) {	/* the sweep's next look */
+		int s = felix_ms_until(f->sweep_at ? f->sweep_at : 1);
+
+		if (t < 0 || s < t)
+			t = s;
+	}
+	return t;
 }
 
 const struct fpart kern_part = {

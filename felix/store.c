@@ -43,6 +43,16 @@ struct fep *store_ep_find(struct felix *f, const char *name)
 	return NULL;
 }
 
+bool store_ifname_claimed(struct felix *f, const char *ifname)
+{
+	struct hnode *h = htab_first(&f->eps_by_if, hash_str(ifname));
+
+	for (; h; h = htab_next(h))
+		if (!strcmp(container_of(h, struct fep, by_if)->ifname, ifname))
+			return true;
+	return false;
+}
+
 static struct fblock *block_find(struct felix *f, const char *name)
 {
 	struct hnode *h = htab_first(&f->blocks, hash_str(name));

@@ -194,6 +194,48 @@ static void test_route_dump_ok_no_retry(void **state)
 	assert_true(f->kresync_at == 0);
 }
 
+/* The sweep: a host end no endpoint claims goes after the grace period
+ * (never before: a workload being set up has its veth before its record);
+ * one claimed stays; nothing goes while the store is not known. */
+static void test_sweep_unclaimed(void **state)
+{
+	struct felix *f = *state;
+	struct klink *l;
+	const struct kop *op;
+
+	fake_link(f, IFX, IF, true);		/* web's: claimed */
+	fake_link(f, IFX + 1, "ptlffffffffffff", true);	/* no one's */
+	put_web(f);
+	/* the store not known (no watch: never listed): nothing is swept */
+	l = kern_link_by_name(f, "ptlffffffffffff");
+	l->unclaimed_since = 1;
+	f->sweep_at = 0;
+	rec_pass(f);
+	assert_int_equal(fake_count(KOP_LINK_DEL), 0);
+	assert_int_equal(l->unclaimed_since, 0);
+	f->watch = (struct ds_watch *)f;	/* listed and watching */
+	f->sweep_at = 0;
+	rec_pass(f);
+	assert_int_equal(fake_count(KOP_LINK_DEL), 0);	/* first seen */
+	assert_true(l->unclaimed_since != 0);
+	f->sweep_at = 0;
+	rec_pass(f);
+	assert_int_equal(fake_count(KOP_LINK_DEL), 0);	/* within the grace */
+	l->unclaimed_since -= FELIX_SWEEP_GRACE_MS * 1000000ull;
+	f->sweep_at = 0;
+	rec_pass(f);
+	op = fake_find(KOP_LINK_DEL, 0);
+	assert_non_null(op);
+	assert_int_equal(op->ifindex, IFX + 1);
+	assert_string_equal(op->ifname, "ptlffffffffffff");
+	assert_int_equal(fake_count(KOP_LINK_DEL), 1);	/* web's stays */
+	assert_int_equal(kern_link_by_name(f, IF)->unclaimed_since, 0);
+	f->sweep_at = 0;
+	rec_pass(f);
+	assert_int_equal(fake_count(KOP_LINK_DEL), 1);	/* sent once */
+	f->watch = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +248,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_block_blackhole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_route_dump_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_dump_ok_no_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_unclaimed, setup, teardown),
 	};
 
 	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
