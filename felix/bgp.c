@@ -109,7 +109,7 @@ struct bjob_result {
 	char msg[1536];		/* the errors, joined */
 };
 
-static void job_reap(struct fbgp *b, bool kill_it);
+static void job_reap(struct felix *f, bool kill_it);
 
 static uint64_t ms_ns(unsigned ms)
 {
@@ -435,7 +435,7 @@ static void bgp_close(struct felix *f)
 
 	if (!b)
 		return;
-	job_reap(b, true);
+	job_reap(f, true);
 	clear_all(b);
 	free(b->nodes);
 	free(b->peers);
@@ -577,8 +577,10 @@ static void set_running(struct felix *f, bool running, int rc)
  * a wait reply. The helper sends one struct bjob_result on a pipe and exits;
  * the pipe's end (ES_BGP in the loop) brings the result to job_done. One job
  * at a time; one that outlives BGP_JOB_MAX_MS is killed. The helper dies
- * with felix (PR_SET_PDEATHSIG) and holds none of felix's descriptors (its
- * pid-file lock must not outlive felix).
+ * with felix (PR_SET_PDEATHSIG) and closes all of felix's descriptors first
+ * thing (its pid-file lock must not outlive felix). Until it has, its copies
+ * keep felix's fds in the epoll set after felix closes them: felix takes
+ * every fd out of the set (EPOLL_CTL_DEL) before it closes it.
  */
 
 static void file_id(const char *path, struct stat *st)
@@ -685,13 +687,16 @@ static int job_start(struct felix *f, int job, const struct bgpconf_input *in)
 	return 0;
 }
 
-static void job_reap(struct fbgp *b, bool kill_it)
+static void job_reap(struct felix *f, bool kill_it)
 {
+	struct fbgp *b = f->bgp;
+
 	if (!b->job)
 		return;
 	if (kill_it)
 		kill(b->job_pid, SIGKILL);
-	close(b->job_fd);	/* also leaves the epoll set */
+	epoll_ctl(f->epfd, EPOLL_CTL_DEL, b->job_fd, NULL);
+	close(b->job_fd);
 	while (waitpid(b->job_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	b->job = BJ_NONE;
@@ -817,7 +822,7 @@ void bgp_job_event(struct felix *f)
 		snprintf(res.msg, sizeof(res.msg), "BIRD's helper process %s",
 			 b->job_killed ? "took too long: killed" : "died");
 	}
-	job_reap(b, false);
+	job_reap(f, false);
 	if (job == BJ_APPLY)
 		apply_done(f, &res);
 	else

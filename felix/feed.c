@@ -126,9 +126,19 @@ int feed_open(struct felix *f)
 	return r;
 }
 
+/* Out of the epoll set before the close (a forked helper may still hold a
+ * copy of the fd for an instant: close alone would leave it in the set). */
+static void watch_drop(struct felix *f)
+{
+	if (f->watch && f->epfd >= 0)
+		epoll_ctl(f->epfd, EPOLL_CTL_DEL, ds_watch_fd(f->watch), NULL);
+	ds_watch_free(f->watch);
+	f->watch = NULL;
+}
+
 void feed_close(struct felix *f)
 {
-	ds_watch_free(f->watch);
+	watch_drop(f);
 	f->watch = NULL;
 	ds_close(f->ds);
 	f->ds = NULL;
@@ -140,8 +150,7 @@ int feed_relist(struct felix *f)
 	int64_t rev = INT64_MAX;
 	int r;
 
-	ds_watch_free(f->watch);
-	f->watch = NULL;
+	watch_drop(f);
 	f->watch_more = false;
 	for (size_t i = 0; i < felix_n_parts; i++) {
 		const struct fpart *p = felix_parts[i];

@@ -114,7 +114,11 @@ static void client_free(struct felix *f, struct sclient *c)
 {
 	dlist_del(&c->l);
 	f->n_clients--;
-	close(c->fd);		/* also leaves the epoll set */
+	/* Out of the epoll set first: close alone does not take it out
+	 * while a copy of the fd lives (a BIRD helper just forked). */
+	if (c->polled)
+		epoll_ctl(f->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
 	free(c->out);
 	free(c);
 }
