@@ -280,7 +280,7 @@ static struct nl_msg *link_msg_getlink(const char *ifname)
 	return m;
 }
 
-static struct nl_msg *link_msg_addr(int ifindex, uint32_t addr)
+static struct nl_msg *link_msg_addr_op(int type, int flags, int ifindex, uint32_t addr)
 {
 	struct ifaddrmsg ifa = {
 		.ifa_family = AF_INET,
@@ -289,7 +289,7 @@ static struct nl_msg *link_msg_addr(int ifindex, uint32_t addr)
 		.ifa_index = (uint32_t)ifindex,
 	};
 	uint32_t a = htonl(addr);
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+	struct nl_msg *m = nlmsg_alloc_simple(type, flags);
 
 	if (m && (nlmsg_append(m, &ifa, sizeof(ifa), NLMSG_ALIGNTO) < 0 ||
 		  nla_put_u32(m, IFA_LOCAL, a) < 0 ||
@@ -298,6 +298,11 @@ static struct nl_msg *link_msg_addr(int ifindex, uint32_t addr)
 		m = NULL;
 	}
 	return m;
+}
+
+static struct nl_msg *link_msg_addr(int ifindex, uint32_t addr)
+{
+	return link_msg_addr_op(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifindex, addr);
 }
 
 /* A permanent neighbour entry: the gateway is always the host end's fixed
@@ -476,5 +481,31 @@ int link_get(struct link_nl *c, const char *ifname, struct link_info *out,
 	c->info = NULL;
 	if (r == 0 && out->ifindex <= 0)
 		r = -ENODEV;
+	return r;
+}
+
+int link_wl_readdress(int ifindex, uint32_t from, uint32_t to, struct link_err *le)
+{
+	struct link_nl *c = NULL;
+	struct nl_msg *msgs[2];
+	char what[2][64], ab[16];
+	const char *whatp[2] = { what[0], what[1] };
+	uint32_t a;
+	int r;
+
+	r = link_nl_open(&c, le);
+	if (r < 0)
+		return r;
+	c->le = le;
+	a = htonl(to);
+	inet_ntop(AF_INET, &a, ab, sizeof(ab));
+	snprintf(what[0], sizeof(what[0]), "add address %s/32 dev #%d", ab, ifindex);
+	a = htonl(from);
+	inet_ntop(AF_INET, &a, ab, sizeof(ab));
+	snprintf(what[1], sizeof(what[1]), "delete address %s/32 dev #%d", ab, ifindex);
+	msgs[0] = link_msg_addr(ifindex, to);
+	msgs[1] = link_msg_addr_op(RTM_DELADDR, 0, ifindex, from);
+	r = link_batch(c, msgs, whatp, 2);
+	link_nl_free(c);
 	return r;
 }

@@ -72,4 +72,9 @@ int link_get(struct link_nl *nl, const char *ifname, struct link_info *out,
  * e.g. -EEXIST: a name is taken, and nothing was made). */
 int link_wl_setup(struct link_wl *w, struct link_nl *host, struct link_err *le);
 
+/* In the current namespace: to/32 on ifindex, then from/32 off it (an
+ * endpoint whose address was taken before it was recorded gets another).
+ * 0 or -errno (le filled). */
+int link_wl_readdress(int ifindex, uint32_t from, uint32_t to, struct link_err *le);
+
 #endif
