@@ -106,6 +106,33 @@ struct ipam_pool_sel {
 int ipam_assign_in(struct ds *ds, const char *node, const char *handle,
 		   uint32_t want, const struct ipam_pool_sel *sel, uint32_t *out,
 		   int *borrowed);
+/* One assignment or release prepared for the caller's own transaction
+ * (endpoint/: an endpoint's record and its address in one commit). Its ops
+ * go into the caller's ds_txn as they are; their keys and values are owned
+ * by the struct (ipam_txn_clear frees; zero-initialize it first). When
+ * that transaction fails at one of these ops, ipam_txn_retry says whether
+ * it is a conflict to prepare again for (the caller bounds the retries;
+ * prepare again keeps what the failure taught). */
+struct ipam_txn {
+	struct ds_op *ops;
+	size_t n;
+	uint32_t addr;		/* assign: the address (n == 0 and held: the
+				 * handle holds it already, nothing to write) */
+	bool held;
+	bool check_held;	/* internal: the handle's create failed */
+	char **strs;
+	size_t nstrs;
+};
+/* As ipam_assign_in, into t instead of a commit. The same errors. */
+int ipam_assign_prepare(struct ds *ds, const char *node, const char *handle,
+			uint32_t want, const struct ipam_pool_sel *sel,
+			struct ipam_txn *t);
+/* As ipam_release_handle, into t (n == 0: nothing held). */
+int ipam_release_prepare(struct ds *ds, const char *handle, struct ipam_txn *t);
+/* The caller's transaction failed with r at t's op i (0-based within t's). */
+bool ipam_txn_retry(struct ipam_txn *t, int r, size_t i);
+void ipam_txn_clear(struct ipam_txn *t);		/* NULL ops ok */
+
 /* Releases every address of handle; 0 also when it holds none. */
 int ipam_release_handle(struct ds *ds, const char *handle);
 /* Releases one address whatever its handle; -ENOENT if not allocated. */

@@ -20,6 +20,7 @@ struct assign_req {
 	const struct ipam_pool_sel *sel;	/* may be NULL */
 	uint32_t *out;
 	int *borrowed;
+	struct ipam_txn *defer;	/* prepare only: the ops go here */
 };
 
 /* A selector that is all() whatever the labels: no need to read the Node. */
@@ -207,6 +208,52 @@ out:
 	return rc;
 }
 
+/* ---- ipam_txn: ops for the caller's transaction ---- */
+
+static char *txn_str(struct ipam_txn *t, const char *v)
+{
+	char **p;
+
+	if (!v)
+		return NULL;
+	p = realloc(t->strs, (t->nstrs + 1) * sizeof(*p));
+	if (!p)
+		return NULL;
+	t->strs = p;
+	p[t->nstrs] = strdup(v);
+	return p[t->nstrs] ? p[t->nstrs++] : NULL;
+}
+
+/* Replaces t's ops by copies of ops[0..n) (keys and values owned by t). */
+static int txn_take(struct ipam_txn *t, const struct ds_op *ops, size_t n)
+{
+	struct ds_op *o = n ? calloc(n, sizeof(*o)) : NULL;
+
+	if (n && !o)
+		return -ENOMEM;
+	free(t->ops);
+	t->ops = o;
+	t->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		o[i] = ops[i];
+		o[i].key = txn_str(t, ops[i].key);
+		o[i].value = ops[i].value ? txn_str(t, ops[i].value) : NULL;
+		if (!o[i].key || (ops[i].value && !o[i].value))
+			return -ENOMEM;
+	}
+	t->n = n;
+	return 0;
+}
+
+void ipam_txn_clear(struct ipam_txn *t)
+{
+	for (size_t i = 0; i < t->nstrs; i++)
+		free(t->strs[i]);
+	free(t->strs);
+	free(t->ops);
+	memset(t, 0, sizeof(*t));
+}
+
 /* ops[0] is always the handle's create. */
 static int alloc_txn(struct ds *ds, struct snap *s, const struct assign_req *q,
 		     const struct ds_op *ops, size_t n, uint32_t addr,
@@ -215,6 +262,16 @@ static int alloc_txn(struct ds *ds, struct snap *s, const struct assign_req *q,
 	size_t failed = 0;
 	int rc;
 
+	if (q->defer) {
+		rc = txn_take(q->defer, ops, n);
+		if (rc == 0) {
+			q->defer->addr = addr;
+			*q->out = addr;
+			if (q->borrowed)
+				*q->borrowed = borrowed;
+		}
+		return rc;
+	}
 	rc = ds_txn(ds, ops, n, NULL, &failed);
 	if (rc == 0) {
 		*q->out = addr;
@@ -446,6 +503,72 @@ int ipam_assign_in(struct ds *ds, const char *node, const char *handle,
 	return IPAM_ECONFLICT;
 }
 
+int ipam_assign_prepare(struct ds *ds, const char *node, const char *handle,
+			uint32_t want, const struct ipam_pool_sel *sel,
+			struct ipam_txn *t)
+{
+	struct assign_req q;
+	bool check = t->check_held;
+	uint32_t out = 0;
+	unsigned tries;
+	int rc;
+
+	ipam_txn_clear(t);
+	if (!ds || !node || !res_name_valid(node) || !ipam_handle_valid(handle))
+		return -EINVAL;
+	memset(&q, 0, sizeof(q));
+	q.node = node;
+	q.handle = handle;
+	q.want = want;
+	q.sel = sel;
+	q.out = &out;
+	q.defer = t;
+	rc = res_key(RES_IPAMHANDLE, handle, q.hkey, sizeof(q.hkey));
+	if (rc < 0)
+		return rc;
+	for (tries = 0; tries < IPAM_TRIES; tries++) {
+		if (tries)
+			ipam_backoff(tries);
+		if (check) {
+			/* The handle's create failed last time: what does it
+			 * hold? (an engine's retry of the same container) */
+			struct snap none;
+
+			memset(&none, 0, sizeof(none));
+			rc = handle_held(ds, &none, &q);
+			if (rc == 0) {
+				t->held = true;
+				t->addr = out;
+				return 0;
+			}
+			if (rc == RETRY)
+				continue;
+			if (rc != -ENOENT)
+				return rc;
+			check = false;
+		}
+		rc = assign_once(ds, &q);
+		if (rc == 0 && !t->n) {
+			/* assign_once found the handle holding it */
+			t->held = true;
+			t->addr = out;
+		}
+		if (rc != RETRY)
+			return rc;
+	}
+	return IPAM_ECONFLICT;
+}
+
+bool ipam_txn_retry(struct ipam_txn *t, int r, size_t i)
+{
+	if (i >= t->n || !ipam_conflict(r))
+		return false;
+	/* An assignment's op 0 is the handle's create: taken means held. */
+	if (i == 0 && r == -EEXIST && t->ops[0].type == DS_OP_CREATE)
+		t->check_held = true;
+	return true;
+}
+
 /* ---- release ---- */
 
 /* A block fetched on its own (owned), for release. */
@@ -529,7 +652,7 @@ static int fblock_op(struct fblock *f, struct ds_op *op, char **text)
 }
 
 static int release_handle_once(struct ds *ds, const char *hkey,
-			       const char *handle)
+			       const char *handle, struct ipam_txn *defer)
 {
 	struct ds_kv hkv;
 	struct ipamhandle h;
@@ -600,7 +723,7 @@ static int release_handle_once(struct ds *ds, const char *hkey,
 			goto out;
 		nops++;
 	}
-	rc = ds_txn(ds, ops, nops, NULL, NULL);
+	rc = defer ? txn_take(defer, ops, nops) : ds_txn(ds, ops, nops, NULL, NULL);
 	if (ipam_conflict(rc))
 		rc = RETRY;
 out:
@@ -633,11 +756,26 @@ int ipam_release_handle(struct ds *ds, const char *handle)
 	for (t = 0; t < IPAM_TRIES; t++) {
 		if (t)
 			ipam_backoff(t);
-		rc = release_handle_once(ds, hkey, handle);
+		rc = release_handle_once(ds, hkey, handle, NULL);
 		if (rc != RETRY)
 			return rc;
 	}
 	return IPAM_ECONFLICT;
+}
+
+int ipam_release_prepare(struct ds *ds, const char *handle, struct ipam_txn *t)
+{
+	char hkey[RES_KEY_MAX];
+	int rc;
+
+	ipam_txn_clear(t);
+	if (!ds || !ipam_handle_valid(handle))
+		return -EINVAL;
+	rc = res_key(RES_IPAMHANDLE, handle, hkey, sizeof(hkey));
+	if (rc < 0)
+		return rc;
+	rc = release_handle_once(ds, hkey, handle, t);
+	return rc == RETRY ? IPAM_ECONFLICT : rc;
 }
 
 static int release_addr_once(struct ds *ds, uint32_t addr)
