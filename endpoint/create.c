@@ -157,6 +157,7 @@ struct ep_create {
 	struct ds_kv net_kv[WEP_MAX_NETWORKS];	/* the joined networks' */
 	char sel_pool[RES_NAME_MAX];
 	struct ipam_pool_sel sel;
+	struct ipam_txn ipam;			/* the address's ops */
 	/* progress, for undo */
 	bool assigned, ns_made, linked, recorded;
 	int64_t rev;
@@ -287,22 +288,22 @@ static int ep_ipam_fail(struct ep_create *s, int r)
 	}
 }
 
-static int ep_assign(struct ep_create *s)
+/* The address, prepared: its ops go into the record's transaction. want:
+ * that address (0: any). */
+static int ep_assign(struct ep_create *s, uint32_t want)
 {
 	struct wep *w = s->w;
-	uint32_t addr = 0;
 	int r;
 
-	r = ipam_handle_id(w->container_id, w->wl_ifname, s->handle, sizeof(s->handle));
-	if (r < 0)
-		return ep_fail(s->e, EP_INTERNAL, r, "IPAM handle: %s", strerror(-r));
-	r = ipam_assign_in(s->ds, w->node, s->handle, s->q->want,
-			   s->q->any_pool && !s->sel.pool ? NULL : &s->sel, &addr, NULL);
+	r = ipam_assign_prepare(s->ds, w->node, s->handle, want,
+				s->q->any_pool && !s->sel.pool ? NULL : &s->sel, &s->ipam);
 	if (r < 0)
 		return ep_ipam_fail(s, r);
-	s->assigned = true;
+	/* Held already (an engine's retry of one container): the address of
+	 * a create before this one, released by undo as before. */
+	s->assigned = s->ipam.held;
 	w->n_nets = 1;
-	w->nets[0].addr = addr;
+	w->nets[0].addr = s->ipam.addr;
 	w->nets[0].len = 32;
 	return 0;
 }
@@ -351,6 +352,7 @@ static int ep_netns(struct ep_create *s)
 	const char *where = "";
 	int nsfd = -1, cfd = -1, r;
 
+	memset(&s->e->le, 0, sizeof(s->e->le));
 	if (w->mode == WEP_ROUTED) {
 		r = link_nl_open(&s->host_nl, &s->e->le);
 		if (r < 0) {
@@ -413,12 +415,63 @@ static int ep_netns(struct ep_create *s)
 	return ep_link_fail(s, r);
 }
 
-/* The transaction failed at op failed: 1 to try again, or the error. */
+struct ep_readdr {
+	int ifindex;
+	uint32_t from, to;
+	struct link_err *le;
+};
+
+static int ep_in_ns_readdress(void *arg)
+{
+	struct ep_readdr *a = arg;
+
+	return link_wl_readdress(a->ifindex, a->from, a->to, a->le);
+}
+
+/* Another allocator changed the address's block before our commit: the
+ * same address again when it is still free (the workload's end has it),
+ * else another one, moved onto the workload's end. 1 (try the transaction
+ * again) or the error. */
+static int ep_reassign(struct ep_create *s)
+{
+	struct wep *w = s->w;
+	const struct ipam_pool_sel *sel = s->q->any_pool && !s->sel.pool ? NULL : &s->sel;
+	struct ep_readdr a = { .ifindex = s->wl.ifindex, .from = w->nets[0].addr,
+			       .le = &s->e->le };
+	int fd, r;
+
+	r = ipam_assign_prepare(s->ds, w->node, s->handle, a.from, sel, &s->ipam);
+	if (r == 0 && s->ipam.addr == a.from)
+		return 1;
+	if (r != IPAM_EINUSE || s->q->want)
+		return r < 0 ? ep_ipam_fail(s, r) : ep_fail(s->e, EP_IPAM, -EEXIST,
+			       "assigning an address to %s: its handle holds another", w->name);
+	r = ipam_assign_prepare(s->ds, w->node, s->handle, 0, sel, &s->ipam);
+	if (r < 0)
+		return ep_ipam_fail(s, r);
+	a.to = s->ipam.addr;
+	fd = netns_open(w->netns);
+	if (fd < 0)
+		return ep_fail(s->e, EP_NETNS, fd, "network namespace %s: %s", w->netns,
+			       strerror(-fd));
+	r = netns_run(fd, ep_in_ns_readdress, &a);
+	close(fd);
+	if (r < 0)
+		return ep_link_fail(s, r);
+	w->nets[0].addr = a.to;
+	return 1;
+}
+
+/* The transaction failed at op failed: 1 to try again, or the
+ * error. */
 static int ep_record_failed(struct ep_create *s, int r, size_t failed,
-			    size_t first_port, size_t first_net)
+			    size_t first_port, size_t first_net, size_t first_ipam)
 {
 	struct wep *w = s->w;
 
+	if (failed >= first_ipam && failed < first_ipam + s->ipam.n &&
+	    ipam_txn_retry(&s->ipam, r, failed - first_ipam))
+		return ep_reassign(s);
 	if (failed == 0 && r == -EEXIST)
 		return ep_fail(s->e, EP_EXISTS, r, "workload %s already exists on node %s",
 			       w->name, w->node);
@@ -453,12 +506,12 @@ static int ep_record_failed(struct ep_create *s, int r, size_t failed,
 static int ep_record(struct ep_create *s)
 {
 	struct wep *w = s->w;
-	struct ds_op ops[2 + WEP_MAX_PORTS + WEP_MAX_NETWORKS];
+	struct ds_op ops[2 + WEP_MAX_PORTS + WEP_MAX_NETWORKS + 8];
 	char *text = NULL;
 	int r = 0;
 
 	for (int t = 0; t < EP_RECORD_TRIES; t++) {
-		size_t n = 0, first_port, first_net, failed = SIZE_MAX;
+		size_t n = 0, first_port, first_net, first_ipam, failed = SIZE_MAX;
 
 		free(text);
 		text = res_to_text(s->q->res);
@@ -477,13 +530,17 @@ static int ep_record(struct ep_create *s)
 		for (size_t i = 0; i < w->n_networks; i++)
 			ops[n++] = (struct ds_op){ DS_OP_UPDATE, s->net_kv[i].key,
 						   s->net_kv[i].value, s->net_kv[i].mod_rev };
+		/* The address: one commit with the record, one fsync. */
+		first_ipam = n;
+		for (size_t i = 0; i < s->ipam.n && i < 8; i++)
+			ops[n++] = s->ipam.ops[i];
 		r = ds_txn(s->ds, ops, n, &s->rev, &failed);
 		if (r == 0) {
 			s->recorded = true;
 			s->q->res->revision = s->rev;
 			goto out;
 		}
-		r = ep_record_failed(s, r, failed, first_port, first_net);
+		r = ep_record_failed(s, r, failed, first_port, first_net, first_ipam);
 		if (r != 1)
 			goto out;
 	}
@@ -503,19 +560,29 @@ static void ep_undo(struct ep_create *s)
 	int r;
 
 	if (s->recorded) {
-		struct ds_op ops[1 + WEP_MAX_PORTS];
+		struct ds_op ops[1 + WEP_MAX_PORTS + 8];
+		struct ipam_txn rel = { 0 };
 		size_t n = 0;
 
 		/* The reservations were written by the record's transaction:
-		 * at its revision. */
+		 * at its revision; the address goes in the same transaction. */
 		ops[n++] = (struct ds_op){ DS_OP_DELETE, s->key, NULL, s->rev };
 		for (size_t i = 0; i < s->ports.n; i++)
 			ops[n++] = (struct ds_op){ DS_OP_DELETE, s->ports.op[i].key, NULL,
 						   s->rev };
-		r = ds_txn(s->ds, ops, n, NULL, NULL);
+		r = w->mode == WEP_ROUTED ? ipam_release_prepare(s->ds, s->handle, &rel) : 0;
+		for (size_t i = 0; r == 0 && i < rel.n && i < 8; i++)
+			ops[n++] = rel.ops[i];
+		if (r == 0)
+			r = ds_txn(s->ds, ops, n, NULL, NULL);
+		ipam_txn_clear(&rel);
 		if (r < 0 && r != -ENOENT)
 			ep_warn(s->e, "undo: deleting the record %s: %s (%s)", s->key,
-				ds_strerror(r), ds_last_error(s->ds));
+				endpoint_strerror(r), ds_last_error(s->ds));
+		if (r < 0)
+			s->assigned = w->mode == WEP_ROUTED;	/* released below */
+		else
+			s->assigned = false;
 	}
 	if (s->q->netns_name && (s->recorded || s->ns_made)) {
 		/* felix may have written the workload's hosts file meanwhile. */
@@ -605,7 +672,12 @@ int endpoint_create(struct ds *ds, struct endpoint_req *q, struct endpoint_err *
 		goto out;
 	}
 	if (w->mode == WEP_ROUTED) {
-		if ((r = ep_assign(&s)) < 0)
+		r = ipam_handle_id(w->container_id, w->wl_ifname, s.handle, sizeof(s.handle));
+		if (r < 0) {
+			ep_fail(e, EP_INTERNAL, r, "IPAM handle: %s", strerror(-r));
+			goto out;
+		}
+		if ((r = ep_assign(&s, q->want)) < 0)
 			goto undo;
 		if (ep_stopped(&s)) {
 			r = -EINTR;
@@ -620,7 +692,8 @@ int endpoint_create(struct ds *ds, struct endpoint_req *q, struct endpoint_err *
 			goto undo;
 		}
 	}
-	if ((r = ep_record(&s)) < 0)
+	r = ep_record(&s);
+	if (r < 0)
 		goto undo;
 	if (ep_stopped(&s)) {
 		r = -EINTR;
@@ -638,6 +711,7 @@ undo:
 	ep_undo(&s);
 out:
 	link_nl_free(s.host_nl);
+	ipam_txn_clear(&s.ipam);
 	ep_ports_clear(&s.ports);
 	ds_kv_clear(&s.other);
 	for (size_t i = 0; i < WEP_MAX_NETWORKS; i++)

@@ -27,6 +27,8 @@
 #include "endpoint/ep_priv.h"
 #include "ipam/ipam.h"
 
+#define EP_REMOVE_TRIES 16	/* another allocator changed the block meanwhile */
+
 struct ep_peer {
 	const char *ifname;	/* the workload end's name */
 	int host_ifindex;	/* the host end's index, as the host sees it */
@@ -110,12 +112,14 @@ int endpoint_remove(struct ds *ds, const struct resource *res,
 	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX], t[512];
 	struct link_nl *nl = NULL;
 	struct ep_ports held = { 0 };
-	struct ds_op ops[1 + WEP_MAX_PORTS];
+	struct ipam_txn rel = { 0 };
+	struct ds_op ops[1 + WEP_MAX_PORTS + 8];
+	char handle[IPAMHANDLE_ID_MAX] = "";
+	size_t failed = SIZE_MAX;
 	struct link_err le;
 	int64_t rev = 0;
-	int host_if = 0, r, gone;
+	int host_if = 0, r, gone = 0;
 	bool routed = w->mode == WEP_ROUTED;
-	size_t n = 0;
 
 	memset(e, 0, sizeof(*e));
 	snprintf(id, sizeof(id), "%s/%s", w->node, w->name);
@@ -139,29 +143,57 @@ int endpoint_remove(struct ds *ds, const struct resource *res,
 			goto out;
 		}
 	}
-	/* The record and the reservations it holds: one transaction. */
+	/* The record, the reservations it holds and its address: one
+	 * transaction (a kill never leaves a record whose address IPAM would
+	 * hand out again, nor an address no record holds). */
 	r = ep_ports_held(ds, w, &held);
 	if (r < 0) {
 		r = ep_fail(e, EP_STORE, r, "removing workload %s: reading its host port "
 			    "reservations: %s (%s)", w->name, ds_strerror(r), ds_last_error(ds));
 		goto out;
 	}
-	ops[n++] = (struct ds_op){ DS_OP_DELETE, key, NULL, res->revision };
-	for (size_t i = 0; i < held.n; i++)
-		ops[n++] = held.op[i];
-	gone = ds_txn(ds, ops, n, &rev, NULL);
-	if (gone == -ECANCELED) {
+	if (routed && w->container_id[0] &&
+	    ipam_handle_id(w->container_id, w->wl_ifname, handle, sizeof(handle)) < 0) {
+		r = ep_fail(e, EP_INTERNAL, -ENAMETOOLONG, "removing workload %s: IPAM handle "
+			    "too long", w->name);
+		goto out;
+	}
+	for (int try = 0; try < EP_REMOVE_TRIES; try++) {
+		size_t n = 0, first_ipam;
+
+		ops[n++] = (struct ds_op){ DS_OP_DELETE, key, NULL, res->revision };
+		for (size_t i = 0; i < held.n; i++)
+			ops[n++] = held.op[i];
+		first_ipam = n;
+		if (handle[0]) {
+			r = ipam_release_prepare(ds, handle, &rel);
+			if (r < 0) {
+				r = ep_fail(e, EP_IPAM, r, "removing workload %s: releasing its "
+					    "address (handle %s): %s", w->name, handle,
+					    endpoint_strerror(r));
+				goto out;
+			}
+			for (size_t i = 0; i < rel.n && n < sizeof(ops) / sizeof(ops[0]); i++)
+				ops[n++] = rel.ops[i];
+		}
+		gone = ds_txn(ds, ops, n, &rev, &failed);
+		if (gone == 0 || failed < first_ipam ||
+		    !ipam_txn_retry(&rel, gone, failed - first_ipam))
+			break;
+	}
+	if (gone == -ECANCELED && failed <= held.n) {
 		r = ep_fail(e, EP_STORE, gone, "removing workload %s: its record changed "
 			    "meanwhile (did a workload join it?); run rm again", w->name);
 		goto out;
 	}
-	if (gone < 0 && gone != -ENOENT) {
+	if (gone < 0 && !(gone == -ENOENT && failed == 0)) {
 		r = ep_fail(e, EP_STORE, gone, "removing workload %s: deleting its record: "
-			    "%s (%s)", w->name, ds_strerror(gone), ds_last_error(ds));
+			    "%s (%s)", w->name, endpoint_strerror(gone), ds_last_error(ds));
 		goto out;
 	}
-	/* The address, once no record holds it. */
-	if (routed && w->container_id[0]) {
+	/* No record any more (a remove before us was cut short): the address
+	 * may still be held. */
+	if (gone == -ENOENT && handle[0]) {
 		r = ep_release_handle(ds, w->name, w->container_id, w->wl_ifname, e);
 		if (r < 0)
 			goto out;
@@ -204,6 +236,7 @@ int endpoint_remove(struct ds *ds, const struct resource *res,
 	if (r == 0 && gone == -ENOENT)
 		r = -ENOENT;
 out:
+	ipam_txn_clear(&rel);
 	ep_ports_clear(&held);
 	link_nl_free(nl);
 	return r;

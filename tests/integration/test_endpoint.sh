@@ -15,7 +15,11 @@
 #      name): both get their own name and host end, the first keeps its
 #      own;
 #   5. felix killed and restarted while run / CNI ADD waits for it: they
-#      ask again and succeed, instead of undoing a good workload.
+#      ask again and succeed, instead of undoing a good workload;
+#   6. rm / CNI DEL delete the record and release its address in ONE
+#      datastore transaction (a kill between two could leave a record
+#      holding an address IPAM hands out again), and run / CNI ADD assign
+#      the address in the record's own transaction: one revision each.
 # Cases 1-3 run without felix (--no-wait), so that no agent touches the
 # interfaces made by hand.
 #
@@ -174,8 +178,45 @@ felix_wait_ready || fail "felix answers status again" "no answer"
 restart_felix_during cni-abcdef01234c bash -c "CNI_COMMAND=ADD CNI_CONTAINERID=abcdef01234c$ID CNI_NETNS=/run/netns/pt-$ID-c3 CNI_IFNAME=eth0 '$PETREL' <<<'$NETCONF' >'$TMP/c3.out'"
 check "CNI ADD c3 across a felix restart: exit 0 ($(pt_oneline <"$TMP/c3.out"))" test "$REAP_RC" = 0
 check "c3: eth0 has its address" sh -c "ip -n pt-$ID-c3 -4 -o addr show dev eth0 | grep -q inet"
+
+# --- 6. one transaction per endpoint ---
+# changes_since REV: "TYPE REV KEY" of every change after REV (the watch
+# prints what there is, then gives up waiting for more after a second).
+changes_since() {
+	"$DSCTL" "sqlite:$DB" watch /petrel/ "$1" 100000 1 2>/dev/null | awk '{ print $1, $2, $3 }'
+}
+# one_rev WHAT REV KEYRE...: every change since REV is at one revision, and
+# each KEYRE matches one of them.
+one_rev() {
+	local what=$1 rev=$2 re
+	shift 2
+	changes_since "$rev" >"$TMP/changes"
+	check "$what: one revision ($(cut -d' ' -f2 "$TMP/changes" | sort -u | tr '\n' ' '))" \
+		test "$(cut -d' ' -f2 "$TMP/changes" | sort -u | wc -l)" = 1
+	for re in "$@"; do
+		check "$what: $re in it" grep -Eq "$re" "$TMP/changes"
+	done
+}
+R1_CID=$("$DSCTL" "sqlite:$DB" get /petrel/workloadendpoints/node1/r1 | jq -r .spec.containerID)
+REV=$("$DSCTL" "sqlite:$DB" rev)
 expect_ok "rm r1" ctl rm r1
+one_rev "rm r1" "$REV" "^delete [0-9]+ /petrel/workloadendpoints/node1/r1\$" \
+	"^delete [0-9]+ /petrel/ipamhandles/$R1_CID.eth0\$" "^(put|delete) [0-9]+ /petrel/ipamblocks/"
+REV=$("$DSCTL" "sqlite:$DB" rev)
 expect_ok "DEL c3" cni DEL "abcdef01234c$ID" "/run/netns/pt-$ID-c3"
+one_rev "DEL c3" "$REV" "^delete [0-9]+ /petrel/workloadendpoints/node1/cni-abcdef01234c\$" \
+	"^delete [0-9]+ /petrel/ipamhandles/abcdef01234c$ID.eth0\$"
+REV=$("$DSCTL" "sqlite:$DB" rev)
+expect_ok "run r2" ctl run --name r2
+R2_CID=$("$DSCTL" "sqlite:$DB" get /petrel/workloadendpoints/node1/r2 | jq -r .spec.containerID)
+one_rev "run r2" "$REV" "^put [0-9]+ /petrel/workloadendpoints/node1/r2\$" \
+	"^put [0-9]+ /petrel/ipamhandles/$R2_CID.eth0\$" "^put [0-9]+ /petrel/ipamblocks/"
+REV=$("$DSCTL" "sqlite:$DB" rev)
+expect_ok "CNI ADD c3 again" cni ADD "abcdef01234c$ID" "/run/netns/pt-$ID-c3"
+one_rev "CNI ADD c3" "$REV" "^put [0-9]+ /petrel/workloadendpoints/node1/cni-abcdef01234c\$" \
+	"^put [0-9]+ /petrel/ipamhandles/abcdef01234c$ID.eth0\$"
+expect_ok "DEL c3" cni DEL "abcdef01234c$ID" "/run/netns/pt-$ID-c3"
+expect_ok "rm r2" ctl rm r2
 expect_ok "rm web" ctl rm web
 
 pt_end

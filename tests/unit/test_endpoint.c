@@ -5,7 +5,10 @@
  * store of the case's own: one key per (protocol, host port), a held one
  * refused naming its owner and nothing written, a stale one (owner gone)
  * reclaimed inside the creating transaction, picked ports, removal taking
- * only what the workload holds. Host end names per container. felix's
+ * only what the workload holds. IPAM's prepared assignment and release
+ * committed in the caller's own transaction (one revision with a record),
+ * a conflict between prepare and commit, an idempotent retry. Host end
+ * names per container. felix's
  * wait against a fake status socket whose server goes away mid-request
  * and comes back (asked again until the deadline), or never comes back.
  */
@@ -32,6 +35,7 @@
 #include "common/ip4.h"
 #include "datastore/datastore.h"
 #include "endpoint/endpoint.h"
+#include "ipam/ipam.h"
 
 struct fx {
 	char dir[64];
@@ -285,6 +289,86 @@ static void test_hostport_pick(void **state)
 	res_clear(&b);
 }
 
+/* ipam_assign_prepare / ipam_release_prepare: the ops go into our own
+ * transaction beside a record, at one revision; a block that changed
+ * between prepare and commit fails the commit at an IPAM op that
+ * ipam_txn_retry calls a conflict; a handle that holds its address
+ * already prepares nothing. */
+static void test_ipam_txn(void **state)
+{
+	struct fx *f = *state;
+	struct ippool pool = { .name = "p1", .block_size = 30 };
+	struct errs es = ERRS_INIT;
+	struct ipam_txn a = { 0 }, b = { 0 }, rel = { 0 };
+	struct ds_op ops[8];
+	size_t n, failed = SIZE_MAX;
+	int64_t rev;
+	uint32_t got = 0;
+
+	assert_int_equal(ip4_net_parse("10.70.0.0/24", &pool.cidr, false, false), 0);
+	assert_int_equal(ipam_pool_create(f->ds, &pool, &es), 0);
+	assert_int_equal(ipam_assign_prepare(f->ds, "node1", "h1.eth0", 0, NULL, &a), 0);
+	assert_int_equal(a.addr, 0x0a460000);
+	assert_true(a.n >= 2);
+	assert_false(a.held);
+	/* nothing written yet: a second prepare is offered the same address */
+	assert_false(has_key(f->ds, "/petrel/ipamhandles/h1.eth0"));
+	assert_int_equal(ipam_assign_prepare(f->ds, "node1", "h2.eth0", 0, NULL, &b), 0);
+	assert_int_equal(b.addr, a.addr);
+	/* a commits with its record: one revision */
+	n = 0;
+	ops[n++] = (struct ds_op){ DS_OP_CREATE, "/petrel/workloadendpoints/node1/x1", "{}", 0 };
+	for (size_t i = 0; i < a.n; i++)
+		ops[n++] = a.ops[i];
+	assert_int_equal(ds_txn(f->ds, ops, n, &rev, NULL), 0);
+	assert_int_equal(rev_of(f->ds, "/petrel/ipamhandles/h1.eth0"), rev);
+	assert_int_equal(rev_of(f->ds, "/petrel/workloadendpoints/node1/x1"), rev);
+	/* b's view is stale: its commit fails at an IPAM op, a conflict */
+	n = 0;
+	ops[n++] = (struct ds_op){ DS_OP_CREATE, "/petrel/workloadendpoints/node1/x2", "{}", 0 };
+	for (size_t i = 0; i < b.n; i++)
+		ops[n++] = b.ops[i];
+	assert_int_not_equal(ds_txn(f->ds, ops, n, NULL, &failed), 0);
+	assert_true(failed >= 1 && failed < n);
+	assert_true(ipam_txn_retry(&b, -ECANCELED, failed - 1) ||
+		    ipam_txn_retry(&b, -EEXIST, failed - 1));
+	assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/x2"));
+	/* prepared again: the next address */
+	assert_int_equal(ipam_assign_prepare(f->ds, "node1", "h2.eth0", 0, NULL, &b), 0);
+	assert_int_equal(b.addr, a.addr + 1);
+	/* h1 holds its address (an engine's retry): the handle's create fails
+	 * the commit at op 0, a conflict; prepared again, the address it
+	 * holds, with nothing to write (no extra read when nothing failed) */
+	assert_int_equal(ipam_assign_prepare(f->ds, "node1", "h1.eth0", 0, NULL, &a), 0);
+	assert_true(a.n >= 1);
+	assert_int_equal(ds_txn(f->ds, a.ops, a.n, NULL, &failed), -EEXIST);
+	assert_int_equal(failed, 0);
+	assert_true(ipam_txn_retry(&a, -EEXIST, 0));
+	assert_int_equal(ipam_assign_prepare(f->ds, "node1", "h1.eth0", 0, NULL, &a), 0);
+	assert_true(a.held);
+	assert_int_equal(a.n, 0);
+	assert_int_equal(a.addr, 0x0a460000);
+	/* released with the record, one revision; the empty block goes too */
+	assert_int_equal(ipam_release_prepare(f->ds, "h1.eth0", &rel), 0);
+	assert_true(rel.n >= 2);
+	n = 0;
+	ops[n++] = (struct ds_op){ DS_OP_DELETE, "/petrel/workloadendpoints/node1/x1", NULL, rev };
+	for (size_t i = 0; i < rel.n; i++)
+		ops[n++] = rel.ops[i];
+	assert_int_equal(ds_txn(f->ds, ops, n, NULL, NULL), 0);
+	assert_false(has_key(f->ds, "/petrel/ipamhandles/h1.eth0"));
+	assert_false(has_key(f->ds, "/petrel/ipamblocks/10.70.0.0-30"));
+	/* nothing held: nothing to release */
+	assert_int_equal(ipam_release_prepare(f->ds, "h1.eth0", &rel), 0);
+	assert_int_equal(rel.n, 0);
+	assert_int_equal(ipam_assign(f->ds, "node1", "h3.eth0", 0, &got, NULL), 0);
+	assert_int_equal(got, 0x0a460000);
+	ipam_txn_clear(&a);
+	ipam_txn_clear(&b);
+	ipam_txn_clear(&rel);
+	errs_clear(&es);
+}
+
 /* Two containers of one name never share a host end. */
 static void test_host_ifname(void **state)
 {
@@ -413,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hostport, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_changed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostport_pick, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_ipam_txn, fx_setup, fx_teardown),
 		cmocka_unit_test(test_host_ifname),
 		cmocka_unit_test_setup_teardown(test_wait_felix_restart, fx_setup, fx_teardown),
 	};
