@@ -53,6 +53,11 @@
 #define BGP_PROBE_MS 5000
 #define BGP_PROBE_TIMEOUT_MS 1000
 #define BGP_DEBOUNCE_MS 1000
+/* While `run`/CNI ADD wait for felix's answer, BIRD's helper (a fork of
+ * felix) waits while a status client is connected, at most this long: the
+ * fork would sit in the waiter's path (between its connect and its request,
+ * or between the kernel's writes and their ACKs). */
+#define BGP_WAITER_DEFER_MS 50
 #define BGP_JOB_MAX_MS 60000	/* a helper that takes longer is killed */
 
 enum { BK_NODE, BK_PEER, BK_CONFIG, BK_POOL, BK_N };
@@ -93,6 +98,15 @@ struct fbgp {
 	bool job_was_pending;
 	uint64_t job_deadline;
 	bool job_killed;
+
+	/* What the file holds since the last job that wrote or confirmed it
+	 * (its bytes and identity), so that an input that renders the same
+	 * bytes costs no helper process (a new endpoint marks BGP dirty: it
+	 * may be a borrowed address). job_text: the bytes the running job
+	 * renders. */
+	char *last_text;
+	struct stat last_st;
+	char *job_text;
 };
 
 /* What a helper process finds (sent whole: smaller than PIPE_BUF). */
@@ -441,6 +455,8 @@ static void bgp_close(struct felix *f)
 	free(b->peers);
 	free(b->pools);
 	free(b->last_error);
+	free(b->last_text);
+	free(b->job_text);
 	free(b);
 	f->bgp = NULL;
 }
@@ -745,6 +761,17 @@ static void apply_done(struct felix *f, const struct bjob_result *res)
 	int rc = res->rc;
 
 	b->pending = res->pending;
+	free(b->last_text);
+	b->last_text = NULL;
+	/* The file holds job_text: BIRD took it or found it unchanged, or it
+	 * was written, or it was in place (unchanged) and BIRD not reached. */
+	if (rc >= 0 || res->written || unreachable(rc)) {
+		b->last_text = b->job_text;
+		b->job_text = NULL;
+		file_id(f->cfg->bird_config, &b->last_st);
+	}
+	free(b->job_text);
+	b->job_text = NULL;
 	if (rc == 1) {
 		set_running(f, true, 0);
 		clear_error(b);
@@ -831,6 +858,47 @@ void bgp_job_event(struct felix *f)
 
 /* ---------- the sync ---------- */
 
+static bool same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* Renders in: true when the file holds these bytes (unchanged since the
+ * last job) and BIRD either has them or is not due to be asked again yet
+ * (pending, its retry at retry_at still ahead), so no helper is needed.
+ * Else keeps the rendering in job_text for the job to come. */
+static bool same_as_file(struct felix *f, const struct bgpconf_input *in,
+			 uint64_t retry_at)
+{
+	struct fbgp *b = f->bgp;
+	struct errs e = ERRS_INIT;
+	struct stat st;
+	char *text = NULL;
+	bool same;
+
+	free(b->job_text);
+	b->job_text = NULL;
+	if (bgpconf_render(in, &text, &e) < 0) {
+		errs_clear(&e);	/* the helper renders again, and says why */
+		return false;
+	}
+	errs_clear(&e);
+	file_id(f->cfg->bird_config, &st);
+	same = b->last_text && st.st_ino && same_stat(&st, &b->last_st) &&
+	       !strcmp(text, b->last_text) &&
+	       (!b->pending || (retry_at && felix_now_ns() < retry_at));
+	if (same) {
+		free(text);
+		log_debug("bird config unchanged");	/* rendered here, no helper */
+	} else {
+		b->job_text = text;
+	}
+	return same;
+}
+
 static void apply(struct felix *f)
 {
 	struct fbgp *b = f->bgp;
@@ -839,6 +907,7 @@ static void apply(struct felix *f)
 	struct ip4_net *blocks = NULL, *pools = NULL;
 	uint32_t *borrowed = NULL;
 	size_t n_blocks = 0, n_borrowed = 0, n_pools = 0;
+	uint64_t retry_at = b->retry_at;
 	int rc;
 
 	b->dirty = false;
@@ -891,6 +960,10 @@ static void apply(struct felix *f)
 	in.route_protocol = f->cfg->route_protocol;
 	in.bird_socket = f->cfg->bird_socket;
 
+	if (same_as_file(f, &in, retry_at)) {
+		b->retry_at = b->pending ? retry_at : 0;
+		goto out;
+	}
 	/* the helper gets a copy of all of it (fork) */
 	b->job_was_pending = b->pending;
 	rc = job_start(f, BJ_APPLY, &in);
@@ -927,6 +1000,9 @@ static void bgp_sync(struct felix *f)
 	/* A burst from the store: wait for its end, but not forever. */
 	if (b->dirty && f->watch_more && now - b->dirty_since < ms_ns(BGP_DEBOUNCE_MS))
 		return;
+	if (b->dirty && statsrv_busy(f) &&
+	    now - b->dirty_since < ms_ns(BGP_WAITER_DEFER_MS))
+		return;
 	if (b->enabled && !b->dirty && now >= b->probe_at) {
 		probe(f);
 		if (b->job)
@@ -946,7 +1022,7 @@ static int bgp_timeout_ms(struct felix *f)
 	if (b->job)	/* its pipe wakes the loop */
 		return b->job_killed ? -1 : felix_ms_until(b->job_deadline);
 	if (b->dirty)
-		return f->watch_more ? 10 : 0;
+		return f->watch_more || statsrv_busy(f) ? 10 : 0;
 	if (b->pending && b->retry_at)
 		at = b->retry_at;
 	if (b->enabled && (!at || b->probe_at < at))

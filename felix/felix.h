@@ -388,6 +388,9 @@ void rec_check_ip_forward(struct felix *f);
 void statsrv_accept(struct felix *f);
 void statsrv_client_event(struct felix *f, struct sclient *c, uint32_t ev);
 /* Whether a waiter needs a store revision beyond applied_rev. */
+/* A status client is connected (most often `run` or CNI ADD, about to ask
+ * or waiting for its answer). */
+bool statsrv_busy(struct felix *f);
 bool statsrv_wants_rev(struct felix *f);
 
 /* --- bgp.c (bgp_part) --- */

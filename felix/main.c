@@ -244,8 +244,8 @@ static int loop(struct felix *f, int sfd, int tfd)
 		    feed_watch_read(f, statsrv_wants_rev(f)) < 0)
 			f->need_relist = true;
 		/* The parts in order (parts.c): the reconcile pass, the
-		 * nftables batch, BIRD (after the kernel: a slow BIRD never
-		 * delays routes), the waiters' answers. */
+		 * nftables batch, the waiters' answers, BIRD (last: a slow
+		 * BIRD never delays a route or a wait reply). */
 		for (size_t i = 0; i < felix_n_parts; i++)
 			if (felix_parts[i]->sync)
 				felix_parts[i]->sync(f);

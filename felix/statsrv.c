@@ -545,6 +545,11 @@ static int statsrv_timeout_ms(struct felix *f)
 	return next > 60000 ? 60000 : (int)next;
 }
 
+bool statsrv_busy(struct felix *f)
+{
+	return !dlist_empty(&f->clients);
+}
+
 bool statsrv_wants_rev(struct felix *f)
 {
 	for (struct dlist *p = f->clients.next; p != &f->clients; p = p->next) {
