@@ -2,7 +2,7 @@
 #
 #   make            build the binaries into build/
 #   make deps       install missing Debian packages (idempotent)
-#   make check      unit + integration tests (root for integration); SAN=1 for ASan+UBSan
+#   make check      deps, then unit + integration tests (root for integration); SAN=1 for ASan+UBSan
 #   make demo       one node, workloads in every mode, in pt-demo-* namespaces
 #   make bench      benchmarks (printed, never pass/fail)
 #   make fuzz       libFuzzer targets (clang)
@@ -121,7 +121,11 @@ $(B)/tools/%: $(B)/tests/tools/%.o $(LIB)
 deps:
 	@tests/deps.sh
 
-check: all
+# check and demo install what is missing first (README's promise: each
+# works on its own on a fresh machine); the build runs after, in a new make,
+# so that pkg-config sees the libraries just installed.
+check: deps
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/run.sh
 
 unit: $(UNIT_BINS)
