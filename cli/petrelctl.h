@@ -88,6 +88,10 @@ void ctl_print_errs(struct errs *e);
 int cmd_apply(struct ctl *c, int argc, char **argv);
 int cmd_get(struct ctl *c, int argc, char **argv);
 int cmd_delete(struct ctl *c, int argc, char **argv);
+/* NAME as the datastore key of kind k (a WEP's NAME on this node unless
+ * NODE/NAME; an IPAM block by CIDR or name). 0, -EINVAL or -ENAMETOOLONG. */
+int ctl_get_key(struct ctl *c, enum res_kind k, const char *name, char *key,
+		size_t len);
 int cmd_pool(struct ctl *c, int argc, char **argv);
 int cmd_run(struct ctl *c, int argc, char **argv);
 int cmd_rm(struct ctl *c, int argc, char **argv);
