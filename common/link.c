@@ -423,27 +423,9 @@ int link_set_up(struct link_nl *c, const char *ifname, struct link_err *le)
 	return link_batch(c, msgs, whatp, 1);
 }
 
-int link_del(struct link_nl *c, const char *ifname, struct link_err *le)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct nl_msg *msgs[1];
-	char what[64];
-	const char *whatp[1] = { what };
-
-	c->le = le;
-	c->wl = NULL;
-	c->info = NULL;
-	snprintf(what, sizeof(what), "delete link %s", ifname);
-	msgs[0] = nlmsg_alloc_simple(RTM_DELLINK, 0);
-	if (msgs[0] && (nlmsg_append(msgs[0], &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-			nla_put_string(msgs[0], IFLA_IFNAME, ifname) < 0)) {
-		nlmsg_free(msgs[0]);
-		msgs[0] = NULL;
-	}
-	return link_batch(c, msgs, whatp, 1);
-}
-
-int link_del_index(struct link_nl *c, int ifindex, struct link_err *le)
+/* RTM_DELLINK of the link with index ifindex (> 0), else of ifname. */
+static int link_del_one(struct link_nl *c, int ifindex, const char *ifname,
+			struct link_err *le)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
 	struct nl_msg *msgs[1];
@@ -453,13 +435,28 @@ int link_del_index(struct link_nl *c, int ifindex, struct link_err *le)
 	c->le = le;
 	c->wl = NULL;
 	c->info = NULL;
-	snprintf(what, sizeof(what), "delete link #%d", ifindex);
+	if (ifindex > 0)
+		snprintf(what, sizeof(what), "delete link #%d", ifindex);
+	else
+		snprintf(what, sizeof(what), "delete link %s", ifname);
 	msgs[0] = nlmsg_alloc_simple(RTM_DELLINK, 0);
-	if (msgs[0] && nlmsg_append(msgs[0], &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0) {
+	if (msgs[0] && (nlmsg_append(msgs[0], &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+			(ifindex <= 0 &&
+			 nla_put_string(msgs[0], IFLA_IFNAME, ifname) < 0))) {
 		nlmsg_free(msgs[0]);
 		msgs[0] = NULL;
 	}
 	return link_batch(c, msgs, whatp, 1);
+}
+
+int link_del(struct link_nl *c, const char *ifname, struct link_err *le)
+{
+	return link_del_one(c, 0, ifname, le);
+}
+
+int link_del_index(struct link_nl *c, int ifindex, struct link_err *le)
+{
+	return ifindex > 0 ? link_del_one(c, ifindex, NULL, le) : -EINVAL;
 }
 
 int link_get(struct link_nl *c, const char *ifname, struct link_info *out,
