@@ -12,6 +12,9 @@ pkgs=(
 	# test_podman.sh: podman with its CNI backend, runc (crun refuses the
 	# hybrid cgroup layout of these machines), a busybox image made locally.
 	podman runc busybox-static
+	# etcd: the many-node datastore; tests and the demo start their own
+	# members inside their namespaces (the package's service is never started).
+	etcd-server etcd-client
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -28,6 +31,17 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Daemons among these packages (etcd, frr, bird) are started by petrel's
+# tests inside their own namespaces, never as the machine's services: a
+# policy-rc.d that refuses every start holds for the install (only when the
+# machine has none of its own), and is removed after it.
+guard=
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	guard=/usr/sbin/policy-rc.d
+	printf '#!/bin/sh\n# petrel deps.sh: no service starts during this install\nexit 101\n' >"$guard"
+	chmod 755 "$guard"
+	trap 'rm -f "$guard"' EXIT
+fi
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: done"
