@@ -33,6 +33,8 @@
  *
  * Statements are prepared once per connection (persistent) and reset after
  * each use. The connection belongs to one thread at a time.
+ *
+ * The watch is in ds_sqlite_watch.c; what both files share, in sq_impl.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,35 +50,7 @@
 
 #include "datastore/datastore.h"
 #include "datastore/ds_impl.h"
-
-#define BUSY_TIMEOUT_MS 10000
-#define COMPACT_EVERY 1000	/* auto-compaction runs on every Nth revision */
-#define SCHEMA_VERSION 1
-#define DRAIN_MAX 64
-#define WAL_RETRY_MS 5		/* reads of the inotify fd per ds_watch_read */
-/* Events per ds_watch_read (a page; the rest at the next read): a watcher
- * far behind never gets 100,000 documents in one call. A page ends at a
- * revision's end (a transaction has at most DS_TXN_MAX events), so the
- * query's LIMIT is the page plus that. */
-#define WATCH_PAGE 1024
-
-enum st {
-	ST_BEGIN_WRITE,
-	ST_BEGIN_READ,
-	ST_COMMIT,
-	ST_ROLLBACK,
-	ST_REVS,
-	ST_GET,
-	ST_INSERT,
-	ST_UPDATE,
-	ST_DELETE,
-	ST_LOG,
-	ST_LIST,
-	ST_EVENTS,
-	ST_COMPACT_LOG,
-	ST_COMPACT_META,
-	ST_COUNT
-};
+#include "datastore/sq_impl.h"
 
 static const char *const st_sql[ST_COUNT] = {
 	[ST_BEGIN_WRITE] = "BEGIN IMMEDIATE",
@@ -121,24 +95,10 @@ static const char schema_sql[] =
 	"INSERT OR IGNORE INTO meta (name, value) VALUES ('compact_rev', 0);"
 	"PRAGMA user_version = 1;";
 
-struct ds_sqlite {
-	struct ds base;		/* first: ds.c casts */
-	sqlite3 *db;
-	char *dir;		/* the folder inotify watches */
-	char *notify;		/* PATH-notify, touched after each commit */
-	sqlite3_stmt *st[ST_COUNT];
-};
 
-struct sq_watch {
-	struct ds_watch base;	/* first: ds.c casts */
-	struct ds_sqlite *s;	/* borrowed */
-	int fd;			/* inotify */
-	char *lo, *hi;		/* key range of the prefix; hi NULL = none */
-	int64_t last;		/* every change up to here has been returned */
-};
 
 /* The errno for a SQLite result code; records sqlite's text for ds_last_error. */
-static int sq_err(struct ds_sqlite *s, int rc, const char *what)
+int sq_err(struct ds_sqlite *s, int rc, const char *what)
 {
 	int e;
 
@@ -167,8 +127,8 @@ static int sq_err(struct ds_sqlite *s, int rc, const char *what)
 	return -EIO;
 }
 
-static int bind_text(struct ds_sqlite *s, sqlite3_stmt *st, int i,
-		     const char *text)
+int sq_bind_text(struct ds_sqlite *s, sqlite3_stmt *st, int i,
+		 const char *text)
 {
 	int rc = text ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC)
 		      : sqlite3_bind_null(st, i);
@@ -176,7 +136,7 @@ static int bind_text(struct ds_sqlite *s, sqlite3_stmt *st, int i,
 	return rc == SQLITE_OK ? 0 : sq_err(s, rc, "bind");
 }
 
-static int bind_int(struct ds_sqlite *s, sqlite3_stmt *st, int i, int64_t v)
+int sq_bind_int(struct ds_sqlite *s, sqlite3_stmt *st, int i, int64_t v)
 {
 	int rc = sqlite3_bind_int64(st, i, v);
 
@@ -186,26 +146,25 @@ static int bind_int(struct ds_sqlite *s, sqlite3_stmt *st, int i, int64_t v)
 /* The upper end of a key range. No end: a zero-length BLOB, because SQLite
  * sorts every TEXT value before every BLOB, so "key < x''" holds for all keys
  * and the query keeps one shape (an index range scan) either way. */
-static int bind_hi(struct ds_sqlite *s, sqlite3_stmt *st, int i,
-		   const char *hi)
+int sq_bind_hi(struct ds_sqlite *s, sqlite3_stmt *st, int i, const char *hi)
 {
 	int rc;
 
 	if (hi)
-		return bind_text(s, st, i, hi);
+		return sq_bind_text(s, st, i, hi);
 	rc = sqlite3_bind_blob(st, i, "", 0, SQLITE_STATIC);
 	return rc == SQLITE_OK ? 0 : sq_err(s, rc, "bind");
 }
 
 /* Ends a statement's use: no borrowed pointer stays bound. */
-static void st_done(sqlite3_stmt *st)
+void sq_st_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 }
 
 /* Runs a statement that returns no rows (its parameters already bound). */
-static int st_run(struct ds_sqlite *s, enum st id)
+int sq_st_run(struct ds_sqlite *s, enum st id)
 {
 	sqlite3_stmt *st = s->st[id];
 	int rc = sqlite3_step(st);
@@ -213,19 +172,19 @@ static int st_run(struct ds_sqlite *s, enum st id)
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		r = sq_err(s, rc, st_sql[id]);
-	st_done(st);
+	sq_st_done(st);
 	return r;
 }
 
 /* Ends whatever transaction is still open after a failure. */
-static void sq_abort(struct ds_sqlite *s)
+void sq_abort(struct ds_sqlite *s)
 {
 	if (!sqlite3_get_autocommit(s->db))
-		st_run(s, ST_ROLLBACK);
+		sq_st_run(s, ST_ROLLBACK);
 }
 
 /* Copies a TEXT column (NUL-terminated). NULL with *r = -ENOMEM on failure. */
-static char *col_dup(sqlite3_stmt *st, int i, int *r)
+char *sq_col_dup(sqlite3_stmt *st, int i, int *r)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	int len = sqlite3_column_bytes(st, i);
@@ -246,7 +205,7 @@ static char *col_dup(sqlite3_stmt *st, int i, int *r)
 }
 
 /* The store's revision and the compacted revision (in the caller's snapshot). */
-static int sq_revs(struct ds_sqlite *s, int64_t *rev, int64_t *compacted)
+int sq_revs(struct ds_sqlite *s, int64_t *rev, int64_t *compacted)
 {
 	sqlite3_stmt *st = s->st[ST_REVS];
 	int rc = sqlite3_step(st);
@@ -260,14 +219,14 @@ static int sq_revs(struct ds_sqlite *s, int64_t *rev, int64_t *compacted)
 	} else {
 		r = sq_err(s, rc, "revision");
 	}
-	st_done(st);
+	sq_st_done(st);
 	return r;
 }
 
 /* Wakes every watcher, in this process and others, once a commit is visible
  * (see the top of this file). Best effort: a watcher also wakes on the WAL
  * write, and the failure to wake is no failure of the write. */
-static void sq_poke(struct ds_sqlite *s)
+void sq_poke(struct ds_sqlite *s)
 {
 	int fd = open(s->notify, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY,
 		      0600);
@@ -282,7 +241,7 @@ static int sq_get(struct ds *ds, const char *key, struct ds_kv *out)
 	sqlite3_stmt *st = s->st[ST_GET];
 	int r, rc;
 
-	r = bind_text(s, st, 1, key);
+	r = sq_bind_text(s, st, 1, key);
 	if (r < 0)
 		goto out;
 	rc = sqlite3_step(st);
@@ -294,7 +253,7 @@ static int sq_get(struct ds *ds, const char *key, struct ds_kv *out)
 		r = sq_err(s, rc, "get");
 		goto out;
 	}
-	out->value = col_dup(st, 0, &r);
+	out->value = sq_col_dup(st, 0, &r);
 	out->create_rev = sqlite3_column_int64(st, 1);
 	out->mod_rev = sqlite3_column_int64(st, 2);
 	out->key = strdup(key);
@@ -303,7 +262,7 @@ static int sq_get(struct ds *ds, const char *key, struct ds_kv *out)
 		r = -ENOMEM;
 	}
 out:
-	st_done(st);
+	sq_st_done(st);
 	return r;
 }
 
@@ -321,15 +280,15 @@ static int sq_list(struct ds *ds, const char *prefix, struct ds_kv **out,
 	r = ds_prefix_end(prefix, &hi);
 	if (r < 0)
 		return r;
-	r = st_run(s, ST_BEGIN_READ);
+	r = sq_st_run(s, ST_BEGIN_READ);
 	if (r < 0)
 		goto out;
 	r = sq_revs(s, rev, &compacted);
 	if (r < 0)
 		goto out;
-	r = bind_text(s, st, 1, prefix);
+	r = sq_bind_text(s, st, 1, prefix);
 	if (r == 0)
-		r = bind_hi(s, st, 2, hi);
+		r = sq_bind_hi(s, st, 2, hi);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ds_kv *kv;
 
@@ -346,16 +305,16 @@ static int sq_list(struct ds *ds, const char *prefix, struct ds_kv **out,
 		}
 		kv = &kvs[cnt++];
 		memset(kv, 0, sizeof(*kv));
-		kv->key = col_dup(st, 0, &r);
-		kv->value = col_dup(st, 1, &r);
+		kv->key = sq_col_dup(st, 0, &r);
+		kv->value = sq_col_dup(st, 1, &r);
 		kv->create_rev = sqlite3_column_int64(st, 2);
 		kv->mod_rev = sqlite3_column_int64(st, 3);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = sq_err(s, rc, "list");
-	st_done(st);
+	sq_st_done(st);
 	if (r == 0)
-		r = st_run(s, ST_COMMIT);
+		r = sq_st_run(s, ST_COMMIT);
 out:
 	sq_abort(s);
 	free(hi);
@@ -373,13 +332,13 @@ static int sq_compact_locked(struct ds_sqlite *s, int64_t rev)
 {
 	int r;
 
-	r = bind_int(s, s->st[ST_COMPACT_LOG], 1, rev);
+	r = sq_bind_int(s, s->st[ST_COMPACT_LOG], 1, rev);
 	if (r == 0)
-		r = st_run(s, ST_COMPACT_LOG);
+		r = sq_st_run(s, ST_COMPACT_LOG);
 	if (r == 0)
-		r = bind_int(s, s->st[ST_COMPACT_META], 1, rev);
+		r = sq_bind_int(s, s->st[ST_COMPACT_META], 1, rev);
 	if (r == 0)
-		r = st_run(s, ST_COMPACT_META);
+		r = sq_st_run(s, ST_COMPACT_META);
 	return r;
 }
 
@@ -397,7 +356,7 @@ static int sq_apply(struct ds_sqlite *s, const struct ds_op *op, size_t idx,
 	enum st id;
 	int r, rc;
 
-	r = bind_text(s, get, 1, op->key);
+	r = sq_bind_text(s, get, 1, op->key);
 	if (r < 0)
 		goto out;
 	rc = sqlite3_step(get);
@@ -408,7 +367,7 @@ static int sq_apply(struct ds_sqlite *s, const struct ds_op *op, size_t idx,
 		r = sq_err(s, rc, "get");
 		goto out;
 	}
-	st_done(get);
+	sq_st_done(get);
 
 	if (op->type == DS_OP_CREATE && exists)
 		r = -EEXIST;
@@ -426,32 +385,32 @@ static int sq_apply(struct ds_sqlite *s, const struct ds_op *op, size_t idx,
 	id = op->type == DS_OP_CREATE ? ST_INSERT
 	   : op->type == DS_OP_UPDATE ? ST_UPDATE : ST_DELETE;
 	st = s->st[id];
-	r = bind_text(s, st, 1, op->key);
+	r = sq_bind_text(s, st, 1, op->key);
 	if (r == 0 && id != ST_DELETE)
-		r = bind_text(s, st, 2, op->value);
+		r = sq_bind_text(s, st, 2, op->value);
 	if (r == 0 && id != ST_DELETE)
-		r = bind_int(s, st, 3, newrev);
+		r = sq_bind_int(s, st, 3, newrev);
 	if (r == 0)
-		r = st_run(s, id);
+		r = sq_st_run(s, id);
 	else
-		st_done(st);
+		sq_st_done(st);
 	if (r < 0)
 		goto out;
 
-	r = bind_int(s, log, 1, newrev);
+	r = sq_bind_int(s, log, 1, newrev);
 	if (r == 0)
-		r = bind_int(s, log, 2, (int64_t)idx);
+		r = sq_bind_int(s, log, 2, (int64_t)idx);
 	if (r == 0)
-		r = bind_text(s, log, 3, op->key);
+		r = sq_bind_text(s, log, 3, op->key);
 	if (r == 0)
-		r = bind_text(s, log, 4,
+		r = sq_bind_text(s, log, 4,
 			      op->type == DS_OP_DELETE ? NULL : op->value);
 	if (r == 0)
-		r = st_run(s, ST_LOG);
+		r = sq_st_run(s, ST_LOG);
 	else
-		st_done(log);
+		sq_st_done(log);
 out:
-	st_done(get);
+	sq_st_done(get);
 	return r;
 }
 
@@ -463,7 +422,7 @@ static int sq_txn(struct ds *ds, const struct ds_op *ops, size_t n,
 	size_t i;
 	int r;
 
-	r = st_run(s, ST_BEGIN_WRITE);
+	r = sq_st_run(s, ST_BEGIN_WRITE);
 	if (r < 0)
 		return r;
 	r = sq_revs(s, &cur, &compacted);
@@ -485,7 +444,7 @@ static int sq_txn(struct ds *ds, const struct ds_op *ops, size_t n,
 		if (r < 0)
 			goto out;
 	}
-	r = st_run(s, ST_COMMIT);
+	r = sq_st_run(s, ST_COMMIT);
 	if (r < 0)
 		goto out;
 	*rev = newrev;
@@ -495,7 +454,7 @@ out:
 	return r;
 }
 
-static int64_t sq_revision(struct ds *ds)
+int64_t sq_revision(struct ds *ds)
 {
 	struct ds_sqlite *s = (struct ds_sqlite *)ds;
 	int64_t rev, compacted;
@@ -510,7 +469,7 @@ static int sq_compact(struct ds *ds, int64_t rev)
 	int64_t cur, compacted;
 	int r;
 
-	r = st_run(s, ST_BEGIN_WRITE);
+	r = sq_st_run(s, ST_BEGIN_WRITE);
 	if (r < 0)
 		return r;
 	r = sq_revs(s, &cur, &compacted);
@@ -527,191 +486,10 @@ static int sq_compact(struct ds *ds, int64_t rev)
 		if (r < 0)
 			goto out;
 	}
-	r = st_run(s, ST_COMMIT);
+	r = sq_st_run(s, ST_COMMIT);
 out:
 	sq_abort(s);
 	return r;
-}
-
-static int sq_watch_fd(const struct ds_watch *dw)
-{
-	return ((const struct sq_watch *)dw)->fd;
-}
-
-static void sq_watch_free(struct ds_watch *dw)
-{
-	struct sq_watch *w = (struct sq_watch *)dw;
-
-	if (w->fd >= 0)
-		close(w->fd);
-	free(w->lo);
-	free(w->hi);
-	free(w);
-}
-
-static int sq_watch_new(struct ds *ds, const char *prefix, int64_t from,
-			struct ds_watch **out)
-{
-	struct ds_sqlite *s = (struct ds_sqlite *)ds;
-	struct sq_watch *w;
-	int64_t cur;
-	int r;
-
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->base.be = &ds_sqlite_backend;
-	w->s = s;
-	w->last = from;
-	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (w->fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	w->lo = strdup(prefix);
-	if (!w->lo) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = ds_prefix_end(prefix, &w->hi);
-	if (r < 0)
-		goto out;
-	if (inotify_add_watch(w->fd, s->dir, IN_MODIFY | IN_CREATE |
-			      IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR) < 0) {
-		r = -errno;
-		ds_set_error(ds, "inotify on %s: %s", s->dir, strerror(-r));
-		goto out;
-	}
-	/* News already waiting: make the fd readable now, so an owner that
-	 * only reads when woken does not wait for the next write. */
-	cur = sq_revision(ds);
-	if (cur < 0) {
-		r = (int)cur;
-		goto out;
-	}
-	if (cur > from)
-		sq_poke(s);
-	*out = &w->base;
-	return 0;
-out:
-	sq_watch_free(&w->base);
-	return r;
-}
-
-/* Empties the inotify queue: the events only say "look", the log says what. */
-static int watch_drain(struct sq_watch *w)
-{
-	char buf[4096]
-		__attribute__((aligned(__alignof__(struct inotify_event))));
-	int i;
-
-	for (i = 0; i < DRAIN_MAX; i++) {
-		ssize_t len = read(w->fd, buf, sizeof(buf));
-
-		if (len > 0)
-			continue;
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len < 0 && errno != EAGAIN)
-			return -errno;
-		break;
-	}
-	/* Still more after DRAIN_MAX reads: the fd stays readable and the
-	 * owner comes back; the query below sees every commit anyway. */
-	return 0;
-}
-
-static int sq_watch_read(struct ds_watch *dw, struct ds_event **evs,
-			 size_t *n)
-{
-	struct sq_watch *w = (struct sq_watch *)dw;
-	struct ds_sqlite *s = w->s;
-	sqlite3_stmt *st = s->st[ST_EVENTS];
-	struct ds_event *ev = NULL;
-	size_t cnt = 0, cap = 0;
-	int64_t cur = 0, compacted;
-	bool more = false;	/* a page: the rest at the next read */
-	int r, rc = SQLITE_DONE;
-
-	/* Drain before the query: a commit after the drain pokes again. */
-	r = watch_drain(w);
-	if (r < 0)
-		return r;
-	r = st_run(s, ST_BEGIN_READ);
-	if (r < 0)
-		return r;
-	r = sq_revs(s, &cur, &compacted);
-	if (r < 0)
-		goto out;
-	if (w->last < compacted) {
-		ds_set_error(&s->base, "watch from revision %lld: compacted "
-			     "up to %lld", (long long)w->last,
-			     (long long)compacted);
-		r = -ERANGE;
-		goto out;
-	}
-	r = bind_int(s, st, 1, w->last);
-	if (r == 0)
-		r = bind_text(s, st, 2, w->lo);
-	if (r == 0)
-		r = bind_hi(s, st, 3, w->hi);
-	if (r == 0)
-		r = bind_int(s, st, 4, WATCH_PAGE + DS_TXN_MAX);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ds_event *e;
-
-		/* A full page ends with its last revision's last event. */
-		if (cnt >= WATCH_PAGE &&
-		    sqlite3_column_int64(st, 0) != ev[cnt - 1].rev) {
-			more = true;
-			break;
-		}
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct ds_event *ne = realloc(ev, ncap * sizeof(*ev));
-
-			if (!ne) {
-				r = -ENOMEM;
-				break;
-			}
-			ev = ne;
-			cap = ncap;
-		}
-		e = &ev[cnt++];
-		memset(e, 0, sizeof(*e));
-		e->rev = sqlite3_column_int64(st, 0);
-		e->key = col_dup(st, 1, &r);
-		if (sqlite3_column_type(st, 2) == SQLITE_NULL) {
-			e->type = DS_EV_DELETE;
-		} else {
-			e->type = DS_EV_PUT;
-			e->value = col_dup(st, 2, &r);
-		}
-	}
-	/* (The LIMIT is never what ends it: the page ends at a revision's
-	 * end first.) */
-	if (r == 0 && !more && rc != SQLITE_DONE)
-		r = sq_err(s, rc, "watch");
-	st_done(st);
-	if (r == 0)
-		r = st_run(s, ST_COMMIT);
-out:
-	sq_abort(s);
-	if (r < 0) {
-		ds_events_free(ev, cnt);
-		return r;
-	}
-	if (more) {
-		/* The rest at the next read; the fd says so to whoever only
-		 * reads when woken. */
-		w->last = ev[cnt - 1].rev;
-		sq_poke(s);
-	} else if (cur > w->last) {
-		w->last = cur;
-	}
-	*evs = ev;
-	*n = cnt;
-	return 0;
 }
 
 /* mkdir -p of dir; the folders it makes are 0700 (the store holds secrets). */
