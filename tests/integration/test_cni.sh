@@ -137,6 +137,9 @@ expect_ok "CHECK after ADD" cni CHECK "$CID1" "/run/netns/$C1" <<<"$NETCONF"
 check "CHECK after ADD: empty stdout" test -z "$OUT"
 
 # --- DEL ---
+# Positive controls of DEL's "no record left" greps: the same greps find it now.
+check "before DEL: its record is listed (ls)" sh -c "'$PETRELCTL' -c '$CONF' ls | grep -q '^$WL1 '"
+check "before DEL: its record is in the datastore (dsctl)" sh -c "'$DSCTL' 'sqlite:$DB' dump | grep -q '$CID1'"
 expect_ok "DEL" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
 check "DEL: empty stdout" test -z "$OUT"
 check "DEL: address released (ipam show used back to $USED0)" test "$(ipam_used)" = "$USED0"
@@ -155,6 +158,7 @@ mkns gone || { fail "setup" "ip netns add pt-$ID-gone"; exit 1; }
 CIDG=$(cid_of gone)
 expect_ok "ADD in pt-$ID-gone" cni ADD "$CIDG" "/run/netns/pt-$ID-gone" <<<"$NETCONF"
 AG=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null | sed 's|/.*||')
+check "before DEL with the netns gone: its record is listed (ls)" sh -c "'$PETRELCTL' -c '$CONF' ls | grep -q '^$(wl_of "$CIDG") '"
 ip netns del "pt-$ID-gone"
 expect_ok "DEL with the netns already gone" cni DEL "$CIDG" "/run/netns/pt-$ID-gone" <<<"$NETCONF"
 check "DEL with the netns gone: empty stdout" test -z "$OUT"
