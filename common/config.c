@@ -395,6 +395,55 @@ static void get_bgp(struct cctx *x, const json_t *obj, const json_t *bgp,
 	}
 }
 
+/* labels: {KEY: VALUE}: the labels felix gives this node's Node (Kubernetes'
+ * label rules; at most CONFIG_LABELS_MAX). */
+static void get_labels(struct cctx *x, const json_t *obj, const json_t *m,
+		       struct petrel_config *c)
+{
+	const char *key, *s;
+	json_t *v;
+
+	if (!json_is_object(m)) {
+		cerr(x, obj, "", "labels", "must be a mapping, not %s", yaml_type_name(m));
+		return;
+	}
+	json_object_foreach((json_t *)m, key, v) {
+		if (!dnsname_label_key_valid(key) ||
+		    strlen(key) >= sizeof(c->labels[0].key)) {
+			int line = 0, col = 0;
+
+			/* at the key itself, as an unknown key is */
+			x->nerr++;
+			if (x->e && ydoc_pos_keyname(x->doc, m, key, &line, &col) < 0 &&
+			    x->doc) {
+				line = x->doc->line;
+				col = x->doc->col;
+			}
+			if (x->e)
+				errs_addpos(x->e, x->file, line, col, "labels.%s: invalid "
+					    "label key (an optional DNS subdomain and '/', "
+					    "then 1..63 of [A-Za-z0-9._-], beginning and "
+					    "ending alphanumeric)", key);
+			continue;
+		}
+		if (!str_of(x, m, "labels.", key, v, sizeof(c->labels[0].value), &s))
+			continue;
+		if (!dnsname_label_value_valid(s)) {
+			cerr(x, m, "labels.", key, "invalid label value \"%s\" (\"\" or 1..63 "
+			     "of [A-Za-z0-9._-], beginning and ending alphanumeric)", s);
+			continue;
+		}
+		if (c->n_labels >= CONFIG_LABELS_MAX) {
+			cerr(x, m, "labels.", key, "too many labels (at most %d)",
+			     CONFIG_LABELS_MAX);
+			return;
+		}
+		scopy(c->labels[c->n_labels].key, sizeof(c->labels[0].key), key);
+		scopy(c->labels[c->n_labels].value, sizeof(c->labels[0].value), s);
+		c->n_labels++;
+	}
+}
+
 /* bird: {config, socket}; *set_* say which were given (else under runDir). */
 static void get_bird(struct cctx *x, const json_t *obj, const json_t *bird,
 		     struct petrel_config *c, bool *set_conf, bool *set_sock)
@@ -475,6 +524,8 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 			get_ep_to_host(x, root, v, c);
 		} else if (!strcmp(key, "bgp")) {
 			get_bgp(x, root, v, c);
+		} else if (!strcmp(key, "labels")) {
+			get_labels(x, root, v, c);
 		} else if (!strcmp(key, "bird")) {
 			get_bird(x, root, v, c, &set_conf, &set_sock);
 		} else {

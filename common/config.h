@@ -19,6 +19,8 @@
  *   endpointToHostAction: accept  # workload → the node itself, after the
  *                               # workload's egress policy: accept | drop
  *   bgp: { address: 192.0.2.11, asNumber: 64512 }
+ *   labels: { rack: r1 }        # this node's Node labels (felix registers
+ *                               # them; Kubernetes' label rules)
  *   bird: { config: /run/petrel/bird.conf, socket: /run/petrel/bird.ctl }
  *
  * Unknown keys are errors (a typo must not be silently ignored).
@@ -33,6 +35,7 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/petrel/petrel.yaml"
 #define CONFIG_PATH_MAX 256
+#define CONFIG_LABELS_MAX 32
 
 enum { CONFIG_EP_TO_HOST_ACCEPT, CONFIG_EP_TO_HOST_DROP };
 
@@ -51,6 +54,11 @@ struct petrel_config {
 	uint32_t bgp_asn;	/* 0 = BGPConfiguration's default */
 	uint16_t host_port_lo, host_port_hi;	/* hostPortRange */
 	int ep_to_host;		/* endpointToHostAction: CONFIG_EP_TO_HOST_* */
+	struct {
+		char key[320];	/* [DNS subdomain/]name: 253 + 1 + 63 */
+		char value[64];
+	} labels[CONFIG_LABELS_MAX];	/* as the file lists them */
+	size_t n_labels;
 	char bird_config[CONFIG_PATH_MAX];
 	char bird_socket[CONFIG_PATH_MAX];
 };

@@ -13,4 +13,10 @@
 
 bool dnsname_valid(const char *name);
 
+/* Kubernetes' label rules (model/labels.h uses them; so does the config's
+ * labels:). Key: an optional DNS subdomain and '/', then 1..63 of
+ * [A-Za-z0-9._-] beginning and ending alphanumeric; value: the same, or "". */
+bool dnsname_label_key_valid(const char *key);
+bool dnsname_label_value_valid(const char *value);
+
 #endif

@@ -229,6 +229,35 @@ static void test_errors(void **state)
 	expect_error("node: a\nnode: b\n", "petrel.yaml:2:1: duplicate key \"node\"");
 	expect_error("node: [a\n", "petrel.yaml:2:1:");
 	expect_error("datastore: \"sqlite:/a\\nb\"\n", "datastore: must not contain control");
+	expect_error("labels: [a]\n", "petrel.yaml:1:9: labels: must be a mapping");
+	expect_error("labels:\n  rack: r1\n  -bad: x\n", "petrel.yaml:3:3: labels.-bad: invalid label key");
+	expect_error("labels: {Rack.Example/x: y}\n", "labels.Rack.Example/x: invalid label key");
+	expect_error("labels: {rack: \"r 1\"}\n", "labels.rack: invalid label value \"r 1\"");
+	expect_error("labels: {rack: 5}\n", "labels.rack: must be a string, not an integer");
+}
+
+static void test_labels(void **state)
+{
+	struct petrel_config c;
+	struct errs e = ERRS_INIT;
+	char doc[4096];
+	size_t off;
+
+	(void)state;
+	assert_int_equal(parse("labels: {rack: r1, example.com/zone: \"\", tier: edge}\n",
+			       &c, &e), 0);
+	assert_int_equal(c.n_labels, 3);
+	assert_string_equal(c.labels[0].key, "rack");
+	assert_string_equal(c.labels[0].value, "r1");
+	assert_string_equal(c.labels[1].key, "example.com/zone");
+	assert_string_equal(c.labels[1].value, "");
+	assert_string_equal(c.labels[2].key, "tier");
+	/* the bound, with its message */
+	off = (size_t)snprintf(doc, sizeof(doc), "labels:\n");
+	for (int i = 0; i <= CONFIG_LABELS_MAX; i++)
+		off += (size_t)snprintf(doc + off, sizeof(doc) - off, "  k%d: v\n", i);
+	expect_error(doc, "too many labels (at most 32)");
+	errs_clear(&e);
 }
 
 static void test_all_errors_reported(void **state)
@@ -352,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_bird_follows_run_dir),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_labels),
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test_setup_teardown(test_load, setup_tmp, teardown_tmp),
 		cmocka_unit_test(test_load_default_missing),
