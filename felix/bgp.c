@@ -279,47 +279,49 @@ static void bgp_on_resource(struct felix *f, struct fres *r)
 static int bgp_relist(struct felix *f, int64_t *min_rev)
 {
 	struct fbgp *b = f->bgp;
-	struct ds_kv *kvs;
-	size_t n;
-	int r;
+	struct ds_kv *kvs[BK_N] = { NULL };
+	size_t n[BK_N] = { 0 };
+	int64_t rev[BK_N] = { 0 };
+	int r = 0;
 
 	if (!b)
 		return 0;
+	/* Every list first: one that fails changes nothing (BIRD keeps its
+	 * config; the store is unreachable, not empty). */
+	for (int k = 0; k < BK_N && r == 0; k++)
+		r = ds_list(f->ds, b->prefix[k], &kvs[k], &n[k], &rev[k]);
+	if (r < 0) {
+		log_debug("store: bgp: listing: %s (%s)", ds_strerror(r),
+			  ds_last_error(f->ds));
+		goto out;
+	}
 	clear_all(b);
 	mark_dirty(f);
 	for (int k = 0; k < BK_N; k++) {
-		int64_t rev = 0;
-
-		kvs = NULL;
-		n = 0;
-		r = ds_list(f->ds, b->prefix[k], &kvs, &n, &rev);
-		if (r < 0) {
-			log_err("store: listing %s: %s (%s)", b->prefix[k],
-				ds_strerror(r), ds_last_error(f->ds));
-			return r;
-		}
 		b->list_rev[k] = 0;
-		for (size_t i = 0; i < n; i++) {
-			struct ds_event ev = { DS_EV_PUT, kvs[i].key, kvs[i].value,
-					       kvs[i].mod_rev };
-			struct fres fr = { .kind = bk_kind[k], .rev = kvs[i].mod_rev,
+		for (size_t i = 0; i < n[k]; i++) {
+			struct ds_event ev = { DS_EV_PUT, kvs[k][i].key, kvs[k][i].value,
+					       kvs[k][i].mod_rev };
+			struct fres fr = { .kind = bk_kind[k], .rev = kvs[k][i].mod_rev,
 					   .ev = &ev };
 
-			fr.name = felix_key_name(kvs[i].key, b->prefix[k]);
+			fr.name = felix_key_name(kvs[k][i].key, b->prefix[k]);
 			if (fr.name)
 				bgp_on_resource(f, &fr);
 			if (fr.dec > 0)
 				res_clear(&fr.res);
 		}
-		ds_kvs_free(kvs, n);
-		b->list_rev[k] = rev;
-		if (rev < *min_rev)
-			*min_rev = rev;
+		b->list_rev[k] = rev[k];
+		if (rev[k] < *min_rev)
+			*min_rev = rev[k];
 	}
 	log_debug("store: bgp: %zu nodes, %zu BGP peers, %zu pools, %s BGPConfiguration",
 		  b->n_nodes, b->n_peers, b->n_pools,
 		  b->have_config ? "a" : "no");
-	return 0;
+out:
+	for (int k = 0; k < BK_N; k++)
+		ds_kvs_free(kvs[k], n[k]);
+	return r;
 }
 
 /* ---------- open / close ---------- */
@@ -635,13 +637,14 @@ static json_t *bgp_status_json(struct felix *f)
 {
 	struct fbgp *b = f->bgp;
 
-	return json_pack("{s:b,s:b,s:s,s:s?,s:b,s:s}",
+	return json_pack("{s:b,s:b,s:s,s:s?,s:b,s:s,s:I}",
 			 "enabled", b && b->enabled,
 			 "birdRunning", b && b->bird_running,
 			 "configPath", f->cfg->bird_config,
 			 "lastError", b ? b->last_error : NULL,
 			 "pending", b && b->pending,
-			 "socket", f->cfg->bird_socket);
+			 "socket", f->cfg->bird_socket,
+			 "nodes", (json_int_t)(b ? b->n_nodes : 0));
 }
 
 const struct fpart bgp_part = {

@@ -12,6 +12,13 @@
  *
  * One read of the watch is bounded by the backend (ds_watch_read returns
  * at most a page); watch_more says that the next loop turn reads again.
+ *
+ * A store that fails (dshealth.c) changes nothing that felix has: a relist
+ * is all or nothing in each part (each lists all of its kinds before it
+ * replaces anything), a failed one is tried again with backoff; a broken
+ * watch is made again from applied_rev (the changes felix has not seen,
+ * none missed, none twice), and only a compacted revision (-ERANGE) costs
+ * a relist.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -144,30 +151,18 @@ void feed_close(struct felix *f)
 	f->ds = NULL;
 }
 
-int feed_relist(struct felix *f)
+/* The watch on every key, from rev, in the epoll set. 0 or -errno (after
+ * dsh_fail, but for -ERANGE). */
+static int watch_start(struct felix *f, int64_t rev)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	int64_t rev = INT64_MAX;
 	int r;
 
-	watch_drop(f);
-	f->watch_more = false;
-	for (size_t i = 0; i < felix_n_parts; i++) {
-		const struct fpart *p = felix_parts[i];
-
-		if (p->relist && (r = p->relist(f, &rev)) < 0)
-			return r;
-	}
-	if (rev == INT64_MAX)
-		rev = 0;
-	if (rev > f->applied_rev)
-		f->applied_rev = rev;
-	/* The watch starts at the oldest list; what a newer one already had
-	 * is skipped by each part by revision. */
 	r = ds_watch_new(f->ds, FEED_WATCH_PREFIX, rev, &f->watch);
 	if (r < 0) {
-		log_err("store: watch: %s (%s)", ds_strerror(r),
-			ds_last_error(f->ds));
+		f->watch = NULL;
+		if (r != -ERANGE)
+			dsh_fail(f, "watch", r);
 		return r;
 	}
 	f->src_watch.type = ES_WATCH;
@@ -178,13 +173,82 @@ int feed_relist(struct felix *f)
 		log_err("store: epoll: %s", strerror(-r));
 		ds_watch_free(f->watch);
 		f->watch = NULL;
+		dsh_fail(f, "watch", r);
 		return r;
 	}
 	f->watch_more = true;	/* it may already hold news */
+	return 0;
+}
+
+int feed_relist(struct felix *f)
+{
+	int64_t rev = INT64_MAX;
+	int r;
+
+	watch_drop(f);
+	f->watch_more = false;
+	for (size_t i = 0; i < felix_n_parts; i++) {
+		const struct fpart *p = felix_parts[i];
+
+		if (p->relist && (r = p->relist(f, &rev)) < 0) {
+			dsh_fail(f, "list", r);
+			return r;
+		}
+	}
+	if (rev == INT64_MAX)
+		rev = 0;
+	if (rev > f->applied_rev)
+		f->applied_rev = rev;
+	/* The watch starts at the oldest list; what a newer one already had
+	 * is skipped by each part by revision. */
+	r = watch_start(f, rev);
+	if (r < 0)
+		return r;
+	f->store_known = true;
+	dsh_ok(f);
 	/* The lists' documents were many, big and short-lived: give their
 	 * memory back rather than carry it. */
 	malloc_trim(0);
 	return 0;
+}
+
+/* A broken watch's successor, from what felix has applied. */
+static void feed_rewatch(struct felix *f)
+{
+	int r = watch_start(f, f->applied_rev);
+
+	if (r == -ERANGE) {
+		log_warn("store: revision %lld is compacted: listing again",
+			 (long long)f->applied_rev);
+		f->need_relist = true;
+	} else if (r == 0) {
+		log_debug("store: watching again from revision %lld",
+			  (long long)f->applied_rev);
+		dsh_ok(f);
+	}
+}
+
+void feed_input(struct felix *f, bool watch_ready)
+{
+	int r;
+
+	if (f->need_relist)
+		return;		/* rec_kernel_input's, when due */
+	if (!f->watch) {
+		if (dsh_due(f))
+			feed_rewatch(f);
+		return;
+	}
+	if (!watch_ready && !f->watch_more)
+		return;
+	r = feed_watch_read(f, statsrv_wants_rev(f));
+	if (r == -ERANGE) {
+		f->need_relist = true;
+	} else if (r < 0) {
+		watch_drop(f);
+		f->watch_more = false;
+		dsh_fail(f, "watch", r);
+	}
 }
 
 int feed_watch_read(struct felix *f, bool want_rev)
@@ -199,18 +263,22 @@ int feed_watch_read(struct felix *f, bool want_rev)
 	/* Read the store's revision before the watch: when the watch then
 	 * has nothing new, everything up to it has been applied. Only when
 	 * someone waits for a revision, it costs a query. */
-	if (want_rev)
+	if (want_rev) {
 		before = ds_revision(f->ds);
+		if (before < 0) {
+			dsh_fail(f, "revision", (int)before);
+			before = 0;
+		}
+	}
 	r = ds_watch_read(f->watch, &evs, &n);
 	if (r == -ERANGE) {
 		log_warn("store: the watch fell behind the store's compaction: listing again");
 		return r;
 	}
-	if (r < 0) {
-		log_err("store: watch: %s (%s): listing again", ds_strerror(r),
-			ds_last_error(f->ds));
-		return r;
-	}
+	if (r < 0)
+		return r;	/* the caller's dsh_fail: the watch again */
+	if (n > 0 || (want_rev && before > 0))
+		dsh_ok(f);
 	for (size_t i = 0; i < n; i++) {
 		feed_event(f, &evs[i]);
 		if (evs[i].rev > f->applied_rev)

@@ -14,6 +14,9 @@
  *   reconcile.c  the dirty queue, the checks that compare desired with
  *                actual and emit the difference, the sysctl reads/writes
  *   statsrv.c    the status socket (status, wait, nft)
+ *   dshealth.c   the datastore's health: down/up, backoff, retries (the
+ *                "datastore" part)
+ *   noderec.c    this node's Node (registered at start) and its heartbeat
  *   bgp.c        BIRD's config from the Node, BGPPeer, BGPConfiguration and
  *                IPPool resources and this node's blocks; BIRD's reloads (in
  *                a helper process)
@@ -70,6 +73,27 @@
 #define FELIX_SWEEP_GRACE_MS 10000
 #endif
 #define FELIX_SWEEP_EVERY_MS 1000
+
+/* felix's heartbeat in KEYS_NODESTATUS<node> (noderec.c). */
+#define FELIX_HEARTBEAT_S 10
+/* The datastore's retries while it is down (dshealth.c). */
+#define DSH_BACKOFF_MIN_MS 100
+#define DSH_BACKOFF_MAX_MS 5000
+
+/* The datastore's health: down from the first failure of a request felix
+ * makes until one succeeds (dshealth.c). */
+struct fdsh {
+	bool down;
+	uint64_t since_ns;	/* monotonic: the first failure */
+	int64_t since_wall;	/* the same, as time() */
+	uint64_t retry_at;	/* monotonic ns: the next try */
+	uint32_t backoff_ms;
+	uint64_t retries;	/* failed tries since down */
+	uint64_t outages;	/* ever */
+	int err;
+	char what[32];		/* what failed last: "list", "watch", ... */
+	char text[256];		/* its error */
+};
 
 /* Kinds of queued objects. */
 enum qkind { Q_EP, Q_BLOCK, Q_ROUTE, Q_NEIGH };
@@ -251,8 +275,14 @@ struct felix {
 	char block_prefix[RES_KEY_MAX];
 	int64_t applied_rev;	/* store revision applied to the desired state */
 	bool watch_more;	/* the watch may hold more news */
-	bool need_relist;	/* list the store again (SIGHUP, -ERANGE) */
-	bool relist_on_timer;	/* a relist failed: try again at the next tick */
+	bool need_relist;	/* list the store again (SIGHUP, -ERANGE, a
+				 * failed relist: tried again with backoff) */
+	bool store_known;	/* listed once: the parts may act */
+	struct fdsh dsh;	/* dshealth.c */
+	bool need_register;	/* the Node's registration is still due */
+	bool heartbeat_written;
+	uint64_t heartbeat_at;	/* monotonic ns: the next heartbeat */
+	int64_t started_wall;	/* time() at start */
 	int64_t list_rev_wep, list_rev_block;	/* revisions of the last list */
 	uint32_t store_gen;
 	struct htab eps, eps_by_if, blocks, owners;
@@ -315,6 +345,28 @@ int feed_relist(struct felix *f);
 int feed_watch_read(struct felix *f, bool want_rev);
 /* One event: its key told, handed to the parts that want its kind. */
 void feed_event(struct felix *f, const struct ds_event *ev);
+
+/* Every turn of the loop: when the watch broke, a new one from
+ * applied_rev (when due); else reads it when ready (or more is left). */
+void feed_input(struct felix *f, bool watch_ready);
+
+/* --- dshealth.c (ds_part) --- */
+/* A request to the store failed (what: "list", "watch"...): down from now
+ * (logged once), next try after the backoff. */
+void dsh_fail(struct felix *f, const char *what, int err);
+/* One succeeded: up again (logged once). */
+void dsh_ok(struct felix *f);
+/* Not down, or its next try is due. */
+bool dsh_due(const struct felix *f);
+/* "datastore unreachable since T (what: error), retrying", or "" when up. */
+void dsh_describe(const struct felix *f, char *buf, size_t len);
+
+/* --- noderec.c --- */
+/* Creates or updates this node's Node (the fields felix owns). 0, or
+ * -errno when the store failed (dsh_fail called: try again). */
+int noderec_register(struct felix *f);
+/* Writes the heartbeat (stopped: felix is leaving). 0 or -errno. */
+int noderec_heartbeat(struct felix *f, bool stopped);
 
 /* --- store.c (store_part) --- */
 struct fep *store_ep_find(struct felix *f, const char *name);

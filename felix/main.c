@@ -8,7 +8,8 @@
  *                HUP: full resync (list the store again, dump the kernel)
  *   timerfd      every resyncInterval s: dump the kernel again
  *   netlink      notifications (kernel.c)
- *   datastore    the watch's fd (feed.c)
+ *   datastore    the watch's fd (feed.c); its health, retries and this
+ *                node's Node and heartbeat (dshealth.c, noderec.c)
  *   status       the listening socket and its clients (statsrv.c)
  *   nftables     the table's notifications (pol.c)
  *
@@ -170,10 +171,6 @@ static void on_timer(struct felix *f, int tfd)
 
 	if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
-	if (f->relist_on_timer) {
-		f->relist_on_timer = false;
-		f->need_relist = true;
-	}
 	f->need_kresync = true;
 	f->kresync_why = "periodic";
 	pol_periodic(f);
@@ -193,10 +190,13 @@ static int loop(struct felix *f, int sfd, int tfd)
 		bool nl_ready = false, watch_ready = false;
 		int timeout, n;
 
-		/* No sleep while work is left over. */
-		timeout = f->watch_more || f->need_relist ? 0 : -1;
+		/* No sleep while work is left over (a relist waits for its
+		 * backoff: the datastore part's timeout). */
+		timeout = f->watch_more || (f->need_relist && dsh_due(f)) ||
+			  (!f->watch && !f->need_relist && dsh_due(f)) ? 0 : -1;
 		for (size_t i = 0; i < felix_n_parts && timeout != 0; i++)
-			if (felix_parts[i]->timeout_ms)
+			if (felix_parts[i]->timeout_ms &&
+			    (f->store_known || felix_parts[i]->before_store))
 				timeout = min_timeout(timeout,
 						      felix_parts[i]->timeout_ms(f));
 		n = epoll_wait(f->epfd, evs, 64, timeout);
@@ -240,14 +240,14 @@ static int loop(struct felix *f, int sfd, int tfd)
 		if (f->quit)
 			break;
 		rec_kernel_input(f, nl_ready);
-		if ((watch_ready || f->watch_more) && f->watch &&
-		    feed_watch_read(f, statsrv_wants_rev(f)) < 0)
-			f->need_relist = true;
+		feed_input(f, watch_ready);
 		/* The parts in order (parts.c): the reconcile pass, the
 		 * nftables batch, the waiters' answers, BIRD (last: a slow
-		 * BIRD never delays a route or a wait reply). */
+		 * BIRD never delays a route or a wait reply). Until the
+		 * store has been listed once, only those that need no store. */
 		for (size_t i = 0; i < felix_n_parts; i++)
-			if (felix_parts[i]->sync)
+			if (felix_parts[i]->sync &&
+			    (f->store_known || felix_parts[i]->before_store))
 				felix_parts[i]->sync(f);
 	}
 	return 0;
@@ -319,12 +319,24 @@ static int run(const struct petrel_config *cfg)
 
 	f->resync_t0 = t0;	/* the first resync counts from our start */
 	f->resync_active = true;
-	if (rec_resync(f, true, "start") < 0 && !f->watch)
-		goto out;
+	f->started_wall = (int64_t)time(NULL);
+	/* This node's Node first, so that the first list has it (a store
+	 * that cannot be reached: tried again, dshealth.c). */
+	f->need_register = noderec_register(f) < 0;
+	if (!f->dsh.down)
+		rec_resync(f, true, "start");
+	else
+		f->need_relist = f->need_kresync = true;
+	if (!f->store_known)
+		log_warn("started without the store's state (%s): nothing is changed until it is listed",
+			 f->dsh.text);
 	log_info("started: node %s, store %s at revision %lld, %zu endpoints, %zu blocks; pid %ld, status %s",
 		 cfg->node, cfg->datastore, (long long)f->applied_rev,
 		 f->n_eps, f->n_blocks, (long)getpid(), f->sock_path);
 	r = loop(f, sfd, tfd) < 0 ? 1 : 0;
+	/* Said to whoever asks (node rm): this felix left on purpose. */
+	if (f->heartbeat_written && !f->dsh.down)
+		noderec_heartbeat(f, true);
 out:
 	while (n_open > 0) {
 		const struct fpart *p = felix_parts[--n_open];

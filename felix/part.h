@@ -45,6 +45,10 @@ struct fres {
 
 struct fpart {
 	const char *name;	/* its key in the status reply ("bgp", "nft") */
+	/* Its sync and timeout run before the store has been listed once;
+	 * the others' wait (a pass over an empty desired state would undo
+	 * what a felix before this one programmed). */
+	bool before_store;
 	uint32_t kinds;		/* FRES_KIND() of the records on_resource wants */
 	int (*open)(struct felix *f);		/* 0 or -errno (felix exits) */
 	void (*close)(struct felix *f);		/* also after a failed open */
@@ -62,7 +66,7 @@ extern const struct fpart *const felix_parts[];
 extern const size_t felix_n_parts;
 
 extern const struct fpart store_part, kern_part, pol_part, bgp_part,
-	statsrv_part;
+	statsrv_part, ds_part;
 
 /* The document of r, decoded on first use (when invalid, logged once:
  * "store: KIND NAME (revision R) is invalid, ignored: ..."); NULL when gone

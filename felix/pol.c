@@ -689,17 +689,27 @@ static int want_reset(struct felix *f)
 int pol_relist(struct felix *f, int64_t *min_rev)
 {
 	struct fpol *p = f->pol;
-	struct ds_kv *kvs;
-	size_t n;
-	int r;
+	struct ds_kv *kvs[PK_N] = { NULL };
+	size_t n[PK_N] = { 0 };
+	int64_t rev[PK_N] = { 0 };
+	int r = 0;
 
 	if (!p)
 		return 0;
+	/* Every list first: one that fails changes nothing (the table keeps
+	 * what it has; the store is unreachable, not empty). */
+	for (int k = 0; k < PK_N && r == 0; k++)
+		r = ds_list(f->ds, p->prefix[k], &kvs[k], &n[k], &rev[k]);
+	if (r < 0) {
+		log_debug("store: nft: listing: %s (%s)", ds_strerror(r),
+			  ds_last_error(f->ds));
+		goto out;
+	}
 	state_clear(p);
 	pol_dirty_clear(p);
 	r = want_reset(f);
 	if (r < 0)
-		return r;
+		goto out;
 	/* the sets fill unsorted, then are sorted once */
 	for (size_t i = 0; i < p->want->n_sets; i++)
 		p->want->sets[i]->bulk = true;
@@ -708,31 +718,23 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 	static const int order[PK_N] = { PK_POOL, PK_NETWORK, PK_POLICY, PK_WEP };
 	for (int o = 0; o < PK_N; o++) {
 		int k = order[o];
-		int64_t rev = 0;
 
 		p->list_rev[k] = 0;
-		kvs = NULL;
-		n = 0;
-		r = ds_list(f->ds, p->prefix[k], &kvs, &n, &rev);
-		if (r < 0) {
-			log_err("store: listing %s: %s (%s)", p->prefix[k],
-				ds_strerror(r), ds_last_error(f->ds));
-			return r;
-		}
-		for (size_t i = 0; i < n; i++) {
-			const char *name = key_name(kvs[i].key, p->prefix[k]);
+		for (size_t i = 0; i < n[k]; i++) {
+			const char *name = key_name(kvs[k][i].key, p->prefix[k]);
 
 			if (name)
-				doc_event(f, k, name, kvs[i].value, kvs[i].mod_rev);
+				doc_event(f, k, name, kvs[k][i].value, kvs[k][i].mod_rev);
 		}
-		ds_kvs_free(kvs, n);
-		p->list_rev[k] = rev;
-		if (rev < *min_rev)
-			*min_rev = rev;
+		p->list_rev[k] = rev[k];
+		if (rev[k] < *min_rev)
+			*min_rev = rev[k];
 	}
 	for (size_t i = 0; i < p->want->n_sets; i++)
-		if (nir_set_settle(p->want->sets[i]) < 0)
-			return -ENOMEM;
+		if (nir_set_settle(p->want->sets[i]) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
 	pol_tracks_sync(p);
 	p->tracks_dirty = false;
 	/* the whole table is compared with the kernel's at the next sync */
@@ -741,7 +743,10 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 	p->verify_why = "start or relist";
 	log_debug("store: nft: %zu endpoints, %zu policies, %zu networks, %zu pools",
 		  p->n_peps, p->n_pols, p->n_nets, p->n_pools);
-	return 0;
+out:
+	for (int k = 0; k < PK_N; k++)
+		ds_kvs_free(kvs[k], n[k]);
+	return r;
 }
 
 /* ---------- open / close ---------- */

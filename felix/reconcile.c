@@ -645,6 +645,8 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 	uint64_t t;
 	int r;
 
+	bool kresync_was = f->need_kresync;
+
 	f->kresync_why = why;
 	if (!f->resync_active) {
 		f->resync_active = true;
@@ -658,7 +660,11 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 		f->need_relist = false;
 		r = feed_relist(f);
 		if (r < 0) {
-			f->relist_on_timer = true;
+			/* Tried again with backoff (dshealth.c); the parts
+			 * keep what they had. The kernel's dump is not lost:
+			 * it runs on its own in the meantime. */
+			f->need_relist = true;
+			f->need_kresync = kresync_was || !f->store_known;
 			return r;
 		}
 		f->resync_store_ms = (int64_t)((felix_now_ns() - t) / 1000000);
@@ -698,7 +704,8 @@ int rec_resync(struct felix *f, bool relist, const char *why)
  * this). It is deleted only after FELIX_SWEEP_GRACE_MS unclaimed as felix
  * saw it, since a workload being set up has its veth before its record;
  * and never while the store is not known (a relist due or failed: every
- * link would look unclaimed).
+ * link would look unclaimed) or not reachable (the record of a workload
+ * made just before would not have reached felix).
  */
 struct sweep_walk {
 	struct felix *f;
@@ -739,7 +746,7 @@ static void rec_sweep(struct felix *f)
 	if (w.now < f->sweep_at)
 		return;
 	f->sweep_at = w.now + FELIX_SWEEP_EVERY_MS * 1000000ull;
-	w.store_ok = f->watch && !f->need_relist && !f->relist_on_timer;
+	w.store_ok = f->watch && !f->need_relist && !f->dsh.down;
 	htab_walk(&f->links, sweep_link, &w);
 	f->n_unclaimed = w.n;
 }
@@ -757,7 +764,7 @@ void rec_kernel_input(struct felix *f, bool nl_ready)
 	 * freshest picture. */
 	if (nl_ready || f->ev_more)
 		kern_events_read(f);
-	if (f->need_relist) {
+	if (f->need_relist && dsh_due(f)) {
 		rec_resync(f, true, "store");
 	} else if (f->need_kresync) {
 		rec_resync(f, false, f->kresync_why ? f->kresync_why : "netlink");

@@ -466,9 +466,10 @@ static void wait_timeout(struct felix *f, struct sclient *c)
 	uint64_t ms = (felix_now_ns() - c->t0) / 1000000;
 
 	if (f->applied_rev < c->rev) {
-		client_error(f, c, "timed out after %llu ms: felix has applied revision %lld, not yet %lld",
+		dsh_describe(f, why, sizeof(why));
+		client_error(f, c, "timed out after %llu ms: felix has applied revision %lld, not yet %lld%s%s",
 			     (unsigned long long)ms, (long long)f->applied_rev,
-			     (long long)c->rev);
+			     (long long)c->rev, why[0] ? ": " : "", why);
 		return;
 	}
 	ep = store_ep_find(f, c->ep);
@@ -576,6 +577,7 @@ static void statsrv_close(struct felix *f)
 
 const struct fpart statsrv_part = {
 	.name = "status",
+	.before_store = true,
 	.open = statsrv_open,
 	.close = statsrv_close,
 	.sync = statsrv_eval,

@@ -465,20 +465,13 @@ static void sweep_store_one(struct hnode *h, void *arg)
 	}
 }
 
-static int list_prefix(struct felix *f, enum res_kind kind, const char *prefix,
-		       int64_t *rev)
+/* One prefix's list, applied (the list itself made before: a relist
+ * changes nothing until every list it needs has come). */
+static void list_apply(struct felix *f, enum res_kind kind, const char *prefix,
+		       const struct ds_kv *kvs, size_t n)
 {
-	struct ds_kv *kvs = NULL;
 	bool quiet = f->store_gen == 1;
-	size_t n = 0;
-	int r;
 
-	r = ds_list(f->ds, prefix, &kvs, &n, rev);
-	if (r < 0) {
-		log_err("store: listing %s: %s (%s)", prefix, ds_strerror(r),
-			ds_last_error(f->ds));
-		return r;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct ds_event ev = { DS_EV_PUT, kvs[i].key, kvs[i].value,
 				       kvs[i].mod_rev };
@@ -498,22 +491,32 @@ static int list_prefix(struct felix *f, enum res_kind kind, const char *prefix,
 		if (res)
 			res_clear(res);
 	}
-	ds_kvs_free(kvs, n);
-	return 0;
 }
 
 static int store_relist(struct felix *f, int64_t *min_rev)
 {
 	struct sweep_store s = { f, false };
+	struct ds_kv *kv_eps = NULL, *kv_blocks = NULL;
+	size_t n_eps = 0, n_blocks = 0;
 	int64_t r1 = 0, r2 = 0;
 	int r;
 
-	f->store_gen++;
-	r = list_prefix(f, RES_WEP, f->wep_prefix, &r1);
+	/* Both lists first: one that fails leaves everything as it was
+	 * (the store is not reachable, it is not empty). */
+	r = ds_list(f->ds, f->wep_prefix, &kv_eps, &n_eps, &r1);
 	if (r == 0)
-		r = list_prefix(f, RES_IPAMBLOCK, f->block_prefix, &r2);
-	if (r < 0)
+		r = ds_list(f->ds, f->block_prefix, &kv_blocks, &n_blocks, &r2);
+	if (r < 0) {
+		log_debug("store: listing: %s (%s)", ds_strerror(r),
+			  ds_last_error(f->ds));
+		ds_kvs_free(kv_eps, n_eps);
 		return r;
+	}
+	f->store_gen++;
+	list_apply(f, RES_WEP, f->wep_prefix, kv_eps, n_eps);
+	list_apply(f, RES_IPAMBLOCK, f->block_prefix, kv_blocks, n_blocks);
+	ds_kvs_free(kv_eps, n_eps);
+	ds_kvs_free(kv_blocks, n_blocks);
 	htab_walk(&f->eps, sweep_store_one, &s);
 	s.blocks = true;
 	htab_walk(&f->blocks, sweep_store_one, &s);

@@ -7,6 +7,11 @@
  *                                            (value {"workload": NAME})
  *   /petrel/ipamgateways/<node>/<pool>       a petrel-ipam gateway record
  *                                            (cni/ipamgw.h)
+ *   /petrel/nodestatus/<node>                felix's heartbeat on that node:
+ *                                            {"node", "felix": {"pid", "version",
+ *                                            "startedAt", "heartbeat" (unix s),
+ *                                            "intervalSeconds", "stopped"}}
+ *                                            (felix/noderec.c; node rm reads it)
  *   /petrel/config/ippools-version           the pool sentinel: its revision
  *                                            orders pool creations and deletions
  *
@@ -19,6 +24,7 @@
 #define KEYS_ROOT "/petrel/"
 #define KEYS_HOSTPORTS KEYS_ROOT "hostports/"
 #define KEYS_IPAMGATEWAYS KEYS_ROOT "ipamgateways/"
+#define KEYS_NODESTATUS KEYS_ROOT "nodestatus/"
 #define KEYS_POOLS_SENTINEL KEYS_ROOT "config/ippools-version"
 
 #endif
