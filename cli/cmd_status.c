@@ -16,7 +16,9 @@ static const char usage_status[] =
 	"usage: petrelctl status\n"
 	"\n"
 	"Asks felix on this node (its status socket, <runDir>/felix.sock): running\n"
-	"or not, the datastore revision it has applied, endpoints programmed.\n"
+	"or not, whether it reaches the datastore (\"datastore unreachable since T\n"
+	"(...), retrying\" while it does not: felix then keeps everything as it is),\n"
+	"the datastore revision it has applied, endpoints programmed.\n"
 	"-o json: felix's answer as it is. Exit 1 when felix does not answer.\n";
 
 static void status_line(const char *label, json_t *v)
@@ -74,6 +76,14 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		if (json_is_integer(pid))
 			printf(" (pid %lld)", (long long)json_integer_value(pid));
 		printf("\n");
+		json_t *ds = json_object_get(reply, "datastore");
+
+		if (json_is_false(json_object_get(ds, "reachable")))
+			printf("%-14s %s\n", "datastore:", json_string_value(
+				       json_object_get(ds, "message")));
+		else if (json_is_object(ds))
+			printf("%-14s reachable (%s)\n", "datastore:", json_string_value(
+				       json_object_get(ds, "url")));
 		status_line("revision:", json_object_get(reply, "revision"));
 		status_line("endpoints:", json_object_get(reply, "endpoints"));
 		status_line("programmed:", json_object_get(reply, "programmed"));
