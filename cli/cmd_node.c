@@ -8,22 +8,39 @@
  * (exit 1). Peers are BIRD's BGP protocols; their type comes from the name
  * prefix bgpconf gives them (Mesh_, RR_, Global_, Node_) and their address
  * from the rest of the name, so no datastore is needed.
+ *
+ * node rm NAME: a node gone for good, out of the store (Calico's `calicoctl
+ * delete node`): its WorkloadEndpoints (each through endpoint_remove: the
+ * record, its host-port reservations and its address in one transaction),
+ * its petrel-ipam gateway records, then its blocks: the addresses in them
+ * that no workload holds any more (what `ipam check` calls leaks) are
+ * released, a block left empty is deleted, and a block still holding an
+ * address a workload of another node borrowed stays, without affinity (that
+ * workload keeps its address). Then its Node and its heartbeat key.
+ * Refused while the node's felix is alive: its heartbeat
+ * (/petrel/nodestatus/NAME, felix/noderec.c) younger than 3 of its
+ * intervals and not marked stopped; --force removes it anyway.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bgpconf/bgpconf.h"
 #include "cli/petrelctl.h"
 #include "common/ip4.h"
 #include "common/log.h"
 #include "common/status.h"
+#include "endpoint/endpoint.h"
+#include "ipam/ipam.h"
+#include "model/keys.h"
 
 #define NODE_STATUS_TIMEOUT_MS 3000
 
 static const char usage_node[] =
 	"usage: petrelctl node status [--routes]\n"
+	"       petrelctl node rm NAME [--force]\n"
 	"\n"
 	"This node's BGP: whether felix and BIRD run (BIRD's version), then per\n"
 	"BGP session PEER ADDRESS, PEER TYPE (node-to-node mesh, route reflector,\n"
@@ -32,7 +49,17 @@ static const char usage_node[] =
 	"             node's blocks and borrowed addresses) and those it learned\n"
 	"             over BGP.\n"
 	"-o json: all of it as one object. Exit 0 when it could report (BIRD or\n"
-	"felix not running included), 1 on errors.\n";
+	"felix not running included), 1 on errors.\n"
+	"\n"
+	"rm: removes node NAME, gone for good, from the datastore: its workloads'\n"
+	"records (their addresses and host-port reservations released; nothing is\n"
+	"done on that machine), its IPAM blocks (deleted when empty; a block still\n"
+	"holding an address a workload of another node borrowed stays, without\n"
+	"affinity), its Node. Refused while NAME's felix is alive (its heartbeat in\n"
+	"the datastore is younger than 3 of its intervals, 30 s, and it did not\n"
+	"stop on purpose): stop it first.\n"
+	"  --force   remove it even so (its felix would program nothing any more).\n"
+	"-o json: what was removed, as one object.\n";
 
 static const struct {
 	const char *prefix, *type;
@@ -102,6 +129,8 @@ static void ask_felix(struct ctl *c, struct node_report *rep)
 	/* Newer felix says whether BGP is on and BIRD running (optional). */
 	if (json_is_object(json_object_get(reply, "bgp")))
 		json_object_set(rep->felix, "bgp", json_object_get(reply, "bgp"));
+	if (json_is_object(json_object_get(reply, "datastore")))
+		json_object_set(rep->felix, "datastore", json_object_get(reply, "datastore"));
 	if (!json_is_true(json_object_get(reply, "ok"))) {
 		const char *e = json_string_value(json_object_get(reply, "error"));
 
@@ -290,6 +319,7 @@ static void print_report(struct ctl *c, const struct node_report *rep)
 					 "INFO" };
 	const char *err;
 	json_t *bgp = json_object_get(rep->felix, "bgp"), *v;
+	json_t *ds = json_object_get(rep->felix, "datastore");
 	size_t i;
 
 	printf("node %s\n", c->cfg.node);
@@ -304,6 +334,8 @@ static void print_report(struct ctl *c, const struct node_report *rep)
 			printf(", BGP %s", json_is_true(json_object_get(bgp, "enabled")) ?
 			       "enabled" : "disabled");
 		printf("\n");
+		if (json_is_false(json_object_get(ds, "reachable")))
+			printf("felix: %s\n", json_string_value(json_object_get(ds, "message")));
 	} else {
 		printf("felix: not running (%s on %s)\n",
 		       json_string_value(json_object_get(rep->felix, "error")),
@@ -399,10 +431,294 @@ static int node_status(struct ctl *c, int argc, char **argv)
 	return rep.failed ? CTL_ERR : CTL_OK;
 }
 
+/* ---------------------------------------------------------------- node rm */
+
+/* NAME's felix alive by its heartbeat: 1 (why says so), 0, or -errno. */
+static int node_alive(struct ctl *c, const char *name, char *why, size_t len)
+{
+	char key[RES_KEY_MAX];
+	struct ds_kv kv = { 0 };
+	json_t *j, *fx;
+	int64_t hb, iv, age;
+	int r;
+
+	snprintf(key, sizeof(key), "%s%s", KEYS_NODESTATUS, name);
+	r = ds_get(c->ds, key, &kv);
+	if (r == -ENOENT)
+		return 0;	/* no felix ever ran there (or an old one) */
+	if (r < 0)
+		return r;
+	j = json_loads(kv.value, 0, NULL);
+	ds_kv_clear(&kv);
+	fx = json_object_get(j, "felix");
+	hb = json_integer_value(json_object_get(fx, "heartbeat"));
+	iv = json_integer_value(json_object_get(fx, "intervalSeconds"));
+	if (iv <= 0)
+		iv = 10;
+	age = (int64_t)time(NULL) - hb;
+	r = json_is_object(fx) && !json_is_true(json_object_get(fx, "stopped")) &&
+	    age < 3 * iv;
+	if (r)
+		snprintf(why, len, "its felix is alive (pid %lld on its host, heartbeat %llds ago)",
+			 (long long)json_integer_value(json_object_get(fx, "pid")),
+			 (long long)(age < 0 ? 0 : age));
+	json_decref(j);
+	return r;
+}
+
+struct rm_report {
+	json_t *workloads, *released_blocks, *kept_blocks;
+	size_t addrs, gateways;
+	bool node_deleted;
+};
+
+static int rm_workloads(struct ctl *c, const char *name, struct rm_report *rep)
+{
+	const struct endpoint_rm how = { .own_netns = false };
+	struct resource *w = NULL;
+	size_t n = 0;
+	int r = ctl_res_list(c, RES_WEP, name, &w, &n);
+
+	if (r != CTL_OK)
+		return CTL_ERR;
+	for (size_t i = 0; i < n; i++) {
+		struct endpoint_err e;
+
+		r = endpoint_remove(c->ds, &w[i], &how, &e);
+		if (r < 0 && r != -ENOENT) {
+			log_err("node rm %s: %s", name, e.msg);
+			ctl_res_free(w, n);
+			return CTL_ERR;
+		}
+		json_array_append_new(rep->workloads, json_string(w[i].u.wep.name));
+	}
+	ctl_res_free(w, n);
+	return CTL_OK;
+}
+
+/* Its petrel-ipam gateway records (their users' addresses are in its
+ * blocks: released with them). */
+static int rm_gateways(struct ctl *c, const char *name, struct rm_report *rep)
+{
+	char prefix[RES_KEY_MAX];
+	struct ds_kv *kv = NULL;
+	size_t n = 0;
+	int r;
+
+	snprintf(prefix, sizeof(prefix), "%s%s/", KEYS_IPAMGATEWAYS, name);
+	r = ds_list(c->ds, prefix, &kv, &n, NULL);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = ds_delete(c->ds, kv[i].key, kv[i].mod_rev);
+		if (r == -ENOENT)
+			r = 0;
+		rep->gateways += r == 0;
+	}
+	if (r < 0)
+		log_err("node rm %s: its IPAM gateway records: %s (%s)", name,
+			ds_strerror(r), ds_last_error(c->ds));
+	ds_kvs_free(kv, n);
+	return r < 0 ? CTL_ERR : CTL_OK;
+}
+
+/* One block of the node, once the leaks in it are released: deleted when
+ * empty, else its affinity cleared. CAS, tried again on a conflict. */
+static int rm_block(struct ctl *c, const struct ipamblock *b0, struct rm_report *rep)
+{
+	char key[RES_KEY_MAX], bname[IP4_NETSTRLEN], cidr[IP4_NETSTRLEN];
+	struct errs e = ERRS_INIT;
+	int r = -ECANCELED;
+
+	ipamblock_name(&b0->cidr, bname);
+	ip4_net_fmt(&b0->cidr, cidr);
+	if (res_key(RES_IPAMBLOCK, bname, key, sizeof(key)) < 0)
+		return -ENAMETOOLONG;
+	for (int tries = 0; tries < 16 && r == -ECANCELED; tries++) {
+		struct ds_kv kv = { 0 };
+		struct resource res;
+		char *text;
+
+		r = ds_get(c->ds, key, &kv);
+		if (r == -ENOENT) {	/* emptied by the last release */
+			json_array_append_new(rep->released_blocks, json_string(cidr));
+			return 0;
+		}
+		if (r < 0)
+			return r;
+		r = res_from_text(RES_IPAMBLOCK, kv.value, kv.mod_rev, &res, &e);
+		if (r < 0) {
+			errs_clear(&e);
+			ds_kv_clear(&kv);
+			return r;
+		}
+		if (ipamblock_used(&res.u.block) == 0) {
+			r = ds_delete(c->ds, key, kv.mod_rev);
+			if (r == 0)
+				json_array_append_new(rep->released_blocks, json_string(cidr));
+		} else {
+			res.u.block.affinity[0] = '\0';
+			text = res_to_text(&res);
+			r = text ? ds_update(c->ds, key, text, kv.mod_rev, NULL) : -ENOMEM;
+			free(text);
+			if (r == 0)
+				json_array_append_new(rep->kept_blocks, json_string(cidr));
+		}
+		if (r == -ENOENT)
+			r = -ECANCELED;		/* gone meanwhile: look again */
+		res_clear(&res);
+		ds_kv_clear(&kv);
+	}
+	return r;
+}
+
+/* bl: its blocks as they were before its workloads went (a block their
+ * releases emptied is gone already: released too). */
+static int rm_blocks(struct ctl *c, const char *name, const struct ipamblock *bl,
+		     size_t nb, struct rm_report *rep)
+{
+	struct ipam_leak *leaks = NULL;
+	size_t nl = 0;
+	int r = 0;
+
+	if (nb)
+		r = ipam_check(c->ds, &leaks, &nl);
+	/* what no workload holds any more, in its blocks: free */
+	for (size_t i = 0; r == 0 && i < nl; i++)
+		for (size_t k = 0; k < nb; k++) {
+			if (!ip4_net_contains(&bl[k].cidr, leaks[i].addr))
+				continue;
+			r = ipam_release_addr(c->ds, leaks[i].addr);
+			if (r == -ENOENT)
+				r = 0;
+			else if (r == 0)
+				rep->addrs++;
+			break;
+		}
+	for (size_t k = 0; r == 0 && k < nb; k++)
+		r = rm_block(c, &bl[k], rep);
+	if (r < 0)
+		log_err("node rm %s: its IPAM blocks: %s (%s)", name, ctl_strerror(r),
+			ds_last_error(c->ds));
+	free(leaks);
+	return r < 0 ? CTL_ERR : CTL_OK;
+}
+
+/* Its Node and its heartbeat. */
+static int rm_node_keys(struct ctl *c, const char *name, struct rm_report *rep)
+{
+	char key[RES_KEY_MAX];
+	int r;
+
+	if (res_key(RES_NODE, name, key, sizeof(key)) < 0)
+		return CTL_ERR;
+	r = ds_delete(c->ds, key, 0);
+	rep->node_deleted = r == 0;
+	if (r == 0 || r == -ENOENT) {
+		snprintf(key, sizeof(key), "%s%s", KEYS_NODESTATUS, name);
+		r = ds_delete(c->ds, key, 0);
+	}
+	if (r < 0 && r != -ENOENT) {
+		log_err("node rm %s: deleting %s: %s (%s)", name, key, ds_strerror(r),
+			ds_last_error(c->ds));
+		return CTL_ERR;
+	}
+	return CTL_OK;
+}
+
+static int node_rm(struct ctl *c, int argc, char **argv)
+{
+	enum { O_FORCE = 256 };
+	static const struct option lo[] = {
+		{ "force", no_argument, NULL, O_FORCE },
+		CTL_LONGOPTS
+	};
+	struct rm_report rep = { 0 };
+	struct ipamblock *bl = NULL;
+	size_t nb = 0;
+	bool force = false;
+	const char *name;
+	char why[256];
+	int opt, r;
+
+	while ((opt = getopt_long(argc, argv, ":" CTL_SHORTOPTS, lo, NULL)) != -1) {
+		if (opt == O_FORCE) {
+			force = true;
+			continue;
+		}
+		if (!ctl_opt_common(c, opt, usage_node, argv, &r))
+			return r;
+	}
+	if (optind >= argc)
+		return ctl_usage_err(c, "which node? (node rm NAME)");
+	if (optind + 1 < argc)
+		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind + 1]);
+	name = argv[optind];
+	if (!res_name_valid(name))
+		return ctl_usage_err(c, "\"%s\" is not a valid node name", name);
+	if (ctl_ds(c) != CTL_OK)
+		return CTL_ERR;
+	r = node_alive(c, name, why, sizeof(why));
+	if (r < 0) {
+		log_err("node rm %s: reading its heartbeat: %s (%s)", name, ds_strerror(r),
+			ds_last_error(c->ds));
+		return CTL_ERR;
+	}
+	if (r > 0 && !force) {
+		log_err("node rm %s: refused: %s; stop it first, or --force", name, why);
+		return CTL_ERR;
+	}
+	r = ipam_blocks_list(c->ds, name, &bl, &nb);
+	if (r < 0) {
+		log_err("node rm %s: listing its IPAM blocks: %s (%s)", name,
+			ctl_strerror(r), ds_last_error(c->ds));
+		return CTL_ERR;
+	}
+	rep.workloads = json_array();
+	rep.released_blocks = json_array();
+	rep.kept_blocks = json_array();
+	r = !rep.workloads || !rep.released_blocks || !rep.kept_blocks ? CTL_ERR : CTL_OK;
+	if (r == CTL_OK)
+		r = rm_workloads(c, name, &rep);
+	if (r == CTL_OK)
+		r = rm_gateways(c, name, &rep);
+	if (r == CTL_OK)
+		r = rm_blocks(c, name, bl, nb, &rep);
+	if (r == CTL_OK)
+		r = rm_node_keys(c, name, &rep);
+	if (r == CTL_OK && !rep.node_deleted && !json_array_size(rep.workloads) &&
+	    !json_array_size(rep.released_blocks) && !json_array_size(rep.kept_blocks) &&
+	    !rep.gateways) {
+		log_err("node rm %s: no such node (no Node, no workloads, no blocks)", name);
+		r = CTL_ERR;
+	} else if (r == CTL_OK && (c->out == OUT_JSON || c->out == OUT_YAML)) {
+		json_t *doc = json_pack("{s:s, s:O, s:I, s:O, s:O, s:I, s:b}", "node", name,
+					"workloads", rep.workloads, "addressesReleased",
+					(json_int_t)rep.addrs, "blocksReleased",
+					rep.released_blocks, "blocksWithoutAffinity",
+					rep.kept_blocks, "gateways", (json_int_t)rep.gateways,
+					"nodeDeleted", rep.node_deleted);
+
+		if (doc)
+			out_doc(c->out, doc);
+		json_decref(doc);
+	} else if (r == CTL_OK) {
+		printf("node %s removed: %zu workloads, %zu blocks released, %zu blocks kept "
+		       "without affinity (addresses other nodes' workloads hold), %zu leaked "
+		       "addresses released%s\n", name, json_array_size(rep.workloads),
+		       json_array_size(rep.released_blocks), json_array_size(rep.kept_blocks),
+		       rep.addrs, rep.node_deleted ? "" : " (it had no Node)");
+	}
+	json_decref(rep.workloads);
+	json_decref(rep.released_blocks);
+	json_decref(rep.kept_blocks);
+	ipam_blocks_free(bl, nb);
+	return r;
+}
+
 int cmd_node(struct ctl *c, int argc, char **argv)
 {
 	static const struct ctl_sub subs[] = {
 		{ "status", NULL, "node status", node_status },
+		{ "rm", "remove", "node rm", node_rm },
 	};
 
 	return ctl_run_sub(c, argc, argv, subs, sizeof(subs) / sizeof(subs[0]),
