@@ -53,6 +53,9 @@ static const char usage_main[] =
 	"  bgp peer add|ls|rm            BGP peers (BGPPeer)\n"
 	"  bgp config [set ...]          the cluster's BGP settings (BGPConfiguration)\n"
 	"  node status [--routes]        felix, BIRD and the BGP sessions of this node\n"
+	"  node rm NAME [--force]        a node gone for good, out of the datastore\n"
+	"Datastore:\n"
+	"  datastore migrate --from URL --to URL   copy a store into an empty one\n"
 	"felix:\n"
 	"  status                        felix's state on this node\n"
 	"\n"
@@ -87,6 +90,7 @@ static const struct verb verbs[] = {
 	{ "port", cmd_port },
 	{ "policy", cmd_policy },
 	{ "nft", cmd_nft },
+	{ "datastore", cmd_datastore },
 };
 
 void ctl_getopt_reset(void)

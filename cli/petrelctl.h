@@ -106,6 +106,7 @@ int cmd_network(struct ctl *c, int argc, char **argv);
 int cmd_port(struct ctl *c, int argc, char **argv);
 int cmd_policy(struct ctl *c, int argc, char **argv);
 int cmd_nft(struct ctl *c, int argc, char **argv);
+int cmd_datastore(struct ctl *c, int argc, char **argv);
 
 /* --- cmd_port.c: published ports --- */
 const char *ctl_proto_name(uint8_t proto);	/* "tcp" | "udp" */
