@@ -291,10 +291,19 @@ wl_netns() {
 ds_dump() {
 	"$DSCTL" "sqlite:$DB" dump
 }
-# The same without revisions: for a command that writes and then undoes.
-ds_dump_norev() {
+# The same without felix's heartbeats (/petrel/nodestatus/: felix writes
+# them every 10 s, so no command's "changes nothing" may count them).
+ds_dump_stable() {
 	local out rc
 	out=$("$DSCTL" "sqlite:$DB" dump)
+	rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out" | grep -v '^/petrel/nodestatus/'
+	return $rc
+}
+# ... and without revisions: for a command that writes and then undoes.
+ds_dump_norev() {
+	local out rc
+	out=$(ds_dump_stable)
 	rc=$?
 	[ -n "$out" ] && printf '%s\n' "$out" | cut -f1,3
 	return $rc
@@ -310,7 +319,7 @@ ds_keys() {
 # pt_snapshot FILE: everything a failed command must leave as it was.
 # PT_SNAP_NOREV=1: the datastore without revisions.
 pt_snapshot() {
-	local dump=ds_dump
+	local dump=ds_dump_stable
 	[ "${PT_SNAP_NOREV:-0}" = 1 ] && dump=ds_dump_norev
 	if ! $dump >"$1.ds" 2>"$1.dserr"; then
 		fail "snapshot of the datastore" "dsctl failed: $(pt_oneline <"$1.dserr")"
