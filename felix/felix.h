@@ -68,10 +68,13 @@
 #define FELIX_RETRY_MS 1000	/* a dump that failed or was interrupted */
 /* A host end (a link with petrel's prefix) that no endpoint of this node
  * claims for this long, as felix saw it, is deleted (the sweep); checked
- * every FELIX_SWEEP_EVERY_MS. */
+ * every FELIX_SWEEP_EVERY_MS. One that an endpoint did claim, until its
+ * record went (rm and CNI DEL leave the host end to the namespace's
+ * teardown, or to this), goes after the shorter FELIX_SWEEP_GONE_MS. */
 #ifndef FELIX_SWEEP_GRACE_MS
 #define FELIX_SWEEP_GRACE_MS 10000
 #endif
+#define FELIX_SWEEP_GONE_MS 1000
 #define FELIX_SWEEP_EVERY_MS 1000
 
 /* felix's heartbeat in KEYS_NODESTATUS<node> (noderec.c). */
@@ -174,6 +177,7 @@ struct klink {
 	int32_t proxy_delay;	/* /proc's unit (USER_HZ); -1: not known */
 	uint32_t gen;
 	uint64_t unclaimed_since;	/* ns: no endpoint claims it since; 0 */
+	bool was_claimed;	/* an endpoint claimed it once (as felix saw) */
 	bool del_inflight;	/* the sweep's delete is in the batch */
 };
 
@@ -303,6 +307,7 @@ struct felix {
 	uint64_t kresync_at;	/* a failed dump's retry (monotonic ns), or 0 */
 	uint64_t sweep_at;	/* the next sweep of unclaimed links, or 0 */
 	size_t n_unclaimed;	/* links no endpoint claimed at the last one */
+	bool sweep_look;	/* an endpoint with a host end went: look again */
 	bool ev_more;		/* the notification socket may hold more */
 	unsigned char *rbuf;	/* receive buffer, FELIX_RBUF bytes */
 	struct kbatch *batch;

@@ -260,6 +260,10 @@ static void ep_remove(struct felix *f, struct fep *ep, bool tomb)
 		tomb_add(f, ep);
 	if (ep->mode == WEP_ROUTED)
 		bgp_mark_dirty(f);
+	if (l) {	/* rm and CNI DEL leave its host end to the sweep */
+		l->was_claimed = true;
+		f->sweep_look = true;
+	}
 	if (ep->if_indexed)
 		htab_del(&f->eps_by_if, &ep->by_if);
 	htab_del(&f->eps, &ep->by_name);

@@ -236,6 +236,42 @@ static void test_sweep_unclaimed(void **state)
 	f->watch = NULL;
 }
 
+/* The sweep of a host end whose endpoint's record went (rm and CNI DEL
+ * leave it): after FELIX_SWEEP_GONE_MS, not the long grace of one never
+ * claimed (whose record may still be on its way). */
+static void test_sweep_record_gone(void **state)
+{
+	struct felix *f = *state;
+	struct klink *l, *other;
+	const struct kop *op;
+
+	fake_link(f, IFX, IF, true);
+	fake_link(f, IFX + 1, "ptlffffffffffff", true);	/* no one's, ever */
+	put_web(f);
+	f->watch = (struct ds_watch *)f;	/* listed and watching */
+	f->sweep_at = 0;
+	rec_pass(f);
+	l = kern_link_by_name(f, IF);
+	other = kern_link_by_name(f, "ptlffffffffffff");
+	assert_true(l->was_claimed);
+	assert_false(other->was_claimed);
+	fake_event(f, false, "/petrel/workloadendpoints/node1/web", NULL, 4);
+	f->sweep_at = 0;
+	rec_pass(f);
+	assert_int_equal(fake_count(KOP_LINK_DEL), 0);	/* first seen unclaimed */
+	assert_true(l->unclaimed_since != 0);
+	l->unclaimed_since -= FELIX_SWEEP_GONE_MS * 1000000ull;
+	other->unclaimed_since -= FELIX_SWEEP_GONE_MS * 1000000ull;
+	f->sweep_at = 0;
+	rec_pass(f);
+	op = fake_find(KOP_LINK_DEL, 0);
+	assert_non_null(op);
+	assert_int_equal(op->ifindex, IFX);
+	assert_string_equal(op->ifname, IF);
+	assert_int_equal(fake_count(KOP_LINK_DEL), 1);	/* the other waits longer */
+	f->watch = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +285,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failed_route_dump_retried, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_dump_ok_no_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_unclaimed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_record_gone, setup, teardown),
 	};
 
 	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
