@@ -178,61 +178,6 @@ int netns_delete(const char *name_or_path)
 	return 0;
 }
 
-static int ns_same(const char *path, const struct stat *ns)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && st.st_ino == ns->st_ino &&
-	       st.st_dev == ns->st_dev;
-}
-
-int netns_in_use(const char *name_or_path)
-{
-	char path[256], p[96];
-	struct stat ns;
-	struct dirent *d;
-	DIR *dir;
-	pid_t self = getpid();
-	int found = 0;
-
-	if (netns_path(name_or_path, path, sizeof(path)) < 0)
-		return -EINVAL;
-	if (stat(path, &ns) < 0)
-		return -errno;
-	dir = opendir("/proc");
-	if (!dir)
-		return -errno;
-	while (!found && (d = readdir(dir))) {
-		char *end;
-		long pid = strtol(d->d_name, &end, 10);
-
-		if (*end || pid <= 0 || pid == self)
-			continue;
-		snprintf(p, sizeof(p), "/proc/%ld/ns/net", pid);
-		found = ns_same(p, &ns);
-		if (!found) {
-			/* A thread may have entered another namespace with setns. */
-			char tdir[64];
-			DIR *td;
-			struct dirent *t;
-
-			snprintf(tdir, sizeof(tdir), "/proc/%ld/task", pid);
-			td = opendir(tdir);
-			while (td && !found && (t = readdir(td))) {
-				if (t->d_name[0] == '.' || !strcmp(t->d_name, d->d_name))
-					continue;
-				snprintf(p, sizeof(p), "/proc/%ld/task/%.16s/ns/net", pid,
-					 t->d_name);
-				found = ns_same(p, &ns);
-			}
-			if (td)
-				closedir(td);
-		}
-	}
-	closedir(dir);
-	return found;
-}
-
 int netns_open(const char *name_or_path)
 {
 	char path[256];

@@ -38,13 +38,6 @@ int netns_create(const char *name, netns_fn fn, void *arg, const char **where);
  * all, else -errno. */
 int netns_delete(const char *name_or_path);
 
-/* 1 when a process (or a thread of one) other than the caller has the
- * namespace name_or_path as its network namespace, 0 when none, -errno when
- * the namespace cannot be read. A scan of /proc: for deciding whether a
- * namespace's removal will really tear it down (it does not while a process
- * runs in it). */
-int netns_in_use(const char *name_or_path);
-
 /* An O_RDONLY|O_CLOEXEC fd of the namespace, or -errno; -EINVAL when the
  * file is not a namespace (e.g. a left-over empty file; that it is a network
  * namespace is checked by setns). */

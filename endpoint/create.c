@@ -29,7 +29,11 @@
 #include "endpoint/ep_priv.h"
 #include "ipam/ipam.h"
 
-#define EP_RECORD_TRIES 16	/* a reservation or a joined network raced */
+/* A removed endpoint's host end still holding the name (remove.c): felix
+ * deletes it FELIX_SWEEP_GONE_MS after the record went, at its next sweep
+ * (every 1 s), unless the namespace's teardown took it first. */
+#define EP_LEFTOVER_WAIT_MS 3000
+#define EP_LEFTOVER_POLL_MS 10
 
 const uint8_t endpoint_host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
@@ -89,7 +93,7 @@ void endpoint_host_ifname(const char *node, const char *name, const char *cid,
 	out[IFNAME_LEN] = '\0';
 }
 
-static int64_t now_ms(void)
+int64_t ep_now_ms(void)
 {
 	struct timespec ts;
 
@@ -97,15 +101,31 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+bool ep_conflict_pause(int try, int64_t t0)
+{
+	static unsigned seed;
+	unsigned cap;
+
+	if (try == 0)
+		return true;
+	if (ep_now_ms() - t0 >= EP_CONFLICT_MS)
+		return false;
+	if (!seed)
+		seed = (unsigned)getpid() ^ (unsigned)ep_now_ms() * 2654435761u;
+	cap = try >= 5 ? 32 : 1u << try;
+	usleep((useconds_t)(rand_r(&seed) % (cap * 1000 + 1)));
+	return true;
+}
+
 int endpoint_wait(const char *sock, const char *name, int64_t rev, bool gone,
 		  int timeout_ms, char *why, size_t why_len)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = ep_now_ms() + timeout_ms;
 	bool seen = false;
 	int r;
 
 	for (;;) {
-		int left = (int)(deadline - now_ms());
+		int left = (int)(deadline - ep_now_ms());
 
 		r = status_wait(sock, name, rev, gone, left > 0 ? left : 1, why, why_len);
 		/* Closed without an answer (-EPROTO, -ECONNRESET): felix went
@@ -115,7 +135,7 @@ int endpoint_wait(const char *sock, const char *name, int64_t rev, bool gone,
 			seen = true;
 		else if (!(seen && (r == -ENOENT || r == -ECONNREFUSED)))
 			return r;
-		if (now_ms() + 20 >= deadline)
+		if (ep_now_ms() + 20 >= deadline)
 			return r == -ENOENT || r == -ECONNREFUSED ? r : -ETIMEDOUT;
 		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000000 }, NULL);
 	}
@@ -345,6 +365,36 @@ static int ep_link_fail(struct ep_create *s, int r)
 		       w->netns, t);
 }
 
+/* Whether the host end's name is held by what a removed endpoint left:
+ * the link is there and no record of this workload is (1), the name is
+ * free (0), or held by a live one (-1). (A live one, or one being made by a
+ * create racing this one, has a record or soon will: the record's create
+ * then fails; waiting here deletes nothing either way.) */
+static int ep_leftover(struct ep_create *s)
+{
+	struct link_nl *nl = NULL;
+	struct link_info li;
+	struct link_err le;
+	struct ds_kv kv = { 0 };
+	int r;
+
+	if (s->w->mode != WEP_ROUTED)
+		return -1;
+	/* A socket of its own: host_nl may still hold the replies of the
+	 * failed batch's later requests. In the node's namespace (here). */
+	r = link_nl_open(&nl, &le);
+	if (r == 0)
+		r = link_get(nl, s->w->ifname, &li, &le);
+	link_nl_free(nl);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return -1;
+	r = ds_get(s->ds, s->key, &kv);
+	ds_kv_clear(&kv);
+	return r == -ENOENT ? 1 : -1;
+}
+
 /* The namespace (made, or the engine's) and what goes inside it. */
 static int ep_netns(struct ep_create *s)
 {
@@ -372,28 +422,53 @@ static int ep_netns(struct ep_create *s)
 		s->wl.addr = w->nets[0].addr;
 		s->wl.gateway = ENDPOINT_GATEWAY;
 	}
-	if (s->q->netns_name) {
-		r = netns_create(s->q->netns_name, w->mode == WEP_ROUTED ? ep_in_ns_routed :
-				 ep_in_ns_none, s, &where);
-		if (r == 0)
-			s->ns_made = true;
-	} else {
-		cfd = netns_open(w->netns);
-		if (cfd < 0) {
-			r = cfd;
-			where = "open";
+	for (int64_t until = ep_now_ms() + EP_LEFTOVER_WAIT_MS, left = 0;;) {
+		where = "";
+		if (s->q->netns_name) {
+			r = netns_create(s->q->netns_name, w->mode == WEP_ROUTED ?
+					 ep_in_ns_routed : ep_in_ns_none, s, &where);
+			if (r == 0)
+				s->ns_made = true;
 		} else {
-			r = netns_run(cfd, ep_in_ns_routed, s);
-			if (r < 0 && !s->e->le.what[0])
-				where = "enter";
+			cfd = netns_open(w->netns);
+			if (cfd < 0) {
+				r = cfd;
+				where = "open";
+			} else {
+				r = netns_run(cfd, ep_in_ns_routed, s);
+				if (r < 0 && !s->e->le.what[0])
+					where = "enter";
+			}
+			/* Made, even if a later request failed: undo deletes it. */
+			s->linked = r == 0 || (s->e->le.what[0] && !s->e->le.create);
 		}
-		/* Made, even if a later request failed: undo deletes it. */
-		s->linked = r == 0 || (s->e->le.what[0] && !s->e->le.create);
+		/* The name held by a removed endpoint's host end, on its way
+		 * out (remove.c): wait for it, never delete it; once it is
+		 * gone, one more try. */
+		if (!(r == -EEXIST && s->e->le.create && !where[0] && !s->linked &&
+		      ep_now_ms() < until))
+			break;
+		if (ep_stopped(s))
+			break;
+		r = ep_leftover(s);
+		if (r < 0 || (r == 0 && !left)) {
+			r = -EEXIST;
+			break;
+		}
+		left = r;
+		if (cfd >= 0)
+			close(cfd);
+		cfd = -1;
+		memset(&s->e->le, 0, sizeof(s->e->le));
+		if (left)
+			usleep(EP_LEFTOVER_POLL_MS * 1000);
 	}
 	if (nsfd >= 0)
 		close(nsfd);
 	if (cfd >= 0)
 		close(cfd);
+	if (s->e->stage == EP_INTR)
+		return -EINTR;
 	if (r == 0) {
 		if (w->mode == WEP_ROUTED) {
 			memcpy(w->mac, s->wl.mac, 6);
@@ -508,9 +583,11 @@ static int ep_record(struct ep_create *s)
 	struct wep *w = s->w;
 	struct ds_op ops[2 + WEP_MAX_PORTS + WEP_MAX_NETWORKS + 8];
 	char *text = NULL;
+	int64_t t0 = ep_now_ms();
 	int r = 0;
 
-	for (int t = 0; t < EP_RECORD_TRIES; t++) {
+	/* A reservation, a joined network or the block raced: again. */
+	for (int t = 0; ep_conflict_pause(t, t0); t++) {
 		size_t n = 0, first_port, first_net, first_ipam, failed = SIZE_MAX;
 
 		free(text);
@@ -545,7 +622,8 @@ static int ep_record(struct ep_create *s)
 			goto out;
 	}
 	r = ep_fail(s->e, EP_STORE, -ECANCELED, "recording workload %s: other creators kept "
-		    "taking the same host ports or networks; try again", w->name);
+		    "taking the same addresses, host ports or networks for %d s; try again",
+		    w->name, EP_CONFLICT_MS / 1000);
 out:
 	free(text);
 	return r;

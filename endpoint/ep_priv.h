@@ -4,6 +4,9 @@
 #ifndef PETREL_EP_PRIV_H
 #define PETREL_EP_PRIV_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "endpoint/endpoint.h"
 
 /* Fills e (stage, code, message) and returns code. */
@@ -12,6 +15,17 @@ int ep_fail(struct endpoint_err *e, enum endpoint_stage stage, int code,
 /* Appends a line to e->warn. */
 void ep_warn(struct endpoint_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Conflicts (another creator or allocator committed between our read and
+ * our transaction) are retried until EP_CONFLICT_MS have passed, not a
+ * fixed number of times: N creators racing for one block need up to N
+ * rounds. Between tries a random pause of up to 2^try ms (at most 32), so
+ * that the racers spread out instead of colliding again in step. */
+#define EP_CONFLICT_MS 10000
+int64_t ep_now_ms(void);
+/* Sleeps before try number `try` (0: not at all); false once the time for
+ * conflicts starting at t0 (ep_now_ms) is up. */
+bool ep_conflict_pause(int try, int64_t t0);
 
 /* The reservations of one record's transaction: one op per distinct
  * (proto, host port); port[k]: the index in w->ports of op[k]'s port. */

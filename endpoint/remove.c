@@ -2,24 +2,23 @@
  * remove: endpoint_remove and endpoint_release (the order and invariants
  * are in endpoint.h).
  *
- * Why the host end is mostly left alone: the kernel tears a deleted
- * namespace down in the background, its veth with it, paying the RCU grace
- * period once for many (deleting a veth ourselves costs its caller 10-40 ms
- * here). It is deleted here only when no teardown will take it: the
- * namespace is the engine's, or a process still holds the one petrelctl
- * made (a /proc scan); and then only when proven this endpoint's, before
- * its record goes: the host end named in the record is a veth whose peer
- * is the record's wl_ifname in the record's namespace. It is deleted by
- * that index afterwards, so an interface that took the name meanwhile is
- * never touched.
+ * Why the host end is left alone: deleting a veth costs its caller the
+ * kernel's RCU grace period (10-40 ms here, most of a CNI DEL). The record
+ * goes, and with it (once felix has seen it, which the wait confirms) the
+ * workload's route: strict rp_filter on the host end then drops what the
+ * workload still sends. The kernel tears a deleted namespace down in the
+ * background, its veth with it, paying the grace period once for many;
+ * and when no teardown comes (the engine keeps its namespace, or a process
+ * holds ours), felix, which owns the host side, deletes a host end whose
+ * endpoint's record is gone after FELIX_SWEEP_GONE_MS. A create that finds
+ * the name still taken by such a leftover waits for it (create.c).
  *
- * Ownership: borrows the record; owns its netlink socket.
+ * Ownership: borrows the record.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/hosts.h"
 #include "common/netns.h"
@@ -27,48 +26,6 @@
 #include "endpoint/ep_priv.h"
 #include "ipam/ipam.h"
 
-#define EP_REMOVE_TRIES 16	/* another allocator changed the block meanwhile */
-
-struct ep_peer {
-	const char *ifname;	/* the workload end's name */
-	int host_ifindex;	/* the host end's index, as the host sees it */
-	bool proven;
-};
-
-static int ep_peer_check(void *arg)
-{
-	struct ep_peer *p = arg;
-	struct link_nl *nl = NULL;
-	struct link_info li;
-	struct link_err le;
-	int r;
-
-	r = link_nl_open(&nl, &le);
-	if (r == 0)
-		r = link_get(nl, p->ifname, &li, &le);
-	p->proven = r == 0 && li.peer_ifindex == p->host_ifindex;
-	link_nl_free(nl);
-	return 0;
-}
-
-/* The index of w's host end when it is proven w's (see the top), else 0. */
-static int ep_host_end(const struct wep *w, struct link_nl *nl)
-{
-	struct ep_peer p = { .ifname = w->wl_ifname[0] ? w->wl_ifname : "eth0" };
-	struct link_info li;
-	struct link_err le;
-	int fd;
-
-	if (link_get(nl, w->ifname, &li, &le) < 0 || li.peer_ifindex <= 0)
-		return 0;
-	fd = netns_open(w->netns);
-	if (fd < 0)
-		return 0;	/* its peer is not where the record says */
-	p.host_ifindex = li.ifindex;
-	netns_run(fd, ep_peer_check, &p);
-	close(fd);
-	return p.proven ? li.ifindex : 0;
-}
 
 /* The name of w's namespace under /run/netns, else NULL. */
 static const char *ep_netns_short(const struct wep *w)
@@ -109,32 +66,20 @@ int endpoint_remove(struct ds *ds, const struct resource *res,
 		    const struct endpoint_rm *how, struct endpoint_err *e)
 {
 	const struct wep *w = &res->u.wep;
-	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX], t[512];
-	struct link_nl *nl = NULL;
+	char key[RES_KEY_MAX], id[2 * RES_NAME_MAX];
 	struct ep_ports held = { 0 };
 	struct ipam_txn rel = { 0 };
 	struct ds_op ops[1 + WEP_MAX_PORTS + 8];
 	char handle[IPAMHANDLE_ID_MAX] = "";
 	size_t failed = SIZE_MAX;
-	struct link_err le;
-	int64_t rev = 0;
-	int host_if = 0, r, gone = 0;
+	int64_t rev = 0, t0 = ep_now_ms();
+	int r, gone = 0;
 	bool routed = w->mode == WEP_ROUTED;
 
 	memset(e, 0, sizeof(*e));
 	snprintf(id, sizeof(id), "%s/%s", w->node, w->name);
 	if (res_key(RES_WEP, id, key, sizeof(key)) < 0)
 		return ep_fail(e, EP_INTERNAL, -ENAMETOOLONG, "workload key for %s too long", id);
-	/* A host end no teardown takes: the engine's namespace stays, or a
-	 * process inside keeps ours alive. Proven before the record goes. */
-	if (routed && w->ifname[0] && w->netns[0] &&
-	    (!how->own_netns || netns_in_use(w->netns) > 0)) {
-		r = link_nl_open(&nl, &le);
-		if (r < 0)
-			return ep_fail(e, EP_LINK, r, "removing workload %s: opening netlink: %s",
-				       w->name, ep_link_text(&le, t, sizeof(t)));
-		host_if = ep_host_end(w, nl);
-	}
 	if (how->own_netns && (routed || w->mode == WEP_NONE)) {
 		r = netns_delete(w->netns);
 		if (r < 0 && r != -ENOENT) {
@@ -158,7 +103,8 @@ int endpoint_remove(struct ds *ds, const struct resource *res,
 			    "too long", w->name);
 		goto out;
 	}
-	for (int try = 0; try < EP_REMOVE_TRIES; try++) {
+	/* Another allocator changed the block meanwhile: again. */
+	for (int try = 0; ep_conflict_pause(try, t0); try++) {
 		size_t n = 0, first_ipam;
 
 		ops[n++] = (struct ds_op){ DS_OP_DELETE, key, NULL, res->revision };
@@ -224,20 +170,9 @@ int endpoint_remove(struct ds *ds, const struct resource *res,
 			ep_warn(e, "removing workload %s: %s/%s: %s", w->name, HOSTS_ROOT, ns,
 				strerror(-r));
 	}
-	r = 0;
-	if (host_if > 0) {
-		r = link_del_index(nl, host_if, &le);
-		if (r == -ENODEV)
-			r = 0;
-		if (r < 0)
-			r = ep_fail(e, EP_LINK, r, "removing workload %s: deleting its host end "
-				    "%s: %s", w->name, w->ifname, ep_link_text(&le, t, sizeof(t)));
-	}
-	if (r == 0 && gone == -ENOENT)
-		r = -ENOENT;
+	r = gone == -ENOENT ? -ENOENT : 0;
 out:
 	ipam_txn_clear(&rel);
 	ep_ports_clear(&held);
-	link_nl_free(nl);
 	return r;
 }

@@ -145,13 +145,30 @@ check "DEL: empty stdout" test -z "$OUT"
 check "DEL: address released (ipam show used back to $USED0)" test "$(ipam_used)" = "$USED0"
 check "DEL: ipam check clean" ipam_clean
 check "DEL: route $A1/32 gone (bounded wait)" wait_for 50 0.1 no_node_route "$A1"
-check "DEL: host end $HOSTIF1 gone" sh -c "! ip -n $NODE link show '$HOSTIF1' >/dev/null 2>&1"
+# DEL leaves the veth (deleting one costs the RCU grace period): the
+# engine's namespace teardown takes it, or felix, FELIX_SWEEP_GONE_MS after
+# the record went (c1's namespace stays here: felix's sweep it is).
+check "DEL: host end $HOSTIF1 gone (felix's sweep; bounded wait)" wait_for 100 0.05 sh -c "! ip -n $NODE link show '$HOSTIF1' >/dev/null 2>&1"
 check "DEL: c1 has no eth0 left" sh -c "! ip -n $C1 link show eth0 >/dev/null 2>&1"
 check "DEL: no record left (ls)" sh -c "! '$PETRELCTL' -c '$CONF' ls | grep -q '^$WL1 '"
 check "DEL: no record left (datastore; dsctl answers)" sh -c "d=\$('$DSCTL' 'sqlite:$DB' dump) && ! printf '%s\n' \"\$d\" | grep -q '$CID1'"
 expect_ok "DEL again" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
 expect_ok "DEL of an unknown container ID" cni DEL "$(cid_of nobody)" "/run/netns/$C1" <<<"$NETCONF"
 check "DEL of an unknown container ID: empty stdout" test -z "$OUT"
+
+# --- DEL then ADD of the same container at once (an engine's restart): the
+# ADD finds the name still held by the veth DEL left, waits for felix's
+# sweep (it deletes nothing itself), and succeeds.
+mkns again || { fail "setup" "ip netns add pt-$ID-again"; exit 1; }
+CIDA=$(cid_of again)
+expect_ok "ADD in pt-$ID-again" cni ADD "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+expect_ok "DEL in pt-$ID-again" cni DEL "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+check "after DEL: its host end is still there (left to the sweep)" sh -c "ip -n pt-$ID-again link show eth0 >/dev/null 2>&1"
+expect_ok "ADD again at once (waits for the leftover)" cni ADD "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+AA=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null)
+check "ADD again: pt-$ID-again's eth0 has $AA" sh -c "ip -n pt-$ID-again -o addr show eth0 | grep -qF ' $AA '"
+expect_ok "DEL in pt-$ID-again (end)" cni DEL "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+ip netns del "pt-$ID-again"
 
 # --- DEL after the engine already removed the namespace ---
 mkns gone || { fail "setup" "ip netns add pt-$ID-gone"; exit 1; }
@@ -371,7 +388,7 @@ gc_err "GC with bad JSON" '. == 6' '{"cniVersion":"1.1.0","cni.dev/valid-attachm
 expect_ok "GC listing g1 and g2" cni GC - "" <<<"$(gcconf "$(att g1 g2)")"
 check "GC: empty stdout" test -z "$OUT"
 check "GC: g3's record gone" test -z "$(wl_rec g3)"
-check "GC: g3's host end $G3IF gone" sh -c "! ip -n $NODE link show '$G3IF' >/dev/null 2>&1"
+check "GC: g3's host end $G3IF gone (felix's sweep; bounded wait)" wait_for 100 0.05 sh -c "! ip -n $NODE link show '$G3IF' >/dev/null 2>&1"
 check "GC: g3 has no eth0 left" sh -c "! ip -n pt-$ID-g3 link show eth0 >/dev/null 2>&1"
 check "GC: g3's route $G3/32 gone (bounded wait)" wait_for 50 0.1 no_node_route "$G3"
 check "GC: g3's port reservation gone" test -z "$(hostport_keys)"

@@ -246,7 +246,8 @@ check "after rm: only web's address in use" \
 check "after rm: no host port reservation left" no_hostports
 check "after rm: routes $A1, $A2 gone (bounded wait)" \
 	wait_for 50 0.1 sh -c "[ -z \"\$(ip -n $NODE -4 route show proto 87 | grep -E '^($A1|$A2) ')\" ]"
-check "after rm: host ends gone" test "$(node_ptl_links | grep -vc "^$(wl_ifname web)$")" = 0
+podman_ends_gone() { [ "$(node_ptl_links | grep -vc "^$(wl_ifname web)$")" = 0 ]; }
+check "after rm: host ends gone (the namespace's teardown or felix's sweep; bounded wait)" wait_for 100 0.05 podman_ends_gone
 check "after rm: c1's network namespace (podman's SandboxKey '$SB1') gone" sh -c "[ -n '$SB1' ] && [ ! -e '$SB1' ]"
 
 # The port is free again: a new container gets it.
