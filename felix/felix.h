@@ -425,6 +425,10 @@ void rec_queue_ifname(struct felix *f, const char *ifname);
 void rec_queue_key(struct felix *f, uint32_t dst, uint8_t len);
 /* One bounded pass over the queue. */
 void rec_pass(struct felix *f);
+/* One kernel write into the pass's batch (counted against its budget). */
+void rec_emit(struct felix *f, struct kop *op);
+/* sweep.c: deletes host ends no endpoint claims, after their grace. */
+void rec_sweep(struct felix *f);
 /* The endpoint's first unmet condition (for wait replies); "" when none. */
 void rec_ep_why(struct felix *f, struct fep *ep, char *buf, size_t len);
 /* True when nothing remains of a removed endpoint. */

@@ -18,7 +18,8 @@
  *
  * The sysctls are read from what netlink reported (link dump, netconf
  * notifications, neighbour-table dump); /proc is read only when netlink did
- * not say, and written only when the value differs.
+ * not say, and written only when the value differs. The sweep of host ends
+ * no endpoint claims is in sweep.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -312,7 +313,7 @@ static void conflict_note(struct felix *f, struct rowner *o, const char *a)
 			     : ((struct fep *)o->owner)->name);
 }
 
-static void emit(struct felix *f, struct kop *op)
+void rec_emit(struct felix *f, struct kop *op)
 {
 	int r = f->kio->write(f, op);
 
@@ -356,7 +357,7 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		why_set(why, wl, "interface %s is down", l->name);
 		ok = false;
 		if (apply)
-			emit(f, &op);
+			rec_emit(f, &op);
 	}
 	for (int i = 0; i < SC_N; i++)
 		if (!sc_check(f, ep, l, i, apply, why, wl))
@@ -394,7 +395,7 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		memcpy(op.ifname, l->name, sizeof(op.ifname));
 		op.type = r ? KOP_ROUTE_REPLACE : KOP_ROUTE_ADD;
 		op.why = r ? "differed" : "missing";
-		emit(f, &op);
+		rec_emit(f, &op);
 	}
 	for (size_t i = 0; ep->has_mac && i < ep->n_nets; i++) {
 		struct rowner *o = &ep->nets[i];
@@ -416,7 +417,7 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		memcpy(op.ifname, l->name, sizeof(op.ifname));
 		memcpy(op.mac, ep->mac, 6);
 		op.why = n ? "differed" : "missing";
-		emit(f, &op);
+		rec_emit(f, &op);
 	}
 	return ok;
 }
@@ -463,7 +464,7 @@ static void check_block(struct felix *f, struct fblock *b)
 	op.type = r ? KOP_ROUTE_REPLACE : KOP_ROUTE_ADD;
 	op.why = r ? "differed" : "missing";
 	b->inflight = true;
-	emit(f, &op);
+	rec_emit(f, &op);
 }
 
 static void ifname_of(struct felix *f, int ifindex, char *buf)
@@ -519,7 +520,7 @@ static void check_route(struct felix *f, struct kroute *r)
 	if (r->oif)
 		ifname_of(f, r->oif, op.ifname);
 	r->inflight = true;
-	emit(f, &op);
+	rec_emit(f, &op);
 }
 
 /* The endpoint on link l that wants a permanent entry for addr, or NULL. */
@@ -561,7 +562,7 @@ static void check_neigh(struct felix *f, struct kneigh *n)
 	}
 	memcpy(op.ifname, l->name, sizeof(op.ifname));
 	n->inflight = true;
-	emit(f, &op);
+	rec_emit(f, &op);
 }
 
 void rec_ep_why(struct felix *f, struct fep *ep, char *buf, size_t len)
@@ -693,72 +694,6 @@ int rec_resync(struct felix *f, bool relist, const char *why)
 	log_debug("resync (%s): dumped; %zu links, %zu routes, %zu neighbours of petrel's",
 		  why, f->links.n, f->routes.n, f->neighs.n);
 	return r;
-}
-
-/* ---------- the sweep of unclaimed host ends ---------- */
-
-/*
- * A host end (a link with petrel's prefix: the only links kept) that no
- * endpoint of this node claims is debris of a workload removed without its
- * interface (rm and CNI DEL leave it to the namespace's teardown, or to
- * this). One never claimed is deleted only after FELIX_SWEEP_GRACE_MS
- * unclaimed as felix saw it, since a workload being set up has its veth
- * before its record; one whose endpoint's record went, after
- * FELIX_SWEEP_GONE_MS (time for the namespace's teardown to take it, which
- * costs nobody the RCU grace period of a delete). Never while the store is
- * not known (a relist due or failed: every link would look unclaimed) or
- * not reachable (the record of a workload made just before would not have
- * reached felix). Its route went with its record, and strict rp_filter on
- * the host end drops what the workload still sends meanwhile.
- */
-struct sweep_walk {
-	struct felix *f;
-	uint64_t now;
-	bool store_ok;
-	size_t n;
-};
-
-static void sweep_link(struct hnode *h, void *arg)
-{
-	struct sweep_walk *w = arg;
-	struct felix *f = w->f;
-	struct klink *l = container_of(h, struct klink, by_index);
-	struct kop op = { .type = KOP_LINK_DEL, .ifindex = l->ifindex };
-	uint64_t grace;
-
-	if (!w->store_ok || store_ifname_claimed(f, l->name)) {
-		l->was_claimed |= w->store_ok;
-		l->unclaimed_since = 0;
-		return;
-	}
-	w->n++;
-	if (!l->unclaimed_since) {
-		l->unclaimed_since = w->now;
-		return;
-	}
-	grace = l->was_claimed ? FELIX_SWEEP_GONE_MS : FELIX_SWEEP_GRACE_MS;
-	if (l->del_inflight || !f->writes_left ||
-	    w->now - l->unclaimed_since < grace * 1000000ull)
-		return;
-	op.why = l->was_claimed ? "its endpoint's record is gone" :
-		 "claimed by no endpoint of this node";
-	memcpy(op.ifname, l->name, sizeof(op.ifname));
-	l->del_inflight = true;
-	emit(f, &op);
-}
-
-static void rec_sweep(struct felix *f)
-{
-	struct sweep_walk w = { f, felix_now_ns(), false, 0 };
-
-	if (w.now < f->sweep_at)
-		return;
-	f->sweep_at = w.now + FELIX_SWEEP_EVERY_MS * 1000000ull;
-	w.store_ok = f->watch && !f->need_relist && !f->dsh.down;
-	if (w.store_ok)
-		f->sweep_look = false;
-	htab_walk(&f->links, sweep_link, &w);
-	f->n_unclaimed = w.n;
 }
 
 void rec_kernel_input(struct felix *f, bool nl_ready)
