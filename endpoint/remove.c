@@ -5,8 +5,9 @@
  * Why the host end is left alone: deleting a veth costs its caller the
  * kernel's RCU grace period (10-40 ms here, most of a CNI DEL). The record
  * goes, and with it (once felix has seen it, which the wait confirms) the
- * workload's route: strict rp_filter on the host end then drops what the
- * workload still sends. The kernel tears a deleted namespace down in the
+ * workload's route, so nothing is routed to it. (What it still sends until
+ * the host end goes is not yet dropped by rp_filter: issue 10's strict
+ * rp_filter per host end is to come.) The kernel tears a deleted namespace down in the
  * background, its veth with it, paying the grace period once for many;
  * and when no teardown comes (the engine keeps its namespace, or a process
  * holds ours), felix, which owns the host side, deletes a host end whose

@@ -12,8 +12,7 @@
  * costs nobody the RCU grace period of a delete). Never while the store is
  * not known (a relist due or failed: every link would look unclaimed) or
  * not reachable (the record of a workload made just before would not have
- * reached felix). Its route went with its record, and strict rp_filter on
- * the host end drops what the workload still sends meanwhile.
+ * reached felix). Its route went with its record.
  */
 #include <stdint.h>
 #include <string.h>
