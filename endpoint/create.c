@@ -366,11 +366,12 @@ static int ep_link_fail(struct ep_create *s, int r)
 }
 
 /* Whether the host end's name is held by what a removed endpoint left:
- * the link is there and no record of this workload is (1), the name is
+ * the link is there and no record of this workload is (1; the record is
+ * looked up only when check_record: once per wait), the name is
  * free (0), or held by a live one (-1). (A live one, or one being made by a
  * create racing this one, has a record or soon will: the record's create
  * then fails; waiting here deletes nothing either way.) */
-static int ep_leftover(struct ep_create *s)
+static int ep_leftover(struct ep_create *s, bool check_record)
 {
 	struct link_nl *nl = NULL;
 	struct link_info li;
@@ -390,6 +391,8 @@ static int ep_leftover(struct ep_create *s)
 		return 0;
 	if (r < 0)
 		return -1;
+	if (!check_record)
+		return 1;
 	r = ds_get(s->ds, s->key, &kv);
 	ds_kv_clear(&kv);
 	return r == -ENOENT ? 1 : -1;
@@ -450,7 +453,7 @@ static int ep_netns(struct ep_create *s)
 			break;
 		if (ep_stopped(s))
 			break;
-		r = ep_leftover(s);
+		r = ep_leftover(s, !left);
 		if (r < 0 || (r == 0 && !left)) {
 			r = -EEXIST;
 			break;
