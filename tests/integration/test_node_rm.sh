@@ -12,11 +12,14 @@
 #   +--------|--------------+     +--------|--------------+
 #   | up0 192.0.2.11        |     | up0 192.0.2.12        |
 #   | pt-<id>-n1: felix     |     | pt-<id>-n2: felix     |
-#   |  a1 (workload)        |     |  b1, b2 (workloads)   |
+#   |  a1, c1 (workloads)   |     |  b1, b2 (workloads)   |
 #   +-----------------------+     +-----------------------+
 #        one datastore: $DB (then the copy $TMP/copy.db)
 #
-# Pool 10.66.0.0/28 in blocks of /29: exactly two blocks, one per node.
+# Pool 10.66.0.0/27 in blocks of /29 (four): node1 holds A (a1), node2 B (b1)
+# and D (b2, --ip 10.66.0.25); c1 on node1 borrows an address of B. node rm
+# node2 releases D, keeps B without affinity (c1 keeps its address), and D
+# goes to node1 (a2 --ip 10.66.0.26).
 set -u
 . "$(dirname "$0")/../lib.sh"
 pt_init nrm
@@ -29,8 +32,8 @@ bn_fabric 2
 bn_conf 1
 bn_conf 2
 printf 'labels:\n  rack: r2\n  zone: "z-1"\n' >>"$(bn_cf 2)"
-expect_ok "pool create 10.66.0.0/28, blocks of /29" \
-	bn_ctl 1 pool create p1 --cidr 10.66.0.0/28 --block-size 29
+expect_ok "pool create 10.66.0.0/27, blocks of /29" \
+	bn_ctl 1 pool create p1 --cidr 10.66.0.0/27 --block-size 29
 
 felix_ready() { bn_ctl "$1" status >/dev/null 2>&1; }
 bn_felix_start 1
@@ -65,12 +68,17 @@ expect_ok "apply node2's Node by hand (other address, AS, labels, a cluster ID)"
 # --- workloads, then node rm refused while node2's felix is alive ----------
 expect_ok "run a1 on node1" bn_ctl 1 run --name a1
 expect_ok "run b1 on node2" bn_ctl 2 run --name b1
-expect_ok "run b2 on node2" bn_ctl 2 run --name b2
-B1_IP=$(bn_ctl 2 -o json inspect b1 | jq -r '.spec.ipNetworks[0]' | sed 's|/.*||')
-BL2=$(bn_blocks node2)
+expect_ok "run b2 --ip 10.66.0.25 on node2 (it claims 10.66.0.24/29)" bn_ctl 2 run --name b2 --ip 10.66.0.25
+BL2=10.66.0.24/29
+BLB=$(bn_blocks node2 | grep -vx "$BL2")
 BL1=$(bn_blocks node1)
-check "each node holds one of the two blocks ($BL1, $BL2)" \
-	sh -c "[ -n '$BL1' ] && [ -n '$BL2' ] && [ '$BL1' != '$BL2' ] && [ \$(printf '%s\n' '$BL1' | wc -l) = 1 ]"
+check "node1 holds one block ($BL1), node2 two ($BLB and $BL2)" \
+	sh -c "[ -n '$BL1' ] && [ -n '$BLB' ] && [ \$(printf '%s\n' '$BL1' | wc -l) = 1 ] && [ \$(printf '%s\n' '$BLB' | wc -l) = 1 ] && [ '$BL1' != '$BLB' ]"
+C1_IP=$(echo "${BLB%/*}" | awk -F. '{ printf "%s.%s.%s.%d", $1, $2, $3, $4 + 3 }')
+expect_ok "run c1 --ip $C1_IP on node1 (borrowed from node2's block $BLB)" \
+	bn_ctl 1 run --name c1 --ip "$C1_IP"
+check "c1's address is borrowed: $BLB still node2's" \
+	sh -c "'$PETRELCTL' -c '$(bn_cf 1)' ipam show --show-blocks | awk '\$1 == \"$BLB\" && \$3 == \"node2\"' | grep -q ."
 
 expect_err "node rm node2 while its felix runs: refused" \
 	"node rm node2: refused: its felix is alive \(pid $BN_FELIX2" bn_ctl 1 node rm node2
@@ -101,20 +109,22 @@ pt_forget "$BN_FELIX2"
 expect_ok "node rm node2 -o json" bn_ctl 1 -o json node rm node2
 RM=$OUT
 check "node rm: its 2 workloads removed" sh -c "printf '%s' '$RM' | jq -e '(.workloads | sort) == [\"b1\",\"b2\"]'"
-check "node rm: its block $BL2 released, none kept, its Node deleted" \
-	sh -c "printf '%s' '$RM' | jq -e '.blocksReleased == [\"$BL2\"] and .blocksWithoutAffinity == [] and .nodeDeleted == true'"
+check "node rm: its block $BL2 released, $BLB kept without affinity (c1's address), its Node deleted" \
+	sh -c "printf '%s' '$RM' | jq -e '.blocksReleased == [\"$BL2\"] and .blocksWithoutAffinity == [\"$BLB\"] and .nodeDeleted == true'"
+check "c1 keeps its address $C1_IP: still allocated, in $BLB without affinity" \
+	sh -c "'$PETRELCTL' -c '$(bn_cf 1)' -o json inspect c1 | jq -e '.spec.ipNetworks[0] == \"$C1_IP/32\"' && '$DSCTL' 'sqlite:$DB' get /petrel/ipamblocks/$(echo "$BLB" | tr / -) | jq -e '.spec.affinity == null or .spec.affinity == \"\"'"
 check "no record of node2 left (workloads, Node, heartbeat, block)" sh -c \
 	"! '$DSCTL' 'sqlite:$DB' dump | cut -f1 | grep -E '^/petrel/(workloadendpoints/node2/|nodes/node2\$|nodestatus/node2\$)' && [ -z \"\$('$DSCTL' 'sqlite:$DB' dump | grep '\"affinity\":\"node2\"')\" ]"
 check "ipam check: clean after node rm" sh -c "'$PETRELCTL' -c '$(bn_cf 1)' -o json ipam check | jq -e '.leaks == []'"
-# b1's address, in the freed block, goes to node1 now: as its own block
-expect_ok "run a2 --ip $B1_IP on node1 (b1's address, in the freed block)" \
-	bn_ctl 1 run --name a2 --ip "$B1_IP"
+# b2's block, freed, goes to node1 now: as its own block
+expect_ok "run a2 --ip 10.66.0.26 on node1 (in b2's freed block)" \
+	bn_ctl 1 run --name a2 --ip 10.66.0.26
 check "node1 holds the freed block $BL2 now (claimed, not borrowed)" \
 	sh -c "'$PETRELCTL' -c '$(bn_cf 1)' ipam show --show-blocks | awk '\$1 == \"$BL2\" && \$3 == \"node1\"' | grep -q ."
 
 # --- datastore migrate ---------------------------------------------------
-wait_prog() { bn_ctl 1 -o json status 2>/dev/null | jq -e '.endpoints == 2 and .programmed == 2'; }
-check "felix of node1 has programmed a1 and a2" bn_wait 10 wait_prog
+wait_prog() { bn_ctl 1 -o json status 2>/dev/null | jq -e '.endpoints == 3 and .programmed == 3'; }
+check "felix of node1 has programmed a1, c1 and a2" bn_wait 10 wait_prog
 petrel_state() { # node1's routes of petrel and its whole nft table, as felix
 	# programmed it (its lines sorted: the order of chains in the text
 	# follows felix's history, not the table)
@@ -139,7 +149,7 @@ check "felix of node1 stopped" wait_for 100 0.1 pt_dead "$BN_FELIX1"
 pt_forget "$BN_FELIX1"
 sed -i "s|^datastore: .*|datastore: $COPY|" "$(bn_cf 1)"
 bn_felix_start 1
-check "felix of node1 on the copy: both workloads programmed" bn_wait 15 wait_prog
+check "felix of node1 on the copy: its 3 workloads programmed" bn_wait 15 wait_prog
 check "ipam check on the copy: clean" sh -c "'$PETRELCTL' -c '$(bn_cf 1)' -o json ipam check | jq -e '.leaks == []'"
 petrel_state >"$TMP/state.after" 2>&1
 same_files "felix on the copy: the same routes and nftables table" "$TMP/state.before" "$TMP/state.after"
