@@ -459,6 +459,8 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		.pick = s.pick,
 		.port_lo = c->cfg.host_port_lo,
 		.port_hi = c->cfg.host_port_hi,
+		.allow_ports = c->cfg.allow_host_ports,
+		.n_allow_ports = c->cfg.n_allow_host_ports,
 		.status_sock = sock,
 		.wait_ms = c->cfg.wait_timeout * 1000,
 		.no_wait = s.no_wait,

@@ -219,7 +219,8 @@ static int plug_ep_fail(struct plug *p, const struct endpoint_err *e)
 		code = CNI_EAGAIN;
 		break;
 	case EP_PORT:
-		code = e->code == -EADDRINUSE ? CNI_EPORT : CNI_EIO;
+		code = e->code == -EADDRINUSE ? CNI_EPORT :
+		       e->code == -EADDRNOTAVAIL || e->code == -EACCES ? CNI_ECONFIG : CNI_EIO;
 		break;
 	case EP_IPAM:
 		if (e->code == IPAM_ENOSPC)
@@ -370,6 +371,8 @@ static int cmd_add(struct plug *p)
 		.res = &res,
 		.want = p->conf.want ? p->conf.want : p->args.ip,
 		.any_pool = true,
+		.allow_ports = p->cfg.allow_host_ports,
+		.n_allow_ports = p->cfg.n_allow_host_ports,
 		.status_sock = sock,
 		.wait_ms = p->cfg.wait_timeout * 1000,
 		.no_wait = p->conf.no_wait,

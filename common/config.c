@@ -326,6 +326,35 @@ static void get_port_range(struct cctx *x, const json_t *obj, const json_t *v,
 	c->host_port_hi = (uint16_t)hi;
 }
 
+/* [PORT, ...]: host ports that may be published although the node uses
+ * them (a listener) or they are the BGP port (179). */
+static void get_allow_ports(struct cctx *x, const json_t *obj, const json_t *v,
+			    struct petrel_config *c)
+{
+	size_t i;
+	json_t *p;
+
+	if (!json_is_array(v)) {
+		cerr(x, obj, "", "allowHostPorts", "must be a list of ports, not %s",
+		     yaml_type_name(v));
+		return;
+	}
+	if (json_array_size(v) > CONFIG_ALLOW_PORTS_MAX) {
+		cerr(x, obj, "", "allowHostPorts", "at most %d ports", CONFIG_ALLOW_PORTS_MAX);
+		return;
+	}
+	c->n_allow_host_ports = 0;
+	json_array_foreach(v, i, p) {
+		if (!json_is_integer(p) || json_integer_value(p) < 1 ||
+		    json_integer_value(p) > 65535) {
+			cerr(x, obj, "", "allowHostPorts", "item %zu: expected a port "
+			     "1..65535", i);
+			continue;
+		}
+		c->allow_host_ports[c->n_allow_host_ports++] = (uint16_t)json_integer_value(p);
+	}
+}
+
 static void get_ep_to_host(struct cctx *x, const json_t *obj, const json_t *v,
 			   struct petrel_config *c)
 {
@@ -520,6 +549,8 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 			get_loglevel(x, root, v, c);
 		} else if (!strcmp(key, "hostPortRange")) {
 			get_port_range(x, root, v, c);
+		} else if (!strcmp(key, "allowHostPorts")) {
+			get_allow_ports(x, root, v, c);
 		} else if (!strcmp(key, "endpointToHostAction")) {
 			get_ep_to_host(x, root, v, c);
 		} else if (!strcmp(key, "bgp")) {

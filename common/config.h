@@ -16,6 +16,8 @@
  *   waitTimeout: 10             # seconds run/CNI ADD wait for felix
  *   logLevel: info              # error | warning | info | debug
  *   hostPortRange: 32768-60999  # host ports that -P / -p PORT pick from
+ *   allowHostPorts: []          # host ports published although the node
+ *                               # listens on them, or the BGP port (179)
  *   endpointToHostAction: accept  # workload → the node itself, after the
  *                               # workload's egress policy: accept | drop
  *   bgp: { address: 192.0.2.11, asNumber: 64512 }
@@ -36,6 +38,7 @@
 #define CONFIG_DEFAULT_PATH "/etc/petrel/petrel.yaml"
 #define CONFIG_PATH_MAX 256
 #define CONFIG_LABELS_MAX 32
+#define CONFIG_ALLOW_PORTS_MAX 64
 
 enum { CONFIG_EP_TO_HOST_ACCEPT, CONFIG_EP_TO_HOST_DROP };
 
@@ -53,6 +56,8 @@ struct petrel_config {
 	uint32_t bgp_address;	/* 0 = autodetect */
 	uint32_t bgp_asn;	/* 0 = BGPConfiguration's default */
 	uint16_t host_port_lo, host_port_hi;	/* hostPortRange */
+	uint16_t allow_host_ports[CONFIG_ALLOW_PORTS_MAX];	/* allowHostPorts */
+	size_t n_allow_host_ports;
 	int ep_to_host;		/* endpointToHostAction: CONFIG_EP_TO_HOST_* */
 	struct {
 		char key[320];	/* [DNS subdomain/]name: 253 + 1 + 63 */

@@ -173,6 +173,8 @@ struct ep_create {
 	struct link_nl *host_nl;
 	struct link_wl wl;
 	struct ep_ports ports;
+	struct endpoint_node node_probed;	/* when q->node is NULL */
+	const struct endpoint_node *node;	/* what ports must not take */
 	struct ds_kv other;			/* container:OTHER's record */
 	struct ds_kv net_kv[WEP_MAX_NETWORKS];	/* the joined networks' */
 	char sel_pool[RES_NAME_MAX];
@@ -560,8 +562,7 @@ static int ep_record_failed(struct ep_create *s, int r, size_t failed,
 	    (r == -EEXIST || r == -ECANCELED || r == -ENOENT)) {
 		/* Taken or changed since we looked: look again (a port of
 		 * ours that is picked is picked again). */
-		r = ep_ports_prepare(s->ds, w, s->q->pick, s->q->port_lo, s->q->port_hi,
-				     &s->ports, s->e);
+		r = ep_ports_prepare(s->ds, w, s->q, s->node, &s->ports, s->e);
 		return r < 0 ? r : 1;
 	}
 	if (failed >= first_net && failed < first_net + w->n_networks &&
@@ -744,9 +745,19 @@ int endpoint_create(struct ds *ds, struct endpoint_req *q, struct endpoint_err *
 		s.sel.pool = s.sel_pool;
 	else
 		s.sel.unnamed_only = !q->any_pool;
-	/* Before any work: a host port taken already fails here (the
-	 * record's transaction settles races). */
-	if ((r = ep_ports_prepare(ds, w, q->pick, q->port_lo, q->port_hi, &s.ports, e)) < 0)
+	/* Before any work: a host port that is not ours to take (another
+	 * node's address, the BGP port, a port the node listens on), or
+	 * taken already, fails here (the record's transaction settles
+	 * races between creators). */
+	if (w->n_ports && !(s.node = q->node)) {
+		if ((r = endpoint_node_probe(&s.node_probed, e)) < 0)
+			goto out;
+		s.node = &s.node_probed;
+	}
+	if (w->n_ports && (r = endpoint_ports_judge(w, s.node, q->allow_ports,
+						    q->n_allow_ports, q->pick, e)) < 0)
+		goto out;
+	if ((r = ep_ports_prepare(ds, w, q, s.node, &s.ports, e)) < 0)
 		goto out;
 	if (ep_stopped(&s)) {
 		r = -EINTR;
@@ -794,6 +805,7 @@ out:
 	link_nl_free(s.host_nl);
 	ipam_txn_clear(&s.ipam);
 	ep_ports_clear(&s.ports);
+	endpoint_node_clear(&s.node_probed);
 	ds_kv_clear(&s.other);
 	for (size_t i = 0; i < WEP_MAX_NETWORKS; i++)
 		ds_kv_clear(&s.net_kv[i]);

@@ -101,6 +101,11 @@ struct endpoint_req {
 				 * only the pools no Network names */
 	const bool *pick;	/* per port: pick its host port (NULL: none) */
 	unsigned port_lo, port_hi;	/* hostPortRange */
+	const uint16_t *allow_ports;	/* allowHostPorts: the BGP port or a
+					 * port in use on the node, allowed */
+	size_t n_allow_ports;
+	const struct endpoint_node *node;	/* borrowed; NULL: probe the
+						 * namespace we are in */
 	const char *status_sock;	/* felix's */
 	int wait_ms;
 	bool no_wait;
@@ -155,5 +160,52 @@ int endpoint_hostport_key(const char *node, const struct wep_port *p,
  * names none), -ENOENT when free, or a datastore error. */
 int endpoint_hostport_owner(struct ds *ds, const char *node,
 			    const struct wep_port *p, char *owner, size_t len);
+
+/* --- the node's own (hostnode.c) --- */
+
+#define ENDPOINT_BGP_PORT 179
+
+/* What a published port must not take: the node's IPv4 addresses and the
+ * ports its listeners use (TCP LISTEN, UDP unconnected; addr 0: every
+ * address, [::] included). */
+struct endpoint_addr {
+	uint32_t addr;
+	uint8_t plen;
+	bool loopback;		/* on a loopback interface: its prefix is local */
+};
+struct endpoint_listener {
+	uint8_t proto;
+	uint16_t port;
+	uint32_t addr;
+};
+struct endpoint_node {
+	struct endpoint_addr *addrs;
+	size_t n_addrs;
+	struct endpoint_listener *ls;
+	size_t n_ls;
+	bool probed;
+};
+/* Reads the network namespace this thread is in (the node's: the glue
+ * enters `netns:` first). 0, or -errno with e filled (EP_PORT). */
+int endpoint_node_probe(struct endpoint_node *n, struct endpoint_err *e);
+/* Adds the sockets of a /proc/net/{tcp,udp}[6] text (proto; v6: the *6
+ * files) to n. 0 or -ENOMEM; lines that do not parse are skipped. */
+int endpoint_node_parse_proc(struct endpoint_node *n, uint8_t proto, bool v6,
+			     const char *text);
+void endpoint_node_clear(struct endpoint_node *n);
+/* Is addr one of n's (or inside a loopback interface's prefix)? */
+bool endpoint_node_has_addr(const struct endpoint_node *n, uint32_t addr);
+/* 0 when p's host port may be published on n, else -EACCES (the BGP port)
+ * or -EADDRINUSE (a listener of the node), why saying so. allow: ports
+ * allowed all the same. */
+int endpoint_port_forbidden(const struct endpoint_node *n, const uint16_t *allow,
+			    size_t n_allow, const struct wep_port *p, char *why,
+			    size_t len);
+/* w's ports against n: a host IP not the node's (-EADDRNOTAVAIL), the BGP
+ * port (-EACCES) or a port in use (-EADDRINUSE), with e filled (EP_PORT,
+ * e->port). Ports with pick[i] are judged for their host IP only. */
+int endpoint_ports_judge(const struct wep *w, const struct endpoint_node *n,
+			 const uint16_t *allow, size_t n_allow, const bool *pick,
+			 struct endpoint_err *e);
 
 #endif

@@ -37,11 +37,12 @@ struct ep_ports {
 	char *value;			/* {"workload":NAME} */
 };
 void ep_ports_clear(struct ep_ports *pp);
-/* For a create of w: picks the ports with pick[i] (pick may be NULL), then
- * one create (free) or update (stale, at its revision) per key; a held one
- * fails (EP_PORT, -EADDRINUSE, e->port and e->owner). 0 or -errno. */
-int ep_ports_prepare(struct ds *ds, struct wep *w, const bool *pick,
-		     unsigned lo, unsigned hi, struct ep_ports *pp,
+/* For a create of w: picks the ports with q->pick[i] (pick may be NULL)
+ * from q's hostPortRange, none that node forbids (endpoint_port_forbidden),
+ * then one create (free) or update (stale, at its revision) per key; a held
+ * one fails (EP_PORT, -EADDRINUSE, e->port and e->owner). 0 or -errno. */
+int ep_ports_prepare(struct ds *ds, struct wep *w, const struct endpoint_req *q,
+		     const struct endpoint_node *node, struct ep_ports *pp,
 		     struct endpoint_err *e);
 /* For a remove of w: a delete (at its revision) of each reservation that
  * names w. 0 or a datastore error. */

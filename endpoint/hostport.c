@@ -167,9 +167,11 @@ static int taken_load(struct ds *ds, const char *node, struct taken *t,
 
 /* Gives every port with pick[i] a host port that no reservation of the
  * node holds (nor another port of w). */
-static int ports_pick(struct ds *ds, struct wep *w, const bool *pick,
-		      unsigned lo, unsigned hi, struct endpoint_err *e)
+static int ports_pick(struct ds *ds, struct wep *w, const struct endpoint_req *q,
+		      const struct endpoint_node *node, struct endpoint_err *e)
 {
+	const bool *pick = q->pick;
+	unsigned lo = q->port_lo, hi = q->port_hi;
 	struct taken *t;
 	unsigned span;
 	int r;
@@ -196,9 +198,16 @@ static int ports_pick(struct ds *ds, struct wep *w, const bool *pick,
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 			rnd = (uint32_t)i * 7919u;
 		for (k = 0; k < span; k++) {
-			uint16_t p = (uint16_t)(lo + (rnd + k) % span);
+			struct wep_port c = w->ports[i];
+			char why[256];
 
-			if (!taken_get(t, w->ports[i].proto, p)) {
+			c.host_port = (uint16_t)(lo + (rnd + k) % span);
+			if (!taken_get(t, c.proto, c.host_port) &&
+			    (!node || endpoint_port_forbidden(node, q->allow_ports,
+							      q->n_allow_ports, &c, why,
+							      sizeof(why)) == 0)) {
+				uint16_t p = c.host_port;
+
 				w->ports[i].host_port = p;
 				taken_set(t, w->ports[i].proto, p);
 				break;
@@ -206,7 +215,8 @@ static int ports_pick(struct ds *ds, struct wep *w, const bool *pick,
 		}
 		if (k == span)
 			r = ep_fail(e, EP_PORT, -ENOSPC, "no free %s host port left in "
-				    "hostPortRange %u-%u", proto_name(w->ports[i].proto),
+				    "hostPortRange %u-%u that the node does not use",
+				    proto_name(w->ports[i].proto),
 				    lo, hi);
 	}
 	free(t);
@@ -221,10 +231,11 @@ void ep_ports_clear(struct ep_ports *pp)
 	memset(pp, 0, sizeof(*pp));
 }
 
-int ep_ports_prepare(struct ds *ds, struct wep *w, const bool *pick,
-		     unsigned lo, unsigned hi, struct ep_ports *pp,
+int ep_ports_prepare(struct ds *ds, struct wep *w, const struct endpoint_req *q,
+		     const struct endpoint_node *node, struct ep_ports *pp,
 		     struct endpoint_err *e)
 {
+	const bool *pick = q->pick;
 	json_t *j;
 	int r = 0;
 
@@ -236,7 +247,7 @@ int ep_ports_prepare(struct ds *ds, struct wep *w, const bool *pick,
 
 		for (size_t i = 0; i < w->n_ports; i++)
 			any |= pick[i];
-		if (any && (r = ports_pick(ds, w, pick, lo, hi, e)) < 0)
+		if (any && (r = ports_pick(ds, w, q, node, e)) < 0)
 			return r;
 	}
 	j = json_pack("{s:s}", "workload", w->name);

@@ -215,13 +215,28 @@ static int raw_pre(struct nir_chain *c)
 	return 0;
 }
 
-/* nat-pre and nat-out: published ports, by host address first. */
-static int nat_dnat(struct nir_chain *c)
+/* nat-pre and nat-out: published ports, by host address first. A host
+ * address is always one of the node's own (fib daddr type local), checked
+ * here too and not only when the port was asked for: a record written by
+ * hand, or an address the node has since given up, captures nothing.
+ * 127.0.0.0/8 is published for the node's own clients only (nat-out, as
+ * Docker does): a packet arriving from the network for a loopback address
+ * is never DNATed (route_localnet would then forward it: the
+ * CVE-2020-8558 class). The node's own loopback packets come back in
+ * through prerouting only as established ones, which nat does not see. */
+static int nat_dnat(struct nir_chain *c, bool pre)
 {
 	struct nir_rule *r;
 	int err = 0;
 
+	if (pre && (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+		    (err = nir_match_net(r, NK_DADDR, NO_EQ, LOOPBACK_NET, 8)) < 0 ||
+		    (err = nir_stmt_add(r, NS_RETURN, NULL)) < 0 ||
+		    (err = nir_rule_comment(r, "loopback is published to the node only")) < 0))
+		return err;
 	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+	    (err = nir_match_val(r, NK_NFPROTO, NO_EQ, NFPROTO_V4)) < 0 ||
+	    (err = nir_match_val(r, NK_FIB_DADDR_LOCAL, NO_EQ, 0)) < 0 ||
 	    (err = nir_stmt_add(r, NS_DNAT_MAP, COMPILE_MAP_PORTS_IP)) < 0)
 		return err;
 	r->s[r->n_stmt - 1].key = NST_ADDR_PORT_DNAT;	/* for nir_render_rule */
@@ -330,8 +345,8 @@ int compile_base(struct nir_table *t, const struct compile_config *cfg,
 	if ((err = compile_verdict_rule(c[8], NS_RETURN, "network: egress allowed")) < 0 ||
 	    (err = compile_verdict_rule(c[9], NS_ACCEPT, "network default")) < 0)
 		return err;
-	if ((err = raw_pre(c[0])) < 0 || (err = nat_dnat(c[1])) < 0 ||
-	    (err = nat_dnat(c[2])) < 0 || (err = forward(c[4])) < 0 ||
+	if ((err = raw_pre(c[0])) < 0 || (err = nat_dnat(c[1], true)) < 0 ||
+	    (err = nat_dnat(c[2], false)) < 0 || (err = forward(c[4])) < 0 ||
 	    (err = input(c[5], cfg)) < 0 ||
 	    (err = dispatch(c[6], NK_IIFNAME, COMPILE_MAP_FROM_WL)) < 0 ||
 	    (err = dispatch(c[7], NK_OIFNAME, COMPILE_MAP_TO_WL)) < 0)

@@ -24,8 +24,10 @@
  *   raw-pre    filter prerouting -300: from "ptl*": ipv6 dropped; source
  *              not that interface's workload (iifname . saddr not in
  *              @wl_src) dropped: fail-closed for interfaces not programmed
- *   nat-pre    nat prerouting -100: ports_ip then ports (fib daddr local)
- *   nat-out    nat output -100: the same, for the node itself (127.0.0.1)
+ *   nat-pre    nat prerouting -100: 127/8 returns, then ports_ip and ports
+ *              (each behind fib daddr type local)
+ *   nat-out    nat output -100: ports_ip and ports, for the node itself
+ *              (127.0.0.1 included)
  *   nat-post   nat postrouting 100: hairpin (ct status dnat, oifname .
  *              saddr in @wl_src) masquerade; 127.0.0.0/8 to "ptl*"
  *              masquerade; to a pool: return; from a natOutgoing pool:

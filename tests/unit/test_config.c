@@ -115,6 +115,7 @@ static void test_all_keys(void **state)
 			       "waitTimeout: 600\n"
 			       "logLevel: debug\n"
 			       "hostPortRange: 30000-30099\n"
+			       "allowHostPorts: [179, 53]\n"
 			       "endpointToHostAction: drop\n"
 			       "bgp:\n"
 			       "  address: 192.0.2.11\n"
@@ -125,6 +126,9 @@ static void test_all_keys(void **state)
 	print_errs(&e);
 	assert_int_equal(e.n, 0);
 	assert_string_equal(c.node, "node-2");
+	assert_int_equal(c.n_allow_host_ports, 2);
+	assert_int_equal(c.allow_host_ports[0], 179);
+	assert_int_equal(c.allow_host_ports[1], 53);
 	assert_string_equal(c.datastore, "etcd:https://10.0.0.1:2379,http://10.0.0.2:2379");
 	assert_string_equal(c.run_dir, "/tmp/pt/node2");
 	assert_string_equal(c.netns, "pt-node2");
@@ -197,6 +201,10 @@ static void test_errors(void **state)
 	expect_error("hostPortRange: 0-10\n", "hostPortRange: \"0-10\": expected LO-HI");
 	expect_error("hostPortRange: 1-70000\n", "hostPortRange: \"1-70000\": expected");
 	expect_error("hostPortRange: 80\n", "hostPortRange: must be a string, not an integer");
+	expect_error("allowHostPorts: 179\n", "allowHostPorts: must be a list of ports, "
+		     "not an integer");
+	expect_error("allowHostPorts: [22, 0]\n", "allowHostPorts: item 1: expected a port 1..65535");
+	expect_error("allowHostPorts: [\"ssh\"]\n", "allowHostPorts: item 0: expected a port");
 	expect_error("endpointToHostAction: reject\n",
 		     "petrel.yaml:1:23: endpointToHostAction: \"reject\": expected accept or drop");
 	expect_error("netns: \"a b\"\n", "netns: \"a b\": a namespace name");

@@ -101,13 +101,59 @@ static void wep(struct resource *r, const char *name, const char *ports)
 	}
 }
 
+/* The node of these cases: 192.0.2.1-3 on its uplink, 127.0.0.1/8 on lo,
+ * sshd on every address, a resolver on 127.0.0.53:53/udp, a web server on
+ * 192.0.2.2:8443, and a TCP client connected from 40003 (not a listener). */
+static const char proc_tcp[] =
+	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+	"   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+	"   1: 020200C0:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0\n"
+	"   2: 010200C0:9C43 020200C0:0050 01 00000000:00000000 00:00000000 00000000     0\n"
+	"   3: garbage\n";
+static const char proc_udp[] =
+	"   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt\n"
+	"  1: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000\n";
+static const char proc_tcp6[] =
+	"  sl  local_address                         remote_address                        st\n"
+	"   0: 00000000000000000000000000000000:1BA8 00000000000000000000000000000000:0000 0A\n"
+	"   1: 0000000000000000FFFF0000030200C0:1BA9 00000000000000000000000000000000:0000 0A\n"
+	"   2: 20010DB8000000000000000000000001:1F92 00000000000000000000000000000000:0000 0A\n";
+
+static void fake_node(struct endpoint_node *n)
+{
+	memset(n, 0, sizeof(*n));
+	n->addrs = calloc(4, sizeof(*n->addrs));
+	assert_non_null(n->addrs);
+	n->addrs[0] = (struct endpoint_addr){ 0xc0000201u, 24, false };
+	n->addrs[1] = (struct endpoint_addr){ 0xc0000202u, 24, false };
+	n->addrs[2] = (struct endpoint_addr){ 0xc0000203u, 24, false };
+	n->addrs[3] = (struct endpoint_addr){ 0x7f000001u, 8, true };
+	n->n_addrs = 4;
+	assert_int_equal(endpoint_node_parse_proc(n, IPPROTO_TCP, false, proc_tcp), 0);
+	assert_int_equal(endpoint_node_parse_proc(n, IPPROTO_UDP, false, proc_udp), 0);
+	assert_int_equal(endpoint_node_parse_proc(n, IPPROTO_TCP, true, proc_tcp6), 0);
+	n->probed = true;
+}
+
+static int create_allow(struct fx *f, struct resource *r, const bool *pick,
+			const uint16_t *allow, size_t n_allow, struct endpoint_err *e)
+{
+	struct endpoint_node node;
+	struct endpoint_req q = { .res = r, .pick = pick, .port_lo = 40000,
+				  .port_hi = 40009, .no_wait = true, .node = &node,
+				  .allow_ports = allow, .n_allow_ports = n_allow };
+	int rc;
+
+	fake_node(&node);
+	rc = endpoint_create(f->ds, &q, e);
+	endpoint_node_clear(&node);
+	return rc;
+}
+
 static int create(struct fx *f, struct resource *r, const bool *pick,
 		  struct endpoint_err *e)
 {
-	struct endpoint_req q = { .res = r, .pick = pick, .port_lo = 40000,
-				  .port_hi = 40009, .no_wait = true };
-
-	return endpoint_create(f->ds, &q, e);
+	return create_allow(f, r, pick, NULL, 0, e);
 }
 
 static int removed(struct fx *f, const struct resource *r)
@@ -230,6 +276,151 @@ static void test_hostport(void **state)
 }
 
 /* A record changed after it was read is not removed. */
+/* The node's own: what /proc/net says is read right (little and big
+ * endian alike: the words are the kernel's memory, in hex). */
+static void test_node_parse(void **state)
+{
+	struct endpoint_node n;
+
+	(void)state;
+	fake_node(&n);
+	/* tcp 22 any, tcp 8443 on .2, udp 53 on 127.0.0.53, tcp6 7080 [::],
+	 * 7081 on ::ffff:192.0.2.3; not the client, not 2001:db8::1 */
+	assert_int_equal(n.n_ls, 5);
+	assert_int_equal(n.ls[0].port, 22);
+	assert_int_equal(n.ls[0].addr, 0);
+	assert_int_equal(n.ls[1].port, 8443);
+	assert_int_equal(n.ls[1].addr, 0xc0000202u);
+	assert_int_equal(n.ls[2].proto, IPPROTO_UDP);
+	assert_int_equal(n.ls[2].addr, 0x7f000035u);
+	assert_int_equal(n.ls[3].port, 7080);
+	assert_int_equal(n.ls[3].addr, 0);
+	assert_int_equal(n.ls[4].port, 7081);
+	assert_int_equal(n.ls[4].addr, 0xc0000203u);
+	assert_true(endpoint_node_has_addr(&n, 0xc0000202u));
+	assert_true(endpoint_node_has_addr(&n, 0x7f000001u));
+	assert_true(endpoint_node_has_addr(&n, 0x7f0000ffu));	/* lo's /8 */
+	assert_false(endpoint_node_has_addr(&n, 0xc0000204u));	/* same /24 */
+	assert_false(endpoint_node_has_addr(&n, 0x0a410005u));
+	endpoint_node_clear(&n);
+	endpoint_node_clear(NULL);
+}
+
+/* The process's own namespace reads (no root needed: /proc). */
+static void test_node_probe(void **state)
+{
+	struct endpoint_node n;
+	struct endpoint_err e = { 0 };
+
+	(void)state;
+	assert_int_equal(endpoint_node_probe(&n, &e), 0);
+	assert_true(n.probed);
+	assert_true(n.n_addrs >= 1);	/* lo, at least */
+	endpoint_node_clear(&n);
+}
+
+/* Published ports take only what is the workload's to take: the node's
+ * own addresses, no port the node listens on, not the BGP port; refused
+ * with the reason, nothing written (no record, no reservation). */
+static void test_hostport_node(void **state)
+{
+	struct fx *f = *state;
+	struct endpoint_err e;
+	struct resource a;
+	static const struct { const char *ports, *msg; int code; } bad[] = {
+		{ "8080/tcp:80@10.65.0.5", "hostIP 10.65.0.5 of port tcp/8080 is not an "
+		  "address of node node1", -EADDRNOTAVAIL },
+		{ "8080/tcp:80@192.0.2.4", "hostIP 192.0.2.4 of port tcp/8080", -EADDRNOTAVAIL },
+		{ "179/tcp:179", "port tcp/179 is the BGP port of the node", -EACCES },
+		{ "179/udp:179@192.0.2.1", "port udp/179 is the BGP port", -EACCES },
+		{ "22/tcp:22", "port tcp/22 is in use on the node (a listener on "
+		  "every address:22)", -EADDRINUSE },
+		{ "22/tcp:22@192.0.2.2", "port tcp/22 is in use", -EADDRINUSE },
+		{ "8443/tcp:443", "a listener on 192.0.2.2:8443", -EADDRINUSE },
+		{ "8443/tcp:443@192.0.2.2", "a listener on 192.0.2.2:8443", -EADDRINUSE },
+		{ "53/udp:53", "port udp/53 is in use on the node (a listener on "
+		  "127.0.0.53:53)", -EADDRINUSE },
+		{ "7080/tcp:80", "port tcp/7080 is in use", -EADDRINUSE },	/* [::] */
+		{ "7081/tcp:80@192.0.2.3", "a listener on 192.0.2.3:7081", -EADDRINUSE },
+		{ "9000/tcp:90,7080/tcp:80@127.0.0.2", "port tcp/7080 is in use", -EADDRINUSE },
+	};
+	static const char *good[] = {
+		"8080/udp:80@192.0.2.1",	/* UDP 8080: nobody */
+		"8443/tcp:443@192.0.2.1",	/* 8443 listens on .2 only */
+		"53/udp:53@192.0.2.1",		/* the resolver is on 127.0.0.53 */
+		"53/tcp:53",			/* the resolver has no TCP */
+		"7081/tcp:80@192.0.2.1",	/* ::ffff:192.0.2.3 only */
+		"9090/tcp:80@127.0.0.1",	/* the node's own clients */
+		"8082/tcp:80",			/* a client's port is no listener */
+	};
+	static const uint16_t allow[] = { 179, 22 };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		wep(&a, "a", bad[i].ports);
+		assert_int_equal(create(f, &a, NULL, &e), bad[i].code);
+		assert_int_equal(e.stage, EP_PORT);
+		if (!strstr(e.msg, bad[i].msg))
+			fail_msg("%s: said \"%s\", want \"%s\"", bad[i].ports, e.msg,
+				 bad[i].msg);
+		assert_false(has_key(f->ds, "/petrel/workloadendpoints/node1/a"));
+		assert_false(has_key(f->ds, "/petrel/hostports/node1/tcp-9000"));
+		res_clear(&a);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		wep(&a, "a", good[i]);
+		if (create(f, &a, NULL, &e) != 0)
+			fail_msg("%s: refused: %s", good[i], e.msg);
+		assert_int_equal(removed(f, &a), 0);
+		res_clear(&a);
+	}
+	/* allowHostPorts: the BGP port and a port in use, when asked for */
+	wep(&a, "a", "179/tcp:179,22/tcp:2222");
+	assert_int_equal(create_allow(f, &a, NULL, allow, 2, &e), 0);
+	assert_true(has_key(f->ds, "/petrel/hostports/node1/tcp-179"));
+	assert_int_equal(removed(f, &a), 0);
+	res_clear(&a);
+	/* the host IP is judged even for a port that is picked */
+	{
+		bool pick[1] = { true };
+
+		wep(&a, "a", "0/tcp:80@10.0.0.1");
+		assert_int_equal(create(f, &a, pick, &e), -EADDRNOTAVAIL);
+		res_clear(&a);
+	}
+}
+
+/* A picked port is never one the node listens on: hostPortRange
+ * 40000-40009 with 40001-40009 in use leaves 40000 only (40003 is a client
+ * connection: free). */
+static void test_hostport_pick_node(void **state)
+{
+	struct fx *f = *state;
+	struct endpoint_node node;
+	struct endpoint_err e;
+	struct resource a;
+	bool pick[2] = { true, true };
+	char text[4096] = "  sl  local_address rem_address   st\n";
+	struct endpoint_req q = { .res = &a, .pick = pick, .port_lo = 40000,
+				  .port_hi = 40009, .no_wait = true, .node = &node };
+
+	fake_node(&node);
+	for (unsigned p = 40001; p <= 40009; p++)
+		if (p != 40003)
+			snprintf(text + strlen(text), sizeof(text) - strlen(text),
+				 "  %u: 00000000:%04X 00000000:0000 0A\n", p, p);
+	assert_int_equal(endpoint_node_parse_proc(&node, IPPROTO_TCP, false, text), 0);
+	wep(&a, "a", "0/tcp:80,0/tcp:81");
+	assert_int_equal(endpoint_create(f->ds, &q, &e), 0);
+	assert_true((a.u.wep.ports[0].host_port == 40000 && a.u.wep.ports[1].host_port == 40003) ||
+		    (a.u.wep.ports[0].host_port == 40003 && a.u.wep.ports[1].host_port == 40000));
+	res_clear(&a);
+	wep(&a, "b", "0/tcp:80");
+	assert_int_equal(endpoint_create(f->ds, &q, &e), -ENOSPC);
+	assert_non_null(strstr(e.msg, "that the node does not use"));
+	res_clear(&a);
+	endpoint_node_clear(&node);
+}
+
 static void test_remove_changed(void **state)
 {
 	struct fx *f = *state;
@@ -495,6 +686,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostport_key),
 		cmocka_unit_test_setup_teardown(test_hostport, fx_setup, fx_teardown),
+		cmocka_unit_test(test_node_parse),
+		cmocka_unit_test(test_node_probe),
+		cmocka_unit_test_setup_teardown(test_hostport_node, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_hostport_pick_node, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_changed, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_hostport_pick, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ipam_txn, fx_setup, fx_teardown),
