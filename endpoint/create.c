@@ -755,9 +755,12 @@ int endpoint_create(struct ds *ds, struct endpoint_req *q, struct endpoint_err *
 		s.node = &s.node_probed;
 	}
 	if (w->n_ports && (r = endpoint_ports_judge(w, s.node, q->allow_ports,
-						    q->n_allow_ports, q->pick, e)) < 0)
+						    q->n_allow_ports, q->pick, false, e)) < 0)
 		goto out;
 	if ((r = ep_ports_prepare(ds, w, q, s.node, &s.ports, e)) < 0)
+		goto out;
+	if (w->n_ports && (r = endpoint_ports_judge(w, s.node, q->allow_ports,
+						    q->n_allow_ports, q->pick, true, e)) < 0)
 		goto out;
 	if (ep_stopped(&s)) {
 		r = -EINTR;

@@ -201,11 +201,15 @@ bool endpoint_node_has_addr(const struct endpoint_node *n, uint32_t addr);
 int endpoint_port_forbidden(const struct endpoint_node *n, const uint16_t *allow,
 			    size_t n_allow, const struct wep_port *p, char *why,
 			    size_t len);
-/* w's ports against n: a host IP not the node's (-EADDRNOTAVAIL), the BGP
- * port (-EACCES) or a port in use (-EADDRINUSE), with e filled (EP_PORT,
- * e->port). Ports with pick[i] are judged for their host IP only. */
+/* w's ports against n: !ports: a host IP not the node's (-EADDRNOTAVAIL);
+ * ports: the BGP port (-EACCES) or a port in use (-EADDRINUSE), ports with
+ * pick[i] not judged (they are picked among the allowed). e filled
+ * (EP_PORT, e->port). endpoint_create judges the addresses first, the
+ * ports once the reservations are known free (a port another workload
+ * holds is reported as that workload's, though the engine may listen on
+ * it for that workload). */
 int endpoint_ports_judge(const struct wep *w, const struct endpoint_node *n,
 			 const uint16_t *allow, size_t n_allow, const bool *pick,
-			 struct endpoint_err *e);
+			 bool ports, struct endpoint_err *e);
 
 #endif

@@ -344,14 +344,14 @@ int endpoint_port_forbidden(const struct endpoint_node *n, const uint16_t *allow
 
 int endpoint_ports_judge(const struct wep *w, const struct endpoint_node *n,
 			 const uint16_t *allow, size_t n_allow, const bool *pick,
-			 struct endpoint_err *e)
+			 bool ports, struct endpoint_err *e)
 {
 	for (size_t i = 0; i < w->n_ports && i < WEP_MAX_PORTS; i++) {
 		const struct wep_port *p = &w->ports[i];
 		char why[256], ab[INET_ADDRSTRLEN];
 		int r;
 
-		if (p->host_ip && !endpoint_node_has_addr(n, p->host_ip)) {
+		if (!ports && p->host_ip && !endpoint_node_has_addr(n, p->host_ip)) {
 			ip4_fmt(p->host_ip, ab);
 			e->port = *p;
 			return ep_fail(e, EP_PORT, -EADDRNOTAVAIL, "hostIP %s of port %s/%u "
@@ -360,7 +360,7 @@ int endpoint_ports_judge(const struct wep *w, const struct endpoint_node *n,
 				       p->proto == IPPROTO_UDP ? "udp" : "tcp",
 				       (unsigned)p->host_port, w->node);
 		}
-		if (pick && pick[i])
+		if (!ports || (pick && pick[i]))
 			continue;	/* ports_pick skips what is forbidden */
 		r = endpoint_port_forbidden(n, allow, n_allow, p, why, sizeof(why));
 		if (r < 0) {
