@@ -15,6 +15,8 @@ CC       ?= gcc
 PKGS     := libnl-3.0 libnl-route-3.0 libmnl libnftnl yaml-0.1 sqlite3 jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl: its headers only; the etcd backend dlopen()s it (datastore/ds_etcd_int.h)
+PKG_CFLAGS += $(shell pkg-config --cflags libcurl 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wmissing-prototypes \

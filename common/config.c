@@ -24,6 +24,7 @@
 #include "common/dnsname.h"
 #include "common/ip4.h"
 #include "common/log.h"
+#include "common/secretfile.h"
 #include "common/yamljson.h"
 
 #define CONFIG_FILE_MAX (1 << 20)
@@ -499,8 +500,110 @@ static void get_bird(struct cctx *x, const json_t *obj, const json_t *bird,
 	}
 }
 
+/* %-encodes what would end or split a URL option value. */
+static bool url_put(char *dst, size_t size, const char *s)
+{
+	size_t o = strlen(dst);
+
+	for (; *s; s++) {
+		bool esc = *s == '%' || *s == '&' || *s == '?' || *s == ',' ||
+			   *s == '=' || *s == '#' || *s == ' ';
+
+		if (o + (esc ? 3 : 1) >= size)
+			return false;
+		if (esc)
+			o += (size_t)snprintf(dst + o, size - o, "%%%02X",
+					      (unsigned char)*s);
+		else
+			dst[o++] = *s;
+	}
+	dst[o] = '\0';
+	return true;
+}
+
+/*
+ * etcd: {ca, cert, key, user, passwordFile, prefix, timeout}: the etcd
+ * datastore's options, folded into the datastore URL as its query
+ * (datastore/etcd_ep.h), so that every ds_open of the config gets them.
+ * The key and password files must be root's and 0600 (common/secretfile).
+ */
+static void get_etcd(struct cctx *x, const json_t *obj, const json_t *etcd,
+		     struct petrel_config *c)
+{
+	static const struct { const char *yaml, *url; bool path, secret; } opts[] = {
+		{ "ca", "ca", true, false },
+		{ "cert", "cert", true, false },
+		{ "key", "key", true, true },
+		{ "user", "user", false, false },
+		{ "passwordFile", "password_file", true, true },
+		{ "prefix", "prefix", false, false },
+		{ "timeout", "timeout", false, false },
+	};
+	char url[sizeof(c->datastore)], err[CONFIG_PATH_MAX + 96];
+	const char *key, *s;
+	bool first;
+	json_t *v;
+	size_t i;
+
+	if (!json_is_object(etcd)) {
+		cerr(x, obj, "", "etcd", "must be a mapping, not %s", yaml_type_name(etcd));
+		return;
+	}
+	if (strncmp(c->datastore, "etcd:", 5)) {
+		cerr(x, obj, "", "etcd", "given, but the datastore is not etcd: (%s)",
+		     c->datastore);
+		return;
+	}
+	scopy(url, sizeof(url), c->datastore);
+	first = !strchr(url, '?');
+	json_object_foreach((json_t *)etcd, key, v) {
+		char num[16];
+
+		for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+			if (!strcmp(opts[i].yaml, key))
+				break;
+		if (i == sizeof(opts) / sizeof(opts[0])) {
+			unknown_key(x, etcd, "etcd.", key);
+			continue;
+		}
+		if (json_is_null(v))
+			continue;
+		if (!strcmp(key, "timeout")) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+			    json_integer_value(v) > 600) {
+				cerr(x, etcd, "etcd.", key, "seconds, an integer 1..600");
+				continue;
+			}
+			snprintf(num, sizeof(num), "%d", (int)json_integer_value(v) * 1000);
+			s = num;
+		} else if (!str_of(x, etcd, "etcd.", key, v, CONFIG_PATH_MAX, &s)) {
+			continue;
+		} else if (opts[i].path && !path_ok(s)) {
+			cerr(x, etcd, "etcd.", key, "must be an absolute path, not \"%s\"", s);
+			continue;
+		} else if (!strcmp(key, "prefix") &&
+			   (s[0] != '/' || s[strlen(s) - 1] == '/')) {
+			cerr(x, etcd, "etcd.", key, "\"%s\": /NAME (a leading slash, "
+			     "no trailing one)", s);
+			continue;
+		} else if (opts[i].secret && secret_file_check(s, err, sizeof(err)) < 0) {
+			cerr(x, etcd, "etcd.", key, "%s", err);
+			continue;
+		}
+		if (strlen(url) + strlen(opts[i].url) + 2 >= sizeof(url) ||
+		    !strcat(url, first ? "?" : "&") || !strcat(url, opts[i].url) ||
+		    !strcat(url, "=") || !url_put(url, sizeof(url), s)) {
+			cerr(x, etcd, "etcd.", key, "the datastore URL gets too long");
+			return;
+		}
+		first = false;
+	}
+	scopy(c->datastore, sizeof(c->datastore), url);
+}
+
 static void config_apply(struct cctx *x, const json_t *root, struct petrel_config *c)
 {
+	const json_t *etcd = NULL;
 	bool set_conf = false, set_sock = false, set_node = false;
 	const char *key, *s;
 	json_int_t i;
@@ -559,10 +662,14 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 			get_labels(x, root, v, c);
 		} else if (!strcmp(key, "bird")) {
 			get_bird(x, root, v, c, &set_conf, &set_sock);
+		} else if (!strcmp(key, "etcd")) {
+			etcd = v;	/* after the loop: it needs datastore: */
 		} else {
 			unknown_key(x, root, "", key);
 		}
 	}
+	if (etcd)
+		get_etcd(x, root, etcd, c);
 	if (!set_node && !dnsname_valid(c->node))
 		cerr(x, NULL, "", NULL, "node: the host name \"%s\" is not a valid node name; "
 		     "set node: in the config", c->node);

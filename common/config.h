@@ -24,6 +24,10 @@
  *   labels: { rack: r1 }        # this node's Node labels (felix registers
  *                               # them; Kubernetes' label rules)
  *   bird: { config: /run/petrel/bird.conf, socket: /run/petrel/bird.ctl }
+ *   etcd: { ca: /etc/petrel/ca.pem, cert: ..., key: ..., user: petrel,
+ *           passwordFile: ..., prefix: /team1, timeout: 5 }
+ *                               # datastore: etcd:... only; key and passwordFile
+ *                               # root-owned 0600; folded into the datastore URL
  *
  * Unknown keys are errors (a typo must not be silently ignored).
  */

@@ -17,8 +17,10 @@
  * revisions the watcher still needed (compaction), ds_watch_read returns
  * -ERANGE: list again, then watch from the list's revision.
  *
- * Backends: "sqlite:PATH" (embedded, one node, many processes) and later
- * "etcd:URL[,URL...]". Nothing here logs.
+ * Backends: "sqlite:PATH" (embedded, one node, many processes) and
+ * "etcd:URL[,URL...]" (etcd v3, many nodes). Nothing here logs.
+ * Errors beyond the CAS ones: -ETIMEDOUT (etcd: no member answered within
+ * the request's deadline), -EACCES (etcd: TLS or authentication refused).
  *
  * Keys (see model/res.h for the builders):
  *   /petrel/<kind-plural>/<name>, WorkloadEndpoints /petrel/workloadendpoints/<node>/<name>
@@ -57,11 +59,16 @@ struct ds_event {
 	int64_t rev;		/* the revision of this change */
 };
 
-/* url: "sqlite:/path/to/db" (the file and its folder are created).
- * Returns 0 and *out, or -errno (-EINVAL for an unknown scheme). */
+/* url: "sqlite:/path/to/db" (the file and its folder are created), or
+ * "etcd:http(s)://HOST:PORT[,...][?ca=F&cert=F&key=F&user=U&password_file=F
+ * &prefix=/P&timeout=MS]" (datastore/etcd_ep.h; opening connects nowhere).
+ * Returns 0 and *out, or -errno (-EINVAL for an unknown scheme); then
+ * ds_last_error(NULL) says why. */
 int ds_open(const char *url, struct ds **out);
 void ds_close(struct ds *ds);			/* NULL ok */
-/* Text for the last backend-specific failure (e.g. sqlite's message); never NULL. */
+/* Text for the last backend-specific failure (e.g. sqlite's message; etcd:
+ * the endpoints tried and the last error); never NULL. ds NULL: why this
+ * thread's last ds_open failed. */
 const char *ds_last_error(struct ds *ds);
 
 /* -ENOENT when missing. out is filled (caller ds_kv_clear()s it). */

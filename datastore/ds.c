@@ -17,7 +17,20 @@
 
 static const struct ds_backend *const backends[] = {
 	&ds_sqlite_backend,
+	&ds_etcd_backend,
 };
+
+/* Why the last ds_open of this thread failed (ds_last_error(NULL)). */
+static _Thread_local char open_err[DS_ERR_MAX];
+
+void ds_set_open_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(open_err, sizeof(open_err), fmt, ap);
+	va_end(ap);
+}
 
 int ds_open(const char *url, struct ds **out)
 {
@@ -27,6 +40,7 @@ int ds_open(const char *url, struct ds **out)
 	if (!url || !out)
 		return -EINVAL;
 	*out = NULL;
+	open_err[0] = '\0';
 	colon = strchr(url, ':');
 	if (!colon)
 		return -EINVAL;
@@ -48,7 +62,9 @@ void ds_close(struct ds *ds)
 
 const char *ds_last_error(struct ds *ds)
 {
-	if (!ds || !ds->err[0])
+	if (!ds)
+		return open_err[0] ? open_err : "no error";
+	if (!ds->err[0])
 		return "no error";
 	return ds->err;
 }
@@ -285,6 +301,10 @@ const char *ds_strerror(int err)
 		return "datastore I/O error or corrupt database";
 	case -ENOMEM:
 		return "out of memory";
+	case -ETIMEDOUT:
+		return "datastore unreachable (no answer within the deadline)";
+	case -EACCES:
+		return "datastore refused access (TLS or authentication)";
 	}
 	return err < 0 ? strerror(-err) : "unknown error";
 }

@@ -50,10 +50,16 @@ struct ds_watch {
 };
 
 extern const struct ds_backend ds_sqlite_backend;
+extern const struct ds_backend ds_etcd_backend;
 
 /* Records the text ds_last_error() returns (formatted, truncated). */
 void ds_set_error(struct ds *ds, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Why an open failed: what ds_last_error(NULL) returns after it (per
+ * thread, until the next ds_open). */
+void ds_set_open_error(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 
 /*
  * Key range of a prefix: every key k with lo <= k < hi (bytewise), where

@@ -11,6 +11,9 @@
 #                           and peers, certificates from etcd_tls_make.
 #   etcd_attach NS          a veth from namespace NS to the etcd LAN (et0,
 #                           198.18.0.1xx/24): NS reaches ETCD_ENDPOINTS
+#   etcd_cluster_stop       every member killed, their namespaces, the LAN
+#                           and the data gone (etcd_attach-ed links too): a
+#                           new etcd_cluster_start may follow
 #   etcd_member_stop I [SIG]   stops member I (default TERM; KILL for a crash)
 #                           and reaps it
 #   etcd_member_start I     starts member I again on its data dir; returns
@@ -208,6 +211,17 @@ etcd_cluster_start() {
 			"$(tail -n 2 "$ETCD_DIR"/m*.log 2>/dev/null | pt_oneline)"
 		return 1
 	fi
+}
+
+etcd_cluster_stop() {
+	local i
+	for ((i = 1; i <= ETCD_N; i++)); do
+		etcd_member_stop "$i" KILL
+		ip netns del "$(etcd_member_ns "$i")" 2>/dev/null
+	done
+	ip netns del "$ETCD_LAN" 2>/dev/null
+	rm -rf -- "${ETCD_DIR:?}"/m*
+	ETCD_N=0 ETCD_ENDPOINTS= ETCD_ATTACHED=0
 }
 
 etcd_leader_index() {

@@ -42,10 +42,12 @@ static void usage(void)
 	exit(2);
 }
 
+static bool watch_timed_out;	/* dsctl's own deadline, not the store's */
+
 static void fail(struct ds *ds, const char *what, int r)
 {
 	fprintf(stderr, "dsctl: %s: %s", what, ds_strerror(r));
-	if (ds && r != -ENOENT && r != -EEXIST && r != -ETIMEDOUT)
+	if (ds && r != -ENOENT && r != -EEXIST && !(r == -ETIMEDOUT && watch_timed_out))
 		fprintf(stderr, " (%s)", ds_last_error(ds));
 	fputc('\n', stderr);
 	ds_close(ds);
@@ -160,6 +162,7 @@ static int cmd_watch(struct ds *ds, const char *prefix, int64_t from,
 		left = seconds * 1000 - ((now.tv_sec - t0.tv_sec) * 1000 +
 					 (now.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0) {
+			watch_timed_out = true;
 			r = -ETIMEDOUT;
 			break;
 		}
@@ -226,8 +229,8 @@ int main(int argc, char **argv)
 	cmd = argv[2];
 	r = ds_open(argv[1], &ds);
 	if (r < 0) {
-		fprintf(stderr, "dsctl: open %s: %s\n", argv[1],
-			ds_strerror(r));
+		fprintf(stderr, "dsctl: open %s: %s (%s)\n", argv[1],
+			ds_strerror(r), ds_last_error(NULL));
 		return 1;
 	}
 	if (!strcmp(cmd, "get") && argc == 4) {

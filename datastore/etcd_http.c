@@ -1,0 +1,418 @@
+/*
+ * etcd_http: libcurl for the etcd backend, and one unary request to the
+ * cluster with failover (etcd_call).
+ *
+ * A request goes to the member that answered last. A member that fails
+ * (refused, timed out, broken, "leader changed", "no leader", "too many
+ * requests", a 5xx) is skipped for the next; after a round where all
+ * failed the request waits (etcd_try: 50 ms doubling to 1 s) and goes
+ * round again, until its one deadline (timeout=, default 5 s). One attempt
+ * may take at most ATTEMPT_MS of it, so a member that hangs costs that, not
+ * the whole deadline. Each failure is remembered as "URL: what"; the final
+ * error names every endpoint tried and the last failure.
+ *
+ * Every request carries the gRPC metadata "hasleader" (the gateway maps a
+ * Grpc-Metadata-* header to it): a member cut off from the leader refuses
+ * at once with "no leader" instead of hanging until its own timeout.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datastore/ds_etcd_int.h"
+
+#define ATTEMPT_MS 2000		/* one attempt's share of the deadline */
+#define CONNECT_MS 1000
+#define AUTH_PATH "/v3/auth/authenticate"
+
+struct etcd_curl etcd_c;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static char curl_load_err[160];
+
+#define SYM(field, name) { (void **)&etcd_c.field, name }
+static void curl_load_once(void)
+{
+	static const struct { void **slot; const char *name; } syms[] = {
+		SYM(global_init, "curl_global_init"),
+		SYM(easy_init, "curl_easy_init"),
+		SYM(easy_setopt, "curl_easy_setopt"),
+		SYM(easy_perform, "curl_easy_perform"),
+		SYM(easy_getinfo, "curl_easy_getinfo"),
+		SYM(easy_cleanup, "curl_easy_cleanup"),
+		SYM(easy_strerror, "curl_easy_strerror"),
+		SYM(slist_append, "curl_slist_append"),
+		SYM(slist_free_all, "curl_slist_free_all"),
+		SYM(multi_init, "curl_multi_init"),
+		SYM(multi_setopt, "curl_multi_setopt"),
+		SYM(multi_add_handle, "curl_multi_add_handle"),
+		SYM(multi_remove_handle, "curl_multi_remove_handle"),
+		SYM(multi_socket_action, "curl_multi_socket_action"),
+		SYM(multi_info_read, "curl_multi_info_read"),
+		SYM(multi_cleanup, "curl_multi_cleanup"),
+	};
+	void *lib;
+	size_t i;
+
+	/* (never dlclose()d: curl's global state lives as long as we do) */
+	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		snprintf(curl_load_err, sizeof(curl_load_err),
+			 "the etcd datastore needs libcurl: %s", dlerror());
+		return;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].slot = dlsym(lib, syms[i].name);
+		if (!*syms[i].slot) {
+			snprintf(curl_load_err, sizeof(curl_load_err),
+				 "libcurl.so.4 has no %s", syms[i].name);
+			etcd_c.easy_init = NULL;
+			return;
+		}
+	}
+	if (etcd_c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(curl_load_err, sizeof(curl_load_err),
+			 "curl_global_init failed");
+		etcd_c.easy_init = NULL;
+	}
+}
+#undef SYM
+
+int etcd_curl_load(char *err, size_t errlen)
+{
+	pthread_once(&curl_once, curl_load_once);
+	if (etcd_c.easy_init)
+		return 0;
+	snprintf(err, errlen, "%s", curl_load_err);
+	return -ENOTSUP;
+}
+
+int64_t etcd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void etcd_buf_free(struct etcd_buf *b)
+{
+	free(b->p);
+	memset(b, 0, sizeof(*b));
+}
+
+static size_t buf_write(char *p, size_t sz, size_t nm, void *ud)
+{
+	struct etcd_buf *b = ud;
+	size_t n = sz * nm;
+
+	if (b->len + n > ETCD_MSG_MAX) {
+		b->over = true;
+		return 0;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 4096;
+		char *np;
+
+		while (ncap < b->len + n + 1)
+			ncap *= 2;
+		np = realloc(b->p, ncap);
+		if (!np)
+			return 0;
+		b->p = np;
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return n;
+}
+
+void etcd_setup_handle(struct ds_etcd *e, CURL *h, char *errbuf)
+{
+	const struct etcd_opts *o = &e->o;
+
+	etcd_c.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	etcd_c.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	etcd_c.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	etcd_c.easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	etcd_c.easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	etcd_c.easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 10L);
+	etcd_c.easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 5L);
+	etcd_c.easy_setopt(h, CURLOPT_NOPROXY, "*");
+	etcd_c.easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	if (o->ca)
+		etcd_c.easy_setopt(h, CURLOPT_CAINFO, o->ca);
+	if (o->cert) {
+		etcd_c.easy_setopt(h, CURLOPT_SSLCERT, o->cert);
+		etcd_c.easy_setopt(h, CURLOPT_SSLKEY, o->key);
+	}
+}
+
+struct curl_slist *etcd_headers(struct ds_etcd *e)
+{
+	struct curl_slist *l = NULL, *n;
+	char auth[1024];
+
+	n = etcd_c.slist_append(l, "Content-Type: application/json");
+	if (!n)
+		return NULL;
+	l = n;
+	n = etcd_c.slist_append(l, "Grpc-Metadata-hasleader: true");
+	if (!n)
+		goto bad;
+	l = n;
+	/* no "Expect: 100-continue" round trip on a large body */
+	n = etcd_c.slist_append(l, "Expect:");
+	if (!n)
+		goto bad;
+	l = n;
+	if (e->token) {
+		snprintf(auth, sizeof(auth), "Authorization: %s", e->token);
+		n = etcd_c.slist_append(l, auth);
+		explicit_bzero(auth, sizeof(auth));
+		if (!n)
+			goto bad;
+		l = n;
+	}
+	return l;
+bad:
+	etcd_c.slist_free_all(l);
+	return NULL;
+}
+
+enum etcd_transport etcd_transport_of(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return ETCD_T_OK;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+		return ETCD_T_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ETCD_T_TIMEOUT;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+		return ETCD_T_TLS;
+	default:
+		return ETCD_T_BROKEN;
+	}
+}
+
+void etcd_curl_errtext(struct ds_etcd *e, CURLcode rc, const char *errbuf,
+		       char *out, size_t len)
+{
+	const char *what = errbuf && errbuf[0] ? errbuf : etcd_c.easy_strerror(rc);
+	const char *file = NULL, *role = NULL;
+
+	switch (rc) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+		file = e->o.ca;
+		role = "CA file";
+		break;
+	case CURLE_SSL_CERTPROBLEM:
+		file = e->o.cert;
+		role = "client certificate/key";
+		break;
+	default:
+		break;
+	}
+	if (role)
+		snprintf(out, len, "%s (%s %s)", what, role,
+			 file ? file : "none given: the system's CAs");
+	else
+		snprintf(out, len, "%s", what);
+}
+
+/* One POST to endpoint ep; *http the status, reply filled. */
+static CURLcode post_once(struct ds_etcd *e, const char *ep, const char *path,
+			  const char *body, int64_t attempt_ms,
+			  struct etcd_buf *reply, long *http)
+{
+	struct curl_slist *hdrs = etcd_headers(e);
+	char url[512];
+	CURLcode rc;
+
+	*http = 0;
+	if (!hdrs)
+		return CURLE_OUT_OF_MEMORY;
+	snprintf(url, sizeof(url), "%s%s", ep, path);
+	e->curl_err[0] = '\0';
+	etcd_c.easy_setopt(e->h, CURLOPT_URL, url);
+	etcd_c.easy_setopt(e->h, CURLOPT_HTTPHEADER, hdrs);
+	etcd_c.easy_setopt(e->h, CURLOPT_POSTFIELDS, body);
+	etcd_c.easy_setopt(e->h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	etcd_c.easy_setopt(e->h, CURLOPT_WRITEFUNCTION, buf_write);
+	etcd_c.easy_setopt(e->h, CURLOPT_WRITEDATA, reply);
+	etcd_c.easy_setopt(e->h, CURLOPT_TIMEOUT_MS, (long)attempt_ms);
+	etcd_c.easy_setopt(e->h, CURLOPT_CONNECTTIMEOUT_MS,
+			   (long)(attempt_ms < CONNECT_MS ? attempt_ms : CONNECT_MS));
+	rc = etcd_c.easy_perform(e->h);
+	if (rc == CURLE_OK)
+		etcd_c.easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, http);
+	etcd_c.easy_setopt(e->h, CURLOPT_HTTPHEADER, NULL);
+	etcd_c.slist_free_all(hdrs);
+	return rc;
+}
+
+/* "a, b, c": the endpoints tried (each once). */
+static void tried_list(const struct ds_etcd *e, const bool *tried, char *out,
+		       size_t len)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < e->o.n && o < len; i++) {
+		if (!tried[i])
+			continue;
+		o += (size_t)snprintf(out + o, len - o, "%s%s", o ? ", " : "",
+				      e->o.eps[i]);
+	}
+}
+
+int etcd_call(struct ds_etcd *e, const char *path, const char *body,
+	      bool write, struct etcd_buf *reply, bool *maybe)
+{
+	bool tried[ETCD_EP_MAX] = { false }, reauthed = false;
+	bool is_auth = !strcmp(path, AUTH_PATH);
+	char last[DS_ERR_MAX] = "", names[DS_ERR_MAX];
+	struct etcd_try t;
+	int64_t nap;
+	int r, err;
+
+	if (maybe)
+		*maybe = false;
+	memset(reply, 0, sizeof(*reply));
+	if (e->o.user && !e->token && !is_auth) {
+		r = etcd_auth(e);
+		if (r < 0)
+			return r;
+	}
+	etcd_try_begin(&t, e->o.n, e->good, etcd_now_ms(), e->o.timeout_ms);
+	for (;;) {
+		const char *ep = e->o.eps[t.cur];
+		struct etcd_err ee = { 0 };
+		enum etcd_verdict v;
+		enum etcd_transport tr;
+		CURLcode rc;
+		long http;
+
+		tried[t.cur] = true;
+		rc = post_once(e, ep, path, body,
+			       etcd_try_attempt_ms(&t, etcd_now_ms(), ATTEMPT_MS),
+			       reply, &http);
+		if (rc == CURLE_OUT_OF_MEMORY || (rc == CURLE_WRITE_ERROR && !reply->over)) {
+			etcd_buf_free(reply);
+			return -ENOMEM;
+		}
+		tr = reply->over ? ETCD_T_BROKEN : etcd_transport_of(rc);
+		if (tr == ETCD_T_OK && http != 200)
+			etcd_parse_error(reply->p, reply->len, &ee);
+		v = etcd_classify(tr, http, &ee, &err);
+		if (v == ETCD_V_OK) {
+			e->good = t.cur;
+			return 0;
+		}
+		if (tr != ETCD_T_OK) {
+			char what[DS_ERR_MAX / 2];
+
+			etcd_curl_errtext(e, rc, e->curl_err, what, sizeof(what));
+			snprintf(last, sizeof(last), "%s: %s", ep, reply->over ?
+				 "reply too large" : what);
+		} else {
+			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", ep, http,
+				 ee.msg[0] ? ": " : "", ee.msg);
+		}
+		etcd_buf_free(reply);
+		if (v == ETCD_V_FAIL) {
+			e->good = t.cur;
+			ds_set_error(&e->base, "etcd: %s", last);
+			return err;
+		}
+		if (v == ETCD_V_AUTH) {
+			if (!e->o.user || reauthed || is_auth) {
+				ds_set_error(&e->base, "etcd: %s%s", last, e->o.user ?
+					     "" : " (no user= given)");
+				return err;
+			}
+			reauthed = true;
+			free(e->token);
+			e->token = NULL;
+			r = etcd_auth(e);
+			if (r < 0)
+				return r;
+			continue;	/* the same member, a new token */
+		}
+		if (write && v == ETCD_V_NEXT_AMBIG && maybe)
+			*maybe = true;
+		r = etcd_try_next(&t, v == ETCD_V_NEXT_PERM, etcd_now_ms(), &nap);
+		if (r < 0) {
+			tried_list(e, tried, names, sizeof(names));
+			ds_set_error(&e->base, "etcd: %s (tried %s%s)", last, names,
+				     r == -ETIMEDOUT ? "; deadline passed" : "");
+			return r;
+		}
+		if (nap > 0) {
+			struct timespec ts = {
+				.tv_sec = nap / 1000,
+				.tv_nsec = (nap % 1000) * 1000000,
+			};
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		}
+	}
+}
+
+int etcd_auth(struct ds_etcd *e)
+{
+	struct etcd_buf reply;
+	const char *user = e->o.user;
+	char *body;
+	json_t *j;
+	int r;
+
+	body = etcd_req_auth(e->o.user, e->password);
+	if (!body)
+		return -ENOMEM;
+	/* (not recursive: etcd_call does not authenticate for AUTH_PATH) */
+	r = etcd_call(e, AUTH_PATH, body, false, &reply, NULL);
+	explicit_bzero(body, strlen(body));
+	free(body);
+	if (r < 0) {
+		char why[DS_ERR_MAX];
+
+		if (r == -ETIMEDOUT)
+			return r;
+		snprintf(why, sizeof(why), "%s", ds_last_error(&e->base));
+		ds_set_error(&e->base, "%s (authenticating as %s)", why, user);
+		return r == -EINVAL ? -EACCES : r;
+	}
+	j = json_loadb(reply.p, reply.len, 0, NULL);
+	if (json_is_string(json_object_get(j, "token"))) {
+		free(e->token);
+		e->token = strdup(json_string_value(json_object_get(j, "token")));
+		r = e->token ? 0 : -ENOMEM;
+	} else {
+		ds_set_error(&e->base, "etcd: authenticating as %s: no token "
+			     "in the reply", user);
+		r = -EIO;
+	}
+	json_decref(j);
+	explicit_bzero(reply.p, reply.len);
+	etcd_buf_free(&reply);
+	return r;
+}
