@@ -132,6 +132,8 @@ struct fep {
 	enum wep_mode mode;
 	uint8_t mac[6];
 	bool has_mac;
+	bool has_ports;		/* publishes ports: its host end needs
+				 * route_localnet (127.0.0.1 DNAT) */
 	bool if_indexed;
 	bool programmed;
 	bool inflight;		/* writes for it are in the unsent batch */
@@ -174,6 +176,7 @@ struct klink {
 	int8_t forwarding;
 	int8_t accept_ra;	/* -1: not known or no IPv6 */
 	int8_t route_localnet;	/* -1: not known */
+	int8_t rp_filter;	/* -1: not known */
 	int32_t proxy_delay;	/* /proc's unit (USER_HZ); -1: not known */
 	uint32_t gen;
 	uint64_t unclaimed_since;	/* ns: no endpoint claims it since; 0 */
@@ -301,6 +304,7 @@ struct felix {
 	struct htab links, links_by_name, routes, routes_by_oif, neighs,
 		    neighs_by_if;
 	int ip_forward;		/* -1: not known */
+	int guard_seen;		/* pol_guard() at the last pass */
 	bool need_kresync;	/* dump everything again (ENOBUFS, timer...) */
 	const char *kresync_why;
 	bool need_route_dump;	/* our picture of routes is suspect */
@@ -419,6 +423,8 @@ void kern_free_all(struct felix *f);
 void rec_queue(struct felix *f, struct qnode *q);
 void rec_unqueue(struct qnode *q);
 void rec_queue_all(struct felix *f);
+/* Queues every endpoint (the table's guard changed). */
+void rec_queue_eps(struct felix *f);
 /* Queues the endpoints that use the link name. */
 void rec_queue_ifname(struct felix *f, const char *ifname);
 /* Queues whoever wants the route key (dst, len). */
@@ -473,6 +479,14 @@ void pol_store_event(struct felix *f, const struct ds_event *ev);
 void pol_sync(struct felix *f);
 /* The kernel has all of the wanted table. */
 bool pol_ready(struct felix *f);
+/* Whether table inet petrel, which guards the workload interfaces, is in
+ * the kernel: POL_GUARD_YES once felix committed it (or found it right),
+ * POL_GUARD_NO after a failure to write or read it, POL_GUARD_UNKNOWN
+ * before the first try. Until YES no workload route is added and no host
+ * end has route_localnet (reconcile.c: a change seen there queues every
+ * endpoint). */
+enum { POL_GUARD_UNKNOWN, POL_GUARD_NO, POL_GUARD_YES };
+int pol_guard(struct felix *f);
 int pol_timeout_ms(struct felix *f);
 void pol_mon_event(struct felix *f);	/* the notification fd is readable */
 void pol_periodic(struct felix *f);	/* the resync timer: compare again */

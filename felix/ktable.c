@@ -255,6 +255,10 @@ static void link_af_spec(struct klink *l, struct nlattr *spec)
 				l->proxy_arp = clamp8(v);
 				memcpy(&v, d + 4 * (IPV4_DEVCONF_FORWARDING - 1), 4);
 				l->forwarding = clamp8(v);
+				if (nla_len(t[IFLA_INET_CONF]) >= 4 * IPV4_DEVCONF_RP_FILTER) {
+					memcpy(&v, d + 4 * (IPV4_DEVCONF_RP_FILTER - 1), 4);
+					l->rp_filter = clamp8(v);
+				}
 				if (nla_len(t[IFLA_INET_CONF]) >= 4 * IPV4_DEVCONF_ROUTE_LOCALNET) {
 					memcpy(&v, d + 4 * (IPV4_DEVCONF_ROUTE_LOCALNET - 1), 4);
 					l->route_localnet = clamp8(v);
@@ -314,6 +318,7 @@ static void link_msg(struct felix *f, struct nlmsghdr *h)
 		l->ifindex = ifi->ifi_index;
 		memcpy(l->name, name, sizeof(name));
 		l->proxy_arp = l->forwarding = l->accept_ra = l->route_localnet = -1;
+		l->rp_filter = -1;
 		l->proxy_delay = -1;
 		if (htab_add(&f->links, &l->by_index, hash_u32((uint32_t)l->ifindex, 0)) < 0) {
 			free(l);
@@ -489,6 +494,8 @@ static void netconf_msg(struct felix *f, struct nlmsghdr *h)
 		l->forwarding = clamp8((int32_t)v);
 	if (attr_u32(tb[NETCONFA_PROXY_NEIGH], &v))
 		l->proxy_arp = clamp8((int32_t)v);
+	if (attr_u32(tb[NETCONFA_RP_FILTER], &v))
+		l->rp_filter = clamp8((int32_t)v);
 	rec_queue_ifname(f, l->name);
 }
 

@@ -95,6 +95,7 @@ struct fpol {
 	struct htab dirty_idx;
 	struct nftk_piece **dirty;
 	size_t n_dirty, cap_dirty;
+	int guard;			/* POL_GUARD_*: pol_guard() */
 	bool verify;			/* read the kernel's table back */
 	const char *verify_why;
 	uint64_t retry_at;		/* after a failure, monotonic ns; 0 = none */

@@ -112,6 +112,26 @@ static int64_t us_since(uint64_t t0)
 	return (int64_t)((felix_now_ns() - t0) / 1000);
 }
 
+/* The table's guard (felix.h: pol_guard); the kernel part sees it change
+ * and checks every endpoint again (routes, route_localnet). */
+static void guard_set(struct felix *f, int g)
+{
+	struct fpol *p = f->pol;
+
+	if (p->guard == g)
+		return;
+	if (g == POL_GUARD_YES && p->guard == POL_GUARD_NO)
+		log_info("nft: table inet petrel is in the kernel again: workload routes and route_localnet follow");
+	else if (g == POL_GUARD_NO)
+		log_warn("nft: table inet petrel is not known to be in the kernel: no new workload route, route_localnet off");
+	p->guard = g;
+}
+
+int pol_guard(struct felix *f)
+{
+	return f->pol ? f->pol->guard : POL_GUARD_YES;
+}
+
 static void fail(struct felix *f, const char *what, int r, const char *err)
 {
 	struct fpol *p = f->pol;
@@ -131,6 +151,7 @@ static void fail(struct felix *f, const char *what, int r, const char *err)
 	p->verify = true;
 	p->verify_why = "a batch failed";
 	p->retry_at = felix_now_ns() + (uint64_t)POL_RETRY_MS * 1000000;
+	guard_set(f, POL_GUARD_NO);
 }
 
 static void sync_full(struct felix *f)
@@ -174,6 +195,7 @@ static void sync_full(struct felix *f)
 	p->verify_why = NULL;
 	p->last_err[0] = '\0';
 	pol_dirty_clear(p);
+	guard_set(f, POL_GUARD_YES);
 }
 
 static void sync_dirty(struct felix *f)

@@ -6,9 +6,10 @@
  * most FELIX_PASS_CHECKS of them and while fewer than FELIX_PASS_WRITES
  * writes were made, and checks each:
  *   endpoint  its link up, the link's sysctls (proxy_arp=1, forwarding=1,
- *             neigh proxy_delay=0, IPv6 accept_ra=0, route_localnet=1), a route per address
- *             (ADDR/LEN dev IF scope link proto P), a permanent neighbour
- *             entry per /32 with the workload's MAC;
+ *             neigh proxy_delay=0, IPv6 accept_ra=0, rp_filter=1,
+ *             route_localnet: below), a route per address (ADDR/LEN dev IF
+ *             scope link proto P), a permanent neighbour entry per /32
+ *             with the workload's MAC;
  *   block     blackhole CIDR proto P;
  *   route     (actual, ours) wanted by someone as it is? else deleted;
  *   neighbour (actual, permanent, on our link) wanted? else deleted.
@@ -20,6 +21,22 @@
  * notifications, neighbour-table dump); /proc is read only when netlink did
  * not say, and written only when the value differs. The sweep of host ends
  * no endpoint claims is in sweep.c.
+ *
+ * Fail closed below the table (docs/policy.md): the kernel itself keeps a
+ * workload in its place when table inet petrel is missing (never written,
+ * flushed or deleted while felix was down):
+ *  - rp_filter=1 (strict) on the host end, written before its route: with
+ *    one /32 route per workload, a source that is not the workload's own
+ *    address fails the kernel's reverse-path check (also for ARP: the
+ *    kernel validates an ARP request's sender address the same way, so a
+ *    workload cannot make the node learn or answer for another address);
+ *  - the route is added only while the table is in the kernel (pol_guard
+ *    YES): before, the host end routes nothing to or from the workload
+ *    (strict rp_filter drops every packet from a link without a route);
+ *  - route_localnet=1 only on the host ends of workloads that publish
+ *    ports (the 127.0.0.1 DNAT needs it) and only while the table, whose
+ *    raw-pre chain drops 127/8 from workloads, is in the kernel; else 0,
+ *    so the kernel drops a workload's packet to 127/8 as a martian.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +94,11 @@ void rec_queue_all(struct felix *f)
 	htab_walk(&f->blocks, queue_block_node, f);
 	htab_walk(&f->routes, queue_route_node, f);
 	htab_walk(&f->neighs, queue_neigh_node, f);
+}
+
+void rec_queue_eps(struct felix *f)
+{
+	htab_walk(&f->eps, queue_ep_node, f);
 }
 
 void rec_queue_ifname(struct felix *f, const char *ifname)
@@ -192,7 +214,7 @@ static int proc_write_int(const char *path, int v)
 /* ---------- the endpoint's sysctls ---------- */
 
 enum { SC_PROXY_ARP, SC_FORWARDING, SC_PROXY_DELAY, SC_ACCEPT_RA,
-       SC_ROUTE_LOCALNET, SC_N };
+       SC_RP_FILTER, SC_ROUTE_LOCALNET, SC_N };
 
 static const struct {
 	const char *fmt;	/* /proc/sys path with %s for the interface */
@@ -208,12 +230,34 @@ static const struct {
 			     "net.ipv4.neigh.%s.proxy_delay", 0, false },
 	[SC_ACCEPT_RA] = { "/proc/sys/net/ipv6/conf/%s/accept_ra",
 			   "net.ipv6.conf.%s.accept_ra", 0, true },
+	/* strict: the workload's own /32 is the only source that routes back
+	 * out of its host end (the kernel's anti-spoofing, under the table's) */
+	[SC_RP_FILTER] = { "/proc/sys/net/ipv4/conf/%s/rp_filter",
+			   "net.ipv4.conf.%s.rp_filter", 1, false },
 	/* a port published on 127.0.0.1 is DNATed to the workload: the
 	 * kernel routes a 127/8 source out of this link only with this (the
-	 * anti-spoofing set still drops any such source coming in) */
+	 * anti-spoofing set still drops any such source coming in); its want
+	 * is sc_want's */
 	[SC_ROUTE_LOCALNET] = { "/proc/sys/net/ipv4/conf/%s/route_localnet",
 				"net.ipv4.conf.%s.route_localnet", 1, false },
 };
+
+/* The value the endpoint wants, or -1: leave it as it is (route_localnet
+ * before felix knows whether its table is in the kernel: a restart finding
+ * its table in place changes nothing). */
+static int sc_want(struct felix *f, const struct fep *ep, int which)
+{
+	if (which != SC_ROUTE_LOCALNET)
+		return sysctls[which].want;
+	switch (pol_guard(f)) {
+	case POL_GUARD_YES:
+		return ep->has_ports ? 1 : 0;
+	case POL_GUARD_NO:
+		return 0;
+	default:
+		return -1;
+	}
+}
 
 static int sc_get(const struct klink *l, int which)
 {
@@ -222,6 +266,7 @@ static int sc_get(const struct klink *l, int which)
 	case SC_FORWARDING: return l->forwarding;
 	case SC_PROXY_DELAY: return l->proxy_delay;
 	case SC_ROUTE_LOCALNET: return l->route_localnet;
+	case SC_RP_FILTER: return l->rp_filter;
 	default: return l->accept_ra;
 	}
 }
@@ -233,6 +278,7 @@ static void sc_put(struct klink *l, int which, int v)
 	case SC_FORWARDING: l->forwarding = (int8_t)v; break;
 	case SC_PROXY_DELAY: l->proxy_delay = v; break;
 	case SC_ROUTE_LOCALNET: l->route_localnet = (int8_t)v; break;
+	case SC_RP_FILTER: l->rp_filter = (int8_t)v; break;
 	default: l->accept_ra = (int8_t)v; break;
 	}
 }
@@ -243,9 +289,9 @@ static bool sc_check(struct felix *f, struct fep *ep, struct klink *l,
 		     int which, bool apply, char *why, size_t wl)
 {
 	char path[96], name[80];
-	int v = sc_get(l, which), r;
+	int v = sc_get(l, which), r, want = sc_want(f, ep, which);
 
-	if (v == sysctls[which].want)
+	if (want < 0 || v == want)
 		return true;
 	/* accept_ra unknown: the link dump carried no IPv6 conf, IPv6 is off
 	 * for it; nothing to do. */
@@ -258,30 +304,30 @@ static bool sc_check(struct felix *f, struct fep *ep, struct klink *l,
 		 * neighbour-table dump): read it, it is one small file. */
 		if (f->kio->proc_read(path, &v) == 0) {
 			sc_put(l, which, v);
-			if (v == sysctls[which].want)
+			if (v == want)
 				return true;
 		}
 	}
-	why_set(why, wl, "%s is %d, not %d", name, v, sysctls[which].want);
+	why_set(why, wl, "%s is %d, not %d", name, v, want);
 	if (!apply || !f->writes_left)
 		return false;
 	f->writes_left--;
-	r = f->kio->proc_write(path, sysctls[which].want);
+	r = f->kio->proc_write(path, want);
 	if (r == -ENOENT && sysctls[which].v6) {
 		sc_put(l, which, -1);	/* IPv6 went away: quietly nothing */
 		return true;
 	}
 	if (r < 0) {
 		log_err("sysctl %s: writing %d failed: %s", name,
-			sysctls[which].want, strerror(-r));
+			want, strerror(-r));
 		rec_ep_set_err(ep, "sysctl %s: %s", name, strerror(-r));
 		return false;
 	}
 	if (v < 0)
-		log_info("sysctl %s unknown: set %d", name, sysctls[which].want);
+		log_info("sysctl %s unknown: set %d", name, want);
 	else
-		log_info("sysctl %s was %d: set %d", name, v, sysctls[which].want);
-	sc_put(l, which, sysctls[which].want);
+		log_info("sysctl %s was %d: set %d", name, v, want);
+	sc_put(l, which, want);
 	f->changes++;
 	return true;
 }
@@ -335,7 +381,7 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		    size_t wl)
 {
 	struct klink *l;
-	bool ok = true;
+	bool ok = true, guarded = true;
 	char a[IP4_NETSTRLEN];
 
 	if (ep->mode != WEP_ROUTED)
@@ -360,8 +406,16 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 			rec_emit(f, &op);
 	}
 	for (int i = 0; i < SC_N; i++)
-		if (!sc_check(f, ep, l, i, apply, why, wl))
+		if (!sc_check(f, ep, l, i, apply, why, wl)) {
 			ok = false;
+			if (i == SC_RP_FILTER)
+				guarded = false;
+		}
+	/* No route before strict rp_filter and the table are in place (the
+	 * header: fail closed below the table); a route already there stays
+	 * (a restart or a table being put back flaps nothing). */
+	if (pol_guard(f) != POL_GUARD_YES)
+		guarded = false;
 	for (size_t i = 0; i < ep->n_nets; i++) {
 		struct rowner *o = &ep->nets[i];
 		struct ip4_net n = { o->dst, o->len };
@@ -388,9 +442,11 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 			why_set(why, wl, "a route that is not petrel's holds %s", a);
 			continue;
 		}
-		why_set(why, wl, "route %s dev %s %s", a, l->name,
-			r ? "differs" : "missing");
-		if (!apply)
+		why_set(why, wl, "route %s dev %s %s%s", a, l->name,
+			r ? "differs" : "missing",
+			pol_guard(f) != POL_GUARD_YES ?
+			" (table inet petrel is not in the kernel yet)" : "");
+		if (!apply || !guarded)
 			continue;
 		memcpy(op.ifname, l->name, sizeof(op.ifname));
 		op.type = r ? KOP_ROUTE_REPLACE : KOP_ROUTE_ADD;
@@ -612,12 +668,23 @@ static void tombs_gc(struct felix *f)
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 
+#define RP_FILTER_ALL "/proc/sys/net/ipv4/conf/all/rp_filter"
+
 void rec_check_ip_forward(struct felix *f)
 {
+	static bool loose_said;
 	int v;
 
 	if (f->kio->proc_read(IP_FORWARD, &v) == 0)
 		f->ip_forward = v ? 1 : 0;
+	/* The kernel uses the larger of all's and the interface's rp_filter:
+	 * all=2 (loose) makes the host ends' strict check loose (a forged
+	 * source passes when any route leads back to it). The node's global
+	 * setting is its owner's: said, once per felix. */
+	if (!loose_said && f->kio->proc_read(RP_FILTER_ALL, &v) == 0 && v == 2) {
+		loose_said = true;
+		log_err("sysctl net.ipv4.conf.all.rp_filter is 2 (loose): the kernel's strict source check of workload interfaces is loose too; set it to 0 or 1");
+	}
 }
 
 static void fix_ip_forward(struct felix *f)
@@ -734,6 +801,10 @@ void rec_pass(struct felix *f)
 	size_t checks = 0;
 
 	f->writes_left = FELIX_PASS_WRITES;
+	if (pol_guard(f) != f->guard_seen) {
+		f->guard_seen = pol_guard(f);
+		rec_queue_eps(f);
+	}
 	fix_ip_forward(f);
 	rec_sweep(f);
 	/* The most writes one check makes: link up, the sysctls, a route
@@ -821,7 +892,7 @@ static int kpart_timeout_ms(struct felix *f)
 	int t;
 
 	if (!dlist_empty(&f->queue) || f->ev_more || f->need_kresync ||
-	    f->need_route_dump)
+	    f->need_route_dump || pol_guard(f) != f->guard_seen)
 		return 0;
 	t = felix_ms_until(f->kresync_at);
 	if (f->n_unclaimed || f->sweep_look) {	/* the sweep's next look */

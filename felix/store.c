@@ -158,7 +158,8 @@ static bool ep_same(const struct fep *ep, const struct wep *w)
 	if (ep->mode != w->mode || ep->n_nets != n ||
 	    strcmp(ep->ifname, w->mode == WEP_ROUTED ? w->ifname : "") ||
 	    ep->has_mac != (w->mode == WEP_ROUTED && w->has_mac) ||
-	    (ep->has_mac && memcmp(ep->mac, w->mac, 6)))
+	    (ep->has_mac && memcmp(ep->mac, w->mac, 6)) ||
+	    ep->has_ports != (w->mode == WEP_ROUTED && w->n_ports > 0))
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (ep->nets[i].dst != w->nets[i].addr ||
@@ -185,6 +186,7 @@ static struct fep *ep_new(const struct wep *w, const char *name)
 		snprintf(ep->ifname, sizeof(ep->ifname), "%s", w->ifname);
 		ep->has_mac = w->has_mac;
 		memcpy(ep->mac, w->mac, 6);
+		ep->has_ports = w->n_ports > 0;
 	}
 	ep->n_nets = n;
 	for (size_t i = 0; i < n; i++) {
