@@ -12,7 +12,8 @@
  *   kernel.c     netlink I/O: the sockets, dumps, notifications
  *   kwrite.c     batched writes, each ACKed, the tables updated from the ACK
  *   reconcile.c  the dirty queue, the checks that compare desired with
- *                actual and emit the difference, the sysctl reads/writes
+ *                actual and emit the difference (rec_sysctl.c: the sysctl
+ *                reads/writes)
  *   statsrv.c    the status socket (status, wait, nft)
  *   dshealth.c   the datastore's health: down/up, backoff, retries (the
  *                "datastore" part)
@@ -450,6 +451,20 @@ int rec_resync(struct felix *f, bool relist, const char *why);
  * FELIX_RETRY_MS). */
 void rec_kernel_input(struct felix *f, bool nl_ready);
 void rec_check_ip_forward(struct felix *f);
+/* Writes into why only the first reason (why may be NULL). */
+void rec_why_set(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* --- rec_sysctl.c --- */
+#define REC_SYSCTLS 6	/* the host end's sysctls an endpoint wants */
+/* The host end's sysctls against what ep wants (written when apply and
+ * the pass has writes left); true when all are in place; *rp_ok: strict
+ * rp_filter is (a route may follow). */
+bool rec_ep_sysctls(struct felix *f, struct fep *ep, struct klink *l,
+		    bool apply, char *why, size_t wl, bool *rp_ok);
+void rec_fix_ip_forward(struct felix *f);	/* ip_forward=1 when 0 */
+int rec_proc_read(const char *path, int *v);
+int rec_proc_write(const char *path, int v);
 
 /* --- statsrv.c --- */
 void statsrv_accept(struct felix *f);

@@ -17,7 +17,7 @@
  * their owners come back into the queue with what the kernel acknowledged,
  * and the next pass finds them right (programmed) or says why not.
  *
- * The sysctls are read from what netlink reported (link dump, netconf
+ * The sysctls (rec_sysctl.c) are read from what netlink reported (link dump, netconf
  * notifications, neighbour-table dump); /proc is read only when netlink did
  * not say, and written only when the value differs. The sweep of host ends
  * no endpoint claims is in sweep.c.
@@ -161,10 +161,7 @@ void rec_ep_set_err(struct fep *ep, const char *fmt, ...)
 	ep->err = m;
 }
 
-/* Writes into why only the first reason (why may be NULL). */
-static void why_set(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void why_set(char *why, size_t len, const char *fmt, ...)
+void rec_why_set(char *why, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -173,163 +170,6 @@ static void why_set(char *why, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, len, fmt, ap);
 	va_end(ap);
-}
-
-static int proc_read_int(const char *path, int *v)
-{
-	char buf[32];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n < 0)
-		r = -errno;
-	else if (n == 0)
-		r = -EIO;
-	close(fd);
-	if (r < 0)
-		return r;
-	buf[n] = '\0';
-	*v = (int)strtol(buf, NULL, 10);
-	return 0;
-}
-
-static int proc_write_int(const char *path, int v)
-{
-	char buf[16];
-	int fd = open(path, O_WRONLY | O_CLOEXEC), n, r = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%d\n", v);
-	if (write(fd, buf, (size_t)n) != n)
-		r = errno ? -errno : -EIO;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
-}
-
-/* ---------- the endpoint's sysctls ---------- */
-
-enum { SC_PROXY_ARP, SC_FORWARDING, SC_PROXY_DELAY, SC_ACCEPT_RA,
-       SC_RP_FILTER, SC_ROUTE_LOCALNET, SC_N };
-
-static const struct {
-	const char *fmt;	/* /proc/sys path with %s for the interface */
-	const char *name;	/* sysctl name with %s */
-	int want;
-	bool v6;
-} sysctls[SC_N] = {
-	[SC_PROXY_ARP] = { "/proc/sys/net/ipv4/conf/%s/proxy_arp",
-			   "net.ipv4.conf.%s.proxy_arp", 1, false },
-	[SC_FORWARDING] = { "/proc/sys/net/ipv4/conf/%s/forwarding",
-			    "net.ipv4.conf.%s.forwarding", 1, false },
-	[SC_PROXY_DELAY] = { "/proc/sys/net/ipv4/neigh/%s/proxy_delay",
-			     "net.ipv4.neigh.%s.proxy_delay", 0, false },
-	[SC_ACCEPT_RA] = { "/proc/sys/net/ipv6/conf/%s/accept_ra",
-			   "net.ipv6.conf.%s.accept_ra", 0, true },
-	/* strict: the workload's own /32 is the only source that routes back
-	 * out of its host end (the kernel's anti-spoofing, under the table's) */
-	[SC_RP_FILTER] = { "/proc/sys/net/ipv4/conf/%s/rp_filter",
-			   "net.ipv4.conf.%s.rp_filter", 1, false },
-	/* a port published on 127.0.0.1 is DNATed to the workload: the
-	 * kernel routes a 127/8 source out of this link only with this (the
-	 * anti-spoofing set still drops any such source coming in); its want
-	 * is sc_want's */
-	[SC_ROUTE_LOCALNET] = { "/proc/sys/net/ipv4/conf/%s/route_localnet",
-				"net.ipv4.conf.%s.route_localnet", 1, false },
-};
-
-/* The value the endpoint wants, or -1: leave it as it is (route_localnet
- * before felix knows whether its table is in the kernel: a restart finding
- * its table in place changes nothing). */
-static int sc_want(struct felix *f, const struct fep *ep, int which)
-{
-	if (which != SC_ROUTE_LOCALNET)
-		return sysctls[which].want;
-	switch (pol_guard(f)) {
-	case POL_GUARD_YES:
-		return ep->has_ports ? 1 : 0;
-	case POL_GUARD_NO:
-		return 0;
-	default:
-		return -1;
-	}
-}
-
-static int sc_get(const struct klink *l, int which)
-{
-	switch (which) {
-	case SC_PROXY_ARP: return l->proxy_arp;
-	case SC_FORWARDING: return l->forwarding;
-	case SC_PROXY_DELAY: return l->proxy_delay;
-	case SC_ROUTE_LOCALNET: return l->route_localnet;
-	case SC_RP_FILTER: return l->rp_filter;
-	default: return l->accept_ra;
-	}
-}
-
-static void sc_put(struct klink *l, int which, int v)
-{
-	switch (which) {
-	case SC_PROXY_ARP: l->proxy_arp = (int8_t)v; break;
-	case SC_FORWARDING: l->forwarding = (int8_t)v; break;
-	case SC_PROXY_DELAY: l->proxy_delay = v; break;
-	case SC_ROUTE_LOCALNET: l->route_localnet = (int8_t)v; break;
-	case SC_RP_FILTER: l->rp_filter = (int8_t)v; break;
-	default: l->accept_ra = (int8_t)v; break;
-	}
-}
-
-/* True when the sysctl holds its wanted value (after writing it, when
- * apply). */
-static bool sc_check(struct felix *f, struct fep *ep, struct klink *l,
-		     int which, bool apply, char *why, size_t wl)
-{
-	char path[96], name[80];
-	int v = sc_get(l, which), r, want = sc_want(f, ep, which);
-
-	if (want < 0 || v == want)
-		return true;
-	/* accept_ra unknown: the link dump carried no IPv6 conf, IPv6 is off
-	 * for it; nothing to do. */
-	if (sysctls[which].v6 && v < 0)
-		return true;
-	snprintf(path, sizeof(path), sysctls[which].fmt, l->name);
-	snprintf(name, sizeof(name), sysctls[which].name, l->name);
-	if (v < 0) {
-		/* Netlink did not tell (a link that appeared since the last
-		 * neighbour-table dump): read it, it is one small file. */
-		if (f->kio->proc_read(path, &v) == 0) {
-			sc_put(l, which, v);
-			if (v == want)
-				return true;
-		}
-	}
-	why_set(why, wl, "%s is %d, not %d", name, v, want);
-	if (!apply || !f->writes_left)
-		return false;
-	f->writes_left--;
-	r = f->kio->proc_write(path, want);
-	if (r == -ENOENT && sysctls[which].v6) {
-		sc_put(l, which, -1);	/* IPv6 went away: quietly nothing */
-		return true;
-	}
-	if (r < 0) {
-		log_err("sysctl %s: writing %d failed: %s", name,
-			want, strerror(-r));
-		rec_ep_set_err(ep, "sysctl %s: %s", name, strerror(-r));
-		return false;
-	}
-	if (v < 0)
-		log_info("sysctl %s unknown: set %d", name, want);
-	else
-		log_info("sysctl %s was %d: set %d", name, v, want);
-	sc_put(l, which, want);
-	f->changes++;
-	return true;
 }
 
 /* ---------- checks ---------- */
@@ -381,18 +221,18 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		    size_t wl)
 {
 	struct klink *l;
-	bool ok = true, guarded = true;
+	bool ok = true, guarded = true, rp_ok;
 	char a[IP4_NETSTRLEN];
 
 	if (ep->mode != WEP_ROUTED)
 		return true;
 	if (!ep->if_indexed) {
-		why_set(why, wl, "interface name \"%s\" is not petrel's", ep->ifname);
+		rec_why_set(why, wl, "interface name \"%s\" is not petrel's", ep->ifname);
 		return false;
 	}
 	l = kern_link_by_name(f, ep->ifname);
 	if (!l) {
-		why_set(why, wl, "interface %s does not exist", ep->ifname);
+		rec_why_set(why, wl, "interface %s does not exist", ep->ifname);
 		return false;
 	}
 	if (!(l->flags & IFF_UP)) {
@@ -400,17 +240,15 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 				  .ifindex = l->ifindex, .owner = &ep->q };
 
 		memcpy(op.ifname, l->name, sizeof(op.ifname));
-		why_set(why, wl, "interface %s is down", l->name);
+		rec_why_set(why, wl, "interface %s is down", l->name);
 		ok = false;
 		if (apply)
 			rec_emit(f, &op);
 	}
-	for (int i = 0; i < SC_N; i++)
-		if (!sc_check(f, ep, l, i, apply, why, wl)) {
-			ok = false;
-			if (i == SC_RP_FILTER)
-				guarded = false;
-		}
+	if (!rec_ep_sysctls(f, ep, l, apply, why, wl, &rp_ok))
+		ok = false;
+	if (!rp_ok)
+		guarded = false;
 	/* No route before strict rp_filter and the table are in place (the
 	 * header: fail closed below the table); a route already there stays
 	 * (a restart or a table being put back flaps nothing). */
@@ -427,7 +265,7 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 
 		ip4_net_fmt(&n, a);
 		if (o->dup) {
-			why_set(why, wl, "%s is held by another endpoint", a);
+			rec_why_set(why, wl, "%s is held by another endpoint", a);
 			ok = false;
 			continue;
 		}
@@ -439,10 +277,10 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		ok = false;
 		if (o->conflict) {
 			conflict_note(f, o, a);
-			why_set(why, wl, "a route that is not petrel's holds %s", a);
+			rec_why_set(why, wl, "a route that is not petrel's holds %s", a);
 			continue;
 		}
-		why_set(why, wl, "route %s dev %s %s%s", a, l->name,
+		rec_why_set(why, wl, "route %s dev %s %s%s", a, l->name,
 			r ? "differs" : "missing",
 			pol_guard(f) != POL_GUARD_YES ?
 			" (table inet petrel is not in the kernel yet)" : "");
@@ -466,7 +304,7 @@ static bool ep_eval(struct felix *f, struct fep *ep, bool apply, char *why,
 		    !memcmp(n->mac, ep->mac, 6))
 			continue;
 		ok = false;
-		why_set(why, wl, "neighbour %s dev %s %s", ip4_fmt(o->dst, a),
+		rec_why_set(why, wl, "neighbour %s dev %s %s", ip4_fmt(o->dst, a),
 			l->name, n ? "differs" : "missing");
 		if (!apply)
 			continue;
@@ -664,47 +502,6 @@ static void tombs_gc(struct felix *f)
 	}
 }
 
-/* ---------- the global sysctl ---------- */
-
-#define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
-
-#define RP_FILTER_ALL "/proc/sys/net/ipv4/conf/all/rp_filter"
-
-void rec_check_ip_forward(struct felix *f)
-{
-	static bool loose_said;
-	int v;
-
-	if (f->kio->proc_read(IP_FORWARD, &v) == 0)
-		f->ip_forward = v ? 1 : 0;
-	/* The kernel uses the larger of all's and the interface's rp_filter:
-	 * all=2 (loose) makes the host ends' strict check loose (a forged
-	 * source passes when any route leads back to it). The node's global
-	 * setting is its owner's: said, once per felix. */
-	if (!loose_said && f->kio->proc_read(RP_FILTER_ALL, &v) == 0 && v == 2) {
-		loose_said = true;
-		log_err("sysctl net.ipv4.conf.all.rp_filter is 2 (loose): the kernel's strict source check of workload interfaces is loose too; set it to 0 or 1");
-	}
-}
-
-static void fix_ip_forward(struct felix *f)
-{
-	int r;
-
-	if (f->ip_forward != 0)
-		return;
-	r = f->kio->proc_write(IP_FORWARD, 1);
-	if (r < 0) {
-		log_err("sysctl net.ipv4.ip_forward: writing 1 failed: %s",
-			strerror(-r));
-		f->ip_forward = -1;	/* again at the next resync */
-		return;
-	}
-	log_info("sysctl net.ipv4.ip_forward was 0: set 1");
-	f->ip_forward = 1;
-	f->changes++;
-}
-
 /* ---------- passes and resyncs ---------- */
 
 int rec_resync(struct felix *f, bool relist, const char *why)
@@ -805,12 +602,12 @@ void rec_pass(struct felix *f)
 		f->guard_seen = pol_guard(f);
 		rec_queue_eps(f);
 	}
-	fix_ip_forward(f);
+	rec_fix_ip_forward(f);
 	rec_sweep(f);
 	/* The most writes one check makes: link up, the sysctls, a route
 	 * and a neighbour entry per address. */
 	while (!dlist_empty(&f->queue) && checks < FELIX_PASS_CHECKS &&
-	       f->writes_left >= 1 + SC_N + 2 * WEP_MAX_NETS) {
+	       f->writes_left >= 1 + REC_SYSCTLS + 2 * WEP_MAX_NETS) {
 		struct qnode *q = container_of(f->queue.next, struct qnode, l);
 
 		dlist_del(&q->l);
@@ -857,8 +654,8 @@ void rec_pass(struct felix *f)
 const struct kio kern_io = {
 	.write = kern_write,
 	.flush = kern_flush,
-	.proc_read = proc_read_int,
-	.proc_write = proc_write_int,
+	.proc_read = rec_proc_read,
+	.proc_write = rec_proc_write,
 	.dump_all = kern_dump_all,
 	.dump_routes = kern_dump_routes,
 };

@@ -173,10 +173,6 @@ check "a's own address works (ping -I ${WL_ADDR[a]} $EXT_IP)" ctl exec a -- ping
 says "a's own address works (TCP bind=, the far side sees ${WL_ADDR[a]})" "${WL_ADDR[a]}" far_sees a "bind=${WL_ADDR[a]}"
 check "a's own packets arrived at the far side (counter $(seen "$EXT" "${WL_ADDR[a]}"))" test "$(seen "$EXT" "${WL_ADDR[a]}")" -gt 0
 check "the far side's server logs its peers (a's own ${WL_ADDR[a]})" grep -qx "${WL_ADDR[a]}" "$TMP/peers.tcp"
-# rp_filter off in the node: on a host that copies rp_filter=1 into new
-# namespaces the kernel, not petrel's rule, would drop the forgeries.
-check "rp_filter off in the node (all, default, a's host end)" ip netns exec "$NODE" sysctl -qw \
-	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 "net.ipv4.conf.$(wl_ifname a).rp_filter=0"
 # The control: without the anti-spoofing rule (felix stopped, the rule
 # deleted by hand) a forged source does get through, to both places.
 antispoof_rule() { # "CHAIN HANDLE" of the anti-spoofing rule
@@ -185,6 +181,11 @@ antispoof_rule() { # "CHAIN HANDLE" of the anti-spoofing rule
 }
 felix_stop TERM
 check "felix stopped for the control (exit 0)" test "$FELIX_RC" = 0
+# rp_filter off in the node for the control: felix keeps rp_filter=1 (strict)
+# on every host end, the kernel's own anti-spoofing under the rule
+# (test_failclosed_kernel.sh); here the rule alone is shown to work.
+check "rp_filter off in the node for the control (all, default, a's host end)" ip netns exec "$NODE" sysctl -qw \
+	net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 "net.ipv4.conf.$(wl_ifname a).rp_filter=0"
 read -r AS_CHAIN AS_HANDLE <<<"$(antispoof_rule)"
 check "control: the anti-spoofing rule ($AS_CHAIN, handle $AS_HANDLE) deleted by hand" \
 	nftn delete rule inet petrel "${AS_CHAIN:-none}" handle "${AS_HANDLE:-0}"
