@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,7 +61,7 @@ void config_defaults(struct petrel_config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->host_port_lo = 32768;	/* Docker's: the kernel's ephemeral range */
 	c->host_port_hi = 60999;
-	c->ep_to_host = CONFIG_EP_TO_HOST_ACCEPT;
+	c->ep_to_host = CONFIG_EP_TO_HOST_DROP;
 	snprintf(c->bird_config, sizeof(c->bird_config), "/run/petrel/bird.conf");
 	snprintf(c->bird_socket, sizeof(c->bird_socket), "/run/petrel/bird.ctl");
 }
@@ -372,6 +373,49 @@ static void get_ep_to_host(struct cctx *x, const json_t *obj, const json_t *v,
 		     "\"%s\": expected accept or drop", s);
 }
 
+/* endpointToHostAllow: a list of "tcp:PORT", "udp:PORT", "icmp". */
+static void get_host_allow(struct cctx *x, const json_t *obj, const json_t *v,
+			   struct petrel_config *c)
+{
+	static const char key[] = "endpointToHostAllow";
+	size_t i;
+	json_t *it;
+
+	if (!json_is_array(v)) {
+		cerr(x, obj, "", key, "must be a list (\"tcp:PORT\", \"udp:PORT\", \"icmp\"), not %s",
+		     yaml_type_name(v));
+		return;
+	}
+	if (json_array_size(v) > CONFIG_HOST_ALLOW_MAX) {
+		cerr(x, obj, "", key, "more than %d entries", CONFIG_HOST_ALLOW_MAX);
+		return;
+	}
+	c->n_host_allow = 0;
+	json_array_foreach(v, i, it) {
+		struct config_host_allow a = { 0, 0 };
+		const char *s;
+		unsigned port;
+		int n = 0;
+
+		if (!str_of(x, obj, "", key, it, 16, &s))
+			return;
+		if (!strcasecmp(s, "icmp")) {
+			a.proto = IPPROTO_ICMP;
+		} else if ((!strncasecmp(s, "tcp:", 4) || !strncasecmp(s, "udp:", 4)) &&
+			   s[4] >= '0' && s[4] <= '9' &&
+			   sscanf(s + 4, "%5u%n", &port, &n) == 1 && !s[4 + n] &&
+			   port >= 1 && port <= 65535) {
+			a.proto = (s[0] == 't' || s[0] == 'T') ? IPPROTO_TCP : IPPROTO_UDP;
+			a.port = (uint16_t)port;
+		} else {
+			cerr(x, obj, "", key, "\"%s\": expected tcp:PORT, udp:PORT "
+			     "(1..65535) or icmp", s);
+			return;
+		}
+		c->host_allow[c->n_host_allow++] = a;
+	}
+}
+
 static void unknown_key(struct cctx *x, const json_t *obj, const char *prefix,
 			const char *key)
 {
@@ -656,6 +700,8 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 			get_allow_ports(x, root, v, c);
 		} else if (!strcmp(key, "endpointToHostAction")) {
 			get_ep_to_host(x, root, v, c);
+		} else if (!strcmp(key, "endpointToHostAllow")) {
+			get_host_allow(x, root, v, c);
 		} else if (!strcmp(key, "bgp")) {
 			get_bgp(x, root, v, c);
 		} else if (!strcmp(key, "labels")) {

@@ -46,6 +46,14 @@
 
 enum { CONFIG_EP_TO_HOST_ACCEPT, CONFIG_EP_TO_HOST_DROP };
 
+/* endpointToHostAllow: what workloads may still reach on the node itself
+ * under endpointToHostAction drop ("tcp:53", "udp:53", "icmp"). */
+#define CONFIG_HOST_ALLOW_MAX 32
+struct config_host_allow {
+	uint8_t proto;		/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP */
+	uint16_t port;		/* tcp/udp; 0 for icmp */
+};
+
 struct petrel_config {
 	char file[CONFIG_PATH_MAX];	/* where it was read from; "" = defaults only */
 	char node[DNSNAME_MAX];
@@ -62,7 +70,10 @@ struct petrel_config {
 	uint16_t host_port_lo, host_port_hi;	/* hostPortRange */
 	uint16_t allow_host_ports[CONFIG_ALLOW_PORTS_MAX];	/* allowHostPorts */
 	size_t n_allow_host_ports;
-	int ep_to_host;		/* endpointToHostAction: CONFIG_EP_TO_HOST_* */
+	int ep_to_host;		/* endpointToHostAction: CONFIG_EP_TO_HOST_*
+				 * (default drop) */
+	size_t n_host_allow;
+	struct config_host_allow host_allow[CONFIG_HOST_ALLOW_MAX];
 	struct {
 		char key[320];	/* [DNS subdomain/]name: 253 + 1 + 63 */
 		char value[64];

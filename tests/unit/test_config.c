@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,7 +79,9 @@ static void test_defaults(void **state)
 	assert_int_equal(c.wait_timeout, 10);
 	assert_int_equal(c.host_port_lo, 32768);
 	assert_int_equal(c.host_port_hi, 60999);
-	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_ACCEPT);
+	/* issue 10: workloads do not reach the node unless allowed */
+	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_DROP);
+	assert_int_equal(c.n_host_allow, 0);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.bgp_address, 0);
 	assert_int_equal(c.bgp_asn, 0);
@@ -117,6 +120,7 @@ static void test_all_keys(void **state)
 			       "hostPortRange: 30000-30099\n"
 			       "allowHostPorts: [179, 53]\n"
 			       "endpointToHostAction: drop\n"
+			       "endpointToHostAllow: [tcp:53, UDP:53, icmp]\n"
 			       "bgp:\n"
 			       "  address: 192.0.2.11\n"
 			       "  asNumber: 4200000000\n"
@@ -140,6 +144,13 @@ static void test_all_keys(void **state)
 	assert_int_equal(c.host_port_lo, 30000);
 	assert_int_equal(c.host_port_hi, 30099);
 	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_DROP);
+	assert_int_equal(c.n_host_allow, 3);
+	assert_int_equal(c.host_allow[0].proto, IPPROTO_TCP);
+	assert_int_equal(c.host_allow[0].port, 53);
+	assert_int_equal(c.host_allow[1].proto, IPPROTO_UDP);
+	assert_int_equal(c.host_allow[1].port, 53);
+	assert_int_equal(c.host_allow[2].proto, IPPROTO_ICMP);
+	assert_int_equal(c.host_allow[2].port, 0);
 	assert_int_equal(c.bgp_address, 0xc000020b);
 	assert_int_equal(c.bgp_asn, 4200000000u);
 	assert_string_equal(c.bird_config, "/etc/bird/petrel.conf");
@@ -205,6 +216,14 @@ static void test_errors(void **state)
 		     "not an integer");
 	expect_error("allowHostPorts: [22, 0]\n", "allowHostPorts: item 1: expected a port 1..65535");
 	expect_error("allowHostPorts: [\"ssh\"]\n", "allowHostPorts: item 0: expected a port");
+	expect_error("endpointToHostAllow: tcp:22\n",
+		     "petrel.yaml:1:22: endpointToHostAllow: must be a list");
+	expect_error("endpointToHostAllow: [tcp:0]\n",
+		     "endpointToHostAllow: \"tcp:0\": expected tcp:PORT, udp:PORT (1..65535) or icmp");
+	expect_error("endpointToHostAllow: [\"tcp:22x\"]\n", "endpointToHostAllow: \"tcp:22x\": expected");
+	expect_error("endpointToHostAllow: [sctp:22]\n", "endpointToHostAllow: \"sctp:22\": expected");
+	expect_error("endpointToHostAllow: [\"tcp:+22\"]\n", "endpointToHostAllow: \"tcp:+22\": expected");
+	expect_error("endpointToHostAllow: [22]\n", "endpointToHostAllow: must be a string, not an integer");
 	expect_error("endpointToHostAction: reject\n",
 		     "petrel.yaml:1:23: endpointToHostAction: \"reject\": expected accept or drop");
 	expect_error("netns: \"a b\"\n", "netns: \"a b\": a namespace name");
