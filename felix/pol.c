@@ -674,10 +674,17 @@ static void state_clear(struct fpol *p)
 static int want_reset(struct felix *f)
 {
 	struct fpol *p = f->pol;
+	struct compile_host_allow allow[CONFIG_HOST_ALLOW_MAX];
 	struct compile_config cfg = {
 		.ep_to_host = f->cfg->ep_to_host == CONFIG_EP_TO_HOST_DROP ?
 			      COMPILE_HOST_DROP : COMPILE_HOST_ACCEPT,
+		.n_host_allow = f->cfg->n_host_allow,
+		.host_allow = allow,
 	};
+
+	for (size_t i = 0; i < f->cfg->n_host_allow; i++)
+		allow[i] = (struct compile_host_allow){ f->cfg->host_allow[i].proto,
+							 f->cfg->host_allow[i].port };
 
 	nir_table_free(p->want);
 	p->want = nir_table_new();

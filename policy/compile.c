@@ -294,6 +294,18 @@ static int input(struct nir_chain *c, const struct compile_config *cfg)
 	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
 	    (err = nir_stmt_add(r, NS_JUMP, CH_FROM_WL)) < 0)
 		return err;
+	for (size_t i = 0; cfg && cfg->ep_to_host == COMPILE_HOST_DROP &&
+			   i < cfg->n_host_allow; i++) {
+		const struct compile_host_allow *a = &cfg->host_allow[i];
+
+		if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
+		    (err = nir_match_val(r, NK_L4PROTO, NO_EQ, a->proto)) < 0 ||
+		    (a->proto != IPPROTO_ICMP &&
+		     (err = nir_match_val(r, NK_DPORT, NO_EQ, a->port)) < 0) ||
+		    (err = nir_stmt_add(r, NS_ACCEPT, NULL)) < 0 ||
+		    (err = nir_rule_comment(r, "endpointToHostAllow")) < 0)
+			return err;
+	}
 	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
 	    (err = nir_stmt_add(r, cfg && cfg->ep_to_host == COMPILE_HOST_DROP ?
 				NS_DROP : NS_ACCEPT, NULL)) < 0 ||

@@ -36,7 +36,8 @@
  *              invalid to/from "ptl*" drop; from "ptl*" jump from-wl; to
  *              "ptl*" jump to-wl
  *   input      filter input 0, policy accept: from "ptl*": established,
- *              related accept, invalid drop, jump from-wl, then the
+ *              related accept, invalid drop, jump from-wl, then (drop
+ *              only) the endpointToHostAllow entries accept, then the
  *              endpoint-to-host action (accept | drop)
  *   from-wl    mark cleared; iifname vmap @from_wl; drop (not programmed)
  *   to-wl      mark cleared; oifname vmap @to_wl; drop
@@ -87,8 +88,18 @@
 
 enum compile_host_action { COMPILE_HOST_ACCEPT, COMPILE_HOST_DROP };
 
+/* What workloads may reach on the node under COMPILE_HOST_DROP. */
+struct compile_host_allow {
+	uint8_t proto;		/* IPPROTO_TCP / IPPROTO_UDP (port), IPPROTO_ICMP */
+	uint16_t port;
+};
+
 struct compile_config {
-	enum compile_host_action ep_to_host;	/* default accept (docs/policy.md) */
+	/* the zero value accepts; felix's config defaults to drop
+	 * (docs/policy.md) */
+	enum compile_host_action ep_to_host;
+	size_t n_host_allow;
+	const struct compile_host_allow *host_allow;	/* borrowed */
 };
 
 /* What the table needs of an endpoint (any node's): a view that borrows
