@@ -15,6 +15,9 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 pt_init bad
 pt_need_bins "$PETRELCTL" "$FELIX"
+# (workloads reach the node here: endpointToHostAction accept, explicitly;
+# its default is drop)
+PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_node
 felix_start
 felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }

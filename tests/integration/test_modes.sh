@@ -21,6 +21,9 @@ set -u
 pt_init modes
 pt_need_bins "$PETRELCTL" "$FELIX"
 pt_need_tools socat
+# (workloads reach the node here: endpointToHostAction accept, explicitly;
+# its default is drop)
+PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_node
 felix_start
 if ! felix_wait_ready; then

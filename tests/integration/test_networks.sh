@@ -43,6 +43,9 @@ id frr >/dev/null 2>&1 || { skip "networks" "no user frr"; exit 0; }
 pt_need_bins "$PETRELCTL" "$FELIX"
 pt_need_tools socat nft jq getent
 pt_etc_netns_trap
+# (workloads reach the node here: endpointToHostAction accept, explicitly;
+# its default is drop)
+PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_tor_nodes
 NODE=$N1	# pt_snapshot looks at node1
 FAR=$TOR_IP1

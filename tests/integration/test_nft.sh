@@ -36,6 +36,9 @@ pt_need_tools socat nft jq
 # (The default resyncInterval, 30 s: a change by hand must be put right
 # well before it, as soon as felix hears of it.)
 pt_etc_netns_trap
+# (endpointToHostAction accept, explicitly: its default is drop; the last
+# part turns it to drop and back)
+PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_node
 ip -n "$EXT" route add 10.65.0.0/16 via "$NODE_IP"
 ip -n "$EXT" route add 10.66.0.0/24 via "$NODE_IP"
@@ -445,7 +448,7 @@ done
 allow_probe "endpointToHostAction accept: a pings the node ($NODE_IP)" 5 ctl exec a -- ping -c 1 -W 1 "$NODE_IP"
 allow_probe "endpointToHostAction accept: b pings the node" 5 ctl exec b -- ping -c 1 -W 1 "$NODE_IP"
 felix_stop TERM
-echo "endpointToHostAction: drop" >>"$CONF"
+sed -i 's/^endpointToHostAction: accept$/endpointToHostAction: drop/' "$CONF"
 felix_start
 felix_wait_ready || fail "felix answers status (endpointToHostAction: drop)" "no answer"
 wait_for 50 0.1 felix_all_programmed
@@ -459,11 +462,11 @@ says "endpointToHostAction drop: b -> $NODE_IP:7272 (its own published port) sti
 foreign >"$TMP/foreign.6"
 same_files "foreign tables byte-identical after a restart with another config" "$TMP/foreign.0" "$TMP/foreign.6"
 felix_stop TERM
-sed -i '/^endpointToHostAction: drop$/d' "$CONF"
+sed -i 's/^endpointToHostAction: drop$/endpointToHostAction: accept/' "$CONF"
 felix_start
 felix_wait_ready || fail "felix answers status (endpointToHostAction back to accept)" "no answer"
 wait_for 50 0.1 felix_all_programmed
-check "endpointToHostAction accept (default) again: a pings the node" \
+check "endpointToHostAction accept again: a pings the node" \
 	wait_for 10 0.3 ctl exec a -- ping -c 1 -W 1 "$NODE_IP"
 
 expect_ok "rm a b n" ctl rm a b n

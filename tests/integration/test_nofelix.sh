@@ -17,7 +17,10 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 pt_init nof
 pt_need_bins "$PETRELCTL" "$FELIX"
-PT_CONF_EXTRA="waitTimeout: 3"
+# (workloads reach the node here: endpointToHostAction accept, explicitly;
+# its default is drop)
+PT_CONF_EXTRA="waitTimeout: 3
+endpointToHostAction: accept"
 pt_node
 expect_ok "pool create (felix not running)" ctl pool create p1 --cidr 10.65.0.0/16
 expect_err "status without felix: exit 1" "felix|not running|connect" ctl status
