@@ -49,6 +49,9 @@ if [ -x "$PETREL_IPAM" ]; then
 fi
 CNI_BIN_PATH="$TMP/bin:/usr/lib/cni"
 
+# (c1 pings its node: endpointToHostAction accept, explicitly; its default
+# is drop, test_hostprotect)
+PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_node
 felix_start
 felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
