@@ -30,13 +30,19 @@
 #   |   (container:web) |                 +------------+
 #   +-------------------+   (w1-web is pt-demo-<id>-w1-web, and so on)
 #
-#   one sqlite datastore file, one pool 10.65.0.0/16 (a /26 block per node),
-#   node-to-node mesh off: each node learns the other's block from the ToR.
+#   The nodes share nothing but a 3-member etcd cluster: each member in a
+#   namespace of its own (pt-demo-<id>-e1..e3, on the LAN pt-demo-<id>-etcd,
+#   198.18.0.0/24, which each node reaches over an et0 of its own;
+#   tests/lib_etcd.sh); each felix registers its Node (its petrel.yaml's
+#   bgp and labels: nothing applied by hand); the keys shown with etcdctl.
+#   One pool 10.65.0.0/16 (a /26 block per node), node-to-node mesh off:
+#   each node learns the other's block from the ToR.
 #   Per-node AS numbers: an eBGP speaker drops paths that hold its own AS
 #   (docs/topologies.md).
 #
-# 192.0.2.0/24 and 198.51.100.0/24 are TEST-NET-1/2; every route points
-# inside the demo's namespaces: no packet leaves them.
+# 192.0.2.0/24 and 198.51.100.0/24 are TEST-NET-1/2, 198.18.0.0/24 is
+# RFC 2544's; every route points inside the demo's namespaces: no packet
+# leaves them. No etcd of the machine is used or started.
 #
 # Exit status: non-zero when something that should work does not (or
 # something that should not work does).
@@ -116,12 +122,14 @@ PT_QUIET=1
 for b in "$PETRELCTL" "$FELIX"; do
 	[ -x "$b" ] || { echo "demo: $b is not built (make)" >&2; exit 1; }
 done
-for t in socat bird birdc vtysh /usr/lib/frr/zebra /usr/lib/frr/bgpd; do
+for t in socat bird birdc vtysh /usr/lib/frr/zebra /usr/lib/frr/bgpd etcd etcdctl; do
 	command -v "$t" >/dev/null ||
-		{ echo "demo: $t is missing (make deps: socat, bird2, frr)" >&2; exit 1; }
+		{ echo "demo: $t is missing (make deps: socat, bird2, frr, etcd-server, etcd-client)" >&2; exit 1; }
 done
 id frr >/dev/null 2>&1 || { echo "demo: no user frr (FRR's daemons drop to it; make deps)" >&2; exit 1; }
 pt_init demo-
+# shellcheck source=tests/lib_etcd.sh
+. "$HERE/lib_etcd.sh"
 T_START=$(date +%s%N)
 
 TOR="pt-$ID-tor"
@@ -195,24 +203,30 @@ for d in zebra bgpd; do
 	record "$(cat "$FRR_DIR/$d.pid" 2>/dev/null)" "frr/$d"
 done
 
-# --- two nodes: one datastore, a config each -----------------------------------
-pt_node_conf 1 "$N1" "$N1_IP" 64512
-pt_node_conf 2 "$N2" "$N2_IP" 64513
+# --- the datastore: a 3-member etcd cluster, each member in its own namespace ---
+if ! etcd_cluster_start 3; then
+	echo "demo: the etcd cluster did not start; its logs:" >&2
+	tail -n 3 "$TMP"/etcd/m*.log >&2 2>/dev/null
+	exit 1
+fi
+for i in 1 2 3; do
+	record "${ETCD_PID[$i]}" etcd
+done
+if ! etcd_attach "$N1" || ! etcd_attach "$N2"; then
+	echo "demo: the nodes' links to the etcd LAN failed" >&2
+	exit 1
+fi
+etcd_keys() { etcdctl_pt get --prefix --keys-only /petrel/ | grep -v '^$'; }
+
+# --- two nodes: nothing shared but etcd, a config each --------------------------
+pt_node_conf 1 "$N1" "$N1_IP" 64512 "labels: {rack: a}"
+pt_node_conf 2 "$N2" "$N2_IP" 64513 "labels: {rack: b}"
+sed -i "s|^datastore: .*|datastore: etcd:$ETCD_ENDPOINTS|" "$C1" "$C2"
 cat >"$TMP/bgp.yaml" <<EOF
 apiVersion: petrel/v1
 kind: BGPConfiguration
 metadata: {name: default}
 spec: {asNumber: 64512, nodeToNodeMesh: false}
----
-apiVersion: petrel/v1
-kind: Node
-metadata: {name: node1, labels: {rack: a}}
-spec: {bgp: {ipv4Address: $N1_IP, asNumber: 64512}}
----
-apiVersion: petrel/v1
-kind: Node
-metadata: {name: node2, labels: {rack: b}}
-spec: {bgp: {ipv4Address: $N2_IP, asNumber: 64513}}
 ---
 apiVersion: petrel/v1
 kind: BGPPeer
@@ -228,14 +242,18 @@ EOF
 step "tor:     $TOR  (AS 65000, FRR: t1 $TOR_IP1, t2 $TOR_IP2)"
 step "node1:   $N1  (AS 64512, up0 $N1_IP, felix + BIRD)"
 step "node2:   $N2  (AS 64513, up0 $N2_IP, felix + BIRD)"
+step "etcd:    pt-$ID-e1..e3  ($ETCD_ENDPOINTS: all the nodes share)"
 step ""
 step "Below, \"node1\$ petrelctl ...\" is $PETRELCTL -c $C1 ..."
 step "(petrelctl enters the node's namespace itself), node2 likewise with"
-step "$C2; \"tor\$ vtysh ...\" is vtysh --vty_socket $FRR_DIR ..."
+step "$C2; \"tor\$ vtysh ...\" is vtysh --vty_socket $FRR_DIR ...; \"etcd\$ etcdctl ...\""
+step "is etcdctl --endpoints=$ETCD_ENDPOINTS ... (in the etcd LAN's namespace)."
 
-heading "the cluster's resources (one datastore, both nodes)"
+heading "the cluster's resources (in etcd, shared by both nodes)"
+show "etcd\$ etcdctl endpoint status -w table      # 3 members, one leader" \
+	etcdctl_pt endpoint status -w table
 show "node1\$ petrelctl pool create p1 --cidr $POOL" ctl1 pool create p1 --cidr "$POOL"
-show "node1\$ petrelctl apply -f bgp.yaml      # mesh off, a Node per node (own AS), a BGPPeer per rack" \
+show "node1\$ petrelctl apply -f bgp.yaml      # mesh off, a BGPPeer per rack (the Nodes: each felix registers its own)" \
 	ctl1 apply -f "$TMP/bgp.yaml"
 show "node1\$ petrelctl get bgppeer" ctl1 get bgppeer
 
@@ -284,6 +302,9 @@ for n in 1 2; do
 	record "$BIRD_PID" bird
 done
 
+show "node1\$ petrelctl get node      # each felix registered its own: bgp and labels from its petrel.yaml" \
+	ctl1 get node
+show "etcd\$ etcdctl get --prefix --keys-only /petrel/      # everything the nodes share" etcd_keys
 show "node1\$ petrelctl ls" ctl1 ls
 show "node2\$ petrelctl ls" ctl2 ls
 show "node1\$ petrelctl ipam show --show-blocks" ctl1 ipam show --show-blocks
