@@ -58,8 +58,22 @@ static void curl_load_once(void)
 	void *lib;
 	size_t i;
 
-	/* (never dlclose()d: curl's global state lives as long as we do) */
-	lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	/* (never dlclose()d: curl's global state lives as long as we do)
+	 *
+	 * Debian's libcurl.so.4 (OpenSSL) pulls GnuTLS in through librtmp and
+	 * libldap, protocols we never use; GnuTLS's constructor initialises
+	 * itself (its priority file, p11-kit's modules), about a third of the
+	 * ~15 ms the dlopen() costs, paid by every petrelctl and CNI call.
+	 * GNUTLS_NO_IMPLICIT_INIT skips that constructor; it is set only
+	 * around the dlopen(), only when the caller had not set it, before
+	 * any thread of ours exists (petrel's programs are single-threaded). */
+	bool gnutls_env = !getenv("GNUTLS_NO_IMPLICIT_INIT");
+
+	if (gnutls_env)
+		setenv("GNUTLS_NO_IMPLICIT_INIT", "1", 0);
+	lib = dlopen("libcurl.so.4", RTLD_LAZY | RTLD_LOCAL);
+	if (gnutls_env)
+		unsetenv("GNUTLS_NO_IMPLICIT_INIT");
 	if (!lib) {
 		snprintf(curl_load_err, sizeof(curl_load_err),
 			 "the etcd datastore needs libcurl: %s", dlerror());

@@ -13,7 +13,8 @@
 #   3. BGP convergence (bgp_converge.sh); 4. the BIRD config writer.
 #   5. data-path cost, A/B alternating transactions (datapath.sh);
 #   6. policy at scale, 1,000 policies over 1,000 workloads (policy_scale.sh);
-#   7. CNI ADD/DEL beside ptp + host-local (cni.sh).
+#   7. CNI ADD/DEL beside ptp + host-local (cni.sh);
+#   8. etcd beside sqlite: run/rm, allocations/s, watch latency, resync (etcd.sh).
 #
 # Topology (all pt-bench-<id>-...; nothing leaves them):
 #
@@ -415,4 +416,18 @@ cni_pid=$!
 PT_PIDS+=("$cni_pid")
 wait "$cni_pid"
 pt_forget "$cni_pid"
+hr
+
+# ==========================================================================
+# 8. Many machines: petrel on etcd beside petrel on sqlite (issue 11)
+# ==========================================================================
+# tests/bench/etcd.sh: a 3-member etcd cluster and four nodes in their own
+# namespaces; env N (100), A (200), K (200), BIG (10000). run/rm p50/p99,
+# allocations per second with 1 and 8 clients, watch latency node to node,
+# felix's resync at BIG endpoints with its RSS and etcd's bytes per endpoint.
+B="$B" bash "$HERE/etcd.sh" &
+etcd_pid=$!
+PT_PIDS+=("$etcd_pid")
+wait "$etcd_pid"
+pt_forget "$etcd_pid"
 hr
