@@ -169,6 +169,9 @@ void ctl_print_errs(struct errs *e)
 {
 	for (size_t i = 0; i < e->n; i++)
 		fprintf(stderr, "%s\n", e->msg[i]);
+	if (e->lost)
+		fprintf(stderr, "%s%zu error%s not shown: out of memory\n",
+			e->n ? "and " : "", e->lost, e->lost == 1 ? "" : "s");
 	errs_clear(e);
 }
 

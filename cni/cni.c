@@ -162,7 +162,7 @@ int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
 		    struct errs *e)
 {
 	struct wep_port ports[WEP_MAX_PORTS];
-	size_t n0 = e->n, np = 0;
+	size_t n0 = errs_count(e), np = 0;
 
 	if (!json_is_array(pm)) {
 		errs_add(e, "runtimeConfig.portMappings: expected a list, got %s", jtype(pm));
@@ -202,7 +202,7 @@ int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
 		}
 		ports[np++] = p;
 	}
-	if (e->n != n0)
+	if (errs_count(e) != n0)
 		return -CNI_ECONFIG;
 	memcpy(out, ports, np * sizeof(ports[0]));
 	*n = np;
@@ -356,7 +356,7 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *out,
 	struct cni_conf c = { 0 };
 	json_error_t je;
 	json_t *root, *v;
-	size_t n0 = e->n;
+	size_t n0 = errs_count(e);
 	int rc = -CNI_ECONFIG;
 
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
@@ -416,7 +416,7 @@ int cni_conf_parse(const char *buf, size_t len, struct cni_conf *out,
 		errs_add(e, "petrelConfig: must be an absolute path");
 	if (c.ipam_petrel_config[0] != '/')
 		errs_add(e, "ipam.petrelConfig: must be an absolute path");
-	if (e->n == n0) {
+	if (errs_count(e) == n0) {
 		*out = c;
 		memset(&c, 0, sizeof(c));
 		rc = 0;
@@ -525,7 +525,7 @@ static void args_ip(const char *val, size_t vn, uint32_t *ip, struct errs *e)
 int cni_args_parse(const char *s, struct cni_args *out, struct errs *e)
 {
 	struct cni_args a = { 0 };
-	size_t n0 = e->n;
+	size_t n0 = errs_count(e);
 	const char *p = s;
 
 	if (!s || !s[0]) {
@@ -567,7 +567,7 @@ int cni_args_parse(const char *s, struct cni_args *out, struct errs *e)
 			break;
 		p = end + 1;
 	}
-	if (e->n != n0)
+	if (errs_count(e) != n0)
 		return -CNI_EENV;
 	*out = a;
 	return 0;

@@ -9,11 +9,14 @@ static void errs_push(struct errs *e, char *m)
 {
 	char **v;
 
-	if (!m)
+	if (!m) {
+		e->lost++;
 		return;
+	}
 	v = realloc(e->msg, (e->n + 1) * sizeof(*v));
 	if (!v) {
 		free(m);
+		e->lost++;
 		return;
 	}
 	e->msg = v;
@@ -43,8 +46,10 @@ void errs_addpos(struct errs *e, const char *file, int line, int col,
 	if (vasprintf(&body, fmt, ap) < 0)
 		body = NULL;
 	va_end(ap);
-	if (!body)
+	if (!body) {
+		e->lost++;
 		return;
+	}
 	if (line > 0 && col > 0)
 		r = asprintf(&m, "%s:%d:%d: %s", file ? file : "-", line, col, body);
 	else if (line > 0)
@@ -64,4 +69,5 @@ void errs_clear(struct errs *e)
 	free(e->msg);
 	e->msg = NULL;
 	e->n = 0;
+	e->lost = 0;
 }

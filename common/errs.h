@@ -11,11 +11,21 @@
 struct errs {
 	char **msg;
 	size_t n;
+	/* Messages lost for want of memory: each is an error all the same, so
+	 * a caller that judges validity by a count uses errs_count(), never n. */
+	size_t lost;
 };
 
-#define ERRS_INIT { NULL, 0 }
+#define ERRS_INIT { NULL, 0, 0 }
 
-/* Appends a formatted message (copied). Out of memory drops the message. */
+/* Every error reported, kept or lost: the count to judge validity by. */
+static inline size_t errs_count(const struct errs *e)
+{
+	return e->n + e->lost;
+}
+
+/* Appends a formatted message (copied). Out of memory drops the message's
+ * text but counts it in lost. */
 void errs_add(struct errs *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Same, prefixed "file:line:col: " (line/col 1-based; 0 = unknown, omitted). */
