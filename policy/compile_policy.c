@@ -185,11 +185,11 @@ static int policy_chain(struct nir_table *t, const struct netpolicy *np,
 	for (x.idx = 0; x.idx < n; x.idx++) {
 		if (!(x.r = nir_rule_add(c)))
 			return -ENOMEM;
-		size_t n_errs = e ? e->n : 0;
+		size_t n_errs = e ? errs_count(e) : 0;
 
 		if ((err = rule_compile(&x, &rules[x.idx])) < 0) {
 			/* a selector error is reported already */
-			if (err != -ENOMEM && e && e->n == n_errs)
+			if (err != -ENOMEM && e && errs_count(e) == n_errs)
 				errs_add(e, "policy %s: %s[%zu]: cannot be compiled "
 					 "(%s)", np->name, x.dir, x.idx,
 					 err == -E2BIG ? "too many matches" :
