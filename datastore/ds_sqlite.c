@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fsafe.h"
 #include "datastore/datastore.h"
 #include "datastore/ds_impl.h"
 #include "datastore/sq_impl.h"
@@ -228,8 +229,8 @@ int sq_revs(struct ds_sqlite *s, int64_t *rev, int64_t *compacted)
  * write, and the failure to wake is no failure of the write. */
 void sq_poke(struct ds_sqlite *s)
 {
-	int fd = open(s->notify, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY,
-		      0600);
+	int fd = open(s->notify, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+		      O_NOFOLLOW, 0600);
 
 	if (fd >= 0)
 		close(fd);
@@ -524,8 +525,8 @@ static int mkdirs(char *dir)
  * just made, so closing this fd cannot drop another connection's locks. */
 static int create_file(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY,
-		      0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY |
+		      O_NOFOLLOW, 0600);
 
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno;
@@ -636,7 +637,7 @@ static int sq_parse_url(const char *url, char *path, size_t len,
 static int sq_open(const char *url, struct ds **out)
 {
 	struct ds_sqlite *s;
-	char mode[16], *slash, path[PATH_MAX], pragma[48];
+	char mode[16], *slash, path[PATH_MAX], pragma[48], ferr[PATH_MAX + 160];
 	const char *sync;
 	size_t i;
 	int r, rc;
@@ -666,9 +667,23 @@ static int sq_open(const char *url, struct ds **out)
 	r = mkdirs(s->dir);
 	if (r < 0)
 		goto out;
+	/* Its folder too: who may write there may put a -wal or -notify of
+	 * their own beside it. */
+	r = fsafe_check(s->dir, S_IFDIR, ferr, sizeof(ferr));
+	if (r < 0) {
+		ds_set_open_error("sqlite: database folder %s", ferr);
+		goto out;
+	}
 	r = create_file(path);
 	if (r < 0)
 		goto out;
+	/* An existing file that someone else owns or may write is not ours to
+	 * trust: refused, with what was found (ds_last_error(NULL)). */
+	r = fsafe_check(path, S_IFREG, ferr, sizeof(ferr));
+	if (r < 0) {
+		ds_set_open_error("sqlite: database %s", ferr);
+		goto out;
+	}
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 			     SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

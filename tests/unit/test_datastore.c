@@ -171,6 +171,60 @@ static void test_open(void **state)
 	assert_non_null(ds_last_error(f->ds));
 }
 
+/* An existing database, or its folder, that someone else owns or may
+ * write is refused, naming the path and what was found; PATH-notify (made
+ * on every write) follows no symbolic link. Controls: the same files with
+ * safe modes open and write. */
+static void test_open_unsafe(void **state)
+{
+	struct fx *f = *state;
+	char url[160], path[128], dir[128], victim[128];
+	struct ds *d2 = NULL;
+	struct stat sb;
+	int64_t rev;
+
+	snprintf(dir, sizeof(dir), "%s/u", f->dir);
+	snprintf(path, sizeof(path), "%s/u/u.db", f->dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	assert_int_equal(ds_open(url, &d2), 0);
+	ds_close(d2);
+
+	assert_int_equal(chmod(path, 0666), 0);
+	d2 = NULL;
+	assert_int_equal(ds_open(url, &d2), -EPERM);
+	assert_null(d2);
+	assert_non_null(strstr(ds_last_error(NULL), path));
+	assert_non_null(strstr(ds_last_error(NULL), "mode 0666"));
+	assert_non_null(strstr(ds_last_error(NULL), "no write access for group or others"));
+	assert_int_equal(chmod(path, 0600), 0);
+
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(ds_open(url, &d2), -EPERM);
+	assert_non_null(strstr(ds_last_error(NULL), "database folder"));
+	assert_non_null(strstr(ds_last_error(NULL), "mode 0777"));
+	assert_int_equal(chmod(dir, 0700), 0);
+
+	if (geteuid() == 0) {
+		/* another user's file */
+		assert_int_equal(chown(path, 4242, 4242), 0);
+		assert_int_equal(ds_open(url, &d2), -EPERM);
+		assert_non_null(strstr(ds_last_error(NULL), "owned by uid 4242"));
+		assert_int_equal(chown(path, 0, 0), 0);
+	}
+
+	/* PATH-notify a symbolic link to a file that does not exist: a write
+	 * goes through, and makes no file at the link's target */
+	snprintf(victim, sizeof(victim), "%s/victim", f->dir);
+	snprintf(path, sizeof(path), "%s/u/u.db-notify", f->dir);
+	unlink(path);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(ds_open(url, &d2), 0);
+	assert_int_equal(ds_create(d2, "/k", "v", &rev), 0);
+	ds_close(d2);
+	assert_int_equal(lstat(victim, &sb), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 /* Every fd the store opens is close-on-exec (the house rule). */
 static void test_cloexec(void **state)
 {
@@ -1070,6 +1124,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_unsafe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cloexec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crud_cas, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_txn, setup, teardown),
