@@ -289,7 +289,8 @@ int ctl_ds(struct ctl *c)
 	r = ds_open(c->cfg.datastore, &c->ds);
 	if (r < 0) {
 		log_err("opening the datastore %s: %s", c->cfg.datastore,
-			r == -EINVAL ? "unknown or invalid datastore URL" : strerror(-r));
+			r == -EINVAL && !strcmp(ds_last_error(NULL), "no error") ?
+			"unknown or invalid datastore URL" : ds_open_strerror(r));
 		c->ds = NULL;
 		return CTL_ERR;
 	}

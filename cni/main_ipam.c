@@ -143,7 +143,7 @@ static int ip_run(struct ipamp *p, const char *cmd, const struct cni_conf *conf)
 	r = ds_open(cfg.datastore, &ds);
 	if (r < 0)
 		return cni_err_set(&p->err, CNI_EIO, "opening the datastore %s: %s", cfg.datastore,
-			       ds_strerror(r));
+			       ds_open_strerror(r));
 	if (!strcmp(cmd, "ADD")) {
 		r = ipam_assign(ds, cfg.node, handle, want, &addr, NULL);
 		if (r == IPAM_ENOSPC)

@@ -81,7 +81,7 @@ static int plug_setup(struct plug *p, const char *path)
 	r = ds_open(p->cfg.datastore, &p->ds);
 	if (r < 0)
 		return cni_err_set(&p->err, CNI_EIO, "opening the datastore %s: %s",
-				 p->cfg.datastore, ds_strerror(r));
+				 p->cfg.datastore, ds_open_strerror(r));
 	return 0;
 }
 

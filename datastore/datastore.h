@@ -70,6 +70,9 @@ void ds_close(struct ds *ds);			/* NULL ok */
  * the endpoints tried and the last error); never NULL. ds NULL: why this
  * thread's last ds_open failed. */
 const char *ds_last_error(struct ds *ds);
+/* Why this thread's last ds_open failed with err: the backend's own text
+ * when it gave one (a file refused, an etcd key file), else ds_strerror. */
+const char *ds_open_strerror(int err);
 
 /* -ENOENT when missing. out is filled (caller ds_kv_clear()s it). */
 int ds_get(struct ds *ds, const char *key, struct ds_kv *out);

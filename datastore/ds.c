@@ -60,6 +60,11 @@ void ds_close(struct ds *ds)
 		ds->be->close(ds);
 }
 
+const char *ds_open_strerror(int err)
+{
+	return open_err[0] ? open_err : ds_strerror(err);
+}
+
 const char *ds_last_error(struct ds *ds)
 {
 	if (!ds)

@@ -129,7 +129,7 @@ int feed_open(struct felix *f)
 
 	if (r < 0)
 		log_err("store: opening %s: %s", f->cfg->datastore,
-			ds_strerror(r));
+			ds_open_strerror(r));
 	return r;
 }
 
