@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@
 
 #include "common/config.h"
 #include "common/errs.h"
+#include "common/fsafe.h"
 #include "common/log.h"
 #include "common/netns.h"
 #include "felix/felix.h"
@@ -94,7 +96,7 @@ static int mkdir_p(const char *path, mode_t mode)
 /* Takes <runDir>/felix.pid with a lock held until exit. Returns the fd. */
 static int pidfile_take(const struct petrel_config *cfg, char *path, size_t len)
 {
-	char buf[32];
+	char buf[32], ferr[PATH_MAX + 160];
 	int fd, n, r;
 
 	r = mkdir_p(cfg->run_dir, 0755);
@@ -102,11 +104,18 @@ static int pidfile_take(const struct petrel_config *cfg, char *path, size_t len)
 		log_err("runDir %s: %s", cfg->run_dir, strerror(-r));
 		return r;
 	}
+	/* An existing runDir that someone else owns or may write could hold
+	 * their pid file, socket or bird.conf: refused. */
+	r = fsafe_check(cfg->run_dir, S_IFDIR, ferr, sizeof(ferr));
+	if (r < 0) {
+		log_err("runDir %s", ferr);
+		return r;
+	}
 	if ((size_t)snprintf(path, len, "%s/felix.pid", cfg->run_dir) >= len) {
 		log_err("runDir %s: path too long", cfg->run_dir);
 		return -ENAMETOOLONG;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
 	if (fd < 0) {
 		r = -errno;
 		log_err("pid file %s: %s", path, strerror(-r));

@@ -114,4 +114,22 @@ pt_snapshot "$TMP/after"
 same_files "a config with an unknown key: changes nothing" "$TMP/before" "$TMP/after"
 
 check "web still reachable from the node after all that" ctl exec web -- ping -c 1 -W 2 "$NODE_IP"
+
+# felix's runDir: refused when others may write it; its pid file follows
+# no symbolic link (the control: felix ran with this runDir at 0755 above,
+# and runs again once it is put right).
+felix_stop
+chmod 0777 "$TMP/run"
+expect_err "felix refuses a runDir that others may write" \
+	"runDir $TMP/run: owned by uid 0, mode 0777; expected owner root" "$FELIX" -c "$CONF"
+chmod 0755 "$TMP/run"
+rm -f "$TMP/run/felix.pid" "$TMP/victim"
+ln -s "$TMP/victim" "$TMP/run/felix.pid"
+expect_err "felix refuses a pid file that is a symbolic link" \
+	"pid file $TMP/run/felix.pid: Too many levels of symbolic links" "$FELIX" -c "$CONF"
+check "the link's target was not made" test ! -e "$TMP/victim"
+rm -f "$TMP/run/felix.pid"
+felix_start
+felix_wait_ready && pass "felix starts again with the runDir put right" ||
+	fail "felix starts again with the runDir put right" "no status: $(tail -3 "$FELIX_LOG" | pt_oneline)"
 pt_end
