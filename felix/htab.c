@@ -1,7 +1,11 @@
 /* htab: see htab.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "felix/htab.h"
 
@@ -106,13 +110,47 @@ void htab_clear(struct htab *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* FNV-1a, then a final mix so that the low bits (the bucket) depend on all
- * of the input. */
+/* The process's secret: FNV-1a's starting state is xored with it, so that
+ * which names share a bucket cannot be known from outside (names are
+ * chosen by whoever creates workloads). Drawn once, at the first hash;
+ * every hash of the process's life uses the same one (the tables keep the
+ * hashes). */
+static uint32_t hash_seed;
+static bool hash_seeded;
+
+static void hash_seed_init(void)
+{
+	uint32_t s;
+
+	if (getrandom(&s, sizeof(s), GRND_NONBLOCK) != (ssize_t)sizeof(s)) {
+		struct timespec ts;
+
+		/* no entropy yet (early boot): something a remote party does
+		 * not see, rather than nothing */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		s = (uint32_t)ts.tv_nsec ^ ((uint32_t)ts.tv_sec << 16) ^
+		    ((uint32_t)getpid() * 2654435761u);
+	}
+	hash_seed = s;
+	hash_seeded = true;
+}
+
+void hash_seed_set(uint32_t seed)
+{
+	hash_seed = seed;
+	hash_seeded = true;
+}
+
+/* FNV-1a from the seeded state, then a final mix so that the low bits (the
+ * bucket) depend on all of the input. */
 uint32_t hash_bytes(const void *p, size_t len, uint32_t seed)
 {
 	const unsigned char *s = p;
-	uint32_t h = 2166136261u ^ seed;
+	uint32_t h;
 
+	if (!hash_seeded)
+		hash_seed_init();
+	h = 2166136261u ^ seed ^ hash_seed;
 	for (size_t i = 0; i < len; i++) {
 		h ^= s[i];
 		h *= 16777619u;

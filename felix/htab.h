@@ -42,9 +42,13 @@ struct hnode *htab_next(const struct hnode *node);
 void htab_walk(struct htab *t, void (*fn)(struct hnode *, void *), void *arg);
 void htab_clear(struct htab *t);	/* frees the buckets, not the nodes */
 
+/* Seeded per process (see htab.c): a name's hash differs from one felix
+ * to the next, and no table's order may be relied on. */
 uint32_t hash_bytes(const void *p, size_t len, uint32_t seed);
 uint32_t hash_str(const char *s);
 uint32_t hash_u32(uint32_t a, uint32_t b);
+/* Tests only, before the first hash: a fixed seed, for repeatable runs. */
+void hash_seed_set(uint32_t seed);
 
 struct dlist {
 	struct dlist *prev, *next;
