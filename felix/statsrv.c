@@ -9,8 +9,10 @@
  * client's output buffer and goes out as EPOLLOUT says there is room (at
  * most STATSRV_WRITE_BURST bytes per client per loop turn); a client that
  * does not read it within STATSRV_WRITE_MS is dropped. Reading is bounded
- * too (STATSRV_READ_BURST recv calls per turn), so that a client that keeps
- * writing cannot keep the loop busy. A "wait" is kept
+ * too (STATSRV_READ_BURST recv calls per turn), and a client whose request
+ * is in sends at most one more request's worth (STATSRV_REQ_MAX bytes,
+ * read and dropped) before it is dropped itself, so that a client that
+ * keeps writing cannot keep the loop busy. A "wait" is kept
  * with its deadline and evaluated after every reconcile pass
  * (statsrv_eval), so it is answered in the turn its condition starts to
  * hold. A waiter that hangs up is dropped. At most STATSRV_MAX_CLIENTS at
@@ -49,6 +51,7 @@ struct sclient {
 	bool polled;		/* in the epoll set */
 	bool eof;		/* the client shut its sending side */
 	bool replying;		/* out holds the rest of the reply */
+	size_t extra;		/* bytes sent after the request (dropped) */
 	char *out;		/* the reply line (owned) */
 	size_t out_len, out_off;
 	uint64_t deadline;	/* ns: request read, or the wait's end */
@@ -294,6 +297,20 @@ static void nft_reply(struct felix *f, struct sclient *c, json_t *req)
 	free(text);
 }
 
+/* The length of s's longest prefix of at most max bytes that ends at a
+ * character's boundary (s is valid UTF-8: jansson checked it). */
+static int utf8_cut(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n <= max)
+		return (int)n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return (int)n;
+}
+
 static void client_request(struct felix *f, struct sclient *c)
 {
 	json_error_t jerr;
@@ -325,7 +342,9 @@ static void client_request(struct felix *f, struct sclient *c)
 		return;
 	}
 	if (strcmp(op, "wait")) {
-		client_error(f, c, "unknown op \"%.64s\"", op);
+		/* at most 64 bytes of it, cut before a character, never
+		 * inside one: the reply must stay valid UTF-8 to be sent */
+		client_error(f, c, "unknown op \"%.*s\"", utf8_cut(op, 64), op);
 		json_decref(req);
 		return;
 	}
@@ -405,10 +424,22 @@ void statsrv_client_event(struct felix *f, struct sclient *c, uint32_t ev)
 			}
 			return;
 		}
-		if (c->waiting)
+		if (c->waiting) {
+			c->extra += (size_t)n;
+			if (c->extra > STATSRV_REQ_MAX) {
+				log_debug("status: client dropped: %zu bytes sent after its "
+					  "request, not reading", c->extra);
+				client_free(f, c);
+				return;
+			}
 			continue;
+		}
 		c->len += (size_t)n;
 		if (memchr(c->buf, '\n', c->len)) {
+			char *nl = memchr(c->buf, '\n', c->len);
+
+			/* what came after the request line counts as sent after it */
+			c->extra = c->len - (size_t)(nl + 1 - c->buf);
 			client_request(f, c);
 			return;
 		}

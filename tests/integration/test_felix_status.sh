@@ -75,7 +75,8 @@ check "a slow reader gets the whole reply ($(wc -c <"$TMP/slow.json") bytes, ok:
 
 # A waiting client that then writes without end must not stop felix
 # answering others (its bytes are read and dropped, a bounded number per
-# loop turn): status answers, timed, while it floods.
+# loop turn, and after one request's worth felix drops the client): status
+# answers, timed, while it floods, and the flooder is cut off.
 bg sh -c "{ printf '{\"op\":\"wait\",\"endpoint\":\"a\",\"revision\":999999999,\"timeoutMs\":60000}\\n'; exec yes aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; } | socat -b 65536 -u - UNIX-CONNECT:$SOCK" 2>/dev/null
 flood_pid=$BG_PID
 sleep 1
@@ -83,5 +84,6 @@ t0=$(date +%s%N)
 expect_ok "status answers while a waiting client floods the socket" ctl status
 echo "# status took $(( ($(date +%s%N) - t0) / 1000000 )) ms during the flood"
 expect_ok "run b answers (routes and waits) while the flood goes on" ctl run --name b
+check "felix dropped the flooding client (its socat ended)" wait_for 100 0.1 pt_dead "$flood_pid"
 { kill "$flood_pid"; reap "$flood_pid" 20; } 2>/dev/null
 pt_end
