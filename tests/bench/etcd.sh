@@ -10,6 +10,7 @@
 #   1. `petrelctl run` (waits for felix) and `rm`: p50/p99 on etcd and on
 #      sqlite, alternating round by round (the CPU's changes of speed hit
 #      both alike). Goal: run on etcd within 1.5x of sqlite at p50.
+#   1b. CNI ADD and DEL through the petrel plugin: p50/p99, etcd and sqlite.
 #   2. Allocations per second through the petrel-ipam CNI plugin (one ADD =
 #      one address assigned, recorded, and its handle), 1 and 8 clients at
 #      once, each its own container IDs.
@@ -40,7 +41,8 @@ pt_init bet	# pt-betXXXX-wea-: workloadNetnsPrefix is at most 16 characters
 . "$HERE/../lib_etcd.sh"
 DSBENCH="$B/bench/dsbench"
 IPAMPLUG="$B/petrel-ipam"
-pt_need_bins "$PETRELCTL" "$FELIX" "$DSBENCH" "$IPAMPLUG"
+CNIPLUG="$B/petrel"
+pt_need_bins "$PETRELCTL" "$FELIX" "$DSBENCH" "$IPAMPLUG" "$CNIPLUG"
 command -v "$ETCD_BIN" >/dev/null || { echo "bench: no etcd (make deps: etcd-server)" >&2; exit 1; }
 
 hr() { printf '%s\n' "------------------------------------------------------------------------------"; }
@@ -128,6 +130,42 @@ rrow "ratio etcd / sqlite" rm_e rm_s
 r=$(awk -v a="$(pct "$TMP/t.run_e" 50)" -v b="$(pct "$TMP/t.run_s" 50)" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print 99 }')
 printf '   target %-36s %6sx  (goal <= 1.5x: %s)\n' "run p50, etcd / sqlite" "$r" \
 	"$(awk -v r="$r" 'BEGIN { print (r <= 1.5) ? "met" : "not met" }')"
+echo
+
+# --- 1b. CNI ADD / DEL ------------------------------------------------------
+# The petrel CNI plugin (waits for felix), a namespace of its own per ADD
+# (made and deleted untimed), alternating etcd and sqlite round by round.
+for n in ea sa; do
+	printf '{"cniVersion":"1.0.0","name":"petrel","type":"petrel","petrelConfig":"%s"}\n' \
+		"$TMP/$n/petrel.yaml" >"$TMP/cni.$n.json"
+done
+cni() { # NODE CMD I
+	CNI_COMMAND=$2 CNI_CONTAINERID="cn$1$3" CNI_NETNS="/run/netns/pt-$ID-c$1$3" CNI_IFNAME=eth0 \
+		CNI_PATH=/usr/lib/cni nsenter --net="/run/netns/pt-$ID-$1" "$CNIPLUG" \
+		<"$TMP/cni.$1.json" >"$TMP/cni.out" 2>>"$TMP/errors" ||
+		err "cni $2 $1 $3: $(jq -r .msg "$TMP/cni.out" 2>/dev/null)"
+}
+for ((i = 1; i <= N; i++)); do
+	if ((i % 2)); then order="ea sa"; else order="sa ea"; fi
+	for n in $order; do
+		ip netns add "pt-$ID-c$n$i" || err "netns add c$n$i"
+		timed "cadd_${n:0:1}" cni "$n" ADD "$i"
+	done
+done
+for ((i = 1; i <= N; i++)); do
+	if ((i % 2)); then order="ea sa"; else order="sa ea"; fi
+	for n in $order; do
+		timed "cdel_${n:0:1}" cni "$n" DEL "$i"
+		ip netns del "pt-$ID-c$n$i" || err "netns del c$n$i"
+	done
+done
+printf '   %-44s %8s %8s\n' "1b. CNI (petrel plugin), N=$N each (ms)" p50 p99
+row "ADD (waits for felix), etcd" cadd_e
+row "ADD (waits for felix), sqlite" cadd_s
+rrow "ratio etcd / sqlite" cadd_e cadd_s
+row "DEL, etcd" cdel_e
+row "DEL, sqlite" cdel_s
+rrow "ratio etcd / sqlite" cdel_e cdel_s
 echo
 
 # --- 2. allocations per second ---------------------------------------------
