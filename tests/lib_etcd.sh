@@ -84,11 +84,16 @@ etcdctl_pt() {
 
 # The EXIT trap: our members first, then the trap that was in place.
 ETCD_PREV_TRAP=
+# (A second etcd_cluster_start finds etcd_cleanup in place and keeps the
+# trap it chained the first time: before, it forgot pt_cleanup, and a test
+# that restarted its cluster left its namespaces behind.)
 etcd_trap() {
 	local cur
 	cur=$(trap -p EXIT)
-	[ -n "$cur" ] && eval "set -- $cur" && ETCD_PREV_TRAP=$3
-	case "$ETCD_PREV_TRAP" in etcd_cleanup) ETCD_PREV_TRAP= ;; esac
+	set --
+	[ -n "$cur" ] && eval "set -- $cur"
+	[ "${3:-}" = etcd_cleanup ] && return 0
+	ETCD_PREV_TRAP=${3:-}
 	trap etcd_cleanup EXIT
 }
 etcd_cleanup() {
