@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "datastore/etcd_ep.h"
+#include "common/hex.h"
 
 void etcd_opts_clear(struct etcd_opts *o)
 {
@@ -24,17 +25,6 @@ void etcd_opts_clear(struct etcd_opts *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* s[0..n) percent-decoded, malloc'd; NULL on a bad escape, a NUL or no memory. */
 static char *pct_dup(const char *s, size_t n)
 {
@@ -45,8 +35,8 @@ static char *pct_dup(const char *s, size_t n)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		if (s[i] == '%') {
-			int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(out);

@@ -27,6 +27,7 @@
 #include "common/ip4.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/ep_priv.h"
+#include "common/hex.h"
 
 #define LISTENERS_MAX 65536	/* bounds what /proc can make us hold */
 
@@ -102,23 +103,12 @@ static int node_addrs_read(struct endpoint_node *n)
 }
 
 /* One hex digit's value, or -1. */
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* n hex digits of s into *v; the number of digits read (n), or -1. */
 static int hexn(const char *s, int n, uint32_t *v)
 {
 	*v = 0;
 	for (int i = 0; i < n; i++) {
-		int h = hexval(s[i]);
+		int h = hex_digit(s[i]);
 
 		if (h < 0)
 			return -1;

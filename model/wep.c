@@ -10,6 +10,7 @@
 #include "model/network.h"
 #include "model/wep.h"
 #include "model/res_impl.h"
+#include "common/hex.h"
 
 static const char *const wep_modes[] = {
 	[WEP_ROUTED] = "routed", [WEP_HOST] = "host", [WEP_NONE] = "none",
@@ -29,24 +30,13 @@ int wep_mode_parse(const char *s)
 	return -1;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* "aa:bb:cc:dd:ee:ff" (either case). */
 static int mac_parse(const char *s, uint8_t mac[6])
 {
 	if (strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++) {
-		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
 
 		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
 			return -EINVAL;
