@@ -111,6 +111,12 @@ void ds_kvs_free(struct ds_kv *kvs, size_t n);
 int ds_watch_new(struct ds *ds, const char *prefix, int64_t from,
 		 struct ds_watch **out);
 int ds_watch_fd(const struct ds_watch *w);
+/* The newest revision through which the watch has handed over every event
+ * (0: none yet), or -ENOTSUP when its backend reads the store at once: then
+ * a read that returns nothing has handed over everything up to the store's
+ * revision before it (ds_revision). An asynchronous watch (etcd's stream)
+ * may still be carrying a change the store has already counted. */
+int64_t ds_watch_rev(const struct ds_watch *w);
 /* Appends the news (possibly none) to a new array; never blocks. -ERANGE: compacted. */
 int ds_watch_read(struct ds_watch *w, struct ds_event **evs, size_t *n);
 void ds_events_free(struct ds_event *evs, size_t n);

@@ -255,6 +255,15 @@ int ds_watch_fd(const struct ds_watch *w)
 	return w->be->watch_fd(w);
 }
 
+int64_t ds_watch_rev(const struct ds_watch *w)
+{
+	if (!w)
+		return -EINVAL;
+	if (!w->be->watch_rev)
+		return -ENOTSUP;
+	return w->be->watch_rev(w);
+}
+
 int ds_watch_read(struct ds_watch *w, struct ds_event **evs, size_t *n)
 {
 	if (!w || !evs || !n)

@@ -423,5 +423,6 @@ const struct ds_backend ds_etcd_backend = {
 	.watch_new = etcd_watch_new,
 	.watch_fd = etcd_watch_fd,
 	.watch_read = etcd_watch_read,
+	.watch_rev = etcd_watch_rev,
 	.watch_free = etcd_watch_free,
 };

@@ -91,6 +91,7 @@ int etcd_watch_new(struct ds *ds, const char *prefix, int64_t from,
 		   struct ds_watch **out);
 int etcd_watch_fd(const struct ds_watch *w);
 int etcd_watch_read(struct ds_watch *w, struct ds_event **evs, size_t *n);
+int64_t etcd_watch_rev(const struct ds_watch *w);
 void etcd_watch_free(struct ds_watch *w);
 
 extern const struct ds_backend ds_etcd_backend;

@@ -38,6 +38,11 @@ struct ds_backend {
 	int (*watch_read)(struct ds_watch *w, struct ds_event **evs,
 			  size_t *n);
 	void (*watch_free)(struct ds_watch *w);
+	/* Optional: the newest revision through which every event has been
+	 * handed over by watch_read. NULL when the backend's watch reads the
+	 * store at once (sqlite): then what the store's revision was before
+	 * an empty read has been handed over. */
+	int64_t (*watch_rev)(const struct ds_watch *w);
 };
 
 struct ds {

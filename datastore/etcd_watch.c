@@ -393,6 +393,13 @@ int etcd_watch_fd(const struct ds_watch *dw)
 	return ((const struct etcd_watch *)dw)->epfd;
 }
 
+/* w->last is raised only after whole messages and by progress
+ * notifications: nothing at or below it is still on its way. */
+int64_t etcd_watch_rev(const struct ds_watch *dw)
+{
+	return ((const struct etcd_watch *)dw)->last;
+}
+
 void etcd_watch_free(struct ds_watch *dw)
 {
 	struct etcd_watch *w = (struct etcd_watch *)dw;

@@ -254,16 +254,22 @@ void feed_input(struct felix *f, bool watch_ready)
 int feed_watch_read(struct felix *f, bool want_rev)
 {
 	struct ds_event *evs = NULL;
-	int64_t before = 0;
+	int64_t before = 0, upto;
+	bool sync;
 	size_t n = 0;
 	int r;
 
 	if (!f->watch)
 		return -ENOTCONN;
-	/* Read the store's revision before the watch: when the watch then
-	 * has nothing new, everything up to it has been applied. Only when
-	 * someone waits for a revision, it costs a query. */
-	if (want_rev) {
+	/* A watch that reads the store at once (sqlite): read the store's
+	 * revision before it, and when it then has nothing new, everything
+	 * up to that revision has been applied; only when someone waits for
+	 * a revision, as it costs a query. An asynchronous one (etcd's
+	 * stream) says itself how far it has handed everything over: the
+	 * store's revision may count a change still on its way, and a
+	 * waiter told "not in the store" for it would be told wrong. */
+	sync = ds_watch_rev(f->watch) == -ENOTSUP;
+	if (want_rev && sync) {
 		before = ds_revision(f->ds);
 		if (before < 0) {
 			dsh_fail(f, "revision", (int)before);
@@ -288,5 +294,8 @@ int feed_watch_read(struct felix *f, bool want_rev)
 	f->watch_more = n > 0;
 	if (!n && before > f->applied_rev)
 		f->applied_rev = before;
+	upto = sync ? 0 : ds_watch_rev(f->watch);
+	if (!f->watch_more && upto > f->applied_rev)
+		f->applied_rev = upto;
 	return 0;
 }

@@ -102,9 +102,31 @@ static int f_watch_new(struct ds *ds, const char *prefix, int64_t from,
 	return r;
 }
 
+/* An asynchronous watch (etcd's stream) when `async`: a read hands over
+ * nothing while `held` (the change is still on its way), and watch_rev says
+ * how far it has handed everything over. */
+static bool async, held;
+static int64_t delivered;	/* the newest revision handed over */
+
 static int f_watch_read(struct ds_watch *w, struct ds_event **evs, size_t *n)
 {
-	return faulty(the_ds) ? -ECONNREFUSED : real_be->watch_read(w, evs, n);
+	int r;
+
+	if (faulty(the_ds))
+		return -ECONNREFUSED;
+	if (async && held)
+		return 0;
+	r = real_be->watch_read(w, evs, n);
+	for (size_t i = 0; r == 0 && i < *n; i++)
+		if ((*evs)[i].rev > delivered)
+			delivered = (*evs)[i].rev;
+	return r;
+}
+
+static int64_t f_watch_rev(const struct ds_watch *w)
+{
+	(void)w;
+	return delivered;
 }
 
 /* ---------- stderr captured: what felix logged ---------- */
@@ -170,6 +192,7 @@ static struct felix *felix_on_store(void)
 	fault_be.revision = f_revision;
 	fault_be.watch_new = f_watch_new;
 	fault_be.watch_read = f_watch_read;
+	fault_be.watch_rev = async ? f_watch_rev : NULL;
 	f->ds->be = &fault_be;
 	fault_left = -1;
 	assert_int_equal(bgp_part.open(f), 0);
@@ -414,6 +437,56 @@ static void test_watch_breaks_rewatch(void **state)
 	felix_done(f);
 }
 
+/*
+ * Someone waits for the revision of its own write. A watch that reads the
+ * store at once has handed everything over when a read after the store's
+ * revision brings nothing; an asynchronous one has not: the change may
+ * still be on its way, and felix must not count it as applied (it would
+ * answer "not in the store" for an endpoint that is).
+ */
+static void check_waited_rev(bool is_async)
+{
+	struct felix *f;
+	char doc[1024];
+	int64_t rev;
+
+	async = is_async;
+	held = false;
+	delivered = 0;
+	f = felix_on_store();
+	assert_int_equal(rec_resync(f, true, "start"), 0);
+	feed_input(f, true);
+	delivered = f->applied_rev;
+	assert_int_equal(ds_create(f->ds, WEP_KEY("node1", "db"),
+				   fake_wep(doc, sizeof(doc), "node1", "db",
+					    "ptl0123456789ac", "10.0.0.6/32"), &rev), 0);
+	held = true;
+	assert_int_equal(feed_watch_read(f, true), 0);
+	if (is_async) {
+		assert_true(f->applied_rev < rev);	/* still on its way */
+		assert_null(store_ep_find(f, "db"));
+		held = false;
+		assert_int_equal(feed_watch_read(f, true), 0);
+		assert_int_equal(feed_watch_read(f, true), 0);
+	}
+	assert_true(f->applied_rev >= rev);
+	assert_non_null(store_ep_find(f, "db"));
+	felix_done(f);
+	async = false;
+}
+
+static void test_waited_rev_sync_watch(void **state)
+{
+	(void)state;
+	check_waited_rev(false);
+}
+
+static void test_waited_rev_async_watch(void **state)
+{
+	(void)state;
+	check_waited_rev(true);
+}
+
 static int group_setup(void **state)
 {
 	int fd;
@@ -460,6 +533,8 @@ int main(void)
 		cmocka_unit_test_setup(test_register_node, truncate_log),
 		cmocka_unit_test_setup(test_relist_fails_keeps_all, truncate_log),
 		cmocka_unit_test_setup(test_watch_breaks_rewatch, truncate_log),
+		cmocka_unit_test_setup(test_waited_rev_sync_watch, truncate_log),
+		cmocka_unit_test_setup(test_waited_rev_async_watch, truncate_log),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
