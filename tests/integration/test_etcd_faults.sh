@@ -107,11 +107,13 @@ ipam_add() { # NODE I: one petrel-ipam ADD on node NODE, its address on stdout
 	conf=$(printf '{"cniVersion":"1.0.0","name":"n","type":"ptp","ipam":{"type":"petrel-ipam","petrelConfig":"%s"}}' "$(bn_cf "$1")")
 	ip netns exec "$(bn_ns "$1")" env CNI_COMMAND=ADD CNI_CONTAINERID="alloc$1x$2$ID" \
 		CNI_NETNS="/run/netns/$(bn_ns "$1")" CNI_IFNAME=eth0 CNI_PATH=/nonexistent \
-		"$PETREL_IPAM" <<<"$conf" | jq -r '.ips[0].address'
+		"$PETREL_IPAM" <<<"$conf" >"$TMP/raw/$1.$2"
+	echo "exit $?: $(head -c 300 "$TMP/raw/$1.$2")" >&2
+	jq -r '.ips[0].address' "$TMP/raw/$1.$2"
 }
 LEADER=$(etcd_leader_index)
 check "etcd has a leader (member $LEADER)" test -n "$LEADER"
-mkdir -p "$TMP/alloc"
+mkdir -p "$TMP/alloc" "$TMP/raw"
 ALLOC_PIDS=()
 for n in 1 2; do
 	for ((k = 0; k < 10; k++)); do
@@ -130,6 +132,12 @@ for p in "${ALLOC_PIDS[@]}"; do
 done
 GOT=$(cat "$TMP"/alloc/*.[0-9]* 2>/dev/null | grep -cE '^10\.6[89]\.')
 check "all 200 allocations succeeded ($GOT)" test "$GOT" = 200
+if [ "$GOT" != 200 ]; then	# say which and why
+	for f in "$TMP"/alloc/*.[0-9]*; do
+		case $f in *.err) continue ;; esac
+		grep -qE '^10\.6[89]\.' "$f" || echo "  # ${f##*/}: $(head -c 300 "$f.err")"
+	done | head -5
+fi
 check "no address handed out twice" test "$(cat "$TMP"/alloc/*.[0-9]* | grep -E '^10\.6[89]\.' | sort | uniq -d | wc -l)" = 0
 check "ipam check after the leader's death: clean" sh -c \
 	"'$PETRELCTL' -c '$(bn_cf 1)' -o json ipam check | jq -e '.leaks == []'"
