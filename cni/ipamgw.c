@@ -5,7 +5,8 @@
  * Invariants: the record is changed only by compare-and-swap; the gateway
  * address is released only after the record naming it is gone; a lost race
  * (two first users at once) releases the loser's own generation. Retries
- * are bounded (IPAMGW_TRIES).
+ * follow IPAM's policy (IPAM_TRIES, each after a random ipam_backoff): the
+ * record is one hot key that every ADD and DEL of the node rewrites.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -16,8 +17,6 @@
 #include "cni/ipamgw.h"
 #include "common/ip4.h"
 #include "ipam/ipam.h"
-
-#define IPAMGW_TRIES 8
 
 /* A record as read: 0 and its parts, or -EINVAL (not one of ours). */
 struct gwrec {
@@ -123,9 +122,13 @@ int ipamgw_ref(struct ds *ds, const char *node, const struct ippool *pool,
 
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return -ENAMETOOLONG;
-	for (int t = 0; t < IPAMGW_TRIES; t++) {
+	for (unsigned t = 0; t < IPAM_TRIES; t++) {
 		struct ds_kv kv = { 0 };
-		int r = ds_get(ds, key, &kv);
+		int r;
+
+		if (t)
+			ipam_backoff(t);
+		r = ds_get(ds, key, &kv);
 
 		if (r == 0)
 			r = gw_join(ds, &kv, handle, gw);
@@ -176,12 +179,16 @@ int ipamgw_unref(struct ds *ds, const char *node, const char *handle)
 
 	if (n < 0 || (size_t)n >= sizeof(prefix))
 		return -ENAMETOOLONG;
-	for (int t = 0; t < IPAMGW_TRIES; t++) {
+	for (unsigned t = 0; t < IPAM_TRIES; t++) {
 		struct ds_kv *kvs = NULL;
 		size_t nkv = 0;
 		int64_t rev;
 		bool user = false;
-		int r = ds_list(ds, prefix, &kvs, &nkv, &rev);
+		int r;
+
+		if (t)
+			ipam_backoff(t);
+		r = ds_list(ds, prefix, &kvs, &nkv, &rev);
 
 		for (size_t i = 0; r == 0 && !user && i < nkv; i++)
 			r = gw_leave(ds, &kvs[i], handle, &user);

@@ -51,6 +51,13 @@ enum {
 
 const char *ipam_strerror(int err);
 
+/* The retry policy of a compare-and-swap that lost a race, for IPAM's own
+ * records and for those kept beside them (cni/ipamgw.c): at most IPAM_TRIES
+ * attempts, each after ipam_backoff(attempt), a random wait growing to
+ * ~3 ms, so that processes that collided do not collide again in lock step. */
+#define IPAM_TRIES 100
+void ipam_backoff(unsigned attempt);
+
 /* The handle of a workload's address, as every endpoint creator (petrelctl
  * run, the CNI plugin) must build it and as ipam_check matches it:
  * "<containerID>.<wl_ifname>", an empty wl_ifname meaning "eth0".

@@ -16,7 +16,6 @@
 #include "model/keys.h"
 #include "model/resource.h"
 
-#define IPAM_TRIES 100
 /* Its revision orders pool creations and deletions; its value (a counter)
  * only makes each write visible to a human reading the store. */
 #define POOLS_SENTINEL KEYS_POOLS_SENTINEL
@@ -57,9 +56,6 @@ int ipam_handle_valid(const char *h);
 
 int ipam_conflict(int rc);
 
-/* Random wait before retry `attempt` (1..), growing to ~3 ms, so that
- * processes that collided do not collide again in lock step. */
-void ipam_backoff(unsigned attempt);
 
 char *ipam_block_text(const struct ipamblock *b);
 

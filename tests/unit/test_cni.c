@@ -25,6 +25,7 @@
 #include "cni/ipamgw.h"
 #include "ipam/ipam.h"
 #include "datastore/datastore.h"
+#include "datastore/ds_impl.h"
 #include "common/ip4.h"
 
 static bool has_err(const struct errs *e, const char *sub)
@@ -728,6 +729,65 @@ static void test_ipamgw(void **state)
 	errs_clear(&e);
 }
 
+/* ---------- the gateway record as a hot key ---------- */
+
+/* A backend whose next `rivals` updates of the gateway record each lose to
+ * a rival's write just before them: the record is one key every ADD and
+ * DEL of the node rewrites. */
+static struct ds_backend rival_be;
+static const struct ds_backend *real_be;
+static int rivals;
+
+static int rival_txn(struct ds *ds, const struct ds_op *ops, size_t n,
+		     int64_t *rev, size_t *failed)
+{
+	if (rivals > 0 && n == 1 && ops[0].type == DS_OP_UPDATE &&
+	    !strncmp(ops[0].key, "/petrel/ipamgateways/", 21)) {
+		struct ds_kv kv = { 0 };
+		struct ds_op w;
+		int64_t r_rev;
+		size_t r_failed;
+
+		rivals--;
+		assert_int_equal(real_be->get(ds, ops[0].key, &kv), 0);
+		w = (struct ds_op){ DS_OP_UPDATE, kv.key, kv.value, kv.mod_rev };
+		assert_int_equal(real_be->txn(ds, &w, 1, &r_rev, &r_failed), 0);
+		ds_kv_clear(&kv);
+	}
+	return real_be->txn(ds, ops, n, rev, failed);
+}
+
+/* 20 lost races in a row (ten ADDs of one node at once do that) still
+ * join the gateway: the retries are IPAM's, with a random wait, not 8. */
+static void test_ipamgw_contended(void **state)
+{
+	struct hpfx *f = *state;
+	struct ippool pool = { .name = "p1", .block_size = 28 };
+	struct errs e = ERRS_INIT;
+	struct ds_kv kv = { 0 };
+	uint32_t g1, g2;
+
+	ip4_net_parse("10.70.0.0/24", &pool.cidr, false, false);
+	assert_int_equal(ipam_pool_create(f->ds, &pool, &e), 0);
+	assert_int_equal(ipamgw_ref(f->ds, "node1", &pool, "c1.eth0", &g1), 0);
+	real_be = f->ds->be;
+	rival_be = *real_be;
+	rival_be.txn = rival_txn;
+	f->ds->be = &rival_be;
+	rivals = 20;
+	assert_int_equal(ipamgw_ref(f->ds, "node1", &pool, "c2.eth0", &g2), 0);
+	assert_int_equal(rivals, 0);
+	assert_int_equal(g2, g1);
+	rivals = 20;
+	assert_int_equal(ipamgw_unref(f->ds, "node1", "c1.eth0"), 0);
+	assert_int_equal(rivals, 0);
+	f->ds->be = real_be;
+	assert_int_equal(ds_get(f->ds, "/petrel/ipamgateways/node1/p1", &kv), 0);
+	assert_non_null(strstr(kv.value, "\"users\":[\"c2.eth0\"]"));
+	ds_kv_clear(&kv);
+	errs_clear(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +807,7 @@ int main(void)
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_ports_invalid),
 		cmocka_unit_test_setup_teardown(test_ipamgw, hp_setup, hp_teardown),
+		cmocka_unit_test_setup_teardown(test_ipamgw_contended, hp_setup, hp_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
