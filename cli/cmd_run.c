@@ -501,14 +501,17 @@ struct rm_ctx {
 	char sock[CONFIG_PATH_MAX + 16];
 };
 
-/* Index of workload name, -1 when there is none, -2 when this command has
- * removed it already (a joiner removed with --force, or a name given twice). */
+enum { RM_NONE = -1, RM_DONE = -2 };
+
+/* Index of workload name, RM_NONE when there is none, RM_DONE when this
+ * command has removed it already (a joiner removed with --force, or a name
+ * given twice). */
 static ssize_t rm_find(struct rm_ctx *x, const char *name)
 {
 	for (size_t i = 0; i < x->n; i++)
 		if (!strcmp(x->all[i].u.wep.name, name))
-			return x->gone[i] ? -2 : (ssize_t)i;
-	return -1;
+			return x->gone[i] ? RM_DONE : (ssize_t)i;
+	return RM_NONE;
 }
 
 /* Removes entry i. CTL_OK or CTL_ERR. */
@@ -612,9 +615,9 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
 				rc = CTL_ERR;
 				goto out;
 			}
-			if (i == -2)
+			if (i == RM_DONE)
 				continue;
-			if (i < 0) {
+			if (i == RM_NONE) {
 				if (pass == 1 && !(x.force && rm_leftover(&x, names[k]) == CTL_OK)) {
 					log_err("no workload %s on node %s", names[k], c->cfg.node);
 					rc = CTL_ERR;
