@@ -5,7 +5,9 @@
 # the blocks the two nodes claim never overlap; a workload added on node 2
 # is in node 1's nftables sets and its members' hosts files, and reachable
 # over the mesh's routes; `node rm` of a stopped node drops it from the mesh;
-# `datastore migrate` sqlite -> etcd (a key prefix of its own) and back.
+# borrowing across nodes (the borrowed /32 advertised by its node), a port
+# published on node 2 reached from node 1; `datastore migrate` sqlite ->
+# etcd (a key prefix of its own) and back.
 #
 #   +---------------------- pt-<id>-fab (br0) ----------------------+
 #   +---------|----------------------------------------|------------+
@@ -90,6 +92,30 @@ check "b1 in a1's hosts file (node1, bounded wait)" \
 check "a1 (node1) pings b1 (node2) over the mesh" bn_ctl 1 exec a1 -- ping -c 1 -W 2 "$B1"
 check "ipam check on etcd: clean" sh -c "'$PETRELCTL' -c '$(bn_cf 1)' -o json ipam check | jq -e '.leaks == []'"
 check "no sqlite file anywhere in the test's files" sh -c "[ -z \"\$(find '$TMP' -name '*.db' -o -name '*.db-wal' | head -1)\" ]"
+
+# --- borrowing across nodes, and a published port, on etcd --------------------------
+C2=$(echo "${BL1%/*}" | awk -F. '{ printf "%s.%s.%s.%d", $1, $2, $3, $4 + 5 }')
+expect_ok "run c2 --ip $C2 on node2 (borrowed from node1's block $BL1)" \
+	bn_ctl 2 run --name c2 --network blue --ip "$C2"
+check "c2's address is borrowed: $BL1 still node1's, node2 holds no new block" \
+	test "$(bn_blocks node1):$(bn_blocks node2)" = "$BL1:$BL2"
+check "node1 has the borrowed /32 $C2 via $IP2 (node2's BIRD advertises it)" \
+	bn_wait 30 bn_bird_route 1 "$C2" "$IP2"
+check "a1 (node1) pings c2 (node2, borrowed address)" bn_ctl 1 exec a1 -- ping -c 1 -W 2 "$C2"
+expect_ok "run p1 -p 8080:80 on node2" bn_ctl 2 run --name p1 --network blue -p 8080:80
+P1=$(bn_ctl 2 -o json inspect p1 | jq -r '.spec.ipNetworks[0]' | sed 's|/.*||')
+bg "$PETRELCTL" -c "$(bn_cf 2)" exec p1 -- socat TCP-LISTEN:80,reuseaddr,fork "SYSTEM:echo p1" \
+	2>>"$TMP/servers.log"
+p1_answers() { [ "$(ns_tcp "$(bn_ns 1)" "$1" "$2")" = p1 ]; }
+p1_silent() { ! p1_answers "$@"; }
+a1_gets_p1() { [ "$(timeout 5 "$PETRELCTL" -c "$(bn_cf 1)" exec a1 -- \
+	socat -T 2 -u "TCP:$P1:80,connect-timeout=1" - 2>/dev/null)" = p1 ]; }
+check "a1 (node1, network blue) -> p1's own address $P1:80 over the mesh (the server answers)" \
+	bn_wait 10 a1_gets_p1
+check "node1 (not in blue) -> node2's $IP2:8080: the published port reaches p1's 80" \
+	bn_wait 10 p1_answers "$IP2" 8080
+check "node1 -> node2's $IP2:8081: nothing published there" p1_silent "$IP2" 8081
+expect_ok "rm c2 p1 on node2" bn_ctl 2 rm c2 p1
 
 # --- node rm --------------------------------------------------------------------------
 expect_err "node rm node2 while its felix runs: refused" "refused: its felix is alive" \
