@@ -141,6 +141,8 @@ etcd_attach() {
 }
 
 # etcd_spawn I: member I in its namespace (recorded in PT_PIDS and ETCD_PID).
+# ETCD_EXTRA: more arguments for every member (a test's own settings)
+ETCD_EXTRA=()
 etcd_spawn() {
 	local i=$1 ip s peers=() j tls=()
 	ip=$(etcd_member_ip "$i")
@@ -161,7 +163,7 @@ etcd_spawn() {
 		--initial-cluster "$(IFS=,; echo "${peers[*]}")" \
 		--initial-cluster-token "pt-$ID" --initial-cluster-state new \
 		--heartbeat-interval 100 --election-timeout 1000 \
-		--logger zap --log-outputs stderr "${tls[@]}" \
+		--logger zap --log-outputs stderr "${tls[@]}" "${ETCD_EXTRA[@]}" \
 		>>"$ETCD_DIR/m$i.log" 2>&1
 	ETCD_PID[$i]=$BG_PID
 }

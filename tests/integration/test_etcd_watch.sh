@@ -3,6 +3,9 @@
 #  - the member felix watches through is restarted while another node
 #    creates 50 workloads: felix's watch goes on through another member, from
 #    its revision, and misses none (all 50 in node1's table, no relist);
+#  - an idle watch's revision follows the store's by etcd's progress
+#    notifications (every second here: --experimental-watch-progress-notify-
+#    interval) while only keys outside felix's prefix change;
 #  - etcd compacted past felix's revision while felix is cut off from it:
 #    felix's watch comes back to a forgotten revision, felix lists again and
 #    converges (what was added is there, what was removed is gone).
@@ -33,6 +36,7 @@ if ip netns exec "$(bn_ns 1)" "$DSCTL" "etcd:http://127.0.0.1:9?timeout=100" rev
 	skip "etcd-watch" "this build has no etcd backend"
 	exit 0
 fi
+ETCD_EXTRA=(--experimental-watch-progress-notify-interval 1s)
 etcd_cluster_start 3 || exit 1
 etcd_attach "$(bn_ns 1)" && etcd_attach "$(bn_ns 2)" || { fail "setup" "etcd_attach"; exit 1; }
 for i in 1 2; do
@@ -75,6 +79,17 @@ has_members() { [ -n "$(felix1_members)" ]; }
 no_members() { [ -z "$(felix1_members)" ]; }
 has_leader() { etcdctl_pt endpoint status 2>/dev/null | grep -q ', true, '; }
 relisted_since() { [ "$(relists)" -gt "$1" ]; }
+
+# --- an idle watch follows the store's revision ------------------------------------
+felix1_rev() { bn_ctl 1 -o json status 2>/dev/null | jq -r .revision; }
+etcd_rev() { etcdctl_pt endpoint status -w json 2>/dev/null | jq -r '[.[].Status.header.revision] | max'; }
+rev_reached() { [ "$(felix1_rev)" -ge "$1" ] 2>/dev/null; }
+for ((k = 1; k <= 5; k++)); do etcdctl_pt put "/other/k$k" "v$k" >/dev/null; done
+ER=$(etcd_rev)
+check "etcd's revision $ER is past felix's $(felix1_rev) (writes outside /petrel/)" \
+	test "$ER" -gt "$(felix1_rev)"
+check "felix of node1's revision reaches $ER by progress notifications (bounded wait)" \
+	bn_wait 15 rev_reached "$ER"
 
 # --- the watched member restarted while node2 creates 50 workloads --------------
 check "felix of node1 holds a connection to etcd (ss)" bn_wait 10 has_members
