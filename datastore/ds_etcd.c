@@ -110,6 +110,8 @@ static int et_get(struct ds *ds, const char *key, struct ds_kv *out)
 static int kvs_append(struct ds_kv **dst, size_t *dn, size_t *cap,
 		      struct ds_kv *src, size_t n)
 {
+	if (n == 0)
+		return 0;	/* (an empty page: src and *dst may be NULL) */
 	if (*dn + n > *cap) {
 		size_t ncap = *cap ? *cap : 64;
 		struct ds_kv *nk;

@@ -742,6 +742,8 @@ int etcd_stream_feed(struct etcd_stream *s, const char *p, size_t n)
 
 	if (s->bad)
 		return -EPROTO;
+	if (n == 0)
+		return 0;	/* (nothing yet: s->buf may be NULL) */
 	if (n > ETCD_MSG_MAX || keep + (s->len - s->scan) + n > ETCD_MSG_MAX)
 		return -EMSGSIZE;
 	if (s->len + n > s->cap) {
