@@ -443,7 +443,7 @@ static struct ppol *pol_find(struct fpol *p, const char *name, size_t *idx)
 	return NULL;
 }
 
-static void ppol_free(struct ppol *pp)
+void ppol_free(struct ppol *pp)
 {
 	if (!pp)
 		return;
@@ -453,45 +453,39 @@ static void ppol_free(struct ppol *pp)
 }
 
 /* A policy changed: its chains, and the chains of every local endpoint it
- * selected before or selects now. */
+ * selected before or selects now. A version that does not decode changes
+ * nothing while its last good one is in force, else a closed policy takes
+ * its place (pol_fail.c). */
 static void policy_event(struct felix *f, const char *name, const char *text,
 			 int64_t rev)
 {
 	struct fpol *p = f->pol;
 	size_t idx = 0;
 	struct ppol *old = pol_find(p, name, &idx), *nw = NULL;
-	struct resource res;
 	struct errs er = ERRS_INIT;
 	char cn[NIR_NAME_MAX];
 
 	if (text) {
-		if (res_from_text(RES_NETPOLICY, text, rev, &res, &er) < 0) {
-			log_warn("store: network policy %s (revision %lld) is invalid, ignored: %s",
-				 name, (long long)rev, er.n ? er.msg[0] : "?");
-			errs_clear(&er);
-			return;
-		}
-		nw = calloc(1, sizeof(*nw));
-		if (!nw) {
-			res_clear(&res);
+		if (pol_fail_decode(p, name, text, rev, old && !old->closed, &nw) < 0) {
+			/* no new version: the old one, good or closed, stays */
+			log_err("store: network policy %s (revision %lld): out of memory",
+				name, (long long)rev);
 			p->verify = true;
+			p->verify_why = "out of memory";
 			return;
 		}
-		nw->np = res.u.netpolicy;	/* moved: res is not cleared */
-		memset(&res.u.netpolicy, 0, sizeof(res.u.netpolicy));
-		/* validated when stored; a failure selects nothing */
-		if (compile_policy_prepare(&nw->cp, &nw->np, &er) < 0) {
-			log_warn("store: network policy %s: %s", name,
-				 er.n ? er.msg[0] : "out of memory");
-			errs_clear(&er);
-			nw->np.ingress = nw->np.egress = false;
-		}
+		if (!nw)
+			return;		/* the last good version stays in force */
+	} else {
+		pol_fail_forget(p, name);
 	}
 	if (old) {
-		p->pols[idx] = p->pols[--p->n_pols];
 		compile_policy_del(p->want, name);
-	}
-	if (nw) {
+		if (nw)
+			p->pols[idx] = &nw->cp;	/* in its place: no allocation */
+		else
+			p->pols[idx] = p->pols[--p->n_pols];
+	} else if (nw) {
 		struct compile_policy **v = realloc(p->pols, (p->n_pols + 1) * sizeof(*v));
 
 		if (!v) {
@@ -501,11 +495,11 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 		} else {
 			p->pols = v;
 			p->pols[p->n_pols++] = &nw->cp;
-			if (compile_policy_chains(p->want, &nw->np, &er) < 0) {
-				log_warn("nft: policy %s: %s", name, er.n ? er.msg[0] : "cannot compile");
-				errs_clear(&er);
-			}
 		}
+	}
+	if (nw && compile_policy_chains(p->want, &nw->np, &er) < 0) {
+		log_warn("nft: policy %s: %s", name, er.n ? er.msg[0] : "cannot compile");
+		errs_clear(&er);
 	}
 	compile_name_policy(name, true, cn);
 	dirty_chain(p, cn);
@@ -712,6 +706,7 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 			  ds_last_error(f->ds));
 		goto out;
 	}
+	pol_fail_relist_begin(p);
 	state_clear(p);
 	pol_dirty_clear(p);
 	r = want_reset(f);
@@ -734,6 +729,8 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 				doc_event(f, k, name, kvs[k][i].value, kvs[k][i].mod_rev);
 		}
 		p->list_rev[k] = rev[k];
+		if (k == PK_POLICY)
+			pol_fail_relist_end(p);
 		if (rev[k] < *min_rev)
 			*min_rev = rev[k];
 	}
@@ -809,6 +806,7 @@ void pol_close(struct felix *f)
 	if (!p)
 		return;
 	state_clear(p);
+	pol_fail_free(p);
 	htab_clear(&p->peps);
 	free(p->pols);
 	free(p->nets);

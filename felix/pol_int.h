@@ -8,6 +8,8 @@
  *   pol_sync.c   want to the kernel (one batch per pass), have, status
  *   pol_text.c   `petrelctl nft`: what felix programmed, as text
  *   pol_hosts.c  the hosts files, one member list per network per pass
+ *   pol_fail.c   policies that do not decode: last good or closed, and
+ *                their failures (log once, status)
  */
 #ifndef PETREL_FELIX_POL_INT_H
 #define PETREL_FELIX_POL_INT_H
@@ -64,6 +66,25 @@ struct pep {
 struct ppol {
 	struct compile_policy cp;	/* cp.np = &np */
 	struct netpolicy np;
+	int64_t rev;			/* the store revision it came from */
+	bool closed;			/* netpolicy_closed_from_text's: it
+					 * stands in for a version that does
+					 * not decode */
+};
+
+/* A policy whose newest version does not decode (pol_fail.c). */
+#define POL_FAIL_REASON_MAX 200
+struct pfail {
+	char name[RES_NAME_MAX];
+	int64_t rev;			/* the version that failed */
+	char reason[POL_FAIL_REASON_MAX];
+	bool closed;			/* in force: the closed policy (else
+					 * the last good version) */
+	unsigned flags;			/* NP_CLOSED_* of the closed one */
+	bool seen;			/* in the relist under way */
+	struct ppol *keep;		/* over a relist: the last good
+					 * version, owned, until its key is
+					 * listed again */
 };
 
 /* An address set and its typed owner (a selector or a network: what it
@@ -105,6 +126,8 @@ struct fpol {
 						 * changed since the last pass */
 	const char *hosts_root;		/* HOSTS_ROOT; a test's folder */
 	struct pol_hosts_stats hosts_stats;
+	struct pfail *fails;		/* pol_fail.c */
+	size_t n_fails;
 	bool tracks_dirty;		/* sets may have come or gone: tracks_sync */
 	char last_err[256];
 	uint64_t batches, full_replaces, repairs;
@@ -131,6 +154,29 @@ void pol_dirty_clear(struct fpol *p);
 /* After builders ran: a tracker for every new owned set, none for a set
  * that is gone (walks every rule: once per pass). */
 void pol_tracks_sync(struct fpol *p);
+
+/* pol_fail.c */
+/* The version of policy `name` at rev (text: the stored document) that is
+ * to be in force, in *out (owned by the caller, ppol_free), prepared
+ * (cp.np = &np): the version itself when it decodes and its selector
+ * parses (a failure recorded for name is cleared); else, the failure
+ * recorded and logged once (a warning with key, revision, reason), *out =
+ * NULL when have_good (the last good version, in force, stays), else the
+ * last good version kept over a relist, else a closed policy. 0 or
+ * -ENOMEM (*out NULL, nothing recorded). */
+int pol_fail_decode(struct fpol *p, const char *name, const char *text,
+		    int64_t rev, bool have_good, struct ppol **out);
+/* The key of policy name is deleted: its failure goes. */
+void pol_fail_forget(struct fpol *p, const char *name);
+/* A relist starts: the last good versions in force for failed policies
+ * leave p->pols into their records (state_clear would free them). */
+void pol_fail_relist_begin(struct fpol *p);
+/* The relist is over: the failures of keys it did not list go. */
+void pol_fail_relist_end(struct fpol *p);
+/* nft.policyFailures: [{name, revision, reason, inForce}] (new reference). */
+json_t *pol_fail_json(const struct fpol *p);
+void pol_fail_free(struct fpol *p);
+void ppol_free(struct ppol *pp);
 
 /* pol_hosts.c */
 /* e (added, changed or about to go) changes the files of the members of

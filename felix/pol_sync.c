@@ -294,7 +294,7 @@ json_t *pol_status_json(struct felix *f)
 
 	if (!p)
 		return NULL;
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s,s:o*}",
 			 "inSync", pol_ready(f),
 			 "endpoints", (json_int_t)p->n_peps,
 			 "policies", (json_int_t)p->n_pols,
@@ -304,6 +304,7 @@ json_t *pol_status_json(struct felix *f)
 			 "repairs", (json_int_t)p->repairs,
 			 "lastFullUs", (json_int_t)p->last_full_us,
 			 "lastBatchUs", (json_int_t)p->last_batch_us,
-			 "lastError", p->last_err);
+			 "lastError", p->last_err,
+			 "policyFailures", pol_fail_json(p));
 }
 

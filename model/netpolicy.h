@@ -65,4 +65,26 @@ int netpolicy_from_json(const json_t *j, const struct ydoc *doc,
 json_t *netpolicy_to_json(const struct netpolicy *p);
 void netpolicy_clear(struct netpolicy *p);
 
+/* The closed policy for a stored NetworkPolicy that does not decode
+ * (docs/policy.md, "Policies fail closed"): best effort, it reads only
+ * metadata.name, spec.selector and spec.types of text (JSON; every other
+ * member, unknown ones among them, is ignored; text need not be JSON at
+ * all) and fills *out with a policy that denies everything it selects, in
+ * the directions types names (both when types is absent, not a list, or
+ * names a type this petrel does not know), ordered before every other
+ * policy (order -2^53). Its selector is spec.selector when that parses;
+ * when it does not, or is not a string, the closed policy selects every
+ * workload (all(), NP_CLOSED_ALL in *flags): the workloads it protected
+ * are unknown, so all of them are closed. An absent selector is all() as
+ * in a good policy (NP_CLOSED_NO_SELECTOR).
+ * name: the store key's name (the document's own is not trusted), or NULL
+ * for metadata.name. Borrows text and name; *out is the caller's
+ * (netpolicy_clear). 0, -EINVAL (no valid name), -ENOMEM; nothing to free
+ * after a failure. flags may be NULL. */
+#define NP_CLOSED_NOT_JSON	1u	/* not a JSON object: everything unknown */
+#define NP_CLOSED_ALL		2u	/* selector unreadable (or no spec): all() */
+#define NP_CLOSED_NO_SELECTOR	4u	/* no selector: all() */
+int netpolicy_closed_from_text(const char *text, const char *name,
+			       struct netpolicy *out, unsigned *flags);
+
 #endif
