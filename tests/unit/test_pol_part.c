@@ -11,7 +11,12 @@
  *     (order, types, selector) and pool changes, for every scenario of
  *     tests/unit/pol_scenarios.h;
  *   - every batch names each piece once (the dirty list is de-duplicated),
- *     and a whole-table replace happens only at the start.
+ *     and a whole-table replace happens only at the start;
+ *   - policies fail closed (felix/pol_fail.c): a version that does not
+ *     decode leaves the last good one in force, or, without one, puts the
+ *     closed policy (netpolicy_closed_from_text) in its place, the table
+ *     then being compile_table's with that closed policy; the failure is in
+ *     status and the log once, and goes with a good version or a delete.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include "felix/felix.h"
 #include "felix/nft.h"
@@ -541,11 +547,195 @@ static void test_dirty_once(void **state)
 	free(w);
 }
 
+
+/* ------------------------------------------------------------ fail closed */
+
+/* A policy document as stored, raw (it need not decode). */
+static void put_text(struct rig *g, const char *name, const char *text)
+{
+	char key[RES_KEY_MAX + RES_NAME_MAX];
+	struct ds_event ev = { .type = text ? DS_EV_PUT : DS_EV_DELETE, .key = key,
+			       .rev = ++g->rev, .value = (char *)text };
+
+	snprintf(key, sizeof(key), "%s%s", g->f.pol->prefix[PK_POLICY], name);
+	pol_store_event(&g->f, &ev);
+}
+
+/* stderr into a file while counting what felix logs */
+static int log_fd = -1, saved_err = -1;
+
+static void log_capture(void)
+{
+	char path[] = "/tmp/pt-polfail-log.XXXXXX";
+
+	fflush(stderr);
+	log_fd = mkstemp(path);
+	assert_true(log_fd >= 0);
+	unlink(path);
+	saved_err = dup(2);
+	assert_true(saved_err >= 0);
+	assert_int_equal(dup2(log_fd, 2), 2);
+}
+
+/* Lines logged since log_capture that contain needle. */
+static int log_count(const char *needle)
+{
+	char buf[16384];
+	ssize_t n;
+	int count = 0;
+
+	fflush(stderr);
+	n = pread(log_fd, buf, sizeof(buf) - 1, 0);
+	assert_true(n >= 0);
+	buf[n] = '\0';
+	for (char *q = buf; (q = strstr(q, needle)); q += strlen(needle))
+		count++;
+	return count;
+}
+
+static void log_release(void)
+{
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	close(log_fd);
+	log_fd = saved_err = -1;
+}
+
+/* nft.policyFailures as status shows it: the count, and the first one's
+ * name, revision and inForce. */
+static size_t fails_are(struct rig *g, const char *name, int64_t rev,
+			const char *in_force)
+{
+	json_t *st = pol_status_json(&g->f), *a = json_object_get(st, "policyFailures");
+	json_t *x = json_array_get(a, 0);
+	size_t n;
+
+	assert_true(json_is_array(a));
+	n = json_array_size(a);
+	if (name) {
+		assert_string_equal(json_string_value(json_object_get(x, "name")), name);
+		assert_int_equal(json_integer_value(json_object_get(x, "revision")), rev);
+		assert_string_equal(json_string_value(json_object_get(x, "inForce")),
+				    in_force);
+		assert_true(strlen(json_string_value(json_object_get(x, "reason"))) > 0);
+	}
+	json_decref(st);
+	return n;
+}
+
+static const char bad_web[] =
+	"{\"apiVersion\":\"petrel/v1\",\"kind\":\"NetworkPolicy\","
+	"\"metadata\":{\"name\":\"allow-web\"},\"spec\":{\"selector\":\"app == 'web'\","
+	"\"types\":[\"Ingress\"],\"ingress\":[{\"action\":\"Allow\"}],"
+	"\"futureField\":{\"x\":1}}}";
+static const char bad_sel[] =
+	"{\"apiVersion\":\"petrel/v1\",\"kind\":\"NetworkPolicy\","
+	"\"metadata\":{\"name\":\"allow-web\"},\"spec\":{\"selector\":\"app == \","
+	"\"ingress\":[{\"action\":\"Allow\"}]}}";
+
+/* sc_ingress_allow's world: allow-web (pols[0]) good, bad, good, bad
+ * again, deleted; then a selector that does not parse. */
+static void test_fail_closed(void **state)
+{
+	struct sc_world *w = calloc(1, sizeof(*w));
+	struct fpol *p;
+	struct rig g;
+	struct sel s;
+	int64_t bad_rev;
+	unsigned flags = 0;
+
+	(void)state;
+	assert_non_null(w);
+	sc_ingress_allow(w);
+	/* pols[1]: the closed stand-in for bad_web, pols[2]: for bad_sel */
+	assert_int_equal(netpolicy_closed_from_text(bad_web, "allow-web",
+						    &w->pols[1], &flags), 0);
+	assert_int_equal(flags, 0);
+	w->polp[w->n_pols++] = &w->pols[1];
+	assert_int_equal(netpolicy_closed_from_text(bad_sel, "allow-web",
+						    &w->pols[2], &flags), 0);
+	assert_true(flags & NP_CLOSED_ALL);
+	w->polp[w->n_pols++] = &w->pols[2];
+	sc_input(w);
+	rig_open(&g, &w->in.cfg);
+	p = g.f.pol;
+	memset(&s, 0, sizeof(s));
+	put_pool(&g, &w->pools[0], false);
+	s.pool[0] = true;
+	for (size_t i = 0; i < w->n_eps; i++) {
+		put_wep(&g, &w->eps[i], false);
+		s.ep[i] = true;
+	}
+	same(&g, w, &s, "no policy");
+	assert_int_equal(fails_are(&g, NULL, 0, NULL), 0);
+	log_capture();
+
+	/* bad, never good: closed, as compile_table with the closed policy */
+	put_text(&g, "allow-web", bad_web);
+	bad_rev = g.rev;
+	s.pol[1] = true;
+	same(&g, w, &s, "closed");
+	assert_int_equal(p->n_pols, 1);
+	assert_true(((struct ppol *)p->pols[0])->closed);
+	assert_int_equal(fails_are(&g, "allow-web", bad_rev, "closed"), 1);
+	assert_int_equal(log_count("does not decode"), 1);
+	assert_int_equal(log_count("allow-web"), 1);
+
+	/* good: in force, the failure gone */
+	put_policy(&g, &w->pols[0], false);
+	s.pol[1] = false;
+	s.pol[0] = true;
+	same(&g, w, &s, "good after closed");
+	assert_false(((struct ppol *)p->pols[0])->closed);
+	assert_int_equal(fails_are(&g, NULL, 0, NULL), 0);
+
+	/* bad over good: the last good stays; the same bad again is logged
+	 * again only as a new revision */
+	put_text(&g, "allow-web", bad_web);
+	bad_rev = g.rev;
+	same(&g, w, &s, "last good");
+	assert_int_equal(fails_are(&g, "allow-web", bad_rev, "last-good"), 1);
+	assert_int_equal(log_count("does not decode"), 2);
+	assert_int_equal(log_count("in force: its last good version"), 1);
+
+	/* deleted: nothing left of it */
+	put_text(&g, "allow-web", NULL);
+	s.pol[0] = false;
+	same(&g, w, &s, "deleted");
+	assert_int_equal(p->n_pols, 0);
+	assert_int_equal(fails_are(&g, NULL, 0, NULL), 0);
+
+	/* a selector that does not parse: closed for every workload, both ways */
+	put_text(&g, "allow-web", bad_sel);
+	s.pol[2] = true;
+	same(&g, w, &s, "closed, all()");
+	assert_int_equal(fails_are(&g, "allow-web", g.rev, "closed"), 1);
+	assert_int_equal(log_count("denies every workload"), 1);
+	/* a closed one over a closed one: the newer's selector */
+	put_text(&g, "allow-web", bad_web);
+	s.pol[2] = false;
+	s.pol[1] = true;
+	same(&g, w, &s, "closed over closed");
+	assert_int_equal(fails_are(&g, "allow-web", g.rev, "closed"), 1);
+	/* deleted: the closed policy goes too */
+	put_text(&g, "allow-web", NULL);
+	s.pol[1] = false;
+	same(&g, w, &s, "closed deleted");
+	assert_int_equal(fails_are(&g, NULL, 0, NULL), 0);
+	assert_int_equal(log_count("does not decode"), 4);
+	log_release();
+	rig_close(&g);
+	sc_world_free(w);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_incremental_is_whole),
 		cmocka_unit_test(test_dirty_once),
+		cmocka_unit_test(test_fail_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
