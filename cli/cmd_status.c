@@ -18,8 +18,30 @@ static const char usage_status[] =
 	"Asks felix on this node (its status socket, <runDir>/felix.sock): running\n"
 	"or not, whether it reaches the datastore (\"datastore unreachable since T\n"
 	"(...), retrying\" while it does not: felix then keeps everything as it is),\n"
-	"the datastore revision it has applied, endpoints programmed.\n"
+	"the datastore revision it has applied, endpoints programmed, and each\n"
+	"NetworkPolicy whose stored version felix cannot read (what is in force\n"
+	"instead: its last good version, or a closed policy; docs/policy.md).\n"
 	"-o json: felix's answer as it is. Exit 1 when felix does not answer.\n";
+
+/* nft.policyFailures: one line each. */
+static void status_policy_failures(json_t *nft)
+{
+	json_t *a = json_object_get(nft, "policyFailures"), *x;
+	size_t i;
+
+	json_array_foreach(a, i, x) {
+		const char *in = json_string_value(json_object_get(x, "inForce"));
+
+		printf("%-14s %s (revision %lld) does not decode: %s; in force: %s\n",
+		       "policy failed:", json_string_value(json_object_get(x, "name")),
+		       (long long)json_integer_value(json_object_get(x, "revision")),
+		       json_string_value(json_object_get(x, "reason")),
+		       in && !strcmp(in, "closed") ?
+		       (json_is_true(json_object_get(x, "closesAll")) ?
+			"closed (denies every workload)" : "closed (denies what it selects)") :
+		       "its last good version");
+	}
+}
 
 static void status_line(const char *label, json_t *v)
 {
@@ -91,6 +113,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		if (json_is_integer(json_object_get(reply, "lastResyncMs")))
 			printf("%-14s %lld ms\n", "last resync:", (long long)json_integer_value(
 				       json_object_get(reply, "lastResyncMs")));
+		status_policy_failures(json_object_get(reply, "nft"));
 	}
 	r = json_is_true(json_object_get(reply, "ok")) ? CTL_OK : CTL_ERR;
 	json_decref(reply);
