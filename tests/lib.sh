@@ -1014,6 +1014,37 @@ pt_qrun() {
 	PT_Q=()
 }
 
+# pt_matrix WHAT: lines "allow|deny FROM PROTO TO [PORT]" on stdin (FROM,
+# TO: workloads of wl_run), probed in parallel: the denials first (each
+# must take effect within 5 s and then hold at every try: they show that
+# felix applied the change), then the allowed ones (5 s bound each). Each
+# denial's positive control is an earlier allow of the same protocol,
+# address and port (pt_qrun refuses a denial without one).
+pt_matrix() {
+	local what=$1 e f p t port l x
+	local -a lines
+	mapfile -t lines
+	for e in deny allow; do
+		for l in "${lines[@]}"; do
+			read -r x f p t port <<<"$l"
+			[ "$x" = "$e" ] || continue
+			pt_q "$what: $f->$t $p${port:+/$port}" "$x" 5 "$f" "$p" "$t" "$port"
+		done
+		pt_qrun
+	done
+}
+
+# pt_apply_pol CTL NAME: a NetworkPolicy NAME, its spec on stdin (indented
+# two spaces), applied with CTL (ctl, ctl1: a node's petrelctl).
+pt_apply_pol() {
+	local c=$1 name=$2
+	{
+		printf 'apiVersion: petrel/v1\nkind: NetworkPolicy\nmetadata: {name: %s}\nspec:\n' "$name"
+		cat
+	} >"$TMP/pol-$name.yaml"
+	expect_ok "policy apply $name" "$c" policy apply -f "$TMP/pol-$name.yaml"
+}
+
 # pt_etc_netns_trap: the test's cleanup also removes /etc/netns/pt-<id>-*
 # (the hosts files felix writes for our workloads; `rm` removes them, a
 # failed test might not get there).

@@ -73,15 +73,9 @@ fi
 pass "cross-node route up (c2 on node2 pings web on node1)"
 
 # --- helpers ------------------------------------------------------------------
-# apply_pol NAME: the NetworkPolicy YAML on stdin (spec only, indented two
-# spaces), applied on node1 (one datastore for both nodes).
-apply_pol() {
-	{
-		printf 'apiVersion: petrel/v1\nkind: NetworkPolicy\nmetadata: {name: %s}\nspec:\n' "$1"
-		cat
-	} >"$TMP/pol-$1.yaml"
-	expect_ok "policy apply $1" ctl1 policy apply -f "$TMP/pol-$1.yaml"
-}
+# apply_pol NAME: the NetworkPolicy's spec on stdin, applied on node1 (one
+# datastore for both nodes).
+apply_pol() { pt_apply_pol ctl1 "$1"; }
 rm_pol() {
 	expect_ok "policy rm $1" ctl1 policy rm "$1"
 }
@@ -108,24 +102,10 @@ sync_pol() { # +NAME (present) / -NAME (gone)...
 	done
 	sleep 0.2
 }
-# matrix WHAT: lines "allow|deny FROM PROTO TO [PORT]" on stdin; denials
-# first (they must take effect within 5 s and then hold at every try: they
-# show the change took effect), then the allowed ones (5 s bound each). Each
-# denial's positive control is an earlier matrix's allow of the same
-# protocol, address and port (ALL_ALLOWED, before any policy).
-matrix() {
-	local what=$1 e f p t port l x
-	local -a lines
-	mapfile -t lines
-	for e in deny allow; do
-		for l in "${lines[@]}"; do
-			read -r x f p t port <<<"$l"
-			[ "$x" = "$e" ] || continue
-			pt_q "$what: $f->$t $p${port:+/$port}" "$x" 5 "$f" "$p" "$t" "$port"
-		done
-		pt_qrun
-	done
-}
+# matrix WHAT: pt_matrix (lib.sh). Each denial's positive control is an
+# earlier matrix's allow of the same protocol, address and port
+# (ALL_ALLOWED, before any policy).
+matrix() { pt_matrix "$@"; }
 ALL_ALLOWED="allow c1 tcp web 80
 allow c1 tcp web 8080
 allow c1 udp web 53

@@ -48,50 +48,26 @@ for w in web c1 x1; do
 done
 
 # --- helpers ------------------------------------------------------------------
-apply_pol() { # NAME, the spec on stdin (indented two spaces)
-	{
-		printf 'apiVersion: petrel/v1\nkind: NetworkPolicy\nmetadata: {name: %s}\nspec:\n' "$1"
-		cat
-	} >"$TMP/pol-$1.yaml"
-	expect_ok "policy apply $1" ctl policy apply -f "$TMP/pol-$1.yaml"
-}
-# matrix WHAT: lines "allow|deny FROM PROTO TO [PORT]" on stdin, the
-# denials first (each must take effect within 5 s, then hold), then the
-# allows; a denial needs its positive control (an earlier allow).
-matrix() {
-	local what=$1 e f p t port l x
-	local -a lines
-	mapfile -t lines
-	for e in deny allow; do
-		for l in "${lines[@]}"; do
-			read -r x f p t port <<<"$l"
-			[ "$x" = "$e" ] || continue
-			pt_q "$what: $f->$t $p${port:+/$port}" "$x" 5 "$f" "$p" "$t" "$port"
-		done
-		pt_qrun
-	done
-}
 ds() { "$DSCTL" "sqlite:$DB" "$@"; }
 # failures: nft.policyFailures as "name rev inForce" lines
 failures() {
 	ctl -o json status 2>/dev/null |
 		jq -r '.nft.policyFailures[]? | "\(.name) \(.revision) \(.inForce)"'
 }
-failures_are() {
-	local got
-	got=$(failures)
-	[ "$got" = "$1" ] || { echo "policyFailures: $(printf '%s' "$got" | pt_oneline)"; return 1; }
+# is WANT CMD...: CMD prints WANT (else says what it printed)
+is() {
+	local want=$1 got
+	shift
+	got=$("$@")
+	[ "$got" = "$want" ] || { echo "$*: $(printf '%s' "$got" | pt_oneline)"; return 1; }
 }
+failures_are() { is "$1" failures; }
 # "name inForce closesAll,..." sorted
 failures_all() {
 	ctl -o json status 2>/dev/null |
 		jq -r '[.nft.policyFailures[]? | "\(.name) \(.inForce) \(.closesAll)"] | sort | join(",")'
 }
-failures_all_are() {
-	local got
-	got=$(failures_all)
-	[ "$got" = "$1" ] || { echo "policyFailures: $got"; return 1; }
-}
+failures_all_are() { is "$1" failures_all; }
 # logged_once NAME REV [REGEX]: felix warned exactly once about revision
 # REV of policy NAME (its full key), the line matching REGEX too.
 logged_once() {
@@ -103,7 +79,7 @@ status_text_has() { ctl status 2>/dev/null | grep -q -- "$1"; }
 resynced_since() { [ "$(felix_resyncs)" -gt "$1" ]; }
 
 # A policy's key, as the store spells it: from one applied and removed.
-apply_pol keyprobe <<'EOF'
+pt_apply_pol ctl keyprobe <<'EOF'
   selector: role == "nobody"
 EOF
 PKEY=$(ds list /petrel/ 2>/dev/null | cut -f1 | grep '/keyprobe$')
@@ -120,7 +96,7 @@ allow web tcp c1 80
 allow web tcp x1 8080
 allow c1 tcp x1 80
 allow x1 udp c1 53"
-matrix "no policy" <<<"$ALL"
+pt_matrix "no policy" <<<"$ALL"
 
 # --- 2. bad, never good: closed --------------------------------------------------
 bad_web_in() { # the web-in a newer petrel might write: one field this one does not know
@@ -132,7 +108,7 @@ else
 	fail "store a bad web-in" "dsctl put failed"
 	exit 1
 fi
-matrix "bad web-in, never good: closed" <<'EOF'
+pt_matrix "bad web-in, never good: closed" <<'EOF'
 deny c1 tcp web 80
 deny x1 tcp web 80
 deny c1 udp web 53
@@ -147,7 +123,7 @@ check "the log: the failure once, with key, revision and reason" \
 	logged_once web-in "$REV1" ".*rateLimit.*in force: a closed policy that denies what its selector selects"
 
 # --- 3. good: what it allows opens ---------------------------------------------
-apply_pol web-in <<'EOF'
+pt_apply_pol ctl web-in <<'EOF'
   selector: role == "web"
   types: [Ingress]
   ingress:
@@ -156,7 +132,7 @@ apply_pol web-in <<'EOF'
     source: {selector: role == "client"}
     destination: {ports: [80]}
 EOF
-matrix "good web-in" <<'EOF'
+pt_matrix "good web-in" <<'EOF'
 deny x1 tcp web 80
 deny c1 tcp web 8080
 deny c1 udp web 53
@@ -170,7 +146,7 @@ check "status: no failure once a good version is in" wait_for 50 0.1 failures_ar
 REV2=$(bad_web_in | sed 's/"pps":100/"pps":200/' | ds put "${PREFIX}web-in" -) ||
 	fail "store a bad web-in over the good one" "dsctl put failed"
 check "status: web-in $REV2 last-good" wait_for 50 0.1 failures_are "web-in $REV2 last-good"
-matrix "bad web-in over a good one: the last good in force" <<'EOF'
+pt_matrix "bad web-in over a good one: the last good in force" <<'EOF'
 deny x1 tcp web 80
 deny c1 tcp web 8080
 allow c1 tcp web 80
@@ -179,7 +155,7 @@ EOF
 R0=$(felix_resyncs)
 kill -HUP "$FELIX_PID"
 check "felix resyncs on SIGHUP (lists the store again)" wait_for 100 0.1 resynced_since "$R0"
-matrix "after the resync: still the last good" <<'EOF'
+pt_matrix "after the resync: still the last good" <<'EOF'
 deny x1 tcp web 80
 allow c1 tcp web 80
 EOF
@@ -193,7 +169,7 @@ check "the log: revision $REV1 still once" logged_once web-in "$REV1"
 # --- 5. a selector that does not parse: every workload closed ----------------------
 REV3=$(printf '%s' '{"apiVersion":"petrel/v1","kind":"NetworkPolicy","metadata":{"name":"broken"},"spec":{"selector":"role == ","ingress":[{"action":"Allow"}]}}' |
 	ds put "${PREFIX}broken" -) || fail "store broken" "dsctl put failed"
-matrix "broken selector: every workload closed, both ways" <<'EOF'
+pt_matrix "broken selector: every workload closed, both ways" <<'EOF'
 deny c1 tcp web 80
 deny c1 tcp x1 80
 deny x1 udp c1 53
@@ -207,7 +183,7 @@ check "the log: broken once, denies every workload" \
 
 # --- 6. deletes --------------------------------------------------------------------
 expect_ok "delete broken from the store" ds del "${PREFIX}broken"
-matrix "broken deleted: web-in's last good again" <<'EOF'
+pt_matrix "broken deleted: web-in's last good again" <<'EOF'
 deny x1 tcp web 80
 allow c1 tcp web 80
 allow c1 tcp x1 80
@@ -216,7 +192,7 @@ allow web tcp c1 80
 EOF
 check "status: web-in $REV2 last-good only" wait_for 50 0.1 failures_are "web-in $REV2 last-good"
 expect_ok "delete web-in from the store" ds del "${PREFIX}web-in"
-matrix "web-in deleted: all open" <<<"$ALL"
+pt_matrix "web-in deleted: all open" <<<"$ALL"
 check "status: no failure left" wait_for 50 0.1 failures_are ""
 check "felix still runs" kill -0 "$FELIX_PID"
 pt_end
