@@ -123,14 +123,10 @@ check "the log: the failure once, with key, revision and reason" \
 	logged_once web-in "$REV1" ".*rateLimit.*in force: a closed policy that denies what its selector selects"
 
 # --- 3. good: what it allows opens ---------------------------------------------
+# (the same rules as bad_web_in's, without rateLimit)
 pt_apply_pol ctl web-in <<'EOF'
-  selector: role == "web"
-  types: [Ingress]
-  ingress:
-  - action: Allow
-    protocol: TCP
-    source: {selector: role == "client"}
-    destination: {ports: [80]}
+  {selector: role == "web", types: [Ingress], ingress: [{action: Allow, protocol: TCP,
+   source: {selector: role == "client"}, destination: {ports: [80]}}]}
 EOF
 pt_matrix "good web-in" <<'EOF'
 deny x1 tcp web 80
