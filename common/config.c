@@ -40,6 +40,25 @@ static void scopy(char *dst, size_t size, const char *s)
 	dst[n] = '\0';
 }
 
+/* Calico's failsafe ports less Kubernetes' and Typha's (6443, 5473,
+ * 6666, 6667): ssh, DHCP, BGP, etcd in; DNS, DHCP, BGP, etcd out. */
+static void config_failsafe_defaults(struct petrel_config *c)
+{
+	static const struct config_host_allow in[] = {
+		{ IPPROTO_TCP, 22 }, { IPPROTO_UDP, 68 }, { IPPROTO_TCP, 179 },
+		{ IPPROTO_TCP, 2379 }, { IPPROTO_TCP, 2380 },
+	};
+	static const struct config_host_allow out[] = {
+		{ IPPROTO_UDP, 53 }, { IPPROTO_UDP, 67 }, { IPPROTO_TCP, 179 },
+		{ IPPROTO_TCP, 2379 }, { IPPROTO_TCP, 2380 },
+	};
+
+	memcpy(c->failsafe_in, in, sizeof(in));
+	c->n_failsafe_in = sizeof(in) / sizeof(in[0]);
+	memcpy(c->failsafe_out, out, sizeof(out));
+	c->n_failsafe_out = sizeof(out) / sizeof(out[0]);
+}
+
 void config_defaults(struct petrel_config *c)
 {
 	char host[256] = "";
@@ -62,6 +81,7 @@ void config_defaults(struct petrel_config *c)
 	c->host_port_lo = 32768;	/* Docker's: the kernel's ephemeral range */
 	c->host_port_hi = 60999;
 	c->ep_to_host = CONFIG_EP_TO_HOST_DROP;
+	config_failsafe_defaults(c);
 	snprintf(c->bird_config, sizeof(c->bird_config), "/run/petrel/bird.conf");
 	snprintf(c->bird_socket, sizeof(c->bird_socket), "/run/petrel/bird.ctl");
 }
@@ -373,46 +393,50 @@ static void get_ep_to_host(struct cctx *x, const json_t *obj, const json_t *v,
 		     "\"%s\": expected accept or drop", s);
 }
 
-/* endpointToHostAllow: a list of "tcp:PORT", "udp:PORT", "icmp". */
-static void get_host_allow(struct cctx *x, const json_t *obj, const json_t *v,
-			   struct petrel_config *c)
+/* A list of "tcp:PORT", "udp:PORT" (and "icmp" when icmp_ok) into v
+ * (at most max); *n the count. endpointToHostAllow and the failsafe
+ * ports. */
+static void get_port_list(struct cctx *x, const json_t *obj, const json_t *v,
+			  const char *key, bool icmp_ok, size_t max,
+			  struct config_host_allow *out, size_t *n)
 {
-	static const char key[] = "endpointToHostAllow";
+	const char *what = icmp_ok ? "\"tcp:PORT\", \"udp:PORT\", \"icmp\"" :
+				     "\"tcp:PORT\", \"udp:PORT\"";
 	size_t i;
 	json_t *it;
 
 	if (!json_is_array(v)) {
-		cerr(x, obj, "", key, "must be a list (\"tcp:PORT\", \"udp:PORT\", \"icmp\"), not %s",
+		cerr(x, obj, "", key, "must be a list (%s), not %s", what,
 		     yaml_type_name(v));
 		return;
 	}
-	if (json_array_size(v) > CONFIG_HOST_ALLOW_MAX) {
-		cerr(x, obj, "", key, "more than %d entries", CONFIG_HOST_ALLOW_MAX);
+	if (json_array_size(v) > max) {
+		cerr(x, obj, "", key, "more than %zu entries", max);
 		return;
 	}
-	c->n_host_allow = 0;
+	*n = 0;
 	json_array_foreach(v, i, it) {
 		struct config_host_allow a = { 0, 0 };
 		const char *s;
 		unsigned port;
-		int n = 0;
+		int k = 0;
 
 		if (!str_of(x, obj, "", key, it, 16, &s))
 			return;
-		if (!strcasecmp(s, "icmp")) {
+		if (icmp_ok && !strcasecmp(s, "icmp")) {
 			a.proto = IPPROTO_ICMP;
 		} else if ((!strncasecmp(s, "tcp:", 4) || !strncasecmp(s, "udp:", 4)) &&
 			   s[4] >= '0' && s[4] <= '9' &&
-			   sscanf(s + 4, "%5u%n", &port, &n) == 1 && !s[4 + n] &&
+			   sscanf(s + 4, "%5u%n", &port, &k) == 1 && !s[4 + k] &&
 			   port >= 1 && port <= 65535) {
 			a.proto = (s[0] == 't' || s[0] == 'T') ? IPPROTO_TCP : IPPROTO_UDP;
 			a.port = (uint16_t)port;
 		} else {
 			cerr(x, obj, "", key, "\"%s\": expected tcp:PORT, udp:PORT "
-			     "(1..65535) or icmp", s);
+			     "(1..65535)%s", s, icmp_ok ? " or icmp" : "");
 			return;
 		}
-		c->host_allow[c->n_host_allow++] = a;
+		out[(*n)++] = a;
 	}
 }
 
@@ -701,7 +725,14 @@ static void config_apply(struct cctx *x, const json_t *root, struct petrel_confi
 		} else if (!strcmp(key, "endpointToHostAction")) {
 			get_ep_to_host(x, root, v, c);
 		} else if (!strcmp(key, "endpointToHostAllow")) {
-			get_host_allow(x, root, v, c);
+			get_port_list(x, root, v, key, true, CONFIG_HOST_ALLOW_MAX,
+				      c->host_allow, &c->n_host_allow);
+		} else if (!strcmp(key, "failsafeInboundHostPorts")) {
+			get_port_list(x, root, v, key, false, CONFIG_FAILSAFE_MAX,
+				      c->failsafe_in, &c->n_failsafe_in);
+		} else if (!strcmp(key, "failsafeOutboundHostPorts")) {
+			get_port_list(x, root, v, key, false, CONFIG_FAILSAFE_MAX,
+				      c->failsafe_out, &c->n_failsafe_out);
 		} else if (!strcmp(key, "bgp")) {
 			get_bgp(x, root, v, c);
 		} else if (!strcmp(key, "labels")) {

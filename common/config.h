@@ -54,6 +54,10 @@ struct config_host_allow {
 	uint16_t port;		/* tcp/udp; 0 for icmp */
 };
 
+/* failsafe{In,Out}boundHostPorts: "tcp:PORT", "udp:PORT" (proto, port
+ * as above) */
+#define CONFIG_FAILSAFE_MAX 32
+
 struct petrel_config {
 	char file[CONFIG_PATH_MAX];	/* where it was read from; "" = defaults only */
 	char node[DNSNAME_MAX];
@@ -74,6 +78,12 @@ struct petrel_config {
 				 * (default drop) */
 	size_t n_host_allow;
 	struct config_host_allow host_allow[CONFIG_HOST_ALLOW_MAX];
+	/* failsafeInboundHostPorts / failsafeOutboundHostPorts: accepted to
+	 * and from the node's host endpoints before any host policy (default
+	 * Calico's, less Kubernetes'; [] none) */
+	size_t n_failsafe_in, n_failsafe_out;
+	struct config_host_allow failsafe_in[CONFIG_FAILSAFE_MAX];
+	struct config_host_allow failsafe_out[CONFIG_FAILSAFE_MAX];
 	struct {
 		char key[320];	/* [DNS subdomain/]name: 253 + 1 + 63 */
 		char value[64];

@@ -82,6 +82,23 @@ static void test_defaults(void **state)
 	/* issue 10: workloads do not reach the node unless allowed */
 	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_DROP);
 	assert_int_equal(c.n_host_allow, 0);
+	/* Calico's failsafe ports, less Kubernetes' */
+	assert_int_equal(c.n_failsafe_in, 5);
+	assert_int_equal(c.failsafe_in[0].proto, IPPROTO_TCP);
+	assert_int_equal(c.failsafe_in[0].port, 22);
+	assert_int_equal(c.failsafe_in[1].proto, IPPROTO_UDP);
+	assert_int_equal(c.failsafe_in[1].port, 68);
+	assert_int_equal(c.failsafe_in[2].port, 179);
+	assert_int_equal(c.failsafe_in[3].port, 2379);
+	assert_int_equal(c.failsafe_in[4].port, 2380);
+	assert_int_equal(c.n_failsafe_out, 5);
+	assert_int_equal(c.failsafe_out[0].proto, IPPROTO_UDP);
+	assert_int_equal(c.failsafe_out[0].port, 53);
+	assert_int_equal(c.failsafe_out[1].proto, IPPROTO_UDP);
+	assert_int_equal(c.failsafe_out[1].port, 67);
+	assert_int_equal(c.failsafe_out[2].proto, IPPROTO_TCP);
+	assert_int_equal(c.failsafe_out[2].port, 179);
+	assert_int_equal(c.failsafe_out[4].port, 2380);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.bgp_address, 0);
 	assert_int_equal(c.bgp_asn, 0);
@@ -121,6 +138,8 @@ static void test_all_keys(void **state)
 			       "allowHostPorts: [179, 53]\n"
 			       "endpointToHostAction: drop\n"
 			       "endpointToHostAllow: [tcp:53, UDP:53, icmp]\n"
+			       "failsafeInboundHostPorts: [tcp:2222, udp:68]\n"
+			       "failsafeOutboundHostPorts: []\n"
 			       "bgp:\n"
 			       "  address: 192.0.2.11\n"
 			       "  asNumber: 4200000000\n"
@@ -151,6 +170,12 @@ static void test_all_keys(void **state)
 	assert_int_equal(c.host_allow[1].port, 53);
 	assert_int_equal(c.host_allow[2].proto, IPPROTO_ICMP);
 	assert_int_equal(c.host_allow[2].port, 0);
+	assert_int_equal(c.n_failsafe_in, 2);
+	assert_int_equal(c.failsafe_in[0].proto, IPPROTO_TCP);
+	assert_int_equal(c.failsafe_in[0].port, 2222);
+	assert_int_equal(c.failsafe_in[1].proto, IPPROTO_UDP);
+	assert_int_equal(c.failsafe_in[1].port, 68);
+	assert_int_equal(c.n_failsafe_out, 0);	/* [] disables */
 	assert_int_equal(c.bgp_address, 0xc000020b);
 	assert_int_equal(c.bgp_asn, 4200000000u);
 	assert_string_equal(c.bird_config, "/etc/bird/petrel.conf");
@@ -224,6 +249,17 @@ static void test_errors(void **state)
 	expect_error("endpointToHostAllow: [sctp:22]\n", "endpointToHostAllow: \"sctp:22\": expected");
 	expect_error("endpointToHostAllow: [\"tcp:+22\"]\n", "endpointToHostAllow: \"tcp:+22\": expected");
 	expect_error("endpointToHostAllow: [22]\n", "endpointToHostAllow: must be a string, not an integer");
+	expect_error("failsafeInboundHostPorts: tcp:22\n",
+		     "petrel.yaml:1:27: failsafeInboundHostPorts: must be a list "
+		     "(\"tcp:PORT\", \"udp:PORT\"), not a string");
+	expect_error("failsafeInboundHostPorts: [icmp]\n",
+		     "failsafeInboundHostPorts: \"icmp\": expected tcp:PORT, udp:PORT (1..65535)");
+	expect_error("failsafeOutboundHostPorts: [udp:53, \"udp:65536\"]\n",
+		     "failsafeOutboundHostPorts: \"udp:65536\": expected tcp:PORT, udp:PORT");
+	expect_error("failsafeOutboundHostPorts: [none]\n",
+		     "failsafeOutboundHostPorts: \"none\": expected");
+	expect_error("failsafeOutboundHostPorts: [53]\n",
+		     "failsafeOutboundHostPorts: must be a string, not an integer");
 	expect_error("endpointToHostAction: reject\n",
 		     "petrel.yaml:1:23: endpointToHostAction: \"reject\": expected accept or drop");
 	expect_error("netns: \"a b\"\n", "netns: \"a b\": a namespace name");
