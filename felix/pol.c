@@ -665,20 +665,34 @@ static void state_clear(struct fpol *p)
 	p->n_tracks = 0;
 }
 
+/* config's port lists → compile's (the same two fields). */
+static void ports_of(struct compile_host_allow *to,
+		     const struct config_host_allow *from, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		to[i] = (struct compile_host_allow){ from[i].proto, from[i].port };
+}
+
 static int want_reset(struct felix *f)
 {
 	struct fpol *p = f->pol;
 	struct compile_host_allow allow[CONFIG_HOST_ALLOW_MAX];
+	struct compile_host_allow fs_in[CONFIG_FAILSAFE_MAX];
+	struct compile_host_allow fs_out[CONFIG_FAILSAFE_MAX];
 	struct compile_config cfg = {
 		.ep_to_host = f->cfg->ep_to_host == CONFIG_EP_TO_HOST_DROP ?
 			      COMPILE_HOST_DROP : COMPILE_HOST_ACCEPT,
 		.n_host_allow = f->cfg->n_host_allow,
 		.host_allow = allow,
+		.n_failsafe_in = f->cfg->n_failsafe_in,
+		.failsafe_in = fs_in,
+		.n_failsafe_out = f->cfg->n_failsafe_out,
+		.failsafe_out = fs_out,
 	};
 
-	for (size_t i = 0; i < f->cfg->n_host_allow; i++)
-		allow[i] = (struct compile_host_allow){ f->cfg->host_allow[i].proto,
-							 f->cfg->host_allow[i].port };
+	ports_of(allow, f->cfg->host_allow, f->cfg->n_host_allow);
+	ports_of(fs_in, f->cfg->failsafe_in, f->cfg->n_failsafe_in);
+	ports_of(fs_out, f->cfg->failsafe_out, f->cfg->n_failsafe_out);
 
 	nir_table_free(p->want);
 	p->want = nir_table_new();

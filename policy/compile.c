@@ -311,6 +311,40 @@ static int input(struct nir_chain *c, const struct compile_config *cfg)
 				NS_DROP : NS_ACCEPT, NULL)) < 0 ||
 	    (err = nir_rule_comment(r, "workload to host")) < 0)
 		return err;
+	if (!(r = rule_if(c, NK_IIFNAME, NO_NE, IF_WILDCARD, &err)) ||
+	    (err = nir_stmt_add(r, NS_JUMP, CH_FAILSAFE_IN)) < 0)
+		return err;
+	return 0;
+}
+
+/* output: what the node sends out of its own interfaces. */
+static int output(struct nir_chain *c)
+{
+	struct nir_rule *r;
+	int err = 0;
+
+	if (!(r = rule_if(c, NK_OIFNAME, NO_NE, IF_WILDCARD, &err)) ||
+	    (err = nir_stmt_add(r, NS_JUMP, CH_FAILSAFE_OUT)) < 0)
+		return err;
+	return 0;
+}
+
+/* failsafe-in / failsafe-out: each port accepted (Calico's failsafe rules:
+ * the node stays reachable for ssh, BGP, etcd, DHCP, DNS whatever host
+ * policy says). */
+static int failsafe(struct nir_chain *c, const struct compile_host_allow *v,
+		    size_t n, const char *comment)
+{
+	struct nir_rule *r;
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+		    (err = nir_match_val(r, NK_L4PROTO, NO_EQ, v[i].proto)) < 0 ||
+		    (err = nir_match_val(r, NK_DPORT, NO_EQ, v[i].port)) < 0 ||
+		    (err = nir_stmt_add(r, NS_ACCEPT, NULL)) < 0 ||
+		    (err = nir_rule_comment(r, comment)) < 0)
+			return err;
 	return 0;
 }
 
@@ -336,7 +370,7 @@ static int dispatch(struct nir_chain *c, enum nir_key k, const char *map)
 int compile_base(struct nir_table *t, const struct compile_config *cfg,
 		 const struct ippool *const *pools, size_t n_pools)
 {
-	struct nir_chain *c[10];
+	struct nir_chain *c[13];
 	int err;
 
 	if ((err = sets_base(t)) < 0)
@@ -351,7 +385,10 @@ int compile_base(struct nir_table *t, const struct compile_config *cfg,
 	c[5] = nir_base_chain_add(t, CH_INPUT, NH_INPUT, false, 0, false);
 	c[6] = nir_chain_add(t, CH_FROM_WL);
 	c[7] = nir_chain_add(t, CH_TO_WL);
-	for (int i = 0; i < 10; i++)
+	c[10] = nir_base_chain_add(t, CH_OUTPUT, NH_OUTPUT, false, 0, false);
+	c[11] = nir_chain_add(t, CH_FAILSAFE_IN);
+	c[12] = nir_chain_add(t, CH_FAILSAFE_OUT);
+	for (int i = 0; i < 13; i++)
 		if (!c[i])
 			return -ENOMEM;
 	if ((err = compile_verdict_rule(c[8], NS_RETURN, "network: egress allowed")) < 0 ||
@@ -361,7 +398,12 @@ int compile_base(struct nir_table *t, const struct compile_config *cfg,
 	    (err = nat_dnat(c[2], false)) < 0 || (err = forward(c[4])) < 0 ||
 	    (err = input(c[5], cfg)) < 0 ||
 	    (err = dispatch(c[6], NK_IIFNAME, COMPILE_MAP_FROM_WL)) < 0 ||
-	    (err = dispatch(c[7], NK_OIFNAME, COMPILE_MAP_TO_WL)) < 0)
+	    (err = dispatch(c[7], NK_OIFNAME, COMPILE_MAP_TO_WL)) < 0 ||
+	    (err = output(c[10])) < 0 ||
+	    (cfg && (err = failsafe(c[11], cfg->failsafe_in, cfg->n_failsafe_in,
+				    "failsafeInboundHostPorts")) < 0) ||
+	    (cfg && (err = failsafe(c[12], cfg->failsafe_out, cfg->n_failsafe_out,
+				    "failsafeOutboundHostPorts")) < 0))
 		return err;
 	return compile_nat_post(t, pools, n_pools);
 }

@@ -38,7 +38,15 @@
  *   input      filter input 0, policy accept: from "ptl*": established,
  *              related accept, invalid drop, jump from-wl, then (drop
  *              only) the endpointToHostAllow entries accept, then the
- *              endpoint-to-host action (accept | drop)
+ *              endpoint-to-host action (accept | drop); from any other
+ *              interface: jump failsafe-in
+ *   output     filter output 0, policy accept: to any interface but
+ *              "ptl*": jump failsafe-out
+ *   failsafe-in   the failsafe inbound ports: meta l4proto P th dport N
+ *              accept, one rule each (traffic to the node; before any
+ *              host endpoint policy, so no policy closes them)
+ *   failsafe-out  the failsafe outbound ports, the same for traffic from
+ *              the node
  *   from-wl    mark cleared; iifname vmap @from_wl; drop (not programmed)
  *   to-wl      mark cleared; oifname vmap @to_wl; drop
  *   from-HASH  egress of the local workloads that the same policies select
@@ -100,6 +108,11 @@ struct compile_config {
 	enum compile_host_action ep_to_host;
 	size_t n_host_allow;
 	const struct compile_host_allow *host_allow;	/* borrowed */
+	/* failsafe ports (tcp/udp), accepted to / from the node's own
+	 * interfaces before any host endpoint policy; the zero value has none */
+	size_t n_failsafe_in, n_failsafe_out;
+	const struct compile_host_allow *failsafe_in;	/* borrowed */
+	const struct compile_host_allow *failsafe_out;	/* borrowed */
 };
 
 /* What the table needs of an endpoint (any node's): a view that borrows

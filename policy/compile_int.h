@@ -16,6 +16,9 @@
 #define CH_NAT_POST "nat-post"
 #define CH_FORWARD "forward"
 #define CH_INPUT "input"
+#define CH_OUTPUT "output"
+#define CH_FAILSAFE_IN "failsafe-in"
+#define CH_FAILSAFE_OUT "failsafe-out"
 #define CH_FROM_WL "from-wl"
 #define CH_TO_WL "to-wl"
 /* Shared by every workload that no policy selects for the direction (and,

@@ -278,9 +278,13 @@ static inline void sc_ingress_allow(struct sc_world *w)
 }
 
 /* Egress deny by CIDR + ports, then allow the rest; the workload-to-host
- * action is drop. */
+ * action is drop; failsafe ports in and out. */
 static inline void sc_egress_deny(struct sc_world *w)
 {
+	static const struct compile_host_allow fs_in[] = {
+		{ IPPROTO_TCP, 22 }, { IPPROTO_UDP, 68 },
+	};
+	static const struct compile_host_allow fs_out[] = { { IPPROTO_UDP, 53 } };
 	struct netpolicy *p;
 	struct np_rule *r;
 
@@ -288,6 +292,10 @@ static inline void sc_egress_deny(struct sc_world *w)
 	sc_ep(w, "node1", "app", "ptlapp", "10.0.0.5/32", "tier=app");
 	sc_ep(w, "node1", "db", "ptldb", "10.0.0.6/32", "tier=db");
 	w->in.cfg.ep_to_host = COMPILE_HOST_DROP;
+	w->in.cfg.failsafe_in = fs_in;
+	w->in.cfg.n_failsafe_in = 2;
+	w->in.cfg.failsafe_out = fs_out;
+	w->in.cfg.n_failsafe_out = 1;
 	p = sc_policy(w, "no-meta", "has(tier)", 100, false, true);
 	r = sc_rule(p, false, NP_DENY, IPPROTO_TCP);
 	sc_nets(&r->dst, false, "169.254.169.254/32 10.96.0.0/12 10.1.0.0/16");
