@@ -265,6 +265,12 @@ static void rig_open(struct rig *g, const struct compile_config *cc)
 	snprintf(g->cfg.node, sizeof(g->cfg.node), "node1");
 	if (cc->ep_to_host == COMPILE_HOST_DROP)
 		g->cfg.ep_to_host = CONFIG_EP_TO_HOST_DROP;
+	for (size_t i = 0; i < cc->n_failsafe_in; i++)
+		g->cfg.failsafe_in[g->cfg.n_failsafe_in++] = (struct config_host_allow){
+			cc->failsafe_in[i].proto, cc->failsafe_in[i].port };
+	for (size_t i = 0; i < cc->n_failsafe_out; i++)
+		g->cfg.failsafe_out[g->cfg.n_failsafe_out++] = (struct config_host_allow){
+			cc->failsafe_out[i].proto, cc->failsafe_out[i].port };
 	g->f.cfg = &g->cfg;
 	g->f.epfd = epoll_create1(EPOLL_CLOEXEC);
 	assert_true(g->f.epfd >= 0);
