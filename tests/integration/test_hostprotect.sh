@@ -6,18 +6,23 @@
 # working: the 169.254.1.1 gateway (proxy ARP) and forwarding, replies to
 # the node's own connections, ICMP errors about them (related), their own
 # published ports through the node's address; the node's services still
-# answer from the ToR side.
+# answer from the ToR side. The failsafe ports (ssh 22, BGP 179 in; BGP 179
+# out) answer while a host policy that denies all on up0 is in the table
+# (a stand-in: rules added by hand while felix is stopped), and only those
+# the config lists.
 #
 #   +------------------------- pt-<id>-node ----------------------------+
 #   | felix (restarted with each config)                                 |
 #   | sshd stand-in: TCP 2222 and 2223 on 192.0.2.11 (socat)            |
+#   | failsafe stand-ins: TCP 22 and 179 on 192.0.2.11                   |
 #   | up0 192.0.2.11/24 -------------veth-------------+                  |
 #   +---|---------------------------------------------|------------------+
 #       |veth                                         |
 #   +---|------------------+                +---------|-------------+
 #   | a 10.65.0.10         |                | pt-<id>-ext (the ToR) |
 #   | -p 7474:74, UDP 9 shut|                | dn0 192.0.2.1/24      |
-#   +----------------------+                +-----------------------+
+#   +----------------------+                | TCP 179, 8179 (socat) |
+#                                           +-----------------------+
 set -u
 . "$(dirname "$0")/../lib.sh"
 pt_init hpr
@@ -86,6 +91,83 @@ mkdir -p "$TMP/bad"
 sed 's/"tcp:2222"/"tcp:70000"/' "$CONF" >"$TMP/bad/petrel.yaml"
 expect_err "a bad endpointToHostAllow entry is refused at its line" \
 	"petrel.yaml:[0-9]+:[0-9]+: endpointToHostAllow: \"tcp:70000\": expected tcp:PORT, udp:PORT" \
+	"$PETRELCTL" -c "$TMP/bad/petrel.yaml" ls
+
+# --- failsafe ports (Calico's failsafeInboundHostPorts) -----------------------
+# A host policy that denies everything on up0 (what a HostEndpoint policy
+# without rules does) is stood in for by two rules appended by hand to
+# felix's input and output chains, after the failsafe jumps, while felix is
+# stopped (SIGSTOP: else it repairs its table at once). The failsafe ports
+# (the default tcp:22, tcp:179 in; tcp:179 out) still answer; 2223 and the
+# ToR's 8179 do not; with failsafeInboundHostPorts: [] 22 does not either.
+standin_on() {
+	kill -STOP "$FELIX_PID" &&
+		ip netns exec "$NODE" nft -f - <<EOT
+add rule inet petrel input iifname "up0" ct state established,related accept
+add rule inet petrel input iifname "up0" drop comment "pt: host policy stand-in"
+add rule inet petrel output oifname "up0" ct state established,related accept
+add rule inet petrel output oifname "up0" drop comment "pt: host policy stand-in"
+EOT
+}
+standin_seen() { ip netns exec "$NODE" nft list table inet petrel | grep -c 'host policy stand-in' | grep -qx 2; }
+standin_off() {
+	kill -CONT "$FELIX_PID"
+	check "felix repairs its table: the stand-in is gone" wait_for 100 0.1 sh -c \
+		"! ip netns exec $NODE nft list table inet petrel | grep -q 'host policy stand-in'"
+}
+node_tor() { [ "$(ns_tcp "$NODE" "$EXT_IP" "$1")" = "$2" ]; }
+bg ip netns exec "$NODE" socat "TCP-LISTEN:22,bind=$NODE_IP,reuseaddr,fork" 'SYSTEM:echo node-22' 2>>"$TMP/servers.log"
+bg ip netns exec "$NODE" socat "TCP-LISTEN:179,bind=$NODE_IP,reuseaddr,fork" 'SYSTEM:echo node-179' 2>>"$TMP/servers.log"
+bg ip netns exec "$EXT" socat "TCP-LISTEN:179,bind=$EXT_IP,reuseaddr,fork" 'SYSTEM:echo tor-179' 2>>"$TMP/servers.log"
+bg ip netns exec "$EXT" socat "TCP-LISTEN:8179,bind=$EXT_IP,reuseaddr,fork" 'SYSTEM:echo tor-8179' 2>>"$TMP/servers.log"
+check "the stand-ins listen (node 22, 179; ToR 179, 8179)" wait_for 50 0.1 sh -c \
+	"ip netns exec $NODE ss -Hltn | grep -q '$NODE_IP:22 ' && ip netns exec $NODE ss -Hltn | grep -q '$NODE_IP:179 ' &&
+	 ip netns exec $EXT ss -Hltn | grep -q '$EXT_IP:179 ' && ip netns exec $EXT ss -Hltn | grep -q '$EXT_IP:8179 '"
+restart_with ""
+check "the table has the default failsafe ports (tcp 22 and 179 in, tcp 179 and udp 53 out)" sh -c \
+	"ip netns exec $NODE nft list chain inet petrel failsafe-in | grep -q 'tcp dport 22 accept' &&
+	 ip netns exec $NODE nft list chain inet petrel failsafe-in | grep -q 'tcp dport 179 accept' &&
+	 ip netns exec $NODE nft list chain inet petrel failsafe-out | grep -q 'tcp dport 179 accept' &&
+	 ip netns exec $NODE nft list chain inet petrel failsafe-out | grep -q 'udp dport 53 accept' &&
+	 ip netns exec $NODE nft list chain inet petrel input | grep -q 'jump failsafe-in' &&
+	 ip netns exec $NODE nft list chain inet petrel output | grep -q 'jump failsafe-out'"
+allow_probe -k tor22 "no host policy: the ToR -> the node's ssh stand-in (22)" 5 tor_node 22 node-22
+allow_probe -k tor179 "no host policy: the ToR -> the node's BGP stand-in (179)" 5 tor_node 179 node-179
+allow_probe -k tor2223 "no host policy: the ToR -> the node's 2223" 5 tor_node 2223 node-other
+allow_probe -k out179 "no host policy: the node -> the ToR's 179" 5 node_tor 179 tor-179
+allow_probe -k out8179 "no host policy: the node -> the ToR's 8179" 5 node_tor 8179 tor-8179
+if standin_on; then
+	check "the host policy stand-in is in the kernel's table" standin_seen
+	deny_probe -k tor2223 "host policy stand-in: the ToR -> the node's 2223" 3 tor_node 2223 node-other
+	deny_probe -k out8179 "host policy stand-in: the node -> the ToR's 8179" 3 node_tor 8179 tor-8179
+	allow_probe "host policy stand-in: failsafe tcp:22 from the ToR still answers" 5 tor_node 22 node-22
+	allow_probe "host policy stand-in: failsafe tcp:179 from the ToR still answers" 5 tor_node 179 node-179
+	allow_probe "host policy stand-in: failsafe out tcp:179, the node -> the ToR, still answers" 5 node_tor 179 tor-179
+	standin_off
+else
+	fail "host policy stand-in" "kill -STOP or nft -f failed"
+	kill -CONT "$FELIX_PID" 2>/dev/null
+fi
+restart_with $'failsafeInboundHostPorts: ["tcp:179"]\nfailsafeOutboundHostPorts: []'
+check "failsafeInboundHostPorts [tcp:179]: the table has 179 in, not 22; nothing out" sh -c \
+	"ip netns exec $NODE nft list chain inet petrel failsafe-in | grep -q 'tcp dport 179 accept' &&
+	 ! ip netns exec $NODE nft list chain inet petrel failsafe-in | grep -q 'dport 22 ' &&
+	 ! ip netns exec $NODE nft list chain inet petrel failsafe-out | grep -q 'dport'"
+allow_probe -k tor22 "failsafe tcp:179 only, no host policy: the ToR -> the node's 22" 5 tor_node 22 node-22
+allow_probe -k out179 "no failsafe out, no host policy: the node -> the ToR's 179" 5 node_tor 179 tor-179
+if standin_on; then
+	check "the host policy stand-in is in the kernel's table" standin_seen
+	deny_probe -k tor22 "failsafe tcp:179 only, host policy stand-in: the ToR -> the node's 22" 3 tor_node 22 node-22
+	deny_probe -k out179 "no failsafe out, host policy stand-in: the node -> the ToR's 179" 3 node_tor 179 tor-179
+	allow_probe "failsafe tcp:179 only, host policy stand-in: the ToR -> the node's 179 still answers" 5 tor_node 179 node-179
+	standin_off
+else
+	fail "host policy stand-in" "kill -STOP or nft -f failed"
+	kill -CONT "$FELIX_PID" 2>/dev/null
+fi
+sed 's/"tcp:179"/"icmp"/' "$CONF" >"$TMP/bad/petrel.yaml"
+expect_err "a failsafe entry that is not tcp/udp:PORT is refused at its line" \
+	"petrel.yaml:[0-9]+:[0-9]+: failsafeInboundHostPorts: \"icmp\": expected tcp:PORT, udp:PORT \\(1..65535\\)" \
 	"$PETRELCTL" -c "$TMP/bad/petrel.yaml" ls
 
 expect_ok "rm a" ctl rm a
