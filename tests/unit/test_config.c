@@ -27,6 +27,13 @@ static bool has_err(const struct errs *e, const char *sub)
 	return false;
 }
 
+/* One entry of a port list: its protocol and port. */
+static void assert_port(const struct config_host_allow *a, int proto, int port)
+{
+	assert_int_equal(a->proto, proto);
+	assert_int_equal(a->port, port);
+}
+
 static void print_errs(const struct errs *e)
 {
 	for (size_t i = 0; i < e->n; i++)
@@ -84,20 +91,15 @@ static void test_defaults(void **state)
 	assert_int_equal(c.n_host_allow, 0);
 	/* Calico's failsafe ports, less Kubernetes' */
 	assert_int_equal(c.n_failsafe_in, 5);
-	assert_int_equal(c.failsafe_in[0].proto, IPPROTO_TCP);
-	assert_int_equal(c.failsafe_in[0].port, 22);
-	assert_int_equal(c.failsafe_in[1].proto, IPPROTO_UDP);
-	assert_int_equal(c.failsafe_in[1].port, 68);
+	assert_port(&c.failsafe_in[0], IPPROTO_TCP, 22);
+	assert_port(&c.failsafe_in[1], IPPROTO_UDP, 68);
 	assert_int_equal(c.failsafe_in[2].port, 179);
 	assert_int_equal(c.failsafe_in[3].port, 2379);
 	assert_int_equal(c.failsafe_in[4].port, 2380);
 	assert_int_equal(c.n_failsafe_out, 5);
-	assert_int_equal(c.failsafe_out[0].proto, IPPROTO_UDP);
-	assert_int_equal(c.failsafe_out[0].port, 53);
-	assert_int_equal(c.failsafe_out[1].proto, IPPROTO_UDP);
-	assert_int_equal(c.failsafe_out[1].port, 67);
-	assert_int_equal(c.failsafe_out[2].proto, IPPROTO_TCP);
-	assert_int_equal(c.failsafe_out[2].port, 179);
+	assert_port(&c.failsafe_out[0], IPPROTO_UDP, 53);
+	assert_port(&c.failsafe_out[1], IPPROTO_UDP, 67);
+	assert_port(&c.failsafe_out[2], IPPROTO_TCP, 179);
 	assert_int_equal(c.failsafe_out[4].port, 2380);
 	assert_int_equal(c.log_level, LOG_LVL_INFO);
 	assert_int_equal(c.bgp_address, 0);
@@ -164,17 +166,12 @@ static void test_all_keys(void **state)
 	assert_int_equal(c.host_port_hi, 30099);
 	assert_int_equal(c.ep_to_host, CONFIG_EP_TO_HOST_DROP);
 	assert_int_equal(c.n_host_allow, 3);
-	assert_int_equal(c.host_allow[0].proto, IPPROTO_TCP);
-	assert_int_equal(c.host_allow[0].port, 53);
-	assert_int_equal(c.host_allow[1].proto, IPPROTO_UDP);
-	assert_int_equal(c.host_allow[1].port, 53);
-	assert_int_equal(c.host_allow[2].proto, IPPROTO_ICMP);
-	assert_int_equal(c.host_allow[2].port, 0);
+	assert_port(&c.host_allow[0], IPPROTO_TCP, 53);
+	assert_port(&c.host_allow[1], IPPROTO_UDP, 53);
+	assert_port(&c.host_allow[2], IPPROTO_ICMP, 0);
 	assert_int_equal(c.n_failsafe_in, 2);
-	assert_int_equal(c.failsafe_in[0].proto, IPPROTO_TCP);
-	assert_int_equal(c.failsafe_in[0].port, 2222);
-	assert_int_equal(c.failsafe_in[1].proto, IPPROTO_UDP);
-	assert_int_equal(c.failsafe_in[1].port, 68);
+	assert_port(&c.failsafe_in[0], IPPROTO_TCP, 2222);
+	assert_port(&c.failsafe_in[1], IPPROTO_UDP, 68);
 	assert_int_equal(c.n_failsafe_out, 0);	/* [] disables */
 	assert_int_equal(c.bgp_address, 0xc000020b);
 	assert_int_equal(c.bgp_asn, 4200000000u);
