@@ -613,6 +613,7 @@ static int delete_one(struct ctl *c, enum res_kind k, const char *name)
 	case RES_BGPPEER:
 	case RES_BGPCONFIG:
 	case RES_NETPOLICY:
+	case RES_HOSTEP:
 		if (ctl_get_key(c, k, name, key, sizeof(key)) < 0) {
 			log_err("no %s %s", kind, name);
 			return CTL_ERR;

@@ -43,6 +43,39 @@ static void netpolicy_row(struct table *t, const struct netpolicy *p)
 	table_add(t, cells);
 }
 
+/* k=v,k=v (cut at len) */
+static void labels_fmt(const struct labels *l, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i ? "," : "",
+					l->v[i].key, l->v[i].value);
+}
+
+/* NAME NODE INTERFACE EXPECTEDIPS [LABELS] */
+static void hostep_row(struct table *t, const struct hostep *h)
+{
+	char ips[HOSTEP_MAX_IPS * IP4_STRLEN] = "", labels[512] = "";
+	const char *cells[5];
+	size_t off = 0;
+
+	for (size_t i = 0; i < h->n_ips && off < sizeof(ips); i++) {
+		char ab[IP4_STRLEN];
+
+		off += (size_t)snprintf(ips + off, sizeof(ips) - off, "%s%s",
+					i ? "," : "", ip4_fmt(h->ips[i], ab));
+	}
+	labels_fmt(&h->labels, labels, sizeof(labels));
+	cells[0] = h->name;
+	cells[1] = h->node;
+	cells[2] = h->ifname;
+	cells[3] = ips;
+	cells[4] = labels;
+	table_add(t, cells);
+}
+
 static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 {
 	char a[64] = "", b[64] = "", d[64] = "", x[512] = "";
@@ -64,16 +97,11 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 	}
 	case RES_NODE: {
 		const struct node *n = &r->u.node;
-		size_t off = 0;
-
 		if (n->bgp_asn)
 			snprintf(a, sizeof(a), "%u", n->bgp_asn);
 		if (n->bgp_ipv4)
 			ip4_fmt(n->bgp_ipv4, b);
-		for (size_t i = 0; i < n->labels.n && off < sizeof(x); i++)
-			off += (size_t)snprintf(x + off, sizeof(x) - off, "%s%s=%s",
-						i ? "," : "", n->labels.v[i].key,
-						n->labels.v[i].value);
+		labels_fmt(&n->labels, x, sizeof(x));
 		cells[0] = n->name;
 		cells[1] = a;
 		cells[2] = b;
@@ -138,6 +166,9 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 		cells[0] = r->u.network.name;
 		cells[1] = r->u.network.pool;
 		break;
+	case RES_HOSTEP:
+		hostep_row(t, &r->u.hostep);
+		return;
 	default:
 		break;
 	}
@@ -158,6 +189,8 @@ static struct table *get_table(enum res_kind k, enum out_fmt fmt)
 	static const char *const np[] = { "NAME", "ORDER", "SELECTOR", "TYPES",
 					  "INGRESS", "EGRESS" };
 	static const char *const net[] = { "NAME", "POOL" };
+	static const char *const hep[] = { "NAME", "NODE", "INTERFACE", "EXPECTEDIPS",
+					   "LABELS" };
 	bool w = fmt == OUT_WIDE;
 
 	switch (k) {
@@ -169,6 +202,7 @@ static struct table *get_table(enum res_kind k, enum out_fmt fmt)
 	case RES_BGPCONFIG: return ctl_bgp_table(k, fmt);
 	case RES_NETPOLICY: return table_new(6, np);
 	case RES_NETWORK: return table_new(2, net);
+	case RES_HOSTEP: return table_new(w ? 5 : 4, hep);
 	default: return table_new(3, handle);
 	}
 }
@@ -213,12 +247,12 @@ int cmd_get(struct ctl *c, int argc, char **argv)
 	if (optind >= argc)
 		return ctl_usage_err(c, "which kind? (ippool, node, workloadendpoint, "
 				     "ipamblock, ipamhandle, bgppeer, bgpconfiguration, "
-				     "networkpolicy, network)");
+				     "networkpolicy, network, hostendpoint)");
 	k = res_kind_parse(argv[optind]);
 	if (k < 0)
 		return ctl_usage_err(c, "unknown kind '%s' (ippool, node, "
 				     "workloadendpoint, ipamblock, ipamhandle, bgppeer, "
-				     "bgpconfiguration, networkpolicy, network)",
+				     "bgpconfiguration, networkpolicy, network, hostendpoint)",
 				     argv[optind]);
 	if (optind + 2 < argc)
 		return ctl_usage_err(c, "unexpected argument '%s'", argv[optind + 2]);

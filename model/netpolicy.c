@@ -355,7 +355,8 @@ int netpolicy_from_json(const json_t *j, const struct ydoc *doc,
 			const char *file, struct netpolicy *out, struct errs *e)
 {
 	static const char *const spec_keys[] = {
-		"selector", "order", "types", "ingress", "egress", NULL
+		"selector", "order", "types", "ingress", "egress", "applyOnForward",
+		"preDNAT", NULL
 	};
 	struct vctx v = { doc, file, e, 0, NULL, 0 };
 	struct netpolicy p = { 0 };
@@ -373,6 +374,8 @@ int netpolicy_from_json(const json_t *j, const struct ydoc *doc,
 		types = np_types(&v, sp, &p);
 		np_rules(&v, sp, "ingress", &p.in_rules, &p.n_ingress);
 		np_rules(&v, sp, "egress", &p.out_rules, &p.n_egress);
+		res_get_bool(&v, sp, "applyOnForward", &p.apply_on_forward);
+		res_get_bool(&v, sp, "preDNAT", &p.pre_dnat);
 		if (types == 0) {
 			/* Calico's default: Ingress, and Egress when it has rules */
 			p.ingress = true;
@@ -385,6 +388,12 @@ int netpolicy_from_json(const json_t *j, const struct ydoc *doc,
 				res_verr_field(&v, sp, "egress", "egress rules, but types "
 					   "does not list Egress");
 		}
+		/* Calico's rules for pre-DNAT policy */
+		if (p.pre_dnat && !p.apply_on_forward)
+			res_verr_field(&v, sp, "preDNAT", "needs applyOnForward: true");
+		if (p.pre_dnat && p.egress)
+			res_verr_field(&v, sp, "preDNAT", "a preDNAT policy has ingress only "
+				       "(types: [Ingress], no egress rules)");
 	}
 	if (res_vflush(&v) < 0) {
 		netpolicy_clear(&p);
@@ -515,6 +524,10 @@ json_t *netpolicy_to_json(const struct netpolicy *p)
 	res_jset(&b, spec, "types", types);
 	enc_rules(&b, spec, "ingress", p->in_rules, p->n_ingress);
 	enc_rules(&b, spec, "egress", p->out_rules, p->n_egress);
+	if (p->apply_on_forward)
+		res_jset(&b, spec, "applyOnForward", json_true());
+	if (p->pre_dnat)
+		res_jset(&b, spec, "preDNAT", json_true());
 	return res_enc_done(&b, j, spec);
 }
 

@@ -56,6 +56,12 @@ struct netpolicy {
 				 * when there are egress rules (Calico's rule) */
 	size_t n_ingress, n_egress;
 	struct np_rule *in_rules, *out_rules;	/* owned */
+	/* host endpoints (Calico's): applyOnForward: also to traffic the node
+	 * forwards through their interfaces; preDNAT: in prerouting before
+	 * published ports' DNAT (ingress only, needs applyOnForward). Neither
+	 * changes what the policy does to workloads; a preDNAT policy applies
+	 * to host endpoints only. */
+	bool apply_on_forward, pre_dnat;
 };
 
 /* The codec (conventions in model/resource.h): decode and validate a whole

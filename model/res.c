@@ -48,6 +48,8 @@ static const struct {
 	[RES_NETPOLICY] = { "NetworkPolicy", "networkpolicies",
 			    { "networkpolicy", "netpol", "policy", "policies", "np" } },
 	[RES_NETWORK] = { "Network", "networks", { "network", "net" } },
+	[RES_HOSTEP] = { "HostEndpoint", "hostendpoints",
+			 { "hostendpoint", "hep", "heps" } },
 };
 
 int res_kind_parse(const char *s)

@@ -24,12 +24,13 @@ enum res_kind {
 	RES_BGPPEER,		/* BGPPeer */
 	RES_NETPOLICY,		/* NetworkPolicy */
 	RES_NETWORK,		/* Network */
+	RES_HOSTEP,		/* HostEndpoint */
 	RES_KIND_COUNT
 };
 
 /* "IPPool" ↔ RES_IPPOOL; also accepts lower-case, plural and short names on
  * parse ("ippool", "ippools", "pool"; "wep", "workloadendpoint(s)";
- * "networkpolicy", "netpol", "policy", "np"; "network", "net", ...).
+ * "networkpolicy", "netpol", "policy", "np"; "network", "net"; "hostendpoint", "hep", ...).
  * -1 when unknown. Key segments: "networkpolicies", "networks". */
 int res_kind_parse(const char *s);
 const char *res_kind_name(enum res_kind k);	/* "IPPool" */

@@ -38,7 +38,7 @@ static int doc_kind(const json_t *j, const struct ydoc *doc, const char *file,
 		else
 			res_verr_field(&v, &root, "kind", "unknown kind \"%s\" (IPPool, Node, "
 				   "WorkloadEndpoint, IPAMBlock, IPAMHandle, BGPConfiguration, "
-				   "BGPPeer, NetworkPolicy or Network)", kind);
+				   "BGPPeer, NetworkPolicy, Network or HostEndpoint)", kind);
 		k = -1;
 	}
 	if (res_get_str(&v, &root, "apiVersion", true, 64, &s) > 0 && strcmp(s, RES_API_VERSION))
@@ -71,6 +71,7 @@ int res_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 		rc = netpolicy_from_json(j, doc, file, &r.u.netpolicy, e);
 		break;
 	case RES_NETWORK: rc = network_from_json(j, doc, file, &r.u.network, e); break;
+	case RES_HOSTEP: rc = hostep_from_json(j, doc, file, &r.u.hostep, e); break;
 	case RES_IPAMHANDLE:
 	default: rc = ipamhandle_from_json(j, doc, file, &r.u.handle, e); break;
 	}
@@ -94,6 +95,7 @@ json_t *res_to_json(const struct resource *r)
 	case RES_BGPPEER: j = bgppeer_to_json(&r->u.bgppeer); break;
 	case RES_NETPOLICY: j = netpolicy_to_json(&r->u.netpolicy); break;
 	case RES_NETWORK: j = network_to_json(&r->u.network); break;
+	case RES_HOSTEP: j = hostep_to_json(&r->u.hostep); break;
 	default: return NULL;
 	}
 	if (j && r->revision > 0 &&
@@ -119,6 +121,7 @@ void res_clear(struct resource *r)
 	case RES_BGPPEER: bgppeer_clear(&r->u.bgppeer); break;
 	case RES_NETPOLICY: netpolicy_clear(&r->u.netpolicy); break;
 	case RES_NETWORK: network_clear(&r->u.network); break;
+	case RES_HOSTEP: hostep_clear(&r->u.hostep); break;
 	default: break;
 	}
 	r->revision = 0;
@@ -141,6 +144,7 @@ void res_name(const struct resource *r, char *buf, size_t len)
 	case RES_BGPPEER: snprintf(buf, len, "%s", r->u.bgppeer.name); break;
 	case RES_NETPOLICY: snprintf(buf, len, "%s", r->u.netpolicy.name); break;
 	case RES_NETWORK: snprintf(buf, len, "%s", r->u.network.name); break;
+	case RES_HOSTEP: snprintf(buf, len, "%s", r->u.hostep.name); break;
 	default: snprintf(buf, len, "?"); break;
 	}
 }

@@ -16,7 +16,7 @@
  *
  * This header is the umbrella: it includes every kind's header (model/ippool.h,
  * node.h, wep.h, ipamblock.h, ipamhandle.h, bgpconfig.h, bgppeer.h,
- * netpolicy.h, network.h, and labels.h, res.h) and adds `struct resource`,
+ * netpolicy.h, network.h, hostep.h, and labels.h, res.h) and adds `struct resource`,
  * a resource of any kind.
  */
 #ifndef PETREL_RESOURCE_H
@@ -31,6 +31,7 @@
 #include "model/bgppeer.h"
 #include "model/ipamblock.h"
 #include "model/ipamhandle.h"
+#include "model/hostep.h"
 #include "model/ippool.h"
 #include "model/labels.h"
 #include "model/netpolicy.h"
@@ -57,6 +58,7 @@ struct resource {
 		struct bgppeer bgppeer;
 		struct netpolicy netpolicy;
 		struct network network;
+		struct hostep hostep;
 	} u;
 };
 
