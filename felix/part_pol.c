@@ -13,7 +13,8 @@ static void polp_on_resource(struct felix *f, struct fres *r)
 const struct fpart pol_part = {
 	.name = "nft",
 	.kinds = FRES_KIND(RES_WEP) | FRES_KIND(RES_NETPOLICY) |
-		 FRES_KIND(RES_NETWORK) | FRES_KIND(RES_IPPOOL),
+		 FRES_KIND(RES_NETWORK) | FRES_KIND(RES_IPPOOL) |
+		 FRES_KIND(RES_HOSTEP),
 	.open = pol_open,
 	.close = pol_close,
 	.relist = pol_relist,

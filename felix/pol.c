@@ -43,7 +43,7 @@
 #include "policy/compile.h"
 
 static const enum res_kind pk_kind[PK_N] = {
-	RES_WEP, RES_NETPOLICY, RES_NETWORK, RES_IPPOOL,
+	RES_WEP, RES_NETPOLICY, RES_NETWORK, RES_IPPOOL, RES_HOSTEP,
 };
 
 /* ---------- small helpers ---------- */
@@ -108,6 +108,16 @@ static void dirty_chain(struct fpol *p, const char *name)
 static void dirty_set(struct fpol *p, const char *name)
 {
 	dirty_add(p, NFTK_SET, name);
+}
+
+void pol_dirty_chain(struct fpol *p, const char *name)
+{
+	dirty_chain(p, name);
+}
+
+void pol_dirty_set(struct fpol *p, const char *name)
+{
+	dirty_set(p, name);
 }
 
 void pol_dirty_clear(struct fpol *p)
@@ -520,6 +530,7 @@ static void policy_event(struct felix *f, const char *name, const char *text,
 				ep_build(p, e, true);
 		}
 	ppol_free(old);
+	pol_hep_rebuild(p);	/* it may select a host endpoint */
 	p->tracks_dirty = true;
 }
 
@@ -619,6 +630,9 @@ static void doc_event(struct felix *f, int k, const char *name,
 	case PK_POOL:
 		pool_event(f, name, text, rev);
 		break;
+	case PK_HEP:
+		pol_hep_event(f, name, text, rev);
+		break;
 	}
 }
 
@@ -663,6 +677,7 @@ static void state_clear(struct fpol *p)
 	for (size_t i = 0; i < p->n_tracks; i++)
 		track_free(&p->tracks[i]);
 	p->n_tracks = 0;
+	pol_hep_clear(p);
 }
 
 /* config's port lists → compile's (the same two fields). */
@@ -731,7 +746,7 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 		p->want->sets[i]->bulk = true;
 	/* pools and policies before endpoints: an endpoint's chains are
 	 * built once, with everything that selects it known */
-	static const int order[PK_N] = { PK_POOL, PK_NETWORK, PK_POLICY, PK_WEP };
+	static const int order[PK_N] = { PK_POOL, PK_NETWORK, PK_POLICY, PK_HEP, PK_WEP };
 	for (int o = 0; o < PK_N; o++) {
 		int k = order[o];
 
@@ -759,8 +774,9 @@ int pol_relist(struct felix *f, int64_t *min_rev)
 	pol_dirty_clear(p);
 	p->verify = true;
 	p->verify_why = "start or relist";
-	log_debug("store: nft: %zu endpoints, %zu policies, %zu networks, %zu pools",
-		  p->n_peps, p->n_pols, p->n_nets, p->n_pools);
+	log_debug("store: nft: %zu endpoints, %zu policies, %zu networks, %zu pools, "
+		  "%zu host endpoints", p->n_peps, p->n_pols, p->n_nets, p->n_pools,
+		  p->n_heps);
 out:
 	for (int k = 0; k < PK_N; k++)
 		ds_kvs_free(kvs[k], n[k]);
@@ -826,6 +842,7 @@ void pol_close(struct felix *f)
 	free(p->nets);
 	free(p->pools);
 	free(p->tracks);
+	pol_hep_close(p);
 	pol_dirty_clear(p);
 	htab_clear(&p->dirty_idx);
 	free(p->dirty);

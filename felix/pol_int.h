@@ -10,6 +10,7 @@
  *   pol_hosts.c  the hosts files, one member list per network per pass
  *   pol_fail.c   policies that do not decode: last good or closed, and
  *                their failures (log once, status)
+ *   pol_hep.c    this node's host endpoints' chains
  */
 #ifndef PETREL_FELIX_POL_INT_H
 #define PETREL_FELIX_POL_INT_H
@@ -37,7 +38,7 @@ struct pol_hosts_stats {
 	uint64_t passes, lists, listed, files;
 };
 
-enum { PK_WEP, PK_POLICY, PK_NETWORK, PK_POOL, PK_N };
+enum { PK_WEP, PK_POLICY, PK_NETWORK, PK_POOL, PK_HEP, PK_N };
 
 /* One WorkloadEndpoint of any node, as the table needs it. */
 struct pep {
@@ -109,6 +110,9 @@ struct fpol {
 	size_t n_pools;
 	struct ptrack *tracks;
 	size_t n_tracks;
+	struct phep **heps;		/* this node's host endpoints (pol_hep.c) */
+	size_t n_heps;
+	bool heps_built;		/* want has their pieces */
 
 	struct nir_table *want, *have;
 	/* the pieces changed in want since have: each queued once (dirty_idx
@@ -151,6 +155,9 @@ static inline bool pep_has_addr(const struct pep *e)
 /* pol.c */
 struct pep *pol_pep_find(struct fpol *p, const char *key);
 void pol_dirty_clear(struct fpol *p);
+/* Queues the chain / set name for the next batch. */
+void pol_dirty_chain(struct fpol *p, const char *name);
+void pol_dirty_set(struct fpol *p, const char *name);
 /* After builders ran: a tracker for every new owned set, none for a set
  * that is gone (walks every rule: once per pass). */
 void pol_tracks_sync(struct fpol *p);
@@ -177,6 +184,16 @@ void pol_fail_relist_end(struct fpol *p);
 json_t *pol_fail_json(const struct fpol *p);
 void pol_fail_free(struct fpol *p);
 void ppol_free(struct ppol *pp);
+/* pol_hep.c */
+struct phep;
+/* A HostEndpoint record changed (text NULL: deleted); this node's are
+ * kept and their chains rebuilt. */
+void pol_hep_event(struct felix *f, const char *name, const char *text,
+		   int64_t rev);
+/* Their chains again, from the policies now (after a policy changed). */
+void pol_hep_rebuild(struct fpol *p);
+void pol_hep_clear(struct fpol *p);	/* forgets them (want is rebuilt) */
+void pol_hep_close(struct fpol *p);
 
 /* pol_hosts.c */
 /* e (added, changed or about to go) changes the files of the members of

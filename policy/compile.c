@@ -179,6 +179,8 @@ static int sets_base(struct nir_table *t)
 		{ COMPILE_MAP_TO_WL, NST_IFNAME_VMAP },
 		{ COMPILE_MAP_PORTS, NST_PORT_DNAT },
 		{ COMPILE_MAP_PORTS_IP, NST_ADDR_PORT_DNAT },
+		{ COMPILE_MAP_FROM_HEP, NST_IFNAME_VMAP },
+		{ COMPILE_MAP_TO_HEP, NST_IFNAME_VMAP },
 	};
 
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
@@ -230,6 +232,9 @@ static int nat_dnat(struct nir_chain *c, bool pre)
 	int err = 0;
 
 	if (pre && (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+		    (err = nir_stmt_add(r, NS_JUMP, CH_HEP_PRE)) < 0))
+		return err;
+	if (pre && (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
 		    (err = nir_match_net(r, NK_DADDR, NO_EQ, LOOPBACK_NET, 8)) < 0 ||
 		    (err = nir_stmt_add(r, NS_RETURN, NULL)) < 0 ||
 		    (err = nir_rule_comment(r, "loopback is published to the node only")) < 0))
@@ -267,6 +272,9 @@ static int forward(struct nir_chain *c)
 		    (err = nir_stmt_add(r, NS_DROP, NULL)) < 0)
 			return err;
 	}
+	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+	    (err = nir_stmt_add(r, NS_JUMP, CH_HEP_FWD)) < 0)
+		return err;
 	for (int out = 0; out < 2; out++) {
 		enum nir_key k = out ? NK_OIFNAME : NK_IIFNAME;
 
@@ -307,12 +315,18 @@ static int input(struct nir_chain *c, const struct compile_config *cfg)
 			return err;
 	}
 	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
+	    (err = nir_stmt_add(r, NS_JUMP, CH_HEP_WL)) < 0)
+		return err;
+	if (!(r = rule_if(c, NK_IIFNAME, NO_EQ, IF_WILDCARD, &err)) ||
 	    (err = nir_stmt_add(r, cfg && cfg->ep_to_host == COMPILE_HOST_DROP ?
 				NS_DROP : NS_ACCEPT, NULL)) < 0 ||
 	    (err = nir_rule_comment(r, "workload to host")) < 0)
 		return err;
 	if (!(r = rule_if(c, NK_IIFNAME, NO_NE, IF_WILDCARD, &err)) ||
 	    (err = nir_stmt_add(r, NS_JUMP, CH_FAILSAFE_IN)) < 0)
+		return err;
+	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+	    (err = nir_stmt_vmap(r, NK_IIFNAME, COMPILE_MAP_FROM_HEP)) < 0)
 		return err;
 	return 0;
 }
@@ -325,6 +339,9 @@ static int output(struct nir_chain *c)
 
 	if (!(r = rule_if(c, NK_OIFNAME, NO_NE, IF_WILDCARD, &err)) ||
 	    (err = nir_stmt_add(r, NS_JUMP, CH_FAILSAFE_OUT)) < 0)
+		return err;
+	if (!(r = rule_if(c, 0, NO_EQ, NULL, &err)) ||
+	    (err = nir_stmt_vmap(r, NK_OIFNAME, COMPILE_MAP_TO_HEP)) < 0)
 		return err;
 	return 0;
 }
@@ -370,7 +387,7 @@ static int dispatch(struct nir_chain *c, enum nir_key k, const char *map)
 int compile_base(struct nir_table *t, const struct compile_config *cfg,
 		 const struct ippool *const *pools, size_t n_pools)
 {
-	struct nir_chain *c[13];
+	struct nir_chain *c[16];
 	int err;
 
 	if ((err = sets_base(t)) < 0)
@@ -388,7 +405,10 @@ int compile_base(struct nir_table *t, const struct compile_config *cfg,
 	c[10] = nir_base_chain_add(t, CH_OUTPUT, NH_OUTPUT, false, 0, false);
 	c[11] = nir_chain_add(t, CH_FAILSAFE_IN);
 	c[12] = nir_chain_add(t, CH_FAILSAFE_OUT);
-	for (int i = 0; i < 13; i++)
+	c[13] = nir_chain_add(t, CH_HEP_WL);
+	c[14] = nir_chain_add(t, CH_HEP_FWD);
+	c[15] = nir_chain_add(t, CH_HEP_PRE);
+	for (int i = 0; i < 16; i++)
 		if (!c[i])
 			return -ENOMEM;
 	if ((err = compile_verdict_rule(c[8], NS_RETURN, "network: egress allowed")) < 0 ||
@@ -560,7 +580,8 @@ struct nir_table *compile_table(const struct compile_input *in, struct errs *e)
 	for (size_t i = 0; i < in->n_policies; i++)
 		if ((err = compile_policy_chains(t, in->policies[i], e)) < 0)
 			goto out;
-	if ((err = eps_compile(t, in, pp)) < 0)
+	if ((err = eps_compile(t, in, pp)) < 0 ||
+	    (err = compile_heps(t, in->heps, in->n_heps, pp, in->n_policies)) < 0)
 		goto out;
 	err = compile_sets_fill(t, in->eps, in->n_eps);
 out:

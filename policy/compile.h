@@ -15,6 +15,8 @@
  *   map to_wl    ifname : verdict     goto to-IF
  *   map ports    inet_proto . inet_service : ipv4_addr . inet_service
  *   map ports_ip ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service
+ *   map from_hep ifname : verdict     goto hi-HEP (this node's host endpoints)
+ *   map to_hep   ifname : verdict     goto ho-HEP
  *   set s-HASH   ipv4_addr            addresses of the workloads (all nodes)
  *                                     a rule selector selects; HASH = 12 hex
  *                                     of SHA-1(canonical selector); the
@@ -24,8 +26,9 @@
  *   raw-pre    filter prerouting -300: from "ptl*": ipv6 dropped; source
  *              not that interface's workload (iifname . saddr not in
  *              @wl_src) dropped: fail-closed for interfaces not programmed
- *   nat-pre    nat prerouting -100: 127/8 returns, then ports_ip and ports
- *              (each behind fib daddr type local)
+ *   nat-pre    nat prerouting -100: jump hep-pre (preDNAT policy), 127/8
+ *              returns, then ports_ip and ports (each behind fib daddr
+ *              type local)
  *   nat-out    nat output -100: ports_ip and ports, for the node itself
  *              (127.0.0.1 included)
  *   nat-post   nat postrouting 100: hairpin (ct status dnat, oifname .
@@ -33,20 +36,24 @@
  *              masquerade; to a pool: return; from a natOutgoing pool:
  *              masquerade
  *   forward    filter forward 0, policy accept: established,related accept;
- *              invalid to/from "ptl*" drop; from "ptl*" jump from-wl; to
- *              "ptl*" jump to-wl
+ *              invalid to/from "ptl*" drop; jump hep-fwd (applyOnForward);
+ *              from "ptl*" jump from-wl; to "ptl*" jump to-wl
  *   input      filter input 0, policy accept: from "ptl*": established,
  *              related accept, invalid drop, jump from-wl, then (drop
- *              only) the endpointToHostAllow entries accept, then the
+ *              only) the endpointToHostAllow entries accept, jump hep-wl
+ *              (host endpoint policy for its expectedIPs), then the
  *              endpoint-to-host action (accept | drop); from any other
- *              interface: jump failsafe-in
+ *              interface: jump failsafe-in, then iifname vmap @from_hep
  *   output     filter output 0, policy accept: to any interface but
- *              "ptl*": jump failsafe-out
+ *              "ptl*": jump failsafe-out, then oifname vmap @to_hep
  *   failsafe-in   the failsafe inbound ports: meta l4proto P th dport N
  *              accept, one rule each (traffic to the node; before any
  *              host endpoint policy, so no policy closes them)
  *   failsafe-out  the failsafe outbound ports, the same for traffic from
  *              the node
+ *   hep-wl, hep-fwd, hep-pre  one rule per host endpoint that needs it:
+ *              jump hw-/hfi-/hfo-/hp-HEP (compile_hep.c)
+ *   hi-/ho-/hw-/hfi-/hfo-/hp-HEP  a host endpoint's policy (compile_hep.c)
  *   from-wl    mark cleared; iifname vmap @from_wl; drop (not programmed)
  *   to-wl      mark cleared; oifname vmap @to_wl; drop
  *   from-HASH  egress of the local workloads that the same policies select
@@ -93,6 +100,8 @@
 #define COMPILE_MAP_TO_WL "to_wl"
 #define COMPILE_MAP_PORTS "ports"
 #define COMPILE_MAP_PORTS_IP "ports_ip"
+#define COMPILE_MAP_FROM_HEP "from_hep"
+#define COMPILE_MAP_TO_HEP "to_hep"
 
 enum compile_host_action { COMPILE_HOST_ACCEPT, COMPILE_HOST_DROP };
 
@@ -135,6 +144,15 @@ struct compile_ep {
 
 void compile_ep_of_wep(struct compile_ep *v, const struct wep *w);
 
+/* What the table needs of one of this node's host endpoints (borrowed). */
+struct compile_hep {
+	const char *name;
+	const char *ifname;			/* "" when none */
+	size_t n_ips;
+	const uint32_t *ips;			/* expectedIPs */
+	const struct labels *labels;
+};
+
 /* A policy ready for selection: its selector parsed once. The one
  * implementation of "which policies select this endpoint, in which order",
  * used by compile_table and by felix. */
@@ -149,7 +167,8 @@ int compile_policy_prepare(struct compile_policy *cp,
 			   const struct netpolicy *np, struct errs *e);
 void compile_policy_clear(struct compile_policy *cp);
 
-/* Whether cp selects ep for a direction (its selector and types). */
+/* Whether cp selects ep for a direction (its selector and types; a
+ * preDNAT policy selects no workload). */
 bool compile_selects(const struct compile_policy *cp,
 		     const struct compile_ep *ep, bool ingress);
 /* The policies of v selecting ep for the direction, in (order, name)
@@ -170,6 +189,8 @@ struct compile_input {
 	const struct network *const *networks;
 	size_t n_pools;
 	const struct ippool *const *pools;
+	size_t n_heps;
+	const struct compile_hep *const *heps;	/* this node's */
 };
 
 /* Chain and set names (buf: NIR_NAME_MAX). */
@@ -222,6 +243,16 @@ void compile_chains_gc(struct nir_table *t,
  * (buffers of NIR_NAME_MAX); -ENOENT when it has no elements. */
 int compile_ep_chain_names(const struct nir_table *t, const char *ifname,
 			   char *from, char *to);
+
+/* Every host endpoint's chains, from_hep/to_hep elements and hep-wl,
+ * hep-fwd, hep-pre rules, replacing what was there (chains of role
+ * NIR_CHAIN_HOST), from the policies of pols that select each (by its
+ * labels; compile_hep.c says which policies go where). 0 or -ENOMEM. */
+int compile_heps(struct nir_table *t, const struct compile_hep *const *heps,
+		 size_t n, const struct compile_policy *const *pols, size_t n_pols);
+/* The name of host endpoint hep's chain of kind (0..5: hi-, ho-, hw-,
+ * hfi-, hfo-, hp-) into buf (NIR_NAME_MAX). */
+void compile_name_hep(const char *hep, int kind, char *buf);
 
 /* Sorts policies by (order, name); a policy without order comes last. */
 void compile_sort(const struct netpolicy **v, size_t n);

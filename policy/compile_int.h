@@ -21,6 +21,9 @@
 #define CH_FAILSAFE_OUT "failsafe-out"
 #define CH_FROM_WL "from-wl"
 #define CH_TO_WL "to-wl"
+#define CH_HEP_WL "hep-wl"
+#define CH_HEP_FWD "hep-fwd"
+#define CH_HEP_PRE "hep-pre"
 /* Shared by every workload that no policy selects for the direction (and,
  * for ingress, that is only in `default`): most workloads then have no
  * chain of their own (10,000 of them: 20,000 chains fewer). */

@@ -260,7 +260,7 @@ void compile_policy_clear(struct compile_policy *cp)
 bool compile_selects(const struct compile_policy *cp,
 		     const struct compile_ep *ep, bool ingress)
 {
-	if (!(ingress ? cp->np->ingress : cp->np->egress))
+	if (!(ingress ? cp->np->ingress : cp->np->egress) || cp->np->pre_dnat)
 		return false;
 	return selector_match(cp->sel, ep->labels);
 }

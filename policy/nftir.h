@@ -126,6 +126,7 @@ enum nir_chain_role {
 	NIR_CHAIN_FIXED,	/* the skeleton's */
 	NIR_CHAIN_POLICY,	/* a policy's rules (pi-/pe-NAME) */
 	NIR_CHAIN_ENDPOINT,	/* shared by the workloads of one kind */
+	NIR_CHAIN_HOST,		/* a host endpoint's (compile_heps) */
 };
 
 struct nir_chain {

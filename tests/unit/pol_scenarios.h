@@ -34,6 +34,10 @@ struct sc_world {
 	struct ippool pools[SC_MAX];
 	const struct ippool *poolp[SC_MAX];
 	size_t n_pools;
+	struct hostep heps[SC_MAX];
+	struct compile_hep hepv[SC_MAX];	/* views of node1's (sc_input) */
+	const struct compile_hep *hepp[SC_MAX];
+	size_t n_heps;
 	struct compile_input in;
 };
 
@@ -56,12 +60,27 @@ static inline struct ip4_net sc_net(const char *s)
 }
 
 /* labels: "k=v,k2=v2" (may be NULL) */
+static inline void sc_labels(struct labels *l, const char *labels)
+{
+	char buf[256], *save = NULL, *kv;
+
+	snprintf(buf, sizeof(buf), "%s", labels ? labels : "");
+	for (kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+
+		if (!eq)
+			abort();
+		*eq = '\0';
+		if (labels_set(l, kv, eq + 1) < 0)
+			abort();
+	}
+}
+
 static inline struct wep *sc_ep(struct sc_world *w, const char *node,
 				const char *name, const char *ifname,
 				const char *addr, const char *labels)
 {
 	struct wep *e = &w->eps[w->n_eps];
-	char buf[256], *save = NULL, *kv;
 
 	memset(e, 0, sizeof(*e));
 	strcpy(e->node, node);
@@ -71,18 +90,25 @@ static inline struct wep *sc_ep(struct sc_world *w, const char *node,
 	strcpy(e->wl_ifname, "eth0");
 	e->n_nets = 1;
 	e->nets[0] = sc_net(addr);
-	snprintf(buf, sizeof(buf), "%s", labels ? labels : "");
-	for (kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(kv, '=');
-
-		if (!eq)
-			abort();
-		*eq = '\0';
-		if (labels_set(&e->labels, kv, eq + 1) < 0)
-			abort();
-	}
+	sc_labels(&e->labels, labels);
 	w->n_eps++;
 	return e;
+}
+
+/* A HostEndpoint: ifname and ip may be NULL. */
+static inline void sc_hep(struct sc_world *w, const char *name, const char *node,
+			  const char *ifname, const char *ip, const char *labels)
+{
+	struct hostep *h = &w->heps[w->n_heps++];
+
+	memset(h, 0, sizeof(*h));
+	strcpy(h->name, name);
+	strcpy(h->node, node);
+	if (ifname)
+		strcpy(h->ifname, ifname);
+	if (ip)
+		h->ips[h->n_ips++] = sc_ip(ip);
+	sc_labels(&h->labels, labels);
 }
 
 static inline void sc_ep_network(struct wep *e, const char *net)
@@ -211,6 +237,17 @@ static inline struct compile_input *sc_input(struct sc_world *w)
 	w->in.networks = w->netp;
 	w->in.n_pools = w->n_pools;
 	w->in.pools = w->poolp;
+	w->in.n_heps = 0;
+	for (size_t i = 0; i < w->n_heps; i++) {
+		const struct hostep *h = &w->heps[i];
+
+		if (strcmp(h->node, "node1"))
+			continue;	/* node2's are node2's business */
+		w->hepv[i] = (struct compile_hep){ h->name, h->ifname, h->n_ips, h->ips,
+						   &h->labels };
+		w->hepp[w->in.n_heps++] = &w->hepv[i];
+	}
+	w->in.heps = w->hepp;
 	return &w->in;
 }
 
@@ -243,6 +280,8 @@ static inline void sc_world_free(struct sc_world *w)
 {
 	for (size_t i = 0; i < w->n_eps; i++)
 		labels_clear(&w->eps[i].labels);
+	for (size_t i = 0; i < w->n_heps; i++)
+		labels_clear(&w->heps[i].labels);
 	for (size_t i = 0; i < w->n_pols; i++)
 		sc_policy_free(&w->pols[i]);
 	memset(w, 0, sizeof(*w));
@@ -399,6 +438,39 @@ static inline void sc_log(struct sc_world *w)
 	sc_ports(&r->src, true, "1:1023");
 }
 
+/* Host endpoints: node1's up0 (192.0.2.11) with normal, applyOnForward
+ * and preDNAT policies, an address-only one (192.0.2.12) that only the
+ * normal policy selects, node2's (not this node's); a workload policy
+ * beside them. */
+static inline void sc_hostep(struct sc_world *w)
+{
+	struct netpolicy *p;
+	struct np_rule *r;
+
+	sc_pool(w, "p1", "10.0.0.0/16", false, false);
+	sc_ep(w, "node1", "a", "ptla", "10.0.0.1/32", "app=a");
+	sc_hep(w, "node1-up0", "node1", "up0", "192.0.2.11", "role=node,if=up");
+	sc_hep(w, "node1-svc", "node1", NULL, "192.0.2.12", "role=node");
+	sc_hep(w, "node2-up0", "node2", "up0", "198.51.100.12", "role=node,if=up");
+	w->in.cfg.ep_to_host = COMPILE_HOST_DROP;
+	p = sc_policy(w, "host-ssh", "role == 'node'", 10, true, true);
+	r = sc_rule(p, true, NP_ALLOW, IPPROTO_TCP);
+	sc_nets(&r->src, false, "10.0.0.0/16");
+	sc_ports(&r->dst, false, "2222");
+	sc_rule(p, false, NP_ALLOW, 0);
+	p = sc_policy(w, "host-fwd", "has(if)", 20, true, false);
+	p->apply_on_forward = true;
+	r = sc_rule(p, true, NP_ALLOW, IPPROTO_TCP);
+	sc_ports(&r->dst, false, "80");
+	p = sc_policy(w, "host-pre", "has(if)", 5, true, false);
+	p->apply_on_forward = p->pre_dnat = true;
+	r = sc_rule(p, true, NP_DENY, 0);
+	sc_nets(&r->src, false, "198.51.100.0/24");
+	sc_rule(p, true, NP_ALLOW, 0);
+	p = sc_policy(w, "wl-a", "app == 'a'", 1, true, false);
+	sc_rule(p, true, NP_ALLOW, 0);
+}
+
 struct sc_scenario {
 	const char *name;
 	void (*build)(struct sc_world *w);
@@ -413,6 +485,7 @@ static const struct sc_scenario sc_scenarios[] = {
 	{ "ports", sc_ports_pub },
 	{ "natout", sc_natout },
 	{ "log", sc_log },
+	{ "hostep", sc_hostep },
 };
 
 #define SC_N (sizeof(sc_scenarios) / sizeof(sc_scenarios[0]))

@@ -289,7 +289,8 @@ static void event(struct rig *g, struct resource *r, bool del)
 {
 	struct fpol *p = g->f.pol;
 	int k = r->kind == RES_WEP ? PK_WEP : r->kind == RES_NETPOLICY ? PK_POLICY :
-		r->kind == RES_NETWORK ? PK_NETWORK : PK_POOL;
+		r->kind == RES_NETWORK ? PK_NETWORK : r->kind == RES_HOSTEP ? PK_HEP :
+		PK_POOL;
 	char key[RES_KEY_MAX + 2 * RES_NAME_MAX], name[2 * RES_NAME_MAX];
 	struct ds_event ev = { .type = del ? DS_EV_DELETE : DS_EV_PUT, .key = key,
 			       .rev = ++g->rev };
@@ -317,6 +318,14 @@ static void put_policy(struct rig *g, const struct netpolicy *np, bool del)
 	struct resource r = { .kind = RES_NETPOLICY };
 
 	r.u.netpolicy = *np;
+	event(g, &r, del);
+}
+
+static void put_hep(struct rig *g, const struct hostep *h, bool del)
+{
+	struct resource r = { .kind = RES_HOSTEP };
+
+	r.u.hostep = *h;
 	event(g, &r, del);
 }
 
@@ -433,6 +442,9 @@ static void drive(const struct sc_scenario *sc, bool eps_first)
 		put_pool(&g, &w->pools[i], false);
 		s.pool[i] = true;
 	}
+	/* host endpoints: in throughout (the whole's input has them all) */
+	for (size_t i = 0; i < w->n_heps; i++)
+		put_hep(&g, &w->heps[i], false);
 	for (int pass = 0; pass < 2; pass++) {
 		if ((pass == 0) == eps_first)
 			for (size_t i = 0; i < w->n_eps; i++) {
