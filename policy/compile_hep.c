@@ -20,8 +20,9 @@
  *             else drop; only while one selects it (else forwarding is
  *             not its business: Calico's default allow)
  *   hp-NAME   preDNAT policies in nat-pre (hep-pre), before published
- *             ports' DNAT: return when allowed, else drop; only while one
- *             selects it
+ *             ports' DNAT: the failsafe ports first (jump failsafe-in),
+ *             then the policies: return when allowed, else drop; only
+ *             while one selects it
  */
 #include <errno.h>
 #include <stdio.h>
@@ -121,6 +122,18 @@ static int hep_chain(struct nir_table *t, const struct compile_hep *h, int k,
 	c->role = NIR_CHAIN_HOST;
 	if (hk[k].ct && (err = ct_rules(c)) < 0)
 		goto out;
+	/* before DNAT the failsafe ports are not yet judged: accepted here
+	 * too (nat-pre then ends: no DNAT for them), so that no preDNAT
+	 * policy closes them either */
+	if (k == HK_PRE) {
+		if (!(r = nir_rule_add(c))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		if ((err = nir_stmt_add(r, NS_JUMP, CH_FAILSAFE_IN)) < 0 ||
+		    (err = nir_rule_comment(r, "failsafe ports")) < 0)
+			goto out;
+	}
 	if (!(r = nir_rule_add(c)) || (err = nir_stmt_mark(r, COMPILE_MARK_MASK, 0)) < 0) {
 		err = r ? err : -ENOMEM;
 		goto out;

@@ -8,6 +8,7 @@
 #   pt_node                     node namespace $NODE + uplink namespace $EXT,
 #                               a config file $CONF (extra YAML: $PT_CONF_EXTRA)
 #   felix_start / felix_wait_ready / felix_stop [SIGNAL]
+#   felix_restart_with LINES    felix again with PT_CONF_EXTRA=LINES
 #   ctl VERB ARGS...            build/petrelctl -c $CONF VERB ARGS...
 #   pass WHAT / fail WHAT DETAILS / skip WHAT REASON
 #   pt_end                      prints the tally, exits 1 if any FAIL
@@ -227,6 +228,17 @@ felix_stop_() {
 	fi
 	pt_forget "$FELIX_PID"
 	FELIX_PID=
+}
+
+# felix_restart_with LINES: felix restarted with the config's extra lines
+# (PT_CONF_EXTRA), once it has programmed every endpoint.
+felix_restart_with() {
+	felix_stop TERM
+	PT_CONF_EXTRA=$1
+	pt_conf_write "$CONF"
+	felix_start
+	felix_wait_ready || fail "felix answers status ($1)" "$(tail -n 3 "$FELIX_LOG" | pt_oneline)"
+	wait_for 100 0.1 felix_all_programmed
 }
 
 pt_dead() {

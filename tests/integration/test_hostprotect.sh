@@ -37,15 +37,7 @@ bg ip netns exec "$NODE" socat "TCP-LISTEN:2223,bind=$NODE_IP,reuseaddr,fork" 'S
 check "the node's stand-ins listen (2222, 2223)" wait_for 50 0.1 sh -c \
 	"ip netns exec $NODE ss -Hltn | grep -q '$NODE_IP:2222 ' && ip netns exec $NODE ss -Hltn | grep -q '$NODE_IP:2223 '"
 
-# restart_with LINES: felix restarted with the config's extra lines
-restart_with() {
-	felix_stop TERM
-	PT_CONF_EXTRA=$1
-	pt_conf_write "$CONF"
-	felix_start
-	felix_wait_ready || fail "felix answers status ($1)" "$(tail -n 3 "$FELIX_LOG" | pt_oneline)"
-	wait_for 100 0.1 felix_all_programmed
-}
+restart_with() { felix_restart_with "$@"; }
 wl_node() { [ "$(timeout 5 "$PETRELCTL" -c "$CONF" exec a -- socat -T 2 -u "TCP:$NODE_IP:$1,connect-timeout=1" - 2>/dev/null)" = "$2" ]; }
 tor_node() { [ "$(ns_tcp "$EXT" "$NODE_IP" "$1")" = "$2" ]; }
 
