@@ -43,17 +43,6 @@ static void netpolicy_row(struct table *t, const struct netpolicy *p)
 	table_add(t, cells);
 }
 
-/* k=v,k=v (cut at len) */
-static void labels_fmt(const struct labels *l, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < l->n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i ? "," : "",
-					l->v[i].key, l->v[i].value);
-}
-
 /* NAME NODE INTERFACE EXPECTEDIPS [LABELS] */
 static void hostep_row(struct table *t, const struct hostep *h)
 {
@@ -67,7 +56,7 @@ static void hostep_row(struct table *t, const struct hostep *h)
 		off += (size_t)snprintf(ips + off, sizeof(ips) - off, "%s%s",
 					i ? "," : "", ip4_fmt(h->ips[i], ab));
 	}
-	labels_fmt(&h->labels, labels, sizeof(labels));
+	out_labels(&h->labels, labels, sizeof(labels));
 	cells[0] = h->name;
 	cells[1] = h->node;
 	cells[2] = h->ifname;
@@ -101,7 +90,7 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 			snprintf(a, sizeof(a), "%u", n->bgp_asn);
 		if (n->bgp_ipv4)
 			ip4_fmt(n->bgp_ipv4, b);
-		labels_fmt(&n->labels, x, sizeof(x));
+		out_labels(&n->labels, x, sizeof(x));
 		cells[0] = n->name;
 		cells[1] = a;
 		cells[2] = b;

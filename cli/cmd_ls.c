@@ -151,16 +151,6 @@ static const char usage_ls[] =
 	"JOINS MAC LABELS). A container: workload shows the address it shares.\n"
 	"-o json|yaml: the WorkloadEndpoint documents, as a List.\n";
 
-static void ls_labels(const struct labels *l, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < l->n && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i ? "," : "",
-					l->v[i].key, l->v[i].value);
-}
-
 int cmd_ls(struct ctl *c, int argc, char **argv)
 {
 	static const struct option lo[] = { CTL_LONGOPTS };
@@ -215,7 +205,7 @@ int cmd_ls(struct ctl *c, int argc, char **argv)
 			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x",
 				 w->mac[0], w->mac[1], w->mac[2], w->mac[3], w->mac[4],
 				 w->mac[5]);
-		ls_labels(&w->labels, labels, sizeof(labels));
+		out_labels(&w->labels, labels, sizeof(labels));
 		cells[0] = w->name;
 		cells[1] = wep_mode_name(w->mode);
 		cells[2] = addr;

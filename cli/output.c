@@ -160,6 +160,16 @@ const char *out_kind_lower(enum res_kind k)
 	return buf[k];
 }
 
+void out_labels(const struct labels *l, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < l->n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s=%s", i ? "," : "",
+					l->v[i].key, l->v[i].value);
+}
+
 void out_age(int64_t secs, char *buf, size_t len)
 {
 	if (secs < 0)

@@ -173,5 +173,7 @@ void out_list(enum out_fmt fmt, const json_t *items);
 const char *out_kind_lower(enum res_kind k);
 /* Human time span: "42s", "5m", "3h", "2d". */
 void out_age(int64_t secs, char *buf, size_t len);
+/* Labels as "k=v,k=v" into buf (cut at len). */
+void out_labels(const struct labels *l, char *buf, size_t len);
 
 #endif

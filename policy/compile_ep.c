@@ -222,9 +222,8 @@ static int ep_chain(struct nir_table *t, const struct compile_ep *w, bool ingres
 	return err;
 }
 
-/* Puts w's element into a verdict map: goto chain. */
-static int vmap_put(struct nir_table *t, const char *map, const struct compile_ep *w,
-		    const char *chain)
+int compile_vmap_goto(struct nir_table *t, const char *map, const char *ifname,
+		      const char *chain)
 {
 	struct nir_set *s = nir_set_find(t, map);
 	struct nir_elem el;
@@ -232,7 +231,7 @@ static int vmap_put(struct nir_table *t, const char *map, const struct compile_e
 	if (!s)
 		return -ENOENT;
 	memset(&el, 0, sizeof(el));
-	strcpy(el.ifname, w->ifname);
+	snprintf(el.ifname, sizeof(el.ifname), "%s", ifname);
 	el.vgoto = true;
 	snprintf(el.chain, sizeof(el.chain), "%s", chain);
 	return nir_set_elem_put(s, &el);
@@ -249,9 +248,9 @@ int compile_ep_chains(struct nir_table *t, const struct compile_ep *w,
 		return -EINVAL;
 	if ((err = ep_chain(t, w, false, egress, n_egress, from)) < 0 ||
 	    (err = ep_chain(t, w, true, ingress, n_ingress, to)) < 0 ||
-	    (err = vmap_put(t, COMPILE_MAP_FROM_WL, w, from)) < 0)
+	    (err = compile_vmap_goto(t, COMPILE_MAP_FROM_WL, w->ifname, from)) < 0)
 		return err;
-	return vmap_put(t, COMPILE_MAP_TO_WL, w, to);
+	return compile_vmap_goto(t, COMPILE_MAP_TO_WL, w->ifname, to);
 }
 
 int compile_ep_add(struct nir_table *t, const struct compile_ep *w,

@@ -183,21 +183,6 @@ static int jump_rule(struct nir_table *t, const char *in, enum nir_key k,
 	return nir_rule_comment(r, h->name);
 }
 
-static int vmap_goto(struct nir_table *t, const char *map, const char *ifname,
-		     const char *chain)
-{
-	struct nir_set *s = nir_set_find(t, map);
-	struct nir_elem el;
-
-	if (!s)
-		return -ENOENT;
-	memset(&el, 0, sizeof(el));
-	snprintf(el.ifname, sizeof(el.ifname), "%s", ifname);
-	el.vgoto = true;
-	snprintf(el.chain, sizeof(el.chain), "%s", chain);
-	return nir_set_elem_put(s, &el);
-}
-
 static int hep_add(struct nir_table *t, const struct compile_hep *h,
 		   const struct compile_policy *const *pols, size_t n_pols)
 {
@@ -211,8 +196,8 @@ static int hep_add(struct nir_table *t, const struct compile_hep *h,
 		if (err || !name[k][0])
 			continue;
 		switch (k) {
-		case HK_IN: err = vmap_goto(t, COMPILE_MAP_FROM_HEP, h->ifname, name[k]); break;
-		case HK_OUT: err = vmap_goto(t, COMPILE_MAP_TO_HEP, h->ifname, name[k]); break;
+		case HK_IN: err = compile_vmap_goto(t, COMPILE_MAP_FROM_HEP, h->ifname, name[k]); break;
+		case HK_OUT: err = compile_vmap_goto(t, COMPILE_MAP_TO_HEP, h->ifname, name[k]); break;
 		case HK_WL: err = jump_rule(t, CH_HEP_WL, NK_DADDR, h, name[k]); break;
 		case HK_FWD_IN: err = jump_rule(t, CH_HEP_FWD, NK_IIFNAME, h, name[k]); break;
 		case HK_FWD_OUT: err = jump_rule(t, CH_HEP_FWD, NK_OIFNAME, h, name[k]); break;

@@ -43,6 +43,10 @@ int compile_verdict_rule(struct nir_chain *c, enum nir_stmt_type v,
  * keeps it, or it is released); 0 or -ENOMEM. */
 int compile_set_ensure(struct nir_table *t, const char *name,
 		       const char *comment, struct nir_owner *o);
+/* Puts ifname : goto chain into the verdict map `map` (copied). 0,
+ * -ENOENT (no such map) or -ENOMEM. */
+int compile_vmap_goto(struct nir_table *t, const char *map, const char *ifname,
+		      const char *chain);
 /* Routed, with a host-side interface and an address: gets chains. */
 bool compile_ep_local_ok(const struct compile_ep *w);
 

@@ -1509,6 +1509,68 @@ static void test_netpolicy_limits(void **state)
 
 /* ---------------------------------------------------------------- Network */
 
+#define HEP_HEAD "apiVersion: petrel/v1\nkind: HostEndpoint\n"
+
+static void test_hostep(void **state)
+{
+	struct dec x;
+
+	(void)state;
+	assert_int_equal(res_kind_parse("hep"), RES_HOSTEP);
+	assert_int_equal(res_kind_parse("hostendpoints"), RES_HOSTEP);
+	round_trip(HEP_HEAD "metadata: {name: n1-eth0, labels: {role: node}}\n"
+		   "spec: {node: n1, interfaceName: eth0, expectedIPs: [192.0.2.11, 10.0.0.1]}\n",
+		   RES_HOSTEP);
+	round_trip(HEP_HEAD "metadata: {name: n1-svc}\nspec: {node: n1, expectedIPs: [192.0.2.12]}\n",
+		   RES_HOSTEP);
+	expect_ok(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, interfaceName: eth0}\n",
+		  "{\"apiVersion\":\"petrel/v1\",\"kind\":\"HostEndpoint\",\"metadata\":"
+		  "{\"name\":\"h\"},\"spec\":{\"node\":\"n1\",\"interfaceName\":\"eth0\"}}");
+	decode(&x, "h.yaml", HEP_HEAD "metadata: {name: h}\n"
+	       "spec: {node: n1, interfaceName: up0, expectedIPs: [192.0.2.11]}\n");
+	assert_int_equal(x.rc, 0);
+	assert_string_equal(x.r.u.hostep.ifname, "up0");
+	assert_int_equal(x.r.u.hostep.n_ips, 1);
+	assert_int_equal(x.r.u.hostep.ips[0], 0xc000020b);
+	dec_free(&x);
+
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1}\n",
+		     "t.yaml:4:7: spec: needs interfaceName or expectedIPs");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {interfaceName: eth0}\n",
+		     "spec.node: missing");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, interfaceName: ptl1234}\n",
+		     "spec.interfaceName: \"ptl1234\": ptl* interfaces are workloads', not the node's");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, interfaceName: \"*\"}\n",
+		     "spec.interfaceName: \"*\" (all interfaces) is not supported");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, interfaceName: \"a/b\"}\n",
+		     "spec.interfaceName: invalid interface name \"a/b\"");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, expectedIPs: [10.0.0.1, 10.0.0.1]}\n",
+		     "spec.expectedIPs[1]: \"10.0.0.1\" listed twice");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, expectedIPs: [10.0.0.0/8]}\n",
+		     "spec.expectedIPs[0]: invalid address \"10.0.0.0/8\" (expected A.B.C.D)");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: n1, expectedIPs: [5]}\n",
+		     "spec.expectedIPs[0]: must be an address, not an integer");
+	expect_error(HEP_HEAD "metadata: {name: h}\nspec: {node: N1, interfaceName: eth0, x: 1}\n",
+		     "spec.node: invalid node name \"N1\"");
+}
+
+#define NP_PRE_HEAD "apiVersion: petrel/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+
+static void test_netpolicy_host(void **state)
+{
+	(void)state;
+	round_trip(NP_PRE_HEAD "spec: {selector: role == 'node', preDNAT: true, "
+		   "applyOnForward: true, ingress: [{action: Deny}]}\n", RES_NETPOLICY);
+	round_trip(NP_PRE_HEAD "spec: {applyOnForward: true, egress: [{action: Allow}]}\n",
+		   RES_NETPOLICY);
+	expect_error(NP_PRE_HEAD "spec: {preDNAT: true, ingress: [{action: Allow}]}\n",
+		     "t.yaml:4:17: spec.preDNAT: needs applyOnForward: true");
+	expect_error(NP_PRE_HEAD "spec: {preDNAT: true, applyOnForward: true, "
+		     "egress: [{action: Allow}]}\n", "spec.preDNAT: a preDNAT policy has ingress only");
+	expect_error(NP_PRE_HEAD "spec: {applyOnForward: yes please}\n",
+		     "spec.applyOnForward: must be true or false, not a string");
+}
+
 #define NET_HEAD "apiVersion: petrel/v1\nkind: Network\n"
 
 static void test_network(void **state)
@@ -1700,6 +1762,8 @@ int main(void)
 		cmocka_unit_test(test_netpolicy),
 		cmocka_unit_test(test_netpolicy_limits),
 		cmocka_unit_test(test_network),
+		cmocka_unit_test(test_hostep),
+		cmocka_unit_test(test_netpolicy_host),
 		cmocka_unit_test(test_wep_networks_ports),
 	};
 
