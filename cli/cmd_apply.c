@@ -9,9 +9,9 @@
  * written. Each write is a compare-and-swap on the revision read during
  * validation (a new IPPool goes through ipam_pool_create for its overlap
  * check under concurrency). Users apply IPPool, Node, BGPPeer,
- * BGPConfiguration, NetworkPolicy and Network (whose pool must be an IP pool
- * stored or earlier in the input); workloads and IPAM state have their own
- * verbs.
+ * BGPConfiguration, NetworkPolicy, HostEndpoint and Network (whose pool
+ * must be an IP pool stored or earlier in the input); workloads and IPAM
+ * state have their own verbs.
  */
 #include <errno.h>
 #include <stdio.h>
