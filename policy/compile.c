@@ -54,7 +54,7 @@ static void hex12(const char *s, char *out)
 }
 
 /* prefix + name, or when too long prefix + the name cut + "-" + 12 hex. */
-static void name_fit(const char *prefix, const char *name, char *buf)
+void compile_name_fit(const char *prefix, const char *name, char *buf)
 {
 	size_t p = strlen(prefix), n = strlen(name);
 	char hex[13];
@@ -74,17 +74,17 @@ static void name_fit(const char *prefix, const char *name, char *buf)
 
 void compile_name_from(const char *ifname, char *buf)
 {
-	name_fit("from-", ifname, buf);
+	compile_name_fit("from-", ifname, buf);
 }
 
 void compile_name_to(const char *ifname, char *buf)
 {
-	name_fit("to-", ifname, buf);
+	compile_name_fit("to-", ifname, buf);
 }
 
 void compile_name_policy(const char *policy, bool ingress, char *buf)
 {
-	name_fit(ingress ? "pi-" : "pe-", policy, buf);
+	compile_name_fit(ingress ? "pi-" : "pe-", policy, buf);
 }
 
 void compile_name_selector_set(const char *canon, char *buf)
@@ -97,7 +97,7 @@ void compile_name_selector_set(const char *canon, char *buf)
 
 void compile_name_network_set(const char *network, char *buf)
 {
-	name_fit("n-", network, buf);
+	compile_name_fit("n-", network, buf);
 }
 
 /* ------------------------------------------------------------ small helpers */

@@ -57,11 +57,7 @@ static const struct {
 
 void compile_name_hep(const char *hep, int kind, char *buf)
 {
-	char tmp[NIR_NAME_MAX];
-
-	/* the policy-name fitting, with the host endpoint's prefix */
-	compile_name_policy(hep, true, tmp);
-	snprintf(buf, NIR_NAME_MAX, "%s%s", hk[kind].prefix, tmp + 3);
+	compile_name_fit(hk[(unsigned)kind < HK_N ? kind : HK_IN].prefix, hep, buf);
 }
 
 /* Whether np applies to host endpoint h's chain of kind k. */
@@ -167,6 +163,8 @@ static int jump_rule(struct nir_table *t, const char *in, enum nir_key k,
 	struct nir_rule *r;
 	int err;
 
+	if (h->n_ips > HOSTEP_MAX_IPS)
+		return -EINVAL;
 	if (!c || !(r = nir_rule_add(c)))
 		return -ENOMEM;
 	if (k == NK_DADDR) {

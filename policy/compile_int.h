@@ -34,6 +34,9 @@
 #define NFPROTO_V6 10
 #define LOOPBACK_NET 0x7f000000u	/* 127.0.0.0/8 */
 
+/* prefix + name into buf (NIR_NAME_MAX), or when too long prefix + the
+ * name cut + "-" + 12 hex of SHA-1(name): unique either way. */
+void compile_name_fit(const char *prefix, const char *name, char *buf);
 /* The chain `name`, emptied, or a new one; NULL on ENOMEM. */
 struct nir_chain *compile_chain_fresh(struct nir_table *t, const char *name);
 /* A rule of c with the verdict v (and the comment, may be NULL). */
