@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The test runner behind `make check`: unit tests (cmocka binaries), then the
-# integration tests (root + network namespaces). Its last line is
-# "N passed, N failed[, N skipped]".
+# The test runner behind `make check`: unit tests (cmocka binaries), a short
+# run of every fuzz target, then the integration tests (root + network
+# namespaces). Its last line is "N passed, N failed[, N skipped]".
 #
 #   tests/run.sh            everything
 #   tests/run.sh unit       unit tests only
+#   tests/run.sh fuzz       the fuzz targets' short run only
 #   tests/run.sh integration [NAME...]
 #
 # Unit tests run under valgrind (a leak or a memory error fails the binary)
@@ -13,6 +14,10 @@
 #
 # Unit: each build/tests/test_* binary; each cmocka case counts (a case
 # that calls cmocka's skip() counts as skipped, not passed).
+# Fuzz: each tests/fuzz/fuzz_*.c's build-fuzz/ binary (make check builds
+# them with clang) over its seed corpus plus a few seconds of fuzzing
+# (tests/fuzz/run.sh --check): one pass or one failure per target, a target
+# that did not build a failure; without clang, one skip.
 # Integration: each tests/integration/test_*.sh; each line it prints that
 # starts with "PASS: ", "FAIL: " or "SKIP: " counts; a script that exits
 # non-zero without printing a FAIL counts as one failure.
@@ -65,6 +70,29 @@ run_unit() {
 	done
 }
 
+run_fuzz() {
+	local s n out t0 p f bins=()
+	if ! command -v "${FUZZ_CC:-clang}" >/dev/null 2>&1; then
+		echo "SKIP: fuzz targets need clang (libFuzzer); not installed"
+		skip=$((skip + 1))
+		return
+	fi
+	for s in tests/fuzz/fuzz_*.c; do
+		[ -f "$s" ] && bins+=("build-fuzz/$(basename "$s" .c)")
+	done
+	[ ${#bins[@]} -gt 0 ] || return
+	t0=$(date +%s)
+	out=$(tests/fuzz/run.sh --check "${bins[@]}" 2>&1)
+	printf '%s\n' "$out"
+	p=$(printf '%s\n' "$out" | grep -c '^fuzz .* 1 passed, 0 failed$')
+	f=$(printf '%s\n' "$out" | grep -c '^fuzz .* 0 passed, 1 failed$')
+	pass=$((pass + p)) fail=$((fail + f))
+	for n in $(printf '%s\n' "$out" | sed -n 's/^fuzz  *\([a-z_0-9]*\) .* 0 passed, 1 failed$/\1/p'); do
+		failed_names+=("fuzz:$n")
+	done
+	echo "fuzz: ${#bins[@]} targets in $(( $(date +%s) - t0 )) s"
+}
+
 run_integration() {
 	local s out rc p f k name
 	if [ "$(id -u)" -ne 0 ]; then
@@ -102,9 +130,10 @@ FAIL: $name exited $rc"
 
 case "$what" in
 unit) run_unit ;;
+fuzz) run_fuzz ;;
 integration) run_integration "$@" ;;
-all) run_unit; run_integration ;;
-*) echo "usage: tests/run.sh [unit|integration [NAME...]]" >&2; exit 2 ;;
+all) run_unit; run_fuzz; run_integration ;;
+*) echo "usage: tests/run.sh [unit|fuzz|integration [NAME...]]" >&2; exit 2 ;;
 esac
 
 [ ${#failed_names[@]} -gt 0 ] && echo "failed: ${failed_names[*]}"
