@@ -156,6 +156,9 @@ int endpoint_wait(const char *sock, const char *name, int64_t rev, bool gone,
 /* The reservation key of p on node: 0 or -ENAMETOOLONG. */
 int endpoint_hostport_key(const char *node, const struct wep_port *p,
 			  char *buf, size_t len);
+/* The workload a reservation's stored text names ({"workload": NAME}), into
+ * owner; "" when it names none or is not one (tests/fuzz/fuzz_stored.c). */
+void endpoint_hostport_parse(const char *value, char *owner, size_t len);
 /* The workload holding node's port p now: 0 and owner ("" when the value
  * names none), -ENOENT when free, or a datastore error. */
 int endpoint_hostport_owner(struct ds *ds, const char *node,

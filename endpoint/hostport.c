@@ -46,8 +46,7 @@ int endpoint_hostport_key(const char *node, const struct wep_port *p,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The workload a reservation names, into out ("" when it names none). */
-static void owner_of(const char *value, char *out, size_t len)
+void endpoint_hostport_parse(const char *value, char *out, size_t len)
 {
 	json_t *j = json_loads(value, 0, NULL);
 	const char *s = json_string_value(json_object_get(j, "workload"));
@@ -67,7 +66,7 @@ int endpoint_hostport_owner(struct ds *ds, const char *node,
 		return -ENAMETOOLONG;
 	r = ds_get(ds, key, &kv);
 	if (r == 0)
-		owner_of(kv.value, owner, len);
+		endpoint_hostport_parse(kv.value, owner, len);
 	ds_kv_clear(&kv);
 	return r;
 }
@@ -283,7 +282,7 @@ int ep_ports_prepare(struct ds *ds, struct wep *w, const struct endpoint_req *q,
 		if (r < 0)
 			return ep_fail(e, EP_STORE, r, "reading the host port reservations: "
 				       "%s (%s)", ds_strerror(r), ds_last_error(ds));
-		owner_of(kv->value, owner, sizeof(owner));
+		endpoint_hostport_parse(kv->value, owner, sizeof(owner));
 		r = owner[0] ? owner_holds(ds, w->node, owner, p) : 1;
 		if (r < 0) {
 			ds_kv_clear(kv);
@@ -335,7 +334,7 @@ int ep_ports_held(struct ds *ds, const struct wep *w, struct ep_ports *pp)
 			continue;
 		if (r < 0)
 			return r;
-		owner_of(kv->value, owner, sizeof(owner));
+		endpoint_hostport_parse(kv->value, owner, sizeof(owner));
 		/* Only a reservation it holds (a record written by hand may
 		 * list a port another workload has). */
 		if (strcmp(owner, w->name)) {
