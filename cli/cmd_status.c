@@ -100,12 +100,14 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		printf("\n");
 		json_t *ds = json_object_get(reply, "datastore");
 
+		const char *msg = json_string_value(json_object_get(ds, "message"));
+		const char *url = json_string_value(json_object_get(ds, "url"));
+
+		/* felix's reply is outside input: a field may be missing */
 		if (json_is_false(json_object_get(ds, "reachable")))
-			printf("%-14s %s\n", "datastore:", json_string_value(
-				       json_object_get(ds, "message")));
+			printf("%-14s %s\n", "datastore:", msg ? msg : "unreachable");
 		else if (json_is_object(ds))
-			printf("%-14s reachable (%s)\n", "datastore:", json_string_value(
-				       json_object_get(ds, "url")));
+			printf("%-14s reachable (%s)\n", "datastore:", url ? url : "?");
 		status_line("revision:", json_object_get(reply, "revision"));
 		status_line("endpoints:", json_object_get(reply, "endpoints"));
 		status_line("programmed:", json_object_get(reply, "programmed"));

@@ -75,9 +75,8 @@ int status_call(const char *sock_path, json_t *req, int timeout_ms,
 		json_t **reply)
 {
 	int64_t deadline = status_now_ms() + (timeout_ms > 0 ? timeout_ms : 1);
-	char *out = NULL, *in = NULL, *nl;
+	char *out = NULL, *in = NULL;
 	size_t outlen, off = 0, inlen = 0, incap = 0;
-	json_t *j;
 	int fd = -1, r;
 
 	*reply = NULL;
@@ -151,15 +150,7 @@ int status_call(const char *sock_path, json_t *req, int timeout_ms,
 		r = -EPROTO;
 		goto out;
 	}
-	nl = memchr(in, '\n', inlen);
-	j = json_loadb(in, nl ? (size_t)(nl - in) : inlen, 0, NULL);
-	if (!j || !json_is_object(j)) {
-		json_decref(j);
-		r = -EPROTO;
-		goto out;
-	}
-	*reply = j;
-	r = 0;
+	r = status_reply_parse(in, inlen, reply);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -168,11 +159,37 @@ out:
 	return r;
 }
 
+int status_reply_parse(const char *buf, size_t len, json_t **reply)
+{
+	const char *nl = memchr(buf, '\n', len);
+	json_t *j = json_loadb(buf, nl ? (size_t)(nl - buf) : len, 0, NULL);
+
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		return -EPROTO;
+	}
+	*reply = j;
+	return 0;
+}
+
+int status_reply_result(const json_t *reply, char *why, size_t why_len)
+{
+	const char *e;
+
+	if (why && why_len)
+		why[0] = '\0';
+	if (json_is_true(json_object_get(reply, "ok")))
+		return 0;
+	e = json_string_value(json_object_get(reply, "error"));
+	if (why && why_len)
+		snprintf(why, why_len, "%s", e ? e : "failed");
+	return -EREMOTEIO;
+}
+
 int status_wait(const char *sock_path, const char *name, int64_t rev,
 		bool gone, int timeout_ms, char *why, size_t why_len)
 {
 	json_t *req, *reply = NULL;
-	const char *e;
 	int r;
 
 	if (why && why_len)
@@ -186,13 +203,7 @@ int status_wait(const char *sock_path, const char *name, int64_t rev,
 	json_decref(req);
 	if (r < 0)
 		return r;
-	if (json_is_true(json_object_get(reply, "ok"))) {
-		json_decref(reply);
-		return 0;
-	}
-	e = json_string_value(json_object_get(reply, "error"));
-	if (why && why_len)
-		snprintf(why, why_len, "%s", e ? e : "failed");
+	r = status_reply_result(reply, why, why_len);
 	json_decref(reply);
-	return -EREMOTEIO;
+	return r;
 }

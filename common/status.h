@@ -38,6 +38,14 @@ extern size_t status_reply_max;
 int status_call(const char *sock_path, json_t *req, int timeout_ms,
 		json_t **reply);
 
+/* The reply line status_call read (len bytes, up to the first newline or
+ * all of them) as one JSON object: 0 and *reply (new reference), or -EPROTO.
+ * It is what felix sent: anything (tests/fuzz/fuzz_status.c). */
+int status_reply_parse(const char *buf, size_t len, json_t **reply);
+/* What a reply says: 0 when its "ok" is true; else -EREMOTEIO, with its
+ * "error" text ("failed" when it has none) into why (which may be NULL). */
+int status_reply_result(const json_t *reply, char *why, size_t why_len);
+
 /* The "wait" request of endpoint creators and removers: until felix has
  * applied store revision rev and endpoint name is programmed (gone: its state
  * removed). timeout_ms is felix's own bound; the call allows a second more
