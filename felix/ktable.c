@@ -310,8 +310,16 @@ static void link_msg(struct felix *f, struct nlmsghdr *h)
 		l = NULL;
 	}
 	if (!l) {
+		struct klink *old;
+
 		if (!name[0] || !ifname_is_ours(name))
 			return;
+		/* A name is one link's at any instant: the same name at another
+		 * index means that link is gone (its RTM_DELLINK lost, the
+		 * dump newer than the tables), or the table would hold two
+		 * links of one name and by-name lookups pick either. */
+		while ((old = kern_link_by_name(f, name)))
+			kt_link_remove(f, old);
 		l = calloc(1, sizeof(*l));
 		if (!l)
 			return;

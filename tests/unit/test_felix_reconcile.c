@@ -272,6 +272,24 @@ static void test_sweep_record_gone(void **state)
 	f->watch = NULL;
 }
 
+/* A link of petrel's name at a new index (its old one's RTM_DELLINK lost):
+ * the old one is gone, and the name finds the new one (found by
+ * fuzz_felix_netlink: the table held both, and by name either). */
+static void test_link_same_name_new_index(void **state)
+{
+	struct felix *f = *state;
+
+	fake_link(f, IFX, IF, true);
+	fake_route(f, true, A5, 32, IFX, fake_cfg.route_protocol);
+	assert_non_null(kern_route_find(f, A5, 32, 0, 0));
+	fake_link(f, IFX + 4, IF, true);
+	assert_null(kern_link_by_index(f, IFX));
+	assert_non_null(kern_link_by_name(f, IF));
+	assert_int_equal(kern_link_by_name(f, IF)->ifindex, IFX + 4);
+	/* the old link's route went with it */
+	assert_null(kern_route_find(f, A5, 32, 0, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +304,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_route_dump_ok_no_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_unclaimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_record_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_link_same_name_new_index, setup, teardown),
 	};
 
 	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
