@@ -413,6 +413,9 @@ void kern_flush(struct felix *f);
 /* One message of a dump or a notification into the actual state (queueing
  * the objects whose check it may change). */
 void kern_msg(struct felix *f, struct nlmsghdr *h);
+/* The kernel's own text of an NLMSG_ERROR's extended ack, " (TEXT)", or ""
+ * (kwrite.c). h is one whole message of a received datagram. */
+void kern_ack_text(const struct nlmsghdr *h, char *buf, size_t len);
 struct klink *kern_link_by_index(struct felix *f, int ifindex);
 struct klink *kern_link_by_name(struct felix *f, const char *name);
 struct kroute *kern_route_find(struct felix *f, uint32_t dst, uint8_t len,

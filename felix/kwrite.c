@@ -170,10 +170,9 @@ int kern_write(struct felix *f, const struct kop *op)
 	return 0;
 }
 
-/* The kernel's own text of an extended ack, or "". */
-static void ack_text(struct nlmsghdr *h, char *buf, size_t len)
+void kern_ack_text(const struct nlmsghdr *h, char *buf, size_t len)
 {
-	struct nlmsgerr *e = nlmsg_data(h);
+	const struct nlmsgerr *e = nlmsg_data(h);
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
 	size_t off;
 
@@ -186,7 +185,7 @@ static void ack_text(struct nlmsghdr *h, char *buf, size_t len)
 	if (NLMSG_LENGTH(off) >= h->nlmsg_len)
 		return;
 	if (nla_parse(tb, NLMSGERR_ATTR_MAX,
-		      (struct nlattr *)((char *)e + NLMSG_ALIGN(off)),
+		      (struct nlattr *)((const char *)e + NLMSG_ALIGN(off)),
 		      (int)(h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(off))),
 		      NULL) < 0 || !tb[NLMSGERR_ATTR_MSG])
 		return;
@@ -371,7 +370,7 @@ void kern_flush(struct felix *f)
 			if (h->nlmsg_type != NLMSG_ERROR || i >= n || done[i] ||
 			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 				continue;
-			ack_text(h, ext, sizeof(ext));
+			kern_ack_text(h, ext, sizeof(ext));
 			done[i] = 1;
 			acked++;
 			ack_one(f, &b->ops[i], e->error, ext);
