@@ -22,6 +22,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,50 @@ static const struct bmsg *msg_of(const struct batch *b, uint32_t seq)
 		if (b->msgs[i].seq == seq)
 			return &b->msgs[i];
 	return NULL;
+}
+
+size_t nftk_msgs_len(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *h = (const struct nlmsghdr *)((const char *)buf + off);
+
+		if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - off)
+			break;
+		off += NLMSG_ALIGN(h->nlmsg_len) < len - off ? NLMSG_ALIGN(h->nlmsg_len)
+							      : len - off;
+	}
+	return off;
+}
+
+bool nftk_acks_parse(const struct batch *b, uint32_t last, const void *buf,
+		     size_t len, int *first_err, char *err, size_t elen)
+{
+	int rem = (int)nftk_msgs_len(buf, len > INT_MAX ? INT_MAX : len);
+	bool done = false;
+
+	for (const struct nlmsghdr *nlh = buf; mnl_nlmsg_ok(nlh, rem);
+	     nlh = mnl_nlmsg_next(nlh, &rem)) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		if (nlh->nlmsg_type != NLMSG_ERROR ||
+		    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+			continue;
+		if (e->error && !*first_err) {
+			const struct bmsg *m = msg_of(b, nlh->nlmsg_seq);
+
+			*first_err = e->error;
+			if (err && elen)
+				snprintf(err, elen, "%s %s: %s",
+					 m ? m->what : "message",
+					 m && m->name ? m->name : "?",
+					 strerror(-e->error));
+		}
+		if (nlh->nlmsg_seq == last)
+			done = true;
+	}
+	return done;
 }
 
 /* Sends the batch; waits for the answer to its last message. */
@@ -100,32 +145,12 @@ static int batch_send(struct nftk *k, struct batch *b, char *err, size_t elen)
 		return -errno;
 	for (int guard = 0; guard < 100000; guard++) {
 		ssize_t n = mnl_socket_recvfrom(k->nl, rbuf, sizeof(rbuf));
-		bool done = false;
 
 		if (n < 0) {
 			ret = -errno;
 			break;
 		}
-		for (struct nlmsghdr *nlh = (struct nlmsghdr *)rbuf;
-		     mnl_nlmsg_ok(nlh, (int)n); nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (e->error && !first_err) {
-					const struct bmsg *m = msg_of(b, nlh->nlmsg_seq);
-
-					first_err = e->error;
-					if (err && elen)
-						snprintf(err, elen, "%s %s: %s",
-							 m ? m->what : "message",
-							 m && m->name ? m->name : "?",
-							 strerror(-e->error));
-				}
-				if (nlh->nlmsg_seq == last)
-					done = true;
-			}
-		}
-		if (done)
+		if (nftk_acks_parse(b, last, rbuf, (size_t)n, &first_err, err, elen))
 			break;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -206,6 +231,23 @@ static bool about_us(const struct nlmsghdr *nlh)
 	return false;
 }
 
+int nftk_mon_parse(uint32_t portid, const void *buf, size_t len)
+{
+	int rem = (int)nftk_msgs_len(buf, len > INT_MAX ? INT_MAX : len);
+
+	for (const struct nlmsghdr *nlh = buf; mnl_nlmsg_ok(nlh, rem);
+	     nlh = mnl_nlmsg_next(nlh, &rem)) {
+		int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
+
+		if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
+		    type == NFT_MSG_NEWGEN)
+			continue;
+		if (nlh->nlmsg_pid != portid && about_us(nlh))
+			return 1;
+	}
+	return 0;
+}
+
 int nftk_mon_read(struct nftk *k)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -219,16 +261,8 @@ int nftk_mon_read(struct nftk *k)
 				foreign = 1;	/* lost some: look */
 			break;
 		}
-		for (struct nlmsghdr *nlh = (struct nlmsghdr *)buf; mnl_nlmsg_ok(nlh, (int)n);
-		     nlh = mnl_nlmsg_next(nlh, (int *)&n)) {
-			int type = NFNL_MSG_TYPE(nlh->nlmsg_type);
-
-			if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES ||
-			    type == NFT_MSG_NEWGEN)
-				continue;
-			if (nlh->nlmsg_pid != k->portid && about_us(nlh))
-				foreign = 1;
-		}
+		if (nftk_mon_parse(k->portid, buf, (size_t)n))
+			foreign = 1;
 	}
 	return foreign;
 }

@@ -79,4 +79,23 @@ int nftk_b_chain_rules(struct nftk *k, struct batch *b,
 		       const struct nir_chain *c);
 int nftk_b_set_full(struct nftk *k, struct batch *b, const struct nir_set *s);
 
+/* The read-back parsers (for tests/fuzz/fuzz_felix_nft.c too). What a
+ * dump of type (NFT_MSG_GETCHAIN/RULE/SET/SETELEM) answered, one received
+ * buffer, parsed as nftk_verify compares it: mnl_cb_run's result, and the
+ * number of lines and of named sets it gave (nft_verify.c). Whether a
+ * monitor datagram tells of a change to table petrel by another process
+ * than portid: 1 or 0 (nft.c). */
+int nftk_dump_parse(const void *buf, size_t len, int type, size_t *lines,
+		    size_t *sets);
+int nftk_mon_parse(uint32_t portid, const void *buf, size_t len);
+/* The acknowledgements of batch b in one received buffer: the first error
+ * into *first_err (when it is 0) and its text into err, naming the
+ * message; true when the batch's last message (seq last) was answered. */
+bool nftk_acks_parse(const struct batch *b, uint32_t last, const void *buf,
+		     size_t len, int *first_err, char *err, size_t elen);
+/* How many bytes from buf's start are whole messages. Every walk and
+ * mnl_cb_run gets only those: libmnl 1.0.4's mnl_nlmsg_ok compares a
+ * length of 2^31 or more as a negative int, and lets it pass. */
+size_t nftk_msgs_len(const void *buf, size_t len);
+
 #endif

@@ -157,6 +157,63 @@ struct dump {
 	size_t n_sets;
 };
 
+/* Whether an object's table (NULL: the message had none) is ours. What
+ * the kernel sends is read as outside input: a name may be missing. */
+static bool ours(const char *table)
+{
+	return table && !strcmp(table, NIR_TABLE);
+}
+
+struct elem_arg {
+	struct lines *l;
+	const char *set;
+};
+
+/* One element's line (nftnl_set_elem_foreach's callback). */
+static int elem_line(struct nftnl_set_elem *e, void *data)
+{
+	struct elem_arg *a = data;
+	uint32_t kl = 0, dl = 0;
+	const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
+	const uint8_t *dat = NULL;
+	const char *chain = NULL;
+	uint8_t zero[8] = { 0 };
+	int verdict = 0;
+
+	if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
+		chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
+		verdict = (int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
+	} else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
+		dat = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
+	}
+	if (key)
+		line_elem(a->l, a->set, key, kl, dat ? dat : zero, dat ? dl : 0,
+			  verdict, chain);
+	return 0;
+}
+
+/* libnftnl (1.2) reads an expression's name without checking that it is
+ * there (mnl_attr_get_str of a NULL attribute): a rule whose expressions
+ * are not all named is not handed to it. */
+static bool rule_exprs_named(const struct nlmsghdr *nlh)
+{
+	const struct nlattr *a, *e, *x;
+
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		if (mnl_attr_get_type(a) != NFTA_RULE_EXPRESSIONS)
+			continue;
+		mnl_attr_for_each_nested(e, a) {
+			bool named = false;
+
+			mnl_attr_for_each_nested(x, e)
+				named = named || mnl_attr_get_type(x) == NFTA_EXPR_NAME;
+			if (!named)
+				return false;
+		}
+	}
+	return true;
+}
+
 static int dump_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct dump *d = data;
@@ -169,7 +226,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 			nftnl_chain_free(c);
 			return MNL_CB_OK;
 		}
-		if (!strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), NIR_TABLE))
+		if (ours(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE)) &&
+		    nftnl_chain_get_str(c, NFTNL_CHAIN_NAME))
 			line_chain(d->l, nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
 				   nftnl_chain_get_u32(c, NFTNL_CHAIN_HOOKNUM),
 				   nftnl_chain_get_s32(c, NFTNL_CHAIN_PRIO),
@@ -185,12 +243,12 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		uint32_t udlen = 0;
 		char dh[41] = "none";
 
-		if (!r || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		if (!r || !rule_exprs_named(nlh) || nftnl_rule_nlmsg_parse(nlh, r) < 0) {
 			nftnl_rule_free(r);
 			return MNL_CB_OK;
 		}
 		chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
-		if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), NIR_TABLE) || !chain) {
+		if (!ours(nftnl_rule_get_str(r, NFTNL_RULE_TABLE)) || !chain) {
 			nftnl_rule_free(r);
 			return MNL_CB_OK;
 		}
@@ -218,7 +276,8 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 			return MNL_CB_OK;
 		}
 		flags = nftnl_set_get_u32(s, NFTNL_SET_FLAGS);
-		if (!strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), NIR_TABLE) &&
+		if (ours(nftnl_set_get_str(s, NFTNL_SET_TABLE)) &&
+		    nftnl_set_get_str(s, NFTNL_SET_NAME) &&
 		    !(flags & NFT_SET_ANONYMOUS)) {
 			const char *name = nftnl_set_get_str(s, NFTNL_SET_NAME);
 			char **v = realloc(d->sets, (d->n_sets + 1) * sizeof(*v));
@@ -240,40 +299,37 @@ static int dump_cb(const struct nlmsghdr *nlh, void *data)
 		nftnl_set_free(s);
 	} else if (d->type == NFT_MSG_GETSETELEM) {
 		struct nftnl_set *s = nftnl_set_alloc();
-		struct nftnl_set_elems_iter *it;
-		struct nftnl_set_elem *e;
 
 		if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
 			nftnl_set_free(s);
 			return MNL_CB_OK;
 		}
-		it = nftnl_set_elems_iter_create(s);
-		for (e = it ? nftnl_set_elems_iter_next(it) : NULL; e;
-		     e = nftnl_set_elems_iter_next(it)) {
-			uint32_t kl = 0, dl = 0;
-			const uint8_t *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &kl);
-			const uint8_t *dat = NULL;
-			const char *chain = NULL;
-			int verdict = 0;
+		if (nftnl_set_get_str(s, NFTNL_SET_NAME)) {
+			struct elem_arg ea = { d->l, nftnl_set_get_str(s, NFTNL_SET_NAME) };
 
-			if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_CHAIN)) {
-				chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
-				verdict = (int)nftnl_set_elem_get_u32(e, NFTNL_SET_ELEM_VERDICT);
-			} else if (nftnl_set_elem_is_set(e, NFTNL_SET_ELEM_DATA)) {
-				dat = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dl);
-			}
-			if (key) {
-				uint8_t zero[8] = { 0 };
-
-				line_elem(d->l, nftnl_set_get_str(s, NFTNL_SET_NAME), key, kl,
-					  dat ? dat : zero, dat ? dl : 0, verdict, chain);
-			}
+			nftnl_set_elem_foreach(s, elem_line, &ea);
 		}
-		if (it)
-			nftnl_set_elems_iter_destroy(it);
 		nftnl_set_free(s);
 	}
 	return ret;
+}
+
+int nftk_dump_parse(const void *buf, size_t len, int type, size_t *lines,
+		    size_t *sets)
+{
+	struct lines l = { 0 };
+	struct dump d = { .l = &l, .type = type };
+	int r;
+
+	/* seq and portid 0: mnl_cb_run checks neither */
+	r = mnl_cb_run(buf, nftk_msgs_len(buf, len), 0, 0, dump_cb, &d);
+	*lines = l.n;
+	*sets = d.n_sets;
+	for (size_t i = 0; i < d.n_sets; i++)
+		free(d.sets[i]);
+	free(d.sets);
+	lines_free(&l);
+	return r;
 }
 
 /* One dump request; ENOENT (no table) is an empty answer. */
@@ -308,7 +364,8 @@ static int dump_run(struct nftk *k, struct dump *d, int type, const char *set)
 
 		if (n < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, (size_t)n, seq, k->portid, dump_cb, d);
+		ret = mnl_cb_run(buf, nftk_msgs_len(buf, (size_t)n), seq, k->portid,
+				 dump_cb, d);
 		if (ret < 0)
 			return errno == ENOENT ? 0 : -errno;
 		if (ret == MNL_CB_STOP)
