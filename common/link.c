@@ -35,6 +35,7 @@
 #include <netlink/socket.h>
 
 #include "common/link.h"
+#include "common/nlerr.h"
 
 #define LINK_BATCH_MAX 4
 
@@ -61,7 +62,7 @@ static int link_on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 	const char *tlv;
 	struct nlattr *a;
 
-	c->le->err = e->error < 0 ? e->error : -EIO;
+	c->le->err = nl_error(e->error) < 0 ? nl_error(e->error) : -EIO;
 	c->le->ext[0] = '\0';
 	if (!(h->nlmsg_flags & NLM_F_ACK_TLVS))
 		return NL_STOP;

@@ -52,6 +52,7 @@
 
 #include "common/ifname.h"
 #include "common/log.h"
+#include "common/nlerr.h"
 #include "felix/felix.h"
 #include "felix/ktable.h"
 
@@ -212,7 +213,7 @@ static int dump_once(struct felix *f, int type, const void *hdr, size_t hdrlen,
 
 				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
 					return -EPROTO;
-				return e->error ? e->error : (intr ? -EINTR : 0);
+				return e->error ? nl_error(e->error) : (intr ? -EINTR : 0);
 			}
 			kern_msg(f, h);
 		}

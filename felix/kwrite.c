@@ -32,6 +32,7 @@
 
 #include "common/ifname.h"
 #include "common/log.h"
+#include "common/nlerr.h"
 #include "felix/felix.h"
 #include "felix/ktable.h"
 
@@ -373,7 +374,7 @@ void kern_flush(struct felix *f)
 			kern_ack_text(h, ext, sizeof(ext));
 			done[i] = 1;
 			acked++;
-			ack_one(f, &b->ops[i], e->error, ext);
+			ack_one(f, &b->ops[i], nl_error(e->error), ext);
 		}
 	}
 	/* Every owner is checked again: its state is now what the kernel

@@ -44,6 +44,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/rtnetlink.h>
 
+#include "common/nlerr.h"
 #include "common/sha1.h"
 #include "felix/nft.h"
 #include "felix/nft_int.h"
@@ -89,12 +90,12 @@ bool nftk_acks_parse(const struct batch *b, uint32_t last, const void *buf,
 		if (e->error && !*first_err) {
 			const struct bmsg *m = msg_of(b, nlh->nlmsg_seq);
 
-			*first_err = e->error;
+			*first_err = nl_error(e->error);
 			if (err && elen)
 				snprintf(err, elen, "%s %s: %s",
 					 m ? m->what : "message",
 					 m && m->name ? m->name : "?",
-					 strerror(-e->error));
+					 strerror(-*first_err));
 		}
 		if (nlh->nlmsg_seq == last)
 			done = true;
