@@ -42,6 +42,18 @@ static int rec_parse(const char *text, struct gwrec *g)
 	return 0;
 }
 
+int ipamgw_record_parse(const char *text, uint32_t *gw, size_t *n_users)
+{
+	struct gwrec g;
+
+	if (rec_parse(text, &g) < 0)
+		return -EINVAL;
+	*gw = g.addr;
+	*n_users = json_array_size(g.users);
+	json_decref(g.j);
+	return 0;
+}
+
 /* Index of handle among the users, or -1. */
 static long rec_find(const struct gwrec *g, const char *handle)
 {

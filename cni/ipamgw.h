@@ -43,4 +43,9 @@ int ipamgw_ref(struct ds *ds, const char *node, const struct ippool *pool,
  * address. 0 also when handle uses none. */
 int ipamgw_unref(struct ds *ds, const char *node, const char *handle);
 
+/* A record's stored text as ipamgw_ref/unref read it: 0, its address and
+ * its number of users (strings or not); -EINVAL when it is not a record
+ * (tests/fuzz/fuzz_stored.c). */
+int ipamgw_record_parse(const char *text, uint32_t *gw, size_t *n_users);
+
 #endif

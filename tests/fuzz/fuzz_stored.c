@@ -3,17 +3,20 @@
  * straight from their stored JSON text: every resource kind through
  * res_from_text (model/resource.c: IPPool, Node, WorkloadEndpoint,
  * IPAMBlock, IPAMHandle, BGPConfiguration, BGPPeer, NetworkPolicy,
- * Network), and a host-port reservation (endpoint_hostport_parse). Another
+ * Network), a host-port reservation (endpoint_hostport_parse) and an IPAM
+ * gateway record of petrel-ipam (ipamgw_record_parse). Another
  * writer, a newer petrel or a damaged store may have put anything there.
  *
- * The input: its first byte picks the kind (byte % (RES_KIND_COUNT + 1);
- * the last is the reservation), the rest is the stored text.
+ * The input: its first byte picks the kind (byte % (RES_KIND_COUNT + 2);
+ * after the resource kinds, the reservation then the gateway record), the
+ * rest is the stored text.
  *
  * Invariants checked: a decode fails with at least one error message and
  * succeeds with none; what decodes re-encodes (res_to_text) into text that
  * decodes again as the same kind, and whose re-encoding is the same bytes
  * (the encoding is canonical: a fixpoint after one round); its name and
- * key can be formed; a reservation names a valid resource name or none;
+ * key can be formed; a reservation names a valid resource name or none; a
+ * gateway record read twice reads the same;
  * nothing leaks (ASan's leak check).
  */
 #include <stdint.h>
@@ -21,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cni/ipamgw.h"
 #include "endpoint/endpoint.h"
 #include "model/resource.h"
 
@@ -76,13 +80,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 65536)
 		return 0;
-	k = data[0] % (RES_KIND_COUNT + 1);
+	k = data[0] % (RES_KIND_COUNT + 2);
 	if (!(text = malloc(size)))
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
 	if (k < RES_KIND_COUNT) {
 		one_kind((enum res_kind)k, text);
+	} else if (k == RES_KIND_COUNT + 1) {
+		uint32_t gw, gw2;
+		size_t n, n2;
+		int r = ipamgw_record_parse(text, &gw, &n);
+
+		if (r != ipamgw_record_parse(text, &gw2, &n2) || (r == 0 && (gw != gw2 || n != n2)))
+			fail("a gateway record reads two ways", text);
 	} else {
 		char owner[RES_NAME_MAX];
 
