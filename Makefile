@@ -2,10 +2,11 @@
 #
 #   make            build the binaries into build/
 #   make deps       install missing Debian packages (idempotent)
-#   make check      deps, then unit + integration tests (root for integration); SAN=1 for ASan+UBSan
+#   make check      deps, then unit tests, a short run of each fuzz target (clang), integration
+#                   tests (root); SAN=1 for ASan+UBSan
 #   make demo       one node, workloads in every mode, in pt-demo-* namespaces
 #   make bench      benchmarks (printed, never pass/fail)
-#   make fuzz       libFuzzer targets (clang)
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each; make fuzz-check: make check's run
 #   make install    into $(DESTDIR)$(PREFIX)
 
 PREFIX   ?= /usr/local
