@@ -17,7 +17,9 @@
  *
  * DEL is idempotent and finishes what a failed ADD left: endpoint_remove
  * of its record (the engine owns the namespace), or, without a record, the
- * release of its handle.
+ * release of its handle. It deletes no interface (that would cost it the
+ * kernel's RCU grace period): the engine's namespace teardown takes the
+ * veth, or felix's sweep the host end once no record claims it.
  *
  * GC removes, the way DEL does, every record of this node that carries
  * this network's label and whose (containerID, interface) is not in
@@ -253,14 +255,24 @@ static int plug_ep_fail(struct plug *p, const struct endpoint_err *e)
 }
 
 /* Undoes an attachment (cid, ifname), for DEL and GC alike: endpoint_remove
- * of its record w, or, when there is none (a failed ADD may leave an
- * address), the release of its handle. 0 or the failure (recorded). */
+ * of its record w (then felix's "gone", unless noWait: its route and its
+ * nftables state went, so the host end left to the engine's namespace
+ * teardown or felix's sweep carries nothing), or, when there is none (a
+ * failed ADD may leave an address), the release of its handle. 0 or the
+ * failure (recorded); a felix that does not confirm is not one. */
 static int attach_remove(struct plug *p, const char *cid, const char *ifname,
 			 const struct resource *w)
 {
-	struct endpoint_rm how = { .own_netns = false };
+	char sock[CONFIG_PATH_MAX + 16];
+	struct endpoint_rm how = { .own_netns = false,
+				   .wait_ms = p->cfg.wait_timeout * 1000 };
 	struct endpoint_err e;
 	int r;
+
+	if (!p->conf.no_wait) {
+		config_status_socket(&p->cfg, sock, sizeof(sock));
+		how.status_sock = sock;
+	}
 
 	r = w ? endpoint_remove(p->ds, w, &how, &e) : endpoint_release(p->ds, cid, ifname, &e);
 	if (r < 0 && r != -ENOENT)

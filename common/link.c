@@ -460,6 +460,29 @@ int link_del_index(struct link_nl *c, int ifindex, struct link_err *le)
 	return ifindex > 0 ? link_del_one(c, ifindex, NULL, le) : -EINVAL;
 }
 
+int link_rename_index(struct link_nl *c, int ifindex, const char *name,
+		      struct link_err *le)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex };
+	struct nl_msg *msgs[1];
+	char what[64];
+	const char *whatp[1] = { what };
+
+	if (ifindex <= 0)
+		return -EINVAL;
+	c->le = le;
+	c->wl = NULL;
+	c->info = NULL;
+	snprintf(what, sizeof(what), "rename link #%d to %s", ifindex, name);
+	msgs[0] = nlmsg_alloc_simple(RTM_NEWLINK, 0);
+	if (msgs[0] && (nlmsg_append(msgs[0], &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+			nla_put_string(msgs[0], IFLA_IFNAME, name) < 0)) {
+		nlmsg_free(msgs[0]);
+		msgs[0] = NULL;
+	}
+	return link_batch(c, msgs, whatp, 1);
+}
+
 int link_get(struct link_nl *c, const char *ifname, struct link_info *out,
 	     struct link_err *le)
 {

@@ -58,6 +58,11 @@ int link_del(struct link_nl *nl, const char *ifname, struct link_err *le);
  * the name has been taken again meanwhile. */
 int link_del_index(struct link_nl *nl, int ifindex, struct link_err *le);
 
+/* Renames the link with index ifindex to name, through nl. Up or not (a
+ * kernel before 6.2 refuses an up one: -EBUSY). */
+int link_rename_index(struct link_nl *nl, int ifindex, const char *name,
+		      struct link_err *le);
+
 /* What nl's namespace has under ifname: 0 and *out, -ENODEV, or -errno. */
 int link_get(struct link_nl *nl, const char *ifname, struct link_info *out,
 	     struct link_err *le);

@@ -29,12 +29,6 @@
 #include "endpoint/ep_priv.h"
 #include "ipam/ipam.h"
 
-/* A removed endpoint's host end still holding the name (remove.c): felix
- * deletes it FELIX_SWEEP_GONE_MS after the record went, at its next sweep
- * (every 1 s), unless the namespace's teardown took it first. */
-#define EP_LEFTOVER_WAIT_MS 3000
-#define EP_LEFTOVER_POLL_MS 10
-
 const uint8_t endpoint_host_mac[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
 /* ---------------------------------------------------------------- shared */
@@ -183,6 +177,7 @@ struct ep_create {
 	/* progress, for undo */
 	bool assigned, ns_made, linked, recorded;
 	int64_t rev;
+	struct ep_debris *debris;		/* ep_debris_in_ns's */
 };
 
 static bool ep_stopped(struct ep_create *s)
@@ -367,43 +362,121 @@ static int ep_link_fail(struct ep_create *s, int r)
 		       w->netns, t);
 }
 
-/* Whether the host end's name is held by what a removed endpoint left:
- * the link is there and no record of this workload is (1; the record is
- * looked up only when check_record: once per wait), the name is
- * free (0), or held by a live one (-1). (A live one, or one being made by a
- * create racing this one, has a record or soon will: the record's create
- * then fails; waiting here deletes nothing either way.) */
-static int ep_leftover(struct ep_create *s, bool check_record)
+/* What a removed endpoint left holding this create's names, and what the
+ * create did with it (ep_debris). */
+struct ep_debris {
+	int ifindex;		/* the old host end, renamed out of the way */
+	int peer_ifindex;	/* its peer (the old workload end) */
+	bool deleted;
+};
+
+/* The host end's name held by what a removed endpoint left (remove.c: rm
+ * and DEL leave the veth to the namespace's teardown or felix's sweep):
+ * a link of that name while this workload has no record. The name is
+ * this workload's alone (SHA-1 of node/name/containerID), so no other
+ * record claims it; a create of the same workload racing this one (whose
+ * veth would precede its record) is excluded by the CNI spec (a runtime
+ * serializes one container's operations) and, for petrelctl, by its
+ * namespace's O_EXCL, taken before the veth. Proven debris, it is renamed
+ * to a name no record holds (the host end's name of "<cid>#<ifindex>"):
+ * the name is free at once, at the cost of one request and not of a
+ * delete's RCU grace period. felix's sweep deletes it later (its record
+ * is gone; the rename keeps felix's knowledge that one claimed it), and
+ * meanwhile it carries nothing: no route, no wl_src element (anti-spoofing
+ * drops what it sends), strict rp_filter. 1 renamed, 0 no such link (the
+ * workload end's name is what is taken), -EEXIST held by a live one. */
+static int ep_debris_rename(struct ep_create *s, struct ep_debris *d)
 {
+	char cid[sizeof(s->w->container_id) + 16], to[IFNAME_LEN + 1];
 	struct link_nl *nl = NULL;
 	struct link_info li;
 	struct link_err le;
 	struct ds_kv kv = { 0 };
 	int r;
 
-	if (s->w->mode != WEP_ROUTED)
-		return -1;
 	/* A socket of its own: host_nl may still hold the replies of the
 	 * failed batch's later requests. In the node's namespace (here). */
 	r = link_nl_open(&nl, &le);
 	if (r == 0)
 		r = link_get(nl, s->w->ifname, &li, &le);
+	if (r == 0) {
+		r = ds_get(s->ds, s->key, &kv);
+		ds_kv_clear(&kv);
+		r = r == -ENOENT ? 0 : -EEXIST;
+	}
+	if (r == 0) {
+		snprintf(cid, sizeof(cid), "%s#%d", s->w->container_id, li.ifindex);
+		endpoint_host_ifname(s->w->node, s->w->name, cid, to);
+		r = link_rename_index(nl, li.ifindex, to, &le);
+		/* a kernel before 6.2 renames no link that is up */
+		if (r == -EBUSY && (r = link_del_index(nl, li.ifindex, &le)) == 0)
+			d->deleted = true;
+	}
 	link_nl_free(nl);
 	if (r == -ENODEV)
 		return 0;
 	if (r < 0)
-		return -1;
-	if (!check_record)
-		return 1;
-	r = ds_get(s->ds, s->key, &kv);
-	ds_kv_clear(&kv);
-	return r == -ENOENT ? 1 : -1;
+		return -EEXIST;
+	d->ifindex = li.ifindex;
+	d->peer_ifindex = li.peer_ifindex;
+	return 1;
+}
+
+/* In the engine's namespace (the current one): its workload end's name
+ * held by the peer of the host end ep_debris_rename moved (a runtime that
+ * keeps the namespace across DEL and ADD): the pair is deleted, proven by
+ * both indexes. Only here does a create pay a delete's grace period;
+ * ptp's DEL would have paid it. 1 deleted, 0 not that pair, or -errno. */
+static int ep_debris_in_ns(void *arg)
+{
+	struct ep_create *s = arg;
+	struct ep_debris *d = s->debris;
+	struct link_nl *nl = NULL;
+	struct link_info li;
+	struct link_err le;
+	int r;
+
+	r = link_nl_open(&nl, &le);
+	if (r == 0)
+		r = link_get(nl, s->w->wl_ifname, &li, &le);
+	if (r == 0 && li.ifindex == d->peer_ifindex && li.peer_ifindex == d->ifindex)
+		r = link_del_index(nl, li.ifindex, &le) == 0 ? 1 : -EEXIST;
+	else if (r == 0 || r == -ENODEV)
+		r = 0;
+	link_nl_free(nl);
+	return r;
+}
+
+/* The create's veth failed with -EEXIST: clear what a removed endpoint
+ * left holding the names, without waiting for anybody. 1 (try again), or
+ * <= 0: the names are somebody's. */
+static int ep_debris(struct ep_create *s, struct ep_debris *d)
+{
+	int fd, r;
+
+	if (s->w->mode != WEP_ROUTED || d->deleted)
+		return 0;
+	if (!d->ifindex)
+		return ep_debris_rename(s, d);
+	if (s->q->netns_name || d->peer_ifindex <= 0)
+		return 0;
+	fd = netns_open(s->w->netns);
+	if (fd < 0)
+		return fd;
+	s->debris = d;
+	r = netns_run(fd, ep_debris_in_ns, s);
+	s->debris = NULL;
+	close(fd);
+	if (r == 1)
+		d->deleted = true;
+	return r;
 }
 
 /* The namespace (made, or the engine's) and what goes inside it. */
 static int ep_netns(struct ep_create *s)
 {
 	struct wep *w = s->w;
+	struct ep_debris debris = { 0 };
 	const char *where = "";
 	int nsfd = -1, cfd = -1, r;
 
@@ -427,7 +500,7 @@ static int ep_netns(struct ep_create *s)
 		s->wl.addr = w->nets[0].addr;
 		s->wl.gateway = ENDPOINT_GATEWAY;
 	}
-	for (int64_t until = ep_now_ms() + EP_LEFTOVER_WAIT_MS, left = 0;;) {
+	for (int tries = 0;; tries++) {
 		where = "";
 		if (s->q->netns_name) {
 			r = netns_create(s->q->netns_name, w->mode == WEP_ROUTED ?
@@ -447,26 +520,20 @@ static int ep_netns(struct ep_create *s)
 			/* Made, even if a later request failed: undo deletes it. */
 			s->linked = r == 0 || (s->e->le.what[0] && !s->e->le.create);
 		}
-		/* The name held by a removed endpoint's host end, on its way
-		 * out (remove.c): wait for it, never delete it; once it is
-		 * gone, one more try. */
-		if (!(r == -EEXIST && s->e->le.create && !where[0] && !s->linked &&
-		      ep_now_ms() < until))
+		/* A name held by what a removed endpoint left: cleared (the
+		 * host end renamed, at most the old pair deleted), then one
+		 * more try each. */
+		if (!(r == -EEXIST && s->e->le.create && !where[0] && !s->linked) ||
+		    tries == 2 || ep_stopped(s))
 			break;
-		if (ep_stopped(s))
-			break;
-		r = ep_leftover(s, !left);
-		if (r < 0 || (r == 0 && !left)) {
-			r = -EEXIST;
-			break;
-		}
-		left = r;
 		if (cfd >= 0)
 			close(cfd);
 		cfd = -1;
+		if (ep_debris(s, &debris) != 1) {
+			r = -EEXIST;
+			break;
+		}
 		memset(&s->e->le, 0, sizeof(s->e->le));
-		if (left)
-			usleep(EP_LEFTOVER_POLL_MS * 1000);
 	}
 	if (nsfd >= 0)
 		close(nsfd);

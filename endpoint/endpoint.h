@@ -18,20 +18,25 @@
  *   the deadline).
  * remove: the namespace petrelctl made (its teardown takes the veth: no
  *   caller waits for the kernel's RCU grace period), then ONE transaction:
- *   the record at the revision read and the reservations it holds, then the
- *   address, then felix's "gone", then the hosts file, then a host end that
- *   is proven this endpoint's (see below) and that no teardown takes.
+ *   the record at the revision read, the reservations it holds and the
+ *   address, then felix's "gone" (its route and nftables state went), then
+ *   the hosts file. It deletes no interface: an engine's namespace teardown
+ *   takes the veth, or felix's sweep a host end that no record claims; a
+ *   create that finds its names held by such a leftover moves it out of
+ *   the way (create.c's ep_debris), it does not wait for it.
  *
  * Invariants:
  * - Names are unique: the host end is "ptl" + 12 hex digits of SHA-1 of
  *   node/name/containerID, so two incarnations of one name (or two creators
  *   racing for it) never share a host end; the record's create (CAS) and
  *   the namespace file (O_EXCL) decide who wins the name.
- * - An interface is deleted only once proven this endpoint's: one this
- *   create made (by the index the kernel gave it), or the host end the
- *   record names whose peer is the record's wl_ifname in the record's
- *   namespace (by index, found before the record is deleted). Never by name
- *   alone: a host end that exists already is somebody's.
+ * - An interface is touched only once proven this endpoint's: one this
+ *   create made (deleted by the index the kernel gave it), or debris of a
+ *   removed one: the host end of this workload's name (node/name/cid) while
+ *   it has no record (renamed, by index), and, in an engine's namespace
+ *   kept across DEL and ADD, the pair whose workload end holds wl_ifname
+ *   and whose two indexes match that host end's (deleted). Never by name
+ *   alone: a host end of another name is somebody's.
  * - Host-port reservations (/petrel/hostports/<node>/<proto>-<port>, value
  *   {"workload":NAME}): one per (node, protocol, port), written only in the
  *   transaction that creates or deletes its record. A reservation whose

@@ -5,14 +5,16 @@
  * Why the host end is left alone: deleting a veth costs its caller the
  * kernel's RCU grace period (10-40 ms here, most of a CNI DEL). The record
  * goes, and with it (once felix has seen it, which the wait confirms) the
- * workload's route, so nothing is routed to it. (What it still sends until
- * the host end goes is not yet dropped by rp_filter: issue 10's strict
- * rp_filter per host end is to come.) The kernel tears a deleted namespace down in the
- * background, its veth with it, paying the grace period once for many;
- * and when no teardown comes (the engine keeps its namespace, or a process
- * holds ours), felix, which owns the host side, deletes a host end whose
- * endpoint's record is gone after FELIX_SWEEP_GONE_MS. A create that finds
- * the name still taken by such a leftover waits for it (create.c).
+ * workload's route and its nftables state: nothing is routed to it, and
+ * what it still sends is dropped (anti-spoofing: its address is no longer
+ * in wl_src for that interface; strict rp_filter: the address's route, if
+ * any, leads to another interface). The kernel tears a deleted namespace
+ * down in the background, its veth with it, paying the grace period once
+ * for many; and when no teardown comes (the engine keeps its namespace, or
+ * a process holds ours), felix, which owns the host side, deletes a host
+ * end whose endpoint's record is gone after FELIX_SWEEP_GONE_MS. A create
+ * that finds its names still held by such a leftover moves it out of the
+ * way without waiting (create.c's ep_debris).
  *
  * Ownership: borrows the record.
  */

@@ -305,9 +305,28 @@ static void link_msg(struct felix *f, struct nlmsghdr *h)
 			kt_link_remove(f, l);
 		return;
 	}
+	/* Renamed (a create moves a removed endpoint's host end out of the
+	 * way, endpoint/create.c): the same link under its new name. Its
+	 * routes and neighbours stay in the kernel, so they stay here (were
+	 * they flushed from this view, the route still on the link would look
+	 * foreign to the endpoint taking the old name), and so do the sysctl
+	 * values (the device's) and whether an endpoint claimed it (the
+	 * sweep's shorter wait). Renamed to a name not ours: no longer ours. */
 	if (l && name[0] && strcmp(l->name, name)) {
-		kt_link_remove(f, l);	/* renamed: another link for us */
-		l = NULL;
+		if (!ifname_is_ours(name)) {
+			kt_link_remove(f, l);
+			return;
+		}
+		rec_queue_ifname(f, l->name);
+		htab_del(&f->links_by_name, &l->by_name);
+		memcpy(l->name, name, sizeof(name));
+		if (htab_add(&f->links_by_name, &l->by_name, hash_str(l->name)) < 0) {
+			kt_routes_flush_oif(f, l->ifindex);
+			kt_neighs_flush_if(f, l->ifindex);
+			htab_del(&f->links, &l->by_index);
+			free(l);
+			return;
+		}
 	}
 	if (!l) {
 		struct klink *old;

@@ -21,6 +21,10 @@
 #   +------|------ pt-<id>-w-web -+   +-----------|-------- pt-<id>-c1 ---------+
 #   | eth0 10.65.x.x/32 (run)     |   | eth0 A/32, default via 169.254.1.1      |
 #   +-----------------------------+   +-----------------------------------------+
+#   pt-<id>-d1          DEL with the namespace kept: the stale host end
+#                       carries nothing (UDP to the node's :5599), then swept
+#   pt-<id>-again, again2  DEL then ADD of one container: same namespace,
+#                       then a new one; pt-<id>-z1: namespace deleted after DEL
 #   pt-<id>-gone        removed before its DEL
 #   pt-<id>-c2          error cases: must stay with lo only
 #   pt-<id>-pm1, pm2    runtimeConfig.portMappings (one host port, two askers)
@@ -87,6 +91,10 @@ ipam_used() {
 ipam_clean() {
 	ctl -o json ipam check 2>/dev/null | jq -e '.leaks == []'
 }
+wl_rec() { # TAG: the record of that container's workload (JSON, with revision)
+	"$DSCTL" "sqlite:$DB" dump 2>/dev/null | grep "/$(wl_of "$(cid_of "$1")")	"
+}
+ifidx() { ip -n "$NODE" -o link show "$1" 2>/dev/null | cut -d: -f1; }
 # is_err_json CODE-TEST FILE: an error object whose code passes the jq test.
 is_err_json() {
 	jq -e "(.code | type == \"number\") and (.code | $1) and (.msg | type == \"string\")" "$2"
@@ -159,19 +167,116 @@ expect_ok "DEL again" cni DEL "$CID1" "/run/netns/$C1" <<<"$NETCONF"
 expect_ok "DEL of an unknown container ID" cni DEL "$(cid_of nobody)" "/run/netns/$C1" <<<"$NETCONF"
 check "DEL of an unknown container ID: empty stdout" test -z "$OUT"
 
-# --- DEL then ADD of the same container at once (an engine's restart): the
-# ADD finds the name still held by the veth DEL left, waits for felix's
-# sweep (it deletes nothing itself), and succeeds.
+# --- DEL with the engine's namespace alive: the record and the address go
+# at once, felix's "gone" (route, nftables state) before DEL returns, and
+# no interface is deleted in DEL's path (a veth's delete costs the RCU
+# grace period). The stale host end carries nothing (anti-spoofing);
+# felix's sweep deletes it. felix is stopped (SIGSTOP) while the probes run,
+# so that its sweep cannot take the host end before them.
+D1="pt-$ID-d1"
+mkns d1 || { fail "setup" "ip netns add $D1"; exit 1; }
+CIDD=$(cid_of d1)
+USEDD=$(ipam_used)
+expect_ok "ADD in $D1" cni ADD "$CIDD" "/run/netns/$D1" <<<"$NETCONF"
+AD=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null | sed 's|/.*||')
+HOSTD=$(printf '%s' "$OUT" | jq -r '.interfaces[] | select(has("sandbox") | not) | .name' 2>/dev/null | head -1)
+IDXD=$(ifidx "$HOSTD")
+# One-way probe: UDP datagrams from d1 to a listener on the node (replies
+# need the route that DEL removes; a datagram does not).
+bg ip netns exec "$NODE" socat -u UDP-RECV:5599,bind="$NODE_IP" OPEN:"$TMP/d1.recv",creat,append
+check "setup: the node's UDP listener on $NODE_IP:5599" \
+	wait_for 50 0.1 sh -c "ip netns exec $NODE ss -Huln | grep -q '$NODE_IP:5599 '"
+d1_send() { printf '%s\n' "$1" | ip netns exec "$D1" socat -u - "UDP:$NODE_IP:5599"; }
+d1_send before
+check "before DEL: a datagram from $D1 ($AD) reaches the node (the probe is honest)" \
+	wait_for 30 0.1 grep -qx before "$TMP/d1.recv"
+check "before DEL: wl_src holds $HOSTD . $AD" \
+	sh -c "ip netns exec $NODE nft list set inet petrel wl_src | grep -q '\"$HOSTD\" . $AD'"
+expect_ok "DEL in $D1 (its namespace kept)" cni DEL "$CIDD" "/run/netns/$D1" <<<"$NETCONF"
+kill -STOP "$FELIX_PID"
+check "DEL: its record is gone at once" test -z "$(wl_rec d1)"
+check "DEL: its address is released at once (used back to $USEDD)" test "$(ipam_used)" = "$USEDD"
+check "DEL: felix removed the route $AD/32 before DEL returned" no_node_route "$AD"
+check "DEL: felix removed $HOSTD's wl_src element before DEL returned" \
+	sh -c "s=\$(ip netns exec $NODE nft list set inet petrel wl_src) && ! printf '%s' \"\$s\" | grep -q '\"$HOSTD\"'"
+check "DEL: deleted no interface (host end $HOSTD still #$IDXD, $D1's eth0 still there)" \
+	sh -c "[ '$(ifidx "$HOSTD")' = '$IDXD' ] && ip -n $D1 link show eth0 >/dev/null 2>&1"
+RX0=$(ip netns exec "$NODE" cat "/sys/class/net/$HOSTD/statistics/rx_packets" 2>/dev/null)
+for i in 1 2 3; do d1_send after; done
+RX1=$(ip netns exec "$NODE" cat "/sys/class/net/$HOSTD/statistics/rx_packets" 2>/dev/null)
+check "after DEL: d1's datagrams do reach the stale host end (rx_packets $RX0 -> $RX1)" \
+	test "${RX1:-0}" -ge $((${RX0:-0} + 3))
+sleep 0.5
+check "after DEL: none is delivered (anti-spoofing drops them)" sh -c "! grep -qx after '$TMP/d1.recv'"
+kill -CONT "$FELIX_PID"
+check "after DEL: felix's sweep deletes the host end $HOSTD (bounded wait)" \
+	wait_for 100 0.05 sh -c "! ip -n $NODE link show '$HOSTD' >/dev/null 2>&1"
+check "after the sweep: $D1 has no eth0 left" sh -c "! ip -n $D1 link show eth0 >/dev/null 2>&1"
+
+# --- DEL then ADD of the same container at once (an engine's restart).
+# In the same namespace (kept): the ADD finds its names held by the pair DEL
+# left, proves it debris (no record; the host end's and the workload end's
+# indexes match) and deletes it. In a new namespace (the old one kept, or
+# still being torn down): the ADD renames the old host end out of the way;
+# felix's sweep deletes it. Neither waits for the sweep: felix is stopped
+# (SIGSTOP) during the ADDs (noWait), so that no sweep can help.
+NOWAIT=$(printf '%s' "$NETCONF" | jq -c '. + {noWait: true}')
 mkns again || { fail "setup" "ip netns add pt-$ID-again"; exit 1; }
+mkns again2 || { fail "setup" "ip netns add pt-$ID-again2"; exit 1; }
 CIDA=$(cid_of again)
 expect_ok "ADD in pt-$ID-again" cni ADD "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+HOSTA=$(printf '%s' "$OUT" | jq -r '.interfaces[] | select(has("sandbox") | not) | .name' 2>/dev/null | head -1)
+IDXA=$(ifidx "$HOSTA")
 expect_ok "DEL in pt-$ID-again" cni DEL "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
-check "after DEL: its host end is still there (left to the sweep)" sh -c "ip -n pt-$ID-again link show eth0 >/dev/null 2>&1"
-expect_ok "ADD again at once (waits for the leftover)" cni ADD "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+kill -STOP "$FELIX_PID"
+check "after DEL: its veth is still there (left to the sweep)" sh -c "ip -n pt-$ID-again link show eth0 >/dev/null 2>&1"
+expect_ok "ADD again at once, same namespace, felix stopped (the leftover pair deleted)" \
+	cni ADD "$CIDA" "/run/netns/pt-$ID-again" <<<"$NOWAIT"
 AA=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null)
+IDXA2=$(ifidx "$HOSTA")
 check "ADD again: pt-$ID-again's eth0 has $AA" sh -c "ip -n pt-$ID-again -o addr show eth0 | grep -qF ' $AA '"
-expect_ok "DEL in pt-$ID-again (end)" cni DEL "$CIDA" "/run/netns/pt-$ID-again" <<<"$NETCONF"
+check "ADD again: $HOSTA is a new link (#$IDXA -> #$IDXA2), #$IDXA gone" \
+	sh -c "[ -n '$IDXA2' ] && [ '$IDXA2' != '$IDXA' ] && ! ip -n $NODE link show | grep -q '^$IDXA:'"
+kill -CONT "$FELIX_PID"
+check "felix programs pt-$ID-again's route ${AA%/*}/32 dev $HOSTA (bounded wait)" \
+	wait_for 50 0.1 sh -c "ip -n $NODE -4 route show ${AA%/*}/32 proto 87 | grep -q 'dev $HOSTA'"
+sleep 1.2	# a sweep pass sees the host end claimed (then the shorter wait)
+kill -STOP "$FELIX_PID"
+expect_ok "DEL in pt-$ID-again, felix stopped (noWait)" cni DEL "$CIDA" "/run/netns/pt-$ID-again" <<<"$NOWAIT"
+IDXA3=$(ifidx "$HOSTA")
+expect_ok "ADD again at once in a new namespace pt-$ID-again2 (the old host end renamed)" \
+	cni ADD "$CIDA" "/run/netns/pt-$ID-again2" <<<"$NOWAIT"
+AA2=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null | sed 's|/.*||')
+MOVED=$(ip -n "$NODE" -o link show 2>/dev/null | awk -F': ' -v i="$IDXA3" '$1 == i { print $2 }' | sed 's/@.*//')
+check "ADD in pt-$ID-again2: the old host end #$IDXA3 renamed ($MOVED), not deleted" \
+	sh -c "echo '$MOVED' | grep -Eq '^ptl[0-9a-f]{12}$' && [ '$MOVED' != '$HOSTA' ]"
+check "ADD in pt-$ID-again2: $HOSTA is its new link" \
+	sh -c "i=\$(ip -n pt-$ID-again2 -o link show eth0 | sed -n 's/.*@if\([0-9]*\):.*/\1/p'); [ \"\$i\" = '$(ifidx "$HOSTA")' ] && [ \"\$i\" != '$IDXA3' ]"
+kill -CONT "$FELIX_PID"
+check "felix programs pt-$ID-again2's route $AA2/32 dev $HOSTA (bounded wait)" \
+	wait_for 50 0.1 sh -c "ip -n $NODE -4 route show $AA2/32 proto 87 | grep -q 'dev $HOSTA'"
+check "ping node -> pt-$ID-again2 $AA2" ip netns exec "$NODE" ping -c 2 -i 0.2 -W 2 "$AA2"
+check "felix's sweep deletes the renamed host end $MOVED (bounded wait)" \
+	wait_for 250 0.05 sh -c "! ip -n $NODE link show '$MOVED' >/dev/null 2>&1"
+check "pt-$ID-again has no eth0 left" sh -c "! ip -n pt-$ID-again link show eth0 >/dev/null 2>&1"
+check "pt-$ID-again2 keeps its eth0 and route" \
+	sh -c "ip -n pt-$ID-again2 link show eth0 >/dev/null && ip -n $NODE -4 route show $AA2/32 proto 87 | grep -q 'dev $HOSTA'"
+expect_ok "DEL in pt-$ID-again2 (end)" cni DEL "$CIDA" "/run/netns/pt-$ID-again2" <<<"$NETCONF"
+
+# --- DEL, then the engine deletes its namespace: its teardown takes the
+# veth, nothing is left on the node (web's host end is the only ptl*).
+WEBIF=$(wl_ifname web)
 ip netns del "pt-$ID-again"
+ip netns del "pt-$ID-again2"
+mkns z1 || { fail "setup" "ip netns add pt-$ID-z1"; exit 1; }
+expect_ok "ADD in pt-$ID-z1" cni ADD "$(cid_of z1)" "/run/netns/pt-$ID-z1" <<<"$NETCONF"
+expect_ok "DEL in pt-$ID-z1" cni DEL "$(cid_of z1)" "/run/netns/pt-$ID-z1" <<<"$NETCONF"
+ip netns del "pt-$ID-z1"
+only_web_left() { [ "$(node_ptl_links | tr '\n' ' ')" = "$WEBIF " ]; }
+check "namespaces deleted after DEL: no ptl* link but web's ($WEBIF) left (bounded wait)" \
+	wait_for 100 0.05 only_web_left
+check "no route of petrel's to a deleted workload ($AD, $AA2)" \
+	sh -c "! ip -n $NODE -4 route show proto 87 | grep -Eq '^($AD|$AA2) '"
 
 # --- DEL after the engine already removed the namespace ---
 mkns gone || { fail "setup" "ip netns add pt-$ID-gone"; exit 1; }
@@ -354,10 +459,6 @@ ctl -o json inspect "$(wl_of "$(cid_of g1)")" >"$TMP/g1.json" 2>&1
 check "ADD labels the record petrel.dev/cni-network=petrel ($(jq -c '.metadata.labels // .labels' "$TMP/g1.json" 2>/dev/null))" \
 	jq -e '(.metadata.labels // .labels)["petrel.dev/cni-network"] == "petrel"' "$TMP/g1.json"
 check "GC setup: used +5 (g1 g2 g3 go lab)" test "$(ipam_used)" = $((USEDG + 5))
-wl_rec() { # TAG: the record of that container's workload (JSON, with revision)
-	"$DSCTL" "sqlite:$DB" dump 2>/dev/null | grep "/$(wl_of "$(cid_of "$1")")	"
-}
-ifidx() { ip -n "$NODE" -o link show "$1" 2>/dev/null | cut -d: -f1; }
 for g in g1 g2 go; do
 	wl_rec "$g" >"$TMP/rec.$g.before"
 	ifidx "$(wl_ifname "$(wl_of "$(cid_of "$g")")")" >"$TMP/if.$g.before"
