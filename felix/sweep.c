@@ -12,7 +12,11 @@
  * costs nobody the RCU grace period of a delete). Never while the store is
  * not known (a relist due or failed: every link would look unclaimed) or
  * not reachable (the record of a workload made just before would not have
- * reached felix). Its route went with its record.
+ * reached felix). Its route went with its record. Claimed is by name: the
+ * name is one incarnation's alone (SHA-1 of node/name/containerID); the
+ * delete is by index, so a link that took the name meanwhile is not the
+ * one deleted. A host end that a create renamed out of the way (debris,
+ * endpoint/create.c) keeps its index and so whether it was claimed.
  */
 #include <stdint.h>
 #include <string.h>

@@ -290,6 +290,59 @@ static void test_link_same_name_new_index(void **state)
 	assert_null(kern_route_find(f, A5, 32, 0, 0));
 }
 
+/* A create moves a removed endpoint's host end out of the way by renaming
+ * it (endpoint/create.c) and makes the new one under the name: the renamed
+ * link is the same link (its route stays in the view, as in the kernel,
+ * and is replaced onto the new link, not added beside it: the kernel would
+ * refuse that, and felix then call the route foreign), and it stays known
+ * as claimed once (the sweep's shorter wait). */
+static void test_renamed_host_end(void **state)
+{
+	struct felix *f = *state;
+	struct klink *l;
+	struct kroute *r;
+	const struct kop *op;
+
+	fake_no_mac = true;
+	fake_link(f, IFX, IF, true);
+	fake_route(f, true, A5, 32, IFX, fake_cfg.route_protocol);
+	put_web(f);
+	f->watch = (struct ds_watch *)f;	/* listed and watching */
+	f->sweep_at = 0;
+	rec_pass(f);
+	assert_true(kern_link_by_index(f, IFX)->was_claimed);
+	fake_link(f, IFX, "ptlffffffffffff", true);	/* renamed */
+	fake_link(f, IFX + 1, IF, true);		/* the new host end */
+	l = kern_link_by_index(f, IFX);
+	assert_non_null(l);
+	assert_string_equal(l->name, "ptlffffffffffff");
+	assert_ptr_equal(kern_link_by_name(f, "ptlffffffffffff"), l);
+	assert_int_equal(kern_link_by_name(f, IF)->ifindex, IFX + 1);
+	assert_true(l->was_claimed);
+	r = kern_route_find(f, A5, 32, 0, 0);
+	assert_non_null(r);
+	assert_int_equal(r->oif, IFX);
+	fake_n_ops = 0;
+	f->sweep_at = 0;
+	rec_pass(f);
+	op = fake_find(KOP_ROUTE_REPLACE, A5);
+	assert_non_null(op);
+	assert_int_equal(op->ifindex, IFX + 1);
+	assert_null(fake_find(KOP_ROUTE_ADD, A5));
+	assert_int_equal(l->unclaimed_since != 0, 1);	/* now unclaimed */
+	l->unclaimed_since -= FELIX_SWEEP_GONE_MS * 1000000ull;
+	f->sweep_at = 0;
+	rec_pass(f);
+	op = fake_find(KOP_LINK_DEL, 0);
+	assert_non_null(op);
+	assert_int_equal(op->ifindex, IFX);
+	/* renamed to a name not petrel's: no longer ours */
+	fake_link(f, IFX + 1, "eth9", true);
+	assert_null(kern_link_by_index(f, IFX + 1));
+	assert_null(kern_link_by_name(f, IF));
+	f->watch = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +358,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sweep_unclaimed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_record_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_same_name_new_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renamed_host_end, setup, teardown),
 	};
 
 	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
