@@ -23,6 +23,7 @@
 #   +-----------------------------+   +-----------------------------------------+
 #   pt-<id>-d1          DEL with the namespace kept: the stale host end
 #                       carries nothing (UDP to the node's :5599), then swept
+#   pt-<id>-d2, n1      DEL, then n1 takes d2's address at once: undisturbed
 #   pt-<id>-again, again2  DEL then ADD of one container: same namespace,
 #                       then a new one; pt-<id>-z1: namespace deleted after DEL
 #   pt-<id>-gone        removed before its DEL
@@ -212,6 +213,41 @@ kill -CONT "$FELIX_PID"
 check "after DEL: felix's sweep deletes the host end $HOSTD (bounded wait)" \
 	wait_for 100 0.05 sh -c "! ip -n $NODE link show '$HOSTD' >/dev/null 2>&1"
 check "after the sweep: $D1 has no eth0 left" sh -c "! ip -n $D1 link show eth0 >/dev/null 2>&1"
+
+# --- A new workload that takes the address at once is not disturbed by the
+# stale host end still holding it inside its namespace: its own /32 route
+# to its own host end; what the stale one sends is dropped (anti-spoofing:
+# wl_src pairs the address with the new host end only). felix is stopped
+# right after the new ADD (well within FELIX_SWEEP_GONE_MS of the DEL).
+D2="pt-$ID-d2"
+mkns d2 || { fail "setup" "ip netns add $D2"; exit 1; }
+mkns n1 || { fail "setup" "ip netns add pt-$ID-n1"; exit 1; }
+expect_ok "ADD in $D2" cni ADD "$(cid_of d2)" "/run/netns/$D2" <<<"$NETCONF"
+AD2=$(printf '%s' "$OUT" | jq -r '.ips[0].address' 2>/dev/null | sed 's|/.*||')
+HOSTD2=$(printf '%s' "$OUT" | jq -r '.interfaces[] | select(has("sandbox") | not) | .name' 2>/dev/null | head -1)
+expect_ok "DEL in $D2 (its namespace kept)" cni DEL "$(cid_of d2)" "/run/netns/$D2" <<<"$NETCONF"
+expect_ok "ADD in pt-$ID-n1 taking $AD2 at once" cni ADD "$(cid_of n1)" "/run/netns/pt-$ID-n1" \
+	<<<"$(printf '%s' "$NETCONF" | jq -c --arg a "$AD2" '. + {runtimeConfig: {ips: [$a]}}')"
+kill -STOP "$FELIX_PID"
+HOSTN1=$(printf '%s' "$OUT" | jq -r '.interfaces[] | select(has("sandbox") | not) | .name' 2>/dev/null | head -1)
+check "n1 has $AD2; $D2's stale eth0 still has it too" \
+	sh -c "ip -n pt-$ID-n1 -o addr show eth0 | grep -qF ' $AD2/32 ' && ip -n $D2 -o addr show eth0 | grep -qF ' $AD2/32 '"
+check "node: $AD2/32 is routed to n1's host end $HOSTN1 only" \
+	sh -c "[ \"\$(ip -n $NODE -4 route show $AD2/32 proto 87)\" = '$AD2 dev $HOSTN1 scope link ' ]"
+printf 'fresh\n' | ip netns exec "pt-$ID-n1" socat -u - "UDP:$NODE_IP:5599"
+check "n1's datagram reaches the node" wait_for 30 0.1 grep -qx fresh "$TMP/d1.recv"
+RX0=$(ip netns exec "$NODE" cat "/sys/class/net/$HOSTD2/statistics/rx_packets" 2>/dev/null)
+for i in 1 2 3; do printf 'stale\n' | ip netns exec "$D2" socat -u - "UDP:$NODE_IP:5599"; done
+RX1=$(ip netns exec "$NODE" cat "/sys/class/net/$HOSTD2/statistics/rx_packets" 2>/dev/null)
+check "the stale $HOSTD2 receives $D2's datagrams (rx_packets $RX0 -> $RX1)" \
+	test "${RX1:-0}" -ge $((${RX0:-0} + 3))
+sleep 0.5
+check "none of them is delivered (source $AD2 is n1's, not $HOSTD2's)" sh -c "! grep -qx stale '$TMP/d1.recv'"
+check "ping node -> n1 $AD2 still works" ip netns exec "$NODE" ping -c 2 -i 0.2 -W 2 "$AD2"
+kill -CONT "$FELIX_PID"
+check "felix's sweep deletes $HOSTD2 (bounded wait), n1's host end stays" \
+	wait_for 100 0.05 sh -c "! ip -n $NODE link show '$HOSTD2' >/dev/null 2>&1 && ip -n $NODE link show '$HOSTN1' >/dev/null"
+expect_ok "DEL in pt-$ID-n1" cni DEL "$(cid_of n1)" "/run/netns/pt-$ID-n1" <<<"$NETCONF"
 
 # --- DEL then ADD of the same container at once (an engine's restart).
 # In the same namespace (kept): the ADD finds its names held by the pair DEL
