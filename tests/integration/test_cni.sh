@@ -3,7 +3,11 @@
 # The CNI plugins, invoked directly as a container engine would (CNI_*
 # variables, network config on stdin, result or error JSON on stdout):
 # VERSION, ADD (address, routes, the workload felix programs, traffic to a
-# `petrelctl run` workload and to the node), CHECK, DEL (idempotent),
+# `petrelctl run` workload and to the node), CHECK, DEL (idempotent; with
+# the namespace kept: what it leaves carries nothing and felix sweeps it, a
+# workload taking the address at once is undisturbed; DEL then ADD of one
+# container in the same and in a new namespace; namespaces deleted after
+# DEL leave no ptl* link),
 # portMappings (spec.ports, the host port reservation, a conflict), error
 # cases that must leave nothing behind, 50 ADDs then 50 DELs in parallel,
 # GC (CNI 1.1.0: three containers, two listed valid, the third removed as
