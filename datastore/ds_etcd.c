@@ -328,8 +328,12 @@ static void et_close(struct ds *ds)
 {
 	struct ds_etcd *e = (struct ds_etcd *)ds;
 
+	size_t i;
+
 	if (e->h)
 		etcd_c.easy_cleanup(e->h);
+	for (i = 0; i < ETCD_EP_MAX; i++)
+		etcd_h1_conn_close(&e->h1[i]);
 	if (e->password) {
 		explicit_bzero(e->password, strlen(e->password));
 		free(e->password);
@@ -380,12 +384,16 @@ static int et_open(const char *where, struct ds **out)
 {
 	char err[DS_ERR_MAX];
 	struct ds_etcd *e;
+	bool tls = false;
+	size_t i;
 	int r;
 
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->base.be = &ds_etcd_backend;
+	for (i = 0; i < ETCD_EP_MAX; i++)
+		e->h1[i].fd = -1;
 	r = etcd_opts_parse(where, &e->o, err, sizeof(err));
 	if (r < 0) {
 		ds_set_open_error("etcd: %s", err);
@@ -395,17 +403,23 @@ static int et_open(const char *where, struct ds **out)
 	r = files_check(e);
 	if (r < 0)
 		goto out;
-	r = etcd_curl_load(err, sizeof(err));
-	if (r < 0) {
-		ds_set_open_error("etcd: %s", err);
-		goto out;
+	/* libcurl only for https:// members (ds_etcd_int.h); the watch
+	 * loads it when it starts */
+	for (i = 0; i < e->o.n; i++)
+		tls |= strncmp(e->o.eps[i], "http://", 7) != 0;
+	if (tls) {
+		r = etcd_curl_load(err, sizeof(err));
+		if (r < 0) {
+			ds_set_open_error("etcd: %s", err);
+			goto out;
+		}
+		e->h = etcd_c.easy_init();
+		if (!e->h) {
+			r = -ENOMEM;
+			goto out;
+		}
+		etcd_setup_handle(e, e->h, e->curl_err);
 	}
-	e->h = etcd_c.easy_init();
-	if (!e->h) {
-		r = -ENOMEM;
-		goto out;
-	}
-	etcd_setup_handle(e, e->h, e->curl_err);
 	*out = &e->base;
 	return 0;
 out:

@@ -3,15 +3,22 @@
  * datastore/ds_etcd*.c and etcd_http.c / etcd_watch.c).
  *
  *   ds_etcd.c     the backend's operations (get, list, txn, ...) and open
- *   etcd_http.c   libcurl, loaded at the first etcd open; one unary request
- *                 with failover, backoff and one deadline (etcd_call)
+ *   etcd_http.c   one unary request with failover, backoff and one
+ *                 deadline (etcd_call): to an http:// member through
+ *                 etcd_h1.c, to an https:// one through libcurl, loaded
+ *                 at the first open that names an https:// member
+ *   etcd_h1.c     the built-in HTTP/1.1 client (plain http:// only)
  *   etcd_watch.c  the watch: a streaming request on curl's multi interface
  *                 behind one epoll fd of its own
  *
  * libcurl is dlopen()ed, not linked: petrelctl and the CNI plugins are
  * static binaries that start in under a millisecond on sqlite; linking
  * libcurl (and its TLS, HTTP/2, IDN... libraries) would make every start
- * pay the dynamic loader for a backend most runs do not use.
+ * pay the dynamic loader for a backend most runs do not use. And a
+ * process that talks only to http:// members and never watches (petrelctl,
+ * the CNI plugins on a plain cluster) does not load it at all: the
+ * dlopen() alone (~12-15 ms: libcurl and its TLS, LDAP, Kerberos
+ * libraries mapped and relocated) was most of a `petrelctl run`.
  */
 #ifndef PETREL_DS_ETCD_INT_H
 #define PETREL_DS_ETCD_INT_H
@@ -22,6 +29,7 @@
 
 #include "datastore/ds_impl.h"
 #include "datastore/etcd_ep.h"
+#include "datastore/etcd_h1.h"
 #include "datastore/etcd_json.h"
 
 /* The libcurl functions the backend uses, resolved by etcd_curl_load(). */
@@ -59,7 +67,9 @@ struct ds_etcd {
 	struct etcd_opts o;
 	char *password;		/* read from password_file at open; wiped */
 	char *token;		/* etcd's auth token, NULL before auth */
-	CURL *h;		/* the keep-alive handle of the unary requests */
+	CURL *h;		/* libcurl's handle of the https:// unary requests,
+				 * NULL when every member is http:// */
+	struct etcd_h1_conn h1[ETCD_EP_MAX];	/* each http:// member's */
 	size_t good;		/* the endpoint that answered last */
 	char curl_err[CURL_ERROR_SIZE];
 };

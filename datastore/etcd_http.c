@@ -1,6 +1,8 @@
 /*
  * etcd_http: libcurl for the etcd backend, and one unary request to the
- * cluster with failover (etcd_call).
+ * cluster with failover (etcd_call). An http:// member is asked through
+ * the built-in client (etcd_h1.c), an https:// one through libcurl; the
+ * outcome of either is judged alike (etcd_classify).
  *
  * A request goes to the member that answered last. A member that fails
  * (refused, timed out, broken, "leader changed", "no leader", "too many
@@ -251,18 +253,28 @@ void etcd_curl_errtext(struct ds_etcd *e, CURLcode rc, const char *errbuf,
 		snprintf(out, len, "%s", what);
 }
 
-/* One POST to endpoint ep; *http the status, reply filled. */
-static CURLcode post_once(struct ds_etcd *e, const char *ep, const char *path,
-			  const char *body, int64_t attempt_ms,
-			  struct etcd_buf *reply, long *http)
+/* What one attempt came to. */
+struct attempt {
+	enum etcd_transport tr;
+	long http;		/* with ETCD_T_OK */
+	bool nomem;
+	bool resent;		/* sent again after a kept connection broke */
+	char what[DS_ERR_MAX / 2];	/* without ETCD_T_OK: why */
+};
+
+/* One POST to the https:// member ep through libcurl. */
+static void post_curl(struct ds_etcd *e, const char *ep, const char *path,
+		      const char *body, int64_t attempt_ms,
+		      struct etcd_buf *reply, struct attempt *a)
 {
 	struct curl_slist *hdrs = etcd_headers(e);
 	char url[512];
 	CURLcode rc;
 
-	*http = 0;
-	if (!hdrs)
-		return CURLE_OUT_OF_MEMORY;
+	if (!hdrs) {
+		a->nomem = true;
+		return;
+	}
 	snprintf(url, sizeof(url), "%s%s", ep, path);
 	e->curl_err[0] = '\0';
 	etcd_c.easy_setopt(e->h, CURLOPT_URL, url);
@@ -276,10 +288,53 @@ static CURLcode post_once(struct ds_etcd *e, const char *ep, const char *path,
 			   (long)(attempt_ms < CONNECT_MS ? attempt_ms : CONNECT_MS));
 	rc = etcd_c.easy_perform(e->h);
 	if (rc == CURLE_OK)
-		etcd_c.easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, http);
+		etcd_c.easy_getinfo(e->h, CURLINFO_RESPONSE_CODE, &a->http);
 	etcd_c.easy_setopt(e->h, CURLOPT_HTTPHEADER, NULL);
 	etcd_c.slist_free_all(hdrs);
-	return rc;
+	if (rc == CURLE_OUT_OF_MEMORY || (rc == CURLE_WRITE_ERROR && !reply->over)) {
+		a->nomem = true;
+		return;
+	}
+	a->tr = reply->over ? ETCD_T_BROKEN : etcd_transport_of(rc);
+	if (reply->over)
+		snprintf(a->what, sizeof(a->what), "reply too large");
+	else if (a->tr != ETCD_T_OK)
+		etcd_curl_errtext(e, rc, e->curl_err, a->what, sizeof(a->what));
+}
+
+/* One POST to the http:// member number i through etcd_h1. */
+static void post_h1(struct ds_etcd *e, size_t i, const char *path,
+		    const char *body, int64_t attempt_ms,
+		    struct etcd_buf *reply, struct attempt *a)
+{
+	const struct etcd_h1_req q = {
+		.ep = e->o.eps[i], .path = path, .body = body, .token = e->token,
+		.attempt_ms = attempt_ms, .connect_ms = CONNECT_MS,
+	};
+	struct etcd_h1_resp *r = malloc(sizeof(*r));
+
+	if (!r) {
+		a->nomem = true;
+		return;
+	}
+	etcd_h1_resp_init(r, ETCD_MSG_MAX);
+	if (etcd_h1_post(&e->h1[i], &q, r, &a->tr, &a->resent, a->what,
+			 sizeof(a->what)) < 0) {
+		a->nomem = true;
+	} else if (a->tr == ETCD_T_OK) {
+		a->http = r->status;
+		reply->p = r->body;
+		reply->len = r->blen;
+		reply->cap = r->bcap;
+		r->body = NULL;
+	}
+	etcd_h1_resp_clear(r);
+	free(r);
+}
+
+static bool is_plain(const char *ep)
+{
+	return !strncmp(ep, "http://", 7);
 }
 
 /* "a, b, c": the endpoints tried (each once). */
@@ -319,37 +374,33 @@ int etcd_call(struct ds_etcd *e, const char *path, const char *body,
 	for (;;) {
 		const char *ep = e->o.eps[t.cur];
 		struct etcd_err ee = { 0 };
+		struct attempt a = { .tr = ETCD_T_BROKEN };
+		int64_t ms = etcd_try_attempt_ms(&t, etcd_now_ms(), ATTEMPT_MS);
 		enum etcd_verdict v;
-		enum etcd_transport tr;
-		CURLcode rc;
-		long http;
 
 		tried[t.cur] = true;
-		rc = post_once(e, ep, path, body,
-			       etcd_try_attempt_ms(&t, etcd_now_ms(), ATTEMPT_MS),
-			       reply, &http);
-		if (rc == CURLE_OUT_OF_MEMORY || (rc == CURLE_WRITE_ERROR && !reply->over)) {
+		if (is_plain(ep))
+			post_h1(e, t.cur, path, body, ms, reply, &a);
+		else
+			post_curl(e, ep, path, body, ms, reply, &a);
+		if (a.nomem) {
 			etcd_buf_free(reply);
 			return -ENOMEM;
 		}
-		tr = reply->over ? ETCD_T_BROKEN : etcd_transport_of(rc);
-		if (tr == ETCD_T_OK && http != 200)
+		if (a.tr == ETCD_T_OK && a.http != 200)
 			etcd_parse_error(reply->p, reply->len, &ee);
-		v = etcd_classify(tr, http, &ee, &err);
+		v = etcd_classify(a.tr, a.http, &ee, &err);
+		if (write && a.resent && maybe)
+			*maybe = true;	/* the first copy may have been seen */
 		if (v == ETCD_V_OK) {
 			e->good = t.cur;
 			return 0;
 		}
-		if (tr != ETCD_T_OK) {
-			char what[DS_ERR_MAX / 2];
-
-			etcd_curl_errtext(e, rc, e->curl_err, what, sizeof(what));
-			snprintf(last, sizeof(last), "%s: %s", ep, reply->over ?
-				 "reply too large" : what);
-		} else {
-			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", ep, http,
+		if (a.tr != ETCD_T_OK)
+			snprintf(last, sizeof(last), "%s: %s", ep, a.what);
+		else
+			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", ep, a.http,
 				 ee.msg[0] ? ": " : "", ee.msg);
-		}
 		etcd_buf_free(reply);
 		if (v == ETCD_V_FAIL) {
 			e->good = t.cur;

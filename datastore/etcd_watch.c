@@ -427,8 +427,15 @@ int etcd_watch_new(struct ds *ds, const char *prefix, int64_t from,
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct etcd_watch *w;
 	size_t pl = strlen(e->o.prefix), kl = strlen(prefix);
+	char err[DS_ERR_MAX];
 	int r;
 
+	/* the stream is libcurl's, http:// or not (ds_etcd_int.h) */
+	r = etcd_curl_load(err, sizeof(err));
+	if (r < 0) {
+		ds_set_error(ds, "etcd: %s", err);
+		return r;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
