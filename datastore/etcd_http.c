@@ -445,9 +445,10 @@ int etcd_call(struct ds_etcd *e, const char *path, const char *body,
 int etcd_auth(struct ds_etcd *e)
 {
 	struct etcd_buf reply;
-	const char *user = e->o.user;
+	const char *user = e->o.user, *tok;
 	char *body;
 	json_t *j;
+	size_t i;
 	int r;
 
 	body = etcd_req_auth(e->o.user, e->password);
@@ -467,13 +468,18 @@ int etcd_auth(struct ds_etcd *e)
 		return r == -EINVAL ? -EACCES : r;
 	}
 	j = json_loadb(reply.p, reply.len, 0, NULL);
-	if (json_is_string(json_object_get(j, "token"))) {
+	tok = json_string_value(json_object_get(j, "token"));
+	for (i = 0; tok && tok[i]; i++)
+		if ((unsigned char)tok[i] <= ' ' || tok[i] == 0x7f)
+			tok = NULL;	/* it goes into a header line as it is */
+	if (tok && tok[0]) {
 		free(e->token);
-		e->token = strdup(json_string_value(json_object_get(j, "token")));
+		e->token = strdup(tok);
 		r = e->token ? 0 : -ENOMEM;
 	} else {
 		ds_set_error(&e->base, "etcd: authenticating as %s: no token "
-			     "in the reply", user);
+			     "(or one with spaces or control characters) in the "
+			     "reply", user);
 		r = -EIO;
 	}
 	json_decref(j);
