@@ -5,7 +5,8 @@
 #
 #   tests/bench/etcd.sh        (root; B=build by default; `make` first)
 #   env: N (run/rm rounds, 100), A (allocations per client, 200),
-#        K (watch-latency samples, 200), BIG (records for the resync, 10000)
+#        K (watch-latency samples, 200), BIG (records for the resync, 10000),
+#        ONLY=run (section 1 alone: a short before/after of run and rm)
 #
 #   1. `petrelctl run` (waits for felix) and `rm`: p50/p99 on etcd and on
 #      sqlite, alternating round by round (the CPU's changes of speed hit
@@ -131,6 +132,11 @@ r=$(awk -v a="$(pct "$TMP/t.run_e" 50)" -v b="$(pct "$TMP/t.run_s" 50)" 'BEGIN {
 printf '   target %-36s %6sx  (goal <= 1.5x: %s)\n' "run p50, etcd / sqlite" "$r" \
 	"$(awk -v r="$r" 'BEGIN { print (r <= 1.5) ? "met" : "not met" }')"
 echo
+if [ "${ONLY:-}" = run ]; then
+	[ -s "$TMP/errors" ] && { echo "   (errors: $(wc -l <"$TMP/errors"))"; head -n 5 "$TMP/errors" | sed 's/^/     /'; }
+	hr
+	exit 0
+fi
 
 # --- 1b. CNI ADD / DEL ------------------------------------------------------
 # The petrel CNI plugin (waits for felix), a namespace of its own per ADD

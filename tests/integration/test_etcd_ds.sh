@@ -66,6 +66,21 @@ check "prefix: a dsctl with the prefix sees them as /petrel/..." \
 expect_err "prefix: without it they are not there" "key not found" \
 	e_dsctl "$URL" get /petrel/ct/l/99999
 
+# --- libcurl only where it is needed (docs/datastore.md, "Two HTTP clients") ----
+# (LD_DEBUG=files: ld.so names every library it opens, dlopen()ed ones too)
+curl_opened() { LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -q 'file=libcurl\.so'; }
+ok_without_curl() {
+	local log
+	log=$(LD_DEBUG=files "$@" 2>&1 >/dev/null) && ! grep -q 'file=libcurl\.so' <<<"$log"
+}
+check "libcurl: a watch on http:// loads it (the stream is libcurl's)" \
+	curl_opened e_dsctl "$URL" watch /petrel/none/ "$(e_dsctl "$URL" rev)" 1 1
+put_get_without_curl() {
+	ok_without_curl e_dsctl "$URL" put /petrel/nocurl x &&
+		ok_without_curl e_dsctl "$URL" get /petrel/nocurl
+}
+check "libcurl: put and get on http:// run without it" put_get_without_curl
+
 # --- a watch across killed members -------------------------------------------
 # (the watch starts on member 1: the first endpoint)
 REV=$(e_dsctl "$URL" rev)
@@ -157,6 +172,8 @@ EOF
 mkdir -p "$TMP/run"
 check "config: petrelctl on etcd (prefix /team2) applies a pool" \
 	etcd_exec "$PETRELCTL" -c "$TMP/good.yaml" pool create p1 --cidr 10.70.0.0/16
+check "libcurl: petrelctl on http:// etcd runs without it" \
+	ok_without_curl etcd_exec "$PETRELCTL" -c "$TMP/good.yaml" get ippool
 check "config: the pool is under /team2/ in etcd" \
 	sh -c "ip netns exec $ETCD_LAN env ETCDCTL_API=3 etcdctl --endpoints=$ETCD_ENDPOINTS get --prefix /team2/ --keys-only | grep -q ."
 
