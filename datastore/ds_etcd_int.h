@@ -55,13 +55,6 @@ extern struct etcd_curl etcd_c;
 /* Loads libcurl once per process: 0, or -ENOTSUP with err filled. */
 int etcd_curl_load(char *err, size_t errlen);
 
-struct etcd_buf {
-	char *p;
-	size_t len, cap;
-	bool over;		/* more than ETCD_MSG_MAX came */
-};
-void etcd_buf_free(struct etcd_buf *b);
-
 struct ds_etcd {
 	struct ds base;
 	struct etcd_opts o;

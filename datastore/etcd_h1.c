@@ -45,52 +45,43 @@ void etcd_h1_resp_init(struct etcd_h1_resp *r, size_t max)
 	r->clen = -1;
 	r->max = max;
 	r->llen = 0;
-	r->body = NULL;
-	r->blen = r->bcap = 0;
+	memset(&r->body, 0, sizeof(r->body));
 }
 
 void etcd_h1_resp_clear(struct etcd_h1_resp *r)
 {
-	free(r->body);
+	etcd_buf_free(&r->body);
 	etcd_h1_resp_init(r, r->max);
 }
 
-static int body_add(struct etcd_h1_resp *r, const char *p, size_t n)
+int etcd_buf_add(struct etcd_buf *b, const char *p, size_t n, size_t max)
 {
-	if (n > r->max - r->blen)
+	if (n > max - b->len) {
+		b->over = true;
 		return -EMSGSIZE;
-	if (r->blen + n + 1 > r->bcap) {
-		size_t ncap = r->bcap ? r->bcap : 4096;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 4096;
 		char *nb;
 
-		while (ncap < r->blen + n + 1)
+		while (ncap < b->len + n + 1)
 			ncap *= 2;
-		nb = realloc(r->body, ncap);
+		nb = realloc(b->p, ncap);
 		if (!nb)
 			return -ENOMEM;
-		r->body = nb;
-		r->bcap = ncap;
+		b->p = nb;
+		b->cap = ncap;
 	}
-	memcpy(r->body + r->blen, p, n);
-	r->blen += n;
-	r->body[r->blen] = '\0';
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 	return 0;
 }
 
-/* room for a body of n bytes (a Content-Length), so that it is one malloc */
-static int body_reserve(struct etcd_h1_resp *r, uint64_t n)
+void etcd_buf_free(struct etcd_buf *b)
 {
-	char *nb;
-
-	if (n > r->max)
-		return -EMSGSIZE;
-	nb = realloc(r->body, (size_t)n + 1);
-	if (!nb)
-		return -ENOMEM;
-	r->body = nb;
-	r->bcap = (size_t)n + 1;
-	r->body[0] = '\0';
-	return 0;
+	free(b->p);
+	memset(b, 0, sizeof(*b));
 }
 
 static bool is_tchar(char c)
@@ -202,8 +193,6 @@ static int header_line(struct etcd_h1_resp *r, const char *s, size_t n)
 /* The empty line after the headers: what the body is. */
 static int head_end(struct etcd_h1_resp *r)
 {
-	int rc;
-
 	if (r->status < 200) {
 		if (r->status == 101)
 			return -EPROTO;	/* no upgrade was asked for */
@@ -221,9 +210,8 @@ static int head_end(struct etcd_h1_resp *r)
 		return 0;
 	}
 	if (r->clen >= 0) {
-		rc = body_reserve(r, (uint64_t)r->clen);
-		if (rc < 0)
-			return rc;
+		if ((uint64_t)r->clen > r->max)
+			return -EMSGSIZE;	/* before a byte of it */
 		r->left = (uint64_t)r->clen;
 		r->state = r->left ? ETCD_H1_BODY : ETCD_H1_DONE;
 		return 0;
@@ -255,7 +243,7 @@ static int chunk_size_line(struct etcd_h1_resp *r, const char *s, size_t n)
 		r->state = ETCD_H1_TRAILER;
 		return 0;
 	}
-	if (sz > r->max - r->blen)
+	if (sz > r->max - r->body.len)
 		return -EMSGSIZE;
 	r->left = sz;
 	r->state = ETCD_H1_CHUNK_DATA;
@@ -327,7 +315,7 @@ int etcd_h1_resp_feed(struct etcd_h1_resp *r, const char *p, size_t n,
 
 			if (!r->to_eof && k > r->left)
 				k = (size_t)r->left;
-			rc = body_add(r, p + i, k);
+			rc = etcd_buf_add(&r->body, p + i, k, r->max);
 			if (rc < 0)
 				break;
 			i += k;

@@ -31,6 +31,16 @@
 #define ETCD_H1_HEAD_MAX (64u << 10)	/* all lines of the head (+ trailers) */
 #define ETCD_H1_HEADERS_MAX 100
 
+/* A reply's body as it comes (either client's). */
+struct etcd_buf {
+	char *p;		/* owned, NUL-terminated once anything came */
+	size_t len, cap;
+	bool over;		/* more than the cap came */
+};
+/* Appends p[0..n): 0, -EMSGSIZE (and over) past max bytes, -ENOMEM. */
+int etcd_buf_add(struct etcd_buf *b, const char *p, size_t n, size_t max);
+void etcd_buf_free(struct etcd_buf *b);
+
 enum etcd_h1_state {
 	ETCD_H1_STATUS,		/* the status line */
 	ETCD_H1_HEADER,		/* header lines, until the empty one */
@@ -57,8 +67,7 @@ struct etcd_h1_resp {
 	size_t max;		/* the body's cap */
 	char line[ETCD_H1_LINE_MAX];
 	size_t llen;
-	char *body;		/* owned, NUL-terminated; blen bytes */
-	size_t blen, bcap;
+	struct etcd_buf body;
 };
 
 /* An empty reply whose body may have at most max bytes. */

@@ -115,37 +115,11 @@ int64_t etcd_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void etcd_buf_free(struct etcd_buf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 static size_t buf_write(char *p, size_t sz, size_t nm, void *ud)
 {
-	struct etcd_buf *b = ud;
 	size_t n = sz * nm;
 
-	if (b->len + n > ETCD_MSG_MAX) {
-		b->over = true;
-		return 0;
-	}
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 4096;
-		char *np;
-
-		while (ncap < b->len + n + 1)
-			ncap *= 2;
-		np = realloc(b->p, ncap);
-		if (!np)
-			return 0;
-		b->p = np;
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return n;
+	return etcd_buf_add(ud, p, n, ETCD_MSG_MAX) < 0 ? 0 : n;
 }
 
 void etcd_setup_handle(struct ds_etcd *e, CURL *h, char *errbuf)
@@ -323,10 +297,8 @@ static void post_h1(struct ds_etcd *e, size_t i, const char *path,
 		a->nomem = true;
 	} else if (a->tr == ETCD_T_OK) {
 		a->http = r->status;
-		reply->p = r->body;
-		reply->len = r->blen;
-		reply->cap = r->bcap;
-		r->body = NULL;
+		*reply = r->body;
+		memset(&r->body, 0, sizeof(r->body));
 	}
 	etcd_h1_resp_clear(r);
 	free(r);

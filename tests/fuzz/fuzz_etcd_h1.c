@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (ra == 1) {
 		if (a.status < 200 || a.status > 599 || a.status != b.status ||
-		    ua > size || a.blen > max || a.blen != b.blen ||
-		    (a.blen && (a.body[a.blen] || memcmp(a.body, b.body, a.blen))) ||
+		    ua > size || a.body.len > max || a.body.len != b.body.len ||
+		    (a.body.len && (a.body.p[a.body.len] || memcmp(a.body.p, b.body.p, a.body.len))) ||
 		    a.close != b.close)
 			abort();
 	}
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (ea != eb || (ea != 1 && ea != -EPROTO))
 			abort();
-		if (ea == 1 && (a.blen != b.blen || a.blen > max || !a.to_eof))
+		if (ea == 1 && (a.body.len != b.body.len || a.body.len > max || !a.to_eof))
 			abort();
 	}
 	etcd_h1_resp_clear(&a);

@@ -64,9 +64,9 @@ static void expect_reply(const char *s, int st, const char *body, bool close)
 		assert_int_equal(feed_split(&r, s, n, step, &total), 1);
 		assert_int_equal(total, n);
 		assert_int_equal(r.status, st);
-		assert_int_equal(r.blen, strlen(body));
-		if (r.blen)
-			assert_memory_equal(r.body, body, r.blen);
+		assert_int_equal(r.body.len, strlen(body));
+		if (r.body.len)
+			assert_memory_equal(r.body.p, body, r.body.len);
 		assert_int_equal(r.close, close);
 		etcd_h1_resp_clear(&r);
 	}
@@ -206,7 +206,7 @@ static void test_truncated(void **state)
 	etcd_h1_resp_init(&r, MAX);
 	assert_int_equal(feed_str(&r, "HTTP/1.1 200 OK\r\n\r\n{\"a\":1}"), 0);
 	assert_int_equal(etcd_h1_resp_eof(&r), 1);
-	assert_string_equal(r.body, "{\"a\":1}");
+	assert_string_equal(r.body.p, "{\"a\":1}");
 	assert_true(r.close);
 	etcd_h1_resp_clear(&r);
 }
@@ -286,7 +286,7 @@ static void test_interim(void **state)
 	etcd_h1_resp_init(&r, MAX);
 	assert_int_equal(etcd_h1_resp_feed(&r, s, strlen(s), &used), 1);
 	assert_int_equal(used, strlen(s) - 5);
-	assert_int_equal(r.blen, 0);
+	assert_int_equal(r.body.len, 0);
 	assert_int_equal(etcd_h1_resp_feed(&r, "x", 1, &used), -EINVAL);
 	etcd_h1_resp_clear(&r);
 }
@@ -398,7 +398,7 @@ static enum etcd_transport post(struct etcd_h1_conn *c, const char *ep,
 	*n = -1;
 	if (tr == ETCD_T_OK) {
 		assert_int_equal(r.status, 200);
-		assert_int_equal(sscanf(r.body, "{\"n\":%d}", n), 1);
+		assert_int_equal(sscanf(r.body.p, "{\"n\":%d}", n), 1);
 	} else {
 		assert_true(why[0]);
 	}
