@@ -443,6 +443,7 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 	}
 	/* The name must be free: a cheap check that spares the work; the
 	 * record's create (CAS) and the namespace file (O_EXCL) settle races. */
+	endpoint_prefetch(c->ds, c->cfg.node, s.name);
 	r = ctl_wep_get(c, s.name, &old, true);
 	res_clear(&old);
 	if (r == CTL_OK) {

@@ -358,6 +358,7 @@ static int cmd_add(struct plug *p)
 	r = plug_setup(p, p->conf.petrel_config);
 	if (r < 0)
 		goto out;
+	endpoint_prefetch(p->ds, p->cfg.node, NULL);
 	snprintf(w->node, sizeof(w->node), "%s", p->cfg.node);
 	w->mode = WEP_ROUTED;
 	snprintf(w->netns, sizeof(w->netns), "%s", p->netns);

@@ -80,6 +80,19 @@ int ds_get(struct ds *ds, const char *key, struct ds_kv *out);
  * the list is consistent with. Caller frees with ds_kvs_free(). */
 int ds_list(struct ds *ds, const char *prefix, struct ds_kv **out, size_t *n,
 	    int64_t *rev);
+/* Reads ahead: each of keys[0..n) (a key, or a prefix when it ends in '/';
+ * n <= DS_PREFETCH_MAX) at one revision, in one round trip where the
+ * backend can (etcd: one read-only txn; sqlite reads locally, and keeps
+ * nothing). Until the next write through ds (any ds_txn, ds_compact) or
+ * ds_prefetch_drop(), ds_get and ds_list of a key or prefix inside what
+ * was read are answered from that snapshot. For a caller about to read
+ * several records and then write with compare-and-swap: a snapshot taken
+ * a moment before is as safe as each read then (the CAS judges), and the
+ * write drops it, so a retry reads afresh. 0, or -errno (nothing kept:
+ * reads go to the store). keys are copied. */
+int ds_prefetch(struct ds *ds, const char *const *keys, size_t n);
+#define DS_PREFETCH_MAX 8
+void ds_prefetch_drop(struct ds *ds);			/* NULL ok */
 int ds_create(struct ds *ds, const char *key, const char *value, int64_t *rev);
 int ds_update(struct ds *ds, const char *key, const char *value,
 	      int64_t expect_rev, int64_t *rev);

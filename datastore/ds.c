@@ -56,8 +56,10 @@ int ds_open(const char *url, struct ds **out)
 
 void ds_close(struct ds *ds)
 {
-	if (ds)
+	if (ds) {
+		ds_prefetch_drop(ds);
 		ds->be->close(ds);
+	}
 }
 
 const char *ds_open_strerror(int err)
@@ -105,9 +107,13 @@ int ds_prefix_end(const char *prefix, char **hi)
 
 int ds_get(struct ds *ds, const char *key, struct ds_kv *out)
 {
+	int r;
+
 	if (!ds || !key || !*key || !out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
+	if (ds_snap_get(ds, key, out, &r))
+		return r;
 	return ds->be->get(ds, key, out);
 }
 
@@ -115,11 +121,14 @@ int ds_list(struct ds *ds, const char *prefix, struct ds_kv **out, size_t *n,
 	    int64_t *rev)
 {
 	int64_t dummy;
+	int r;
 
 	if (!ds || !prefix || !out || !n)
 		return -EINVAL;
 	*out = NULL;
 	*n = 0;
+	if (ds_snap_list(ds, prefix, out, n, rev ? rev : &dummy, &r))
+		return r;
 	return ds->be->list(ds, prefix, out, n, rev ? rev : &dummy);
 }
 
@@ -171,6 +180,7 @@ int ds_txn(struct ds *ds, const struct ds_op *ops, size_t n, int64_t *rev,
 		}
 	}
 	*failed_op = 0;
+	ds_prefetch_drop(ds);	/* a write: what was read ahead may be stale */
 	return ds->be->txn(ds, ops, n, rev, failed_op);
 }
 
@@ -214,6 +224,7 @@ int ds_compact(struct ds *ds, int64_t rev)
 {
 	if (!ds || rev <= 0)
 		return -EINVAL;
+	ds_prefetch_drop(ds);
 	return ds->be->compact(ds, rev);
 }
 

@@ -223,6 +223,63 @@ static int et_list(struct ds *ds, const char *prefix, struct ds_kv **out,
 	return r;
 }
 
+/* ds_prefetch: one read-only txn of n ranges (a prefix: its first page). */
+static int et_read_many(struct ds *ds, const char *const *keys, size_t n,
+			struct ds_kv **kvs, size_t *nkv, bool *full, int64_t *rev)
+{
+	struct ds_etcd *e = (struct ds_etcd *)ds;
+	struct etcd_range q[DS_PREFETCH_MAX] = { { 0 } };
+	char *lo[DS_PREFETCH_MAX] = { 0 }, *hi[DS_PREFETCH_MAX] = { 0 };
+	bool more[DS_PREFETCH_MAX];
+	struct etcd_buf reply;
+	char *body = NULL;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; r == 0 && i < n; i++) {
+		size_t kl = strlen(keys[i]);
+
+		lo[i] = ekey(e, keys[i], &q[i].klen);
+		if (!lo[i]) {
+			r = -ENOMEM;
+			break;
+		}
+		q[i].key = lo[i];
+		if (keys[i][kl - 1] != '/')
+			continue;
+		/* a prefix ends in '/': it has an upper bound */
+		r = ds_prefix_end(lo[i], &hi[i]);
+		q[i].end = hi[i];
+		q[i].elen = hi[i] ? strlen(hi[i]) : 0;
+		q[i].end_all = !hi[i];
+		q[i].limit = LIST_PAGE;
+	}
+	body = r == 0 ? etcd_req_reads(q, n) : NULL;
+	if (!body) {
+		r = r ? r : -ENOMEM;
+		goto out;
+	}
+	r = etcd_call(e, "/v3/kv/txn", body, false, &reply, NULL);
+	if (r < 0)
+		goto out;
+	r = etcd_parse_reads(reply.p, reply.len, e->o.prefix, n, kvs, nkv, more,
+			     rev);
+	etcd_buf_free(&reply);
+	if (r < 0) {
+		ds_set_error(ds, "etcd: read-ahead: a reply that does not parse");
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		full[i] = !more[i];
+out:
+	for (i = 0; i < n; i++) {
+		free(lo[i]);
+		free(hi[i]);
+	}
+	free(body);
+	return r;
+}
+
 static int et_txn(struct ds *ds, const struct ds_op *ops, size_t n,
 		  int64_t *rev, size_t *failed_op)
 {
@@ -434,6 +491,7 @@ const struct ds_backend ds_etcd_backend = {
 	.get = et_get,
 	.list = et_list,
 	.txn = et_txn,
+	.read_many = et_read_many,
 	.revision = et_revision,
 	.compact = et_compact,
 	.watch_new = etcd_watch_new,

@@ -13,6 +13,7 @@
 #ifndef PETREL_DS_IMPL_H
 #define PETREL_DS_IMPL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,12 @@ struct ds_backend {
 		    size_t *n, int64_t *rev);
 	int (*txn)(struct ds *ds, const struct ds_op *ops, size_t n,
 		   int64_t *rev, size_t *failed_op);
+	/* Optional (ds_prefetch): keys[i], a key or a prefix ending in '/',
+	 * all at one revision *rev: kvs[i] (nkv[i] of them, sorted); full[i]
+	 * false when a prefix had more than one reply holds (then unused). */
+	int (*read_many)(struct ds *ds, const char *const *keys, size_t n,
+			 struct ds_kv **kvs, size_t *nkv, bool *full,
+			 int64_t *rev);
 	int64_t (*revision)(struct ds *ds);
 	int (*compact)(struct ds *ds, int64_t rev);
 	int (*watch_new)(struct ds *ds, const char *prefix, int64_t from,
@@ -45,14 +52,23 @@ struct ds_backend {
 	int64_t (*watch_rev)(const struct ds_watch *w);
 };
 
+struct ds_snap;
+
 struct ds {
 	const struct ds_backend *be;
 	char err[DS_ERR_MAX];	/* ds_last_error(); "" when none */
+	struct ds_snap *snap;	/* ds_prefetch()'s, NULL when none (ds_snap.c) */
 };
 
 struct ds_watch {
 	const struct ds_backend *be;
 };
+
+/* ds_snap.c: answers from the snapshot. 1 when it holds the answer (0 or
+ * -ENOENT/-ENOMEM in *r), 0 when the store must be asked. */
+int ds_snap_get(struct ds *ds, const char *key, struct ds_kv *out, int *r);
+int ds_snap_list(struct ds *ds, const char *prefix, struct ds_kv **out,
+		 size_t *n, int64_t *rev, int *r);
 
 extern const struct ds_backend ds_sqlite_backend;
 extern const struct ds_backend ds_etcd_backend;

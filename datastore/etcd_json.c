@@ -161,7 +161,8 @@ static int range_fill(json_t *o, const struct etcd_range *q)
 	return r;
 }
 
-char *etcd_req_range(const struct etcd_range *q)
+/* A RangeRequest object, or NULL (no memory). */
+static json_t *range_obj(const struct etcd_range *q)
 {
 	json_t *o = json_object();
 	int r = o ? range_fill(o, q) : -ENOMEM;
@@ -172,6 +173,39 @@ char *etcd_req_range(const struct etcd_range *q)
 		r = set_i64(o, "revision", q->revision);
 	if (r == 0 && q->count_only)
 		r = json_object_set_new(o, "count_only", json_true()) ? -ENOMEM : 0;
+	if (r == 0)
+		return o;
+	json_decref(o);
+	return NULL;
+}
+
+char *etcd_req_range(const struct etcd_range *q)
+{
+	json_t *o = range_obj(q);
+
+	return dump_free(o, o ? 0 : -ENOMEM);
+}
+
+char *etcd_req_reads(const struct etcd_range *q, size_t n)
+{
+	json_t *o = json_object(), *succ = json_array();
+	int r = o && succ ? 0 : -ENOMEM;
+	size_t i;
+
+	for (i = 0; r == 0 && i < n; i++) {
+		json_t *op = json_object(), *rr = range_obj(&q[i]);
+
+		if (!op || !rr || json_object_set_new(op, "request_range", rr) ||
+		    json_array_append_new(succ, op)) {
+			json_decref(op);
+			r = -ENOMEM;
+		}
+	}
+	if (r == 0) {
+		r = json_object_set_new(o, "success", succ) ? -ENOMEM : 0;
+		succ = NULL;
+	}
+	json_decref(succ);
 	return dump_free(o, r);
 }
 
@@ -480,43 +514,82 @@ static int kv_parse(const json_t *o, const char *prefix, struct ds_kv *kv)
 	return r;
 }
 
-int etcd_parse_range(const char *body, size_t len, const char *prefix,
-		     struct ds_kv **kvs, size_t *n, int64_t *rev, bool *more)
+/* The kvs of a range reply's object o: *kvs (*n of them), *more. */
+static int range_kvs(const json_t *o, const char *prefix, struct ds_kv **kvs,
+		     size_t *n, bool *more)
 {
-	json_t *j = load(body, len), *arr;
+	json_t *arr = json_object_get(o, "kvs");
 	struct ds_kv *out = NULL;
 	size_t i, cnt = 0;
-	int64_t v = 0;
-	int r = -EIO;
+	int r = 0;
 
-	if (!json_is_object(j) ||
-	    get_i64(json_object_get(j, "header"), "revision", &v) || v <= 0)
-		goto out;
-	arr = json_object_get(j, "kvs");
-	if (arr && !json_is_array(arr))
-		goto out;
-	r = 0;
+	if (!json_is_object(o) || (arr && !json_is_array(arr)))
+		return -EIO;
 	if (arr && json_array_size(arr)) {
 		out = calloc(json_array_size(arr), sizeof(*out));
-		if (!out) {
-			r = -ENOMEM;
-			goto out;
-		}
+		if (!out)
+			return -ENOMEM;
 		for (i = 0; r == 0 && i < json_array_size(arr); i++) {
 			r = kv_parse(json_array_get(arr, i), prefix, &out[i]);
 			if (r == 0)
 				cnt++;
 		}
 	}
-	if (r == 0) {
-		*kvs = out;
-		*n = cnt;
-		*rev = v;
-		*more = get_bool(j, "more");
-		out = NULL;
+	if (r < 0) {
+		ds_kvs_free(out, cnt);
+		return r;
 	}
+	*kvs = out;
+	*n = cnt;
+	*more = get_bool(o, "more");
+	return 0;
+}
+
+int etcd_parse_range(const char *body, size_t len, const char *prefix,
+		     struct ds_kv **kvs, size_t *n, int64_t *rev, bool *more)
+{
+	json_t *j = load(body, len);
+	int64_t v = 0;
+	int r = -EIO;
+
+	if (json_is_object(j) &&
+	    !get_i64(json_object_get(j, "header"), "revision", &v) && v > 0)
+		r = range_kvs(j, prefix, kvs, n, more);
+	if (r == 0)
+		*rev = v;
+	json_decref(j);
+	return r;
+}
+
+int etcd_parse_reads(const char *body, size_t len, const char *prefix,
+		     size_t n, struct ds_kv **kvs, size_t *nkv, bool *more,
+		     int64_t *rev)
+{
+	json_t *j = load(body, len), *arr;
+	int64_t v = 0;
+	size_t i, done = 0;
+	int r = -EIO;
+
+	arr = json_object_get(j, "responses");
+	if (!json_is_object(j) || !get_bool(j, "succeeded") ||
+	    get_i64(json_object_get(j, "header"), "revision", &v) || v <= 0 ||
+	    !json_is_array(arr) || json_array_size(arr) != n)
+		goto out;
+	r = 0;
+	for (i = 0; r == 0 && i < n; i++) {
+		r = range_kvs(json_object_get(json_array_get(arr, i), "response_range"),
+			      prefix, &kvs[i], &nkv[i], &more[i]);
+		if (r == 0)
+			done++;
+	}
+	if (r == 0)
+		*rev = v;
 out:
-	ds_kvs_free(out, cnt);
+	for (i = 0; r < 0 && i < done; i++) {
+		ds_kvs_free(kvs[i], nkv[i]);
+		kvs[i] = NULL;
+		nkv[i] = 0;
+	}
 	json_decref(j);
 	return r;
 }

@@ -47,6 +47,8 @@ struct etcd_range {
 
 /* Request bodies: malloc'd JSON text, NULL when out of memory. */
 char *etcd_req_range(const struct etcd_range *r);
+/* A read-only txn: the n ranges q[i], all at one revision (no compares). */
+char *etcd_req_reads(const struct etcd_range *q, size_t n);
 char *etcd_req_compact(int64_t rev);
 char *etcd_req_watch(const struct etcd_range *r, int64_t start_rev);
 char *etcd_req_auth(const char *user, const char *password);
@@ -90,6 +92,11 @@ int etcd_parse_header(const char *body, size_t len, int64_t *rev);
  * caller ds_kvs_free()s), the header revision, "more". */
 int etcd_parse_range(const char *body, size_t len, const char *prefix,
 		     struct ds_kv **kvs, size_t *n, int64_t *rev, bool *more);
+/* etcd_req_reads' reply: range i's kvs[i] (nkv[i]) and more[i], *rev.
+ * -EIO unless it has exactly n responses. */
+int etcd_parse_reads(const char *body, size_t len, const char *prefix,
+		     size_t n, struct ds_kv **kvs, size_t *nkv, bool *more,
+		     int64_t *rev);
 
 /* A txn reply. On success *ok and *rev. When it failed, st[i] is op i's
  * key as the failure branch read it (n must be the txn's op count). */

@@ -778,6 +778,22 @@ static int ep_wait_programmed(struct ep_create *s)
 			    false, why);
 }
 
+void endpoint_prefetch(struct ds *ds, const char *node, const char *name)
+{
+	char wep[RES_KEY_MAX], pools[RES_KEY_MAX], blocks[RES_KEY_MAX];
+	char nets[RES_KEY_MAX], id[2 * RES_NAME_MAX];
+	const char *const keys[] = { wep, pools, blocks, nets };
+
+	snprintf(id, sizeof(id), "%s/%s", node, name ? name : "");
+	if ((name ? res_key(RES_WEP, id, wep, sizeof(wep)) :
+		    res_prefix(RES_WEP, node, wep, sizeof(wep))) < 0 ||
+	    res_prefix(RES_IPPOOL, NULL, pools, sizeof(pools)) < 0 ||
+	    res_prefix(RES_IPAMBLOCK, NULL, blocks, sizeof(blocks)) < 0 ||
+	    res_prefix(RES_NETWORK, NULL, nets, sizeof(nets)) < 0)
+		return;
+	(void)ds_prefetch(ds, keys, sizeof(keys) / sizeof(keys[0]));
+}
+
 int endpoint_create(struct ds *ds, struct endpoint_req *q, struct endpoint_err *e)
 {
 	struct ep_create s = { .ds = ds, .q = q, .w = &q->res->u.wep, .e = e };
