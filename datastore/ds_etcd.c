@@ -14,6 +14,8 @@
  *     LIST_PAGE keys, every page at the first page's revision, so the list
  *     is one snapshot however long it is; a page compacted away meanwhile
  *     restarts the list (a few times);
+ *   - read_many (ds_prefetch) is one txn without compares whose success
+ *     branch is the ranges: one round trip, one revision;
  *   - compact(rev) forgets revisions <= rev: etcd's compaction at rev + 1
  *     (at rev when rev is the newest: etcd keeps that one; a watch from
  *     rev - 1 then still gets it, which is no harm).

@@ -1,9 +1,10 @@
 /*
  * fuzz_etcd_reply: libFuzzer harness for what an etcd member sends the
- * etcd backend (datastore/etcd_json.c): a range, txn or error reply, and
- * the watch stream, fed to the framer in chunks whose sizes come from the
- * input itself, each whole message parsed as a watch reply. A member is
- * another machine: whatever it sends must parse or fail cleanly.
+ * etcd backend (datastore/etcd_json.c): a range, txn, read-only txn (of
+ * ranges) or error reply, and the watch stream, fed to the framer in
+ * chunks whose sizes come from the input itself, each whole message
+ * parsed as a watch reply. A member is another machine: whatever it sends
+ * must parse or fail cleanly.
  *
  * Invariants checked: a parsed reply's keys are non-empty C strings that
  * had the prefix (it is taken off), revisions are positive, a watch
@@ -67,6 +68,20 @@ static void one_reply(const char *buf, size_t size, const char *prefix)
 			abort();
 		(void)etcd_txn_landed(ops, 3, st, &rev);
 		etcd_kstates_clear(st, 3);
+	}
+	{	/* a read-only txn of ranges (ds_prefetch) */
+		struct ds_kv *rk[2] = { 0 };
+		size_t rn[2] = { 0 };
+		bool rm[2];
+
+		if (etcd_parse_reads(buf, size, prefix, 2, rk, rn, rm, &rev) == 0) {
+			if (rev <= 0)
+				abort();
+			check_kvs(rk[0], rn[0]);
+			check_kvs(rk[1], rn[1]);
+			ds_kvs_free(rk[0], rn[0]);
+			ds_kvs_free(rk[1], rn[1]);
+		}
 	}
 	etcd_parse_error(buf, size, &e);
 	if (strlen(e.msg) >= sizeof(e.msg))
