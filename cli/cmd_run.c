@@ -593,6 +593,9 @@ int cmd_rm(struct ctl *c, int argc, char **argv)
 		return ctl_usage_err(c, "which workload? (rm NAME...)");
 	names = argv + optind;
 	nnames = argc - optind;
+	if (ctl_ds(c) != CTL_OK)
+		return CTL_ERR;
+	endpoint_prefetch(c->ds, c->cfg.node, NULL);
 	if (ctl_wep_list(c, &x.all, &x.n) != CTL_OK)
 		return CTL_ERR;
 	config_status_socket(&c->cfg, x.sock, sizeof(x.sock));

@@ -425,6 +425,7 @@ static int cmd_del(struct plug *p)
 	r = plug_setup(p, p->conf.petrel_config);
 	if (r < 0)
 		goto out;
+	endpoint_prefetch(p->ds, p->cfg.node, NULL);
 	r = plug_find(p, &w);
 	if (r < 0 && r != -ENOENT)
 		goto out;

@@ -121,11 +121,11 @@ struct endpoint_req {
  * everything (e filled; e->warn says what undo left). */
 int endpoint_create(struct ds *ds, struct endpoint_req *q,
 		    struct endpoint_err *e);
-/* Reads ahead, in one request, what a creator on node and then
- * endpoint_create read: the workload's record (name; NULL: every record
- * of node), the pools, the blocks and the networks (ds_prefetch; etcd:
- * one round trip instead of four). Best effort: on failure the reads go
- * to the store one by one, as without it. */
+/* Reads ahead, in one request, what a creator or remover on node and then
+ * endpoint_create or endpoint_remove read: the workload's record (name;
+ * NULL: every record of node), the pools, the blocks and the networks
+ * (ds_prefetch; etcd: one round trip instead of three or four). Best
+ * effort: on failure the reads go to the store one by one, as without it. */
 void endpoint_prefetch(struct ds *ds, const char *node, const char *name);
 
 /* A removal. */
