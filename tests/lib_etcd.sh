@@ -220,6 +220,22 @@ etcd_cluster_start() {
 	fi
 }
 
+# etcd_nodes_up N: bgpnodes 1..N (bn_fabric's) attached to the cluster's LAN,
+# their petrel.yaml on etcd only, their felix started and answering.
+etcd_nodes_up() {
+	local n=$1 i cf=()
+	for ((i = 1; i <= n; i++)); do
+		etcd_attach "$(bn_ns "$i")" || { fail "setup" "etcd_attach node$i"; return 1; }
+		bn_conf "$i"
+		sed -i "s|^datastore: .*|datastore: etcd:$ETCD_ENDPOINTS|" "$(bn_cf "$i")"
+	done
+	for ((i = 1; i <= n; i++)); do
+		bn_felix_start "$i"
+		cf+=("'$PETRELCTL' -c '$(bn_cf "$i")' status")
+	done
+	check "felix of nodes 1..$n answer" bn_wait 20 sh -c "$(printf '%s && ' "${cf[@]}")true"
+}
+
 etcd_cluster_stop() {
 	local i
 	for ((i = 1; i <= ETCD_N; i++)); do

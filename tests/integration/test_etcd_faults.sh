@@ -36,15 +36,7 @@ if ip netns exec "$(bn_ns 1)" "$DSCTL" "etcd:http://127.0.0.1:9?timeout=100" rev
 	exit 0
 fi
 etcd_cluster_start 3 || exit 1
-etcd_attach "$(bn_ns 1)" && etcd_attach "$(bn_ns 2)" || { fail "setup" "etcd_attach"; exit 1; }
-for i in 1 2; do
-	bn_conf "$i"
-	sed -i "s|^datastore: .*|datastore: etcd:$ETCD_ENDPOINTS|" "$(bn_cf "$i")"
-done
-bn_felix_start 1
-bn_felix_start 2
-check "felix of node1 and node2 answer" bn_wait 20 sh -c \
-	"'$PETRELCTL' -c '$(bn_cf 1)' status && '$PETRELCTL' -c '$(bn_cf 2)' status"
+etcd_nodes_up 2 || exit 1
 expect_ok "pool create 10.68.0.0/16" bn_ctl 1 pool create p1 --cidr 10.68.0.0/16
 expect_ok "network create blue --pool 10.69.0.0/24" bn_ctl 1 network create blue --pool 10.69.0.0/24
 expect_ok "run a1 --network blue on node1" bn_ctl 1 run --name a1 --network blue
