@@ -60,154 +60,42 @@ struct plug {
 	struct cni_err err;	/* the error to print */
 };
 
-/* The petrel config, its namespace, the datastore. */
+/* The petrel config, its namespace, the datastore (endpoint_open). */
 static int plug_setup(struct plug *p, const char *path)
 {
-	struct errs e = ERRS_INIT;
+	struct errs ce = ERRS_INIT;
+	struct endpoint_err e;
 	int r;
 
-	r = config_load(path, &p->cfg, &e);
-	if (r < 0) {
-		cni_err_details(&p->err, &e);
-		errs_clear(&e);
-		return cni_err_set(&p->err, CNI_ECONFIG, "petrelConfig %s: %s", path,
-				 r == -EINVAL ? "invalid" : strerror(-r));
-	}
-	errs_clear(&e);
-	if (p->cfg.netns[0]) {
-		r = netns_enter(p->cfg.netns);
-		if (r < 0)
-			return cni_err_set(&p->err, CNI_EIO, "entering the node's network namespace %s: %s",
-					 p->cfg.netns, strerror(-r));
-	}
-	r = ds_open(p->cfg.datastore, &p->ds);
+	r = endpoint_open(path, &p->cfg, &p->ds, &ce, &e);
+	cni_err_details(&p->err, &ce);
+	errs_clear(&ce);
 	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "opening the datastore %s: %s",
-				 p->cfg.datastore, ds_open_strerror(r));
+		return cni_err_set(&p->err, e.stage == EP_CONFIG ? CNI_ECONFIG : CNI_EIO,
+				   "%s", e.msg);
 	return 0;
 }
 
-static int wep_key(const struct plug *p, const char *name, char *key)
+/* The attachment (CNI_CONTAINERID, CNI_IFNAME): named after the pod
+ * (K8S_POD_NAME) when free, else "cni-" and the start of the ID. */
+static struct endpoint_attach plug_attach(const struct plug *p)
 {
-	char id[2 * RES_NAME_MAX];
-
-	snprintf(id, sizeof(id), "%s/%s", p->cfg.node, name);
-	return res_key(RES_WEP, id, key, RES_KEY_MAX);
+	return (struct endpoint_attach){ .node = p->cfg.node, .cid = p->cid,
+					 .ifname = p->ifname, .name = p->args.pod_name,
+					 .prefix = "cni-" };
 }
 
-/* The workload name of a container without a usable pod name: "cni-" and
- * the first n characters of its ID, what a name may not hold made 'x'.
- * buf: at least RES_NAME_MAX. */
-static void default_name(const char *cid, size_t n, char *buf)
-{
-	snprintf(buf, RES_NAME_MAX, "cni-%.*s", (int)n, cid);
-	for (char *c = buf + 4; *c; c++) {
-		if (*c >= 'A' && *c <= 'Z')
-			*c = (char)(*c - 'A' + 'a');
-		else if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9')))
-			*c = 'x';
-	}
-}
-
-/* The lengths of ID tried for a name, shortest first. */
-static const size_t name_lens[] = { 12, 20, RES_NAME_MAX - 5 };
-
-/* Calls fn for each WorkloadEndpoint of this node that parses (a bad
- * document is not ours to judge here: skipped) until fn returns non-zero.
- * fn may keep *w (leaving it zeroed); else it is cleared after the call.
- * fn's non-zero value, 0, or a listing failure (recorded). */
-static int plug_each(struct plug *p, int (*fn)(struct plug *, struct resource *, void *),
-		     void *arg)
-{
-	char prefix[RES_KEY_MAX];
-	struct ds_kv *kvs = NULL;
-	size_t n = 0;
-	int64_t rev;
-	int r;
-
-	if (res_prefix(RES_WEP, p->cfg.node, prefix, sizeof(prefix)) < 0)
-		return cni_err_set(&p->err, CNI_ECONFIG, "node name %s too long", p->cfg.node);
-	r = ds_list(p->ds, prefix, &kvs, &n, &rev);
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "listing workloads: %s (%s)", ds_strerror(r),
-				 ds_last_error(p->ds));
-	r = 0;
-	for (size_t i = 0; i < n && !r; i++) {
-		struct resource w = { 0 };
-		struct errs e = ERRS_INIT;
-
-		if (res_from_text(RES_WEP, kvs[i].value, kvs[i].mod_rev, &w, &e) == 0)
-			r = fn(p, &w, arg);
-		errs_clear(&e);
-		res_clear(&w);
-	}
-	ds_kvs_free(kvs, n);
-	return r;
-}
-
-static const char *wep_wl_ifname(const struct wep *w)
-{
-	return w->wl_ifname[0] ? w->wl_ifname : "eth0";
-}
-
-static int find_one(struct plug *p, struct resource *w, void *arg)
-{
-	struct resource *out = arg;
-
-	if (strcmp(w->u.wep.container_id, p->cid) || strcmp(wep_wl_ifname(&w->u.wep), p->ifname))
-		return 0;
-	*out = *w;
-	memset(w, 0, sizeof(*w));
-	return 1;
-}
-
-/* The record named name when it is (CNI_CONTAINERID, CNI_IFNAME)'s: 1 and
- * *out, 0 when not (absent, another's, unreadable), or a failure
- * (recorded). */
-static int find_named(struct plug *p, const char *name, struct resource *out)
-{
-	char key[RES_KEY_MAX];
-	struct ds_kv kv = { 0 };
-	struct resource w = { 0 };
-	struct errs e = ERRS_INIT;
-	int r;
-
-	if (!name[0] || wep_key(p, name, key) < 0)
-		return 0;
-	r = ds_get(p->ds, key, &kv);
-	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "reading workload %s: %s (%s)", name,
-				 ds_strerror(r), ds_last_error(p->ds));
-	r = 0;
-	if (res_from_text(RES_WEP, kv.value, kv.mod_rev, &w, &e) == 0)
-		r = find_one(p, &w, out);
-	errs_clear(&e);
-	res_clear(&w);
-	ds_kv_clear(&kv);
-	return r;
-}
+static int plug_ep_fail(struct plug *p, const struct endpoint_err *e);
 
 /* This node's record of (CNI_CONTAINERID, CNI_IFNAME): 0 and *out, -ENOENT,
- * or a failure (recorded). First under the names ADD gives (add_name: the
- * pod's, else "cni-" and the ID's start), one read each; then, for a
- * record named otherwise, the whole list. Measured: with 400 records on
- * the node, listing and decoding them all made CHECK (and DEL) 2.8 ms
- * slower (5.8 ms against 3.0 ms, p50). */
+ * or a failure (recorded). */
 static int plug_find(struct plug *p, struct resource *out)
 {
-	char name[RES_NAME_MAX];
-	int r;
+	struct endpoint_attach a = plug_attach(p);
+	struct endpoint_err e;
+	int r = endpoint_attach_find(p->ds, &a, out, &e);
 
-	r = find_named(p, p->args.pod_name, out);
-	for (size_t i = 0; r == 0 && i < sizeof(name_lens) / sizeof(name_lens[0]); i++) {
-		default_name(p->cid, name_lens[i], name);
-		r = find_named(p, name, out);
-	}
-	if (r == 0)
-		r = plug_each(p, find_one, out);
-	return r == 1 ? 0 : r < 0 ? r : -ENOENT;
+	return r < 0 && r != -ENOENT ? plug_ep_fail(p, &e) : r;
 }
 
 /* endpoint/'s failure as a CNI error: its code, its message. */
@@ -296,51 +184,15 @@ static int add_mark(struct plug *p, struct wep *w)
 	return 0;
 }
 
-/* 1 when this node has no workload called name, 0 when it has, or a
- * failure (recorded). */
-static int name_free(struct plug *p, const char *name)
-{
-	char key[RES_KEY_MAX];
-	struct ds_kv kv = { 0 };
-	int r;
-
-	if (wep_key(p, name, key) < 0)
-		return cni_err_set(&p->err, CNI_EENV, "workload key too long");
-	r = ds_get(p->ds, key, &kv);
-	ds_kv_clear(&kv);
-	if (r == -ENOENT)
-		return 1;
-	if (r < 0)
-		return cni_err_set(&p->err, CNI_EIO, "reading workload %s: %s (%s)", name,
-				 ds_strerror(r), ds_last_error(p->ds));
-	return 0;
-}
-
-/* The pod's name when free, else the first free "cni-" + ID (see the
- * top). The record's create settles a race for it. */
+/* The pod's name when free, else the first free "cni-" + ID
+ * (endpoint/attach.c). The record's create settles a race for it. */
 static int add_name(struct plug *p, struct wep *w)
 {
-	char name[RES_NAME_MAX];
-	int r;
+	struct endpoint_attach a = plug_attach(p);
+	struct endpoint_err e;
 
-	if (p->args.pod_name[0]) {
-		r = name_free(p, p->args.pod_name);
-		if (r != 0) {
-			snprintf(w->name, sizeof(w->name), "%s", p->args.pod_name);
-			return r < 0 ? r : 0;
-		}
-	}
-	for (size_t i = 0; i < sizeof(name_lens) / sizeof(name_lens[0]); i++) {
-		default_name(p->cid, name_lens[i], name);
-		r = name_free(p, name);
-		if (r < 0)
-			return r;
-		if (r == 1 || i + 1 == sizeof(name_lens) / sizeof(name_lens[0])) {
-			/* the last one taken: the record's create says so */
-			snprintf(w->name, sizeof(w->name), "%s", name);
-			return 0;
-		}
-	}
+	if (endpoint_attach_name(p->ds, &a, w->name, &e) < 0)
+		return plug_ep_fail(p, &e);
 	return 0;
 }
 
@@ -438,6 +290,7 @@ out:
 /* ---------------------------------------------------------------- GC */
 
 struct gc_state {
+	struct plug *p;
 	char label[CNI_NET_LABEL_LEN];	/* this network's CNI_NET_LABEL value */
 	size_t removed, failed;
 };
@@ -456,18 +309,19 @@ static bool gc_stale(const struct plug *p, const struct gc_state *g, const struc
 	snprintf(ns, sizeof(ns), "%s%s", p->cfg.netns_prefix, w->name);
 	if (netns_path(ns, path, sizeof(path)) == 0 && !strcmp(path, w->netns))
 		return false;
-	return !cni_attachment_valid(&p->conf, w->container_id, wep_wl_ifname(w));
+	return !cni_attachment_valid(&p->conf, w->container_id, endpoint_wl_ifname(w));
 }
 
 /* One record: removed when stale; a failure is counted and GC goes on (the
  * spec: remove as much as possible, then report). */
-static int gc_one(struct plug *p, struct resource *w, void *arg)
+static int gc_one(struct resource *w, void *arg)
 {
 	struct gc_state *g = arg;
+	struct plug *p = g->p;
 
 	if (!gc_stale(p, g, &w->u.wep))
 		return 0;
-	if (attach_remove(p, w->u.wep.container_id, wep_wl_ifname(&w->u.wep), w) < 0)
+	if (attach_remove(p, w->u.wep.container_id, endpoint_wl_ifname(&w->u.wep), w) < 0)
 		g->failed++;
 	else
 		g->removed++;
@@ -478,7 +332,8 @@ static int gc_one(struct plug *p, struct resource *w, void *arg)
  * that cni.dev/valid-attachments does not list, as DEL would. */
 static int cmd_gc(struct plug *p)
 {
-	struct gc_state g = { .removed = 0 };
+	struct gc_state g = { .p = p };
+	struct endpoint_err e;
 	char d[96];
 	int r;
 
@@ -491,7 +346,9 @@ static int cmd_gc(struct plug *p)
 	cni_network_label(p->conf.name, g.label);
 	r = plug_setup(p, p->conf.petrel_config);
 	if (r == 0)
-		r = plug_each(p, gc_one, &g);
+		r = endpoint_each(p->ds, p->cfg.node, gc_one, &g, &e);
+	if (r < 0 && !p->err.code)
+		plug_ep_fail(p, &e);
 	if (r < 0)
 		return r;
 	if (g.failed) {

@@ -54,6 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/config.h"
 #include "common/link.h"
 #include "datastore/datastore.h"
 #include "model/resource.h"
@@ -77,6 +78,7 @@ enum endpoint_stage {
 	EP_WAIT,	/* felix (-ENOENT/-ECONNREFUSED: not running; -ETIMEDOUT;
 			 * -EREMOTEIO: its error; -EINTR) */
 	EP_INTR,	/* *stop was set */
+	EP_CONFIG,	/* the node's petrel.yaml (endpoint_open) */
 };
 
 struct endpoint_err {
@@ -225,5 +227,39 @@ int endpoint_port_forbidden(const struct endpoint_node *n, const uint16_t *allow
 int endpoint_ports_judge(const struct wep *w, const struct endpoint_node *n,
 			 const uint16_t *allow, size_t n_allow, const bool *pick,
 			 bool ports, struct endpoint_err *e);
+
+/* --- an engine's attachment (attach.c) --- */
+
+/* (container ID, interface) of an engine on node: its workload is named
+ * name when that is a valid free name, else prefix ("cni-", "nv-") and the
+ * start of cid (longer until free). All borrowed. */
+struct endpoint_attach {
+	const char *node, *cid, *ifname;
+	const char *name;	/* the engine's name for it, "" or NULL: none */
+	const char *prefix;
+};
+/* The workload name for a new attachment a into out (RES_NAME_MAX): 0 or
+ * a datastore failure (e filled). */
+int endpoint_attach_name(struct ds *ds, const struct endpoint_attach *a, char *out,
+			 struct endpoint_err *e);
+/* The record of a: 0 and *out (the caller clears it), -ENOENT, or a
+ * failure (e filled). The names a gets are read first, then the list. */
+int endpoint_attach_find(struct ds *ds, const struct endpoint_attach *a,
+			 struct resource *out, struct endpoint_err *e);
+/* Calls fn for each WorkloadEndpoint of node that parses (a bad document is
+ * skipped) until fn returns non-zero. fn may keep *w (leaving it zeroed);
+ * else it is cleared after the call. fn's value, 0, or a listing failure
+ * (e filled). */
+int endpoint_each(struct ds *ds, const char *node,
+		  int (*fn)(struct resource *w, void *arg), void *arg,
+		  struct endpoint_err *e);
+/* An engine plugin's start: the node's petrel.yaml at path (config_load;
+ * its messages into ce), its namespace entered (netns:), its datastore
+ * opened into *ds. 0, or -errno with e filled: EP_CONFIG, EP_NETNS (the
+ * node's namespace), EP_STORE (code: ds_open's). */
+int endpoint_open(const char *path, struct petrel_config *cfg, struct ds **ds,
+		  struct errs *ce, struct endpoint_err *e);
+/* w's workload-side interface: its wl_ifname, "" meaning "eth0". */
+const char *endpoint_wl_ifname(const struct wep *w);
 
 #endif
