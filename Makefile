@@ -38,7 +38,8 @@ endif
 # The library: every .c in these folders, linked into each binary as an archive
 # so that a unit test pulls in only the objects it uses.
 LIB_SRCS := $(wildcard common/*.c model/*.c datastore/*.c ipam/*.c bgpconf/*.c policy/*.c endpoint/*.c) \
-            $(filter-out cni/main_%.c,$(wildcard cni/*.c))
+            $(filter-out cni/main_%.c,$(wildcard cni/*.c)) \
+            $(filter-out netavark/main.c,$(wildcard netavark/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
 LIB      := $(B)/libpetrel.a
 
@@ -57,6 +58,11 @@ BINS += $(B)/petrel
 endif
 ifneq ($(wildcard cni/main_ipam.c),)
 BINS += $(B)/petrel-ipam
+endif
+# The netavark plugin: netavark/main.c; its codec (netavark/nv.c) is in the
+# library, for the unit test and the fuzzer.
+ifneq ($(wildcard netavark/main.c),)
+BINS += $(B)/petrel-netavark
 endif
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
@@ -89,6 +95,9 @@ $(B)/petrel: $(B)/cni/main_petrel.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
 
 $(B)/petrel-ipam: $(B)/cni/main_ipam.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
+
+$(B)/petrel-netavark: $(B)/netavark/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CTL_LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
@@ -192,11 +201,15 @@ fuzz-build-quiet:
 		  echo "fuzz: build failed (build-fuzz/build.log)"; }; fi
 
 CNI_BINDIR ?= /opt/cni/bin
+# netavark finds a plugin by its driver's name in its plugin directories
+# (podman's netavark_plugin_dirs; /usr/local/libexec/netavark first).
+NETAVARK_PLUGINDIR ?= $(PREFIX)/libexec/netavark
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin \
 	        $(DESTDIR)/etc/iproute2/rt_protos.d $(DESTDIR)/lib/systemd/system \
-	        $(DESTDIR)$(CNI_BINDIR)
+	        $(DESTDIR)$(CNI_BINDIR) $(DESTDIR)$(NETAVARK_PLUGINDIR)
 	install -m 0755 $(B)/petrel $(B)/petrel-ipam $(DESTDIR)$(CNI_BINDIR)/
+	install -m 0755 $(B)/petrel-netavark $(DESTDIR)$(NETAVARK_PLUGINDIR)/petrel
 	install -m 0644 contrib/systemd/petrel-bird.service $(DESTDIR)/lib/systemd/system/
 	install -m 0755 $(B)/petrel-felix $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(B)/petrelctl $(DESTDIR)$(PREFIX)/bin/

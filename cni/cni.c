@@ -147,15 +147,33 @@ static bool port_proto_ip(const json_t *o, size_t i, struct wep_port *p,
 			 i, jtype(ip));
 		return false;
 	}
-	if (!s[0])
-		return ok;
-	if (ip4_parse(s, &p->host_ip) < 0 || (p->host_ip >> 28) == 0xe ||
-	    p->host_ip == 0xffffffffu) {
+	if (cni_host_ip_parse(s, &p->host_ip) < 0) {
 		errs_add(e, "runtimeConfig.portMappings[%zu].hostIP: \"%.64s\" is not a "
 			 "unicast IPv4 address (or \"\" / 0.0.0.0 for all)", i, s);
 		return false;
 	}
 	return ok;
+}
+
+int cni_host_ip_parse(const char *s, uint32_t *out)
+{
+	uint32_t a = 0;
+
+	if (s[0] && (ip4_parse(s, &a) < 0 || (a >> 28) == 0xe || a == 0xffffffffu))
+		return -EINVAL;
+	*out = a;
+	return 0;
+}
+
+size_t cni_port_taken(const struct wep_port *ports, size_t n, const struct wep_port *p)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (ports[k].host_port == p->host_port && ports[k].proto == p->proto &&
+		    (ports[k].host_ip == p->host_ip || !ports[k].host_ip || !p->host_ip))
+			break;
+	return k;
 }
 
 int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
@@ -190,10 +208,7 @@ int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
 		ok = port_proto_ip(o, i, &p, e);
 		if (!ok || !p.host_port || !p.port)
 			continue;
-		for (k = 0; k < np; k++)
-			if (ports[k].host_port == p.host_port && ports[k].proto == p.proto &&
-			    (ports[k].host_ip == p.host_ip || !ports[k].host_ip || !p.host_ip))
-				break;
+		k = cni_port_taken(ports, np, &p);
 		if (k < np) {
 			errs_add(e, "runtimeConfig.portMappings[%zu]: host port %s/%u is "
 				 "already taken by portMappings[%zu]", i,

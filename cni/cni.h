@@ -115,6 +115,13 @@ bool cni_attachment_valid(const struct cni_conf *c, const char *container_id,
 int cni_ports_parse(const json_t *pm, struct wep_port *out, size_t *n,
 		    struct errs *e);
 
+/* A published port's host IP: "" or "0.0.0.0" = 0 (every address of the
+ * node), else a unicast IPv4 address. 0 or -EINVAL (*out untouched). */
+int cni_host_ip_parse(const char *s, uint32_t *out);
+/* The index of the first of ports[0..n) that takes p's host port and
+ * protocol on a common address; n when none. */
+size_t cni_port_taken(const struct wep_port *ports, size_t n, const struct wep_port *p);
+
 /* The cniVersion of a config that may otherwise be invalid, for the error
  * and VERSION replies: the supported version given, else CNI_VERSION. */
 void cni_conf_version(const char *buf, size_t len, char *out, size_t outlen);
