@@ -231,17 +231,10 @@ static int cmd_add(struct plug *p)
 				"runtimeConfig.ips", ip4_fmt(p->args.ip, ab));
 		goto out;
 	}
-	config_status_socket(&p->cfg, sock, sizeof(sock));
-	q = (struct endpoint_req){
-		.res = &res,
-		.want = p->conf.want ? p->conf.want : p->args.ip,
-		.any_pool = true,
-		.allow_ports = p->cfg.allow_host_ports,
-		.n_allow_ports = p->cfg.n_allow_host_ports,
-		.status_sock = sock,
-		.wait_ms = p->cfg.wait_timeout * 1000,
-		.no_wait = p->conf.no_wait,
-	};
+	q = (struct endpoint_req){ .res = &res, .any_pool = true,
+				   .want = p->conf.want ? p->conf.want : p->args.ip,
+				   .no_wait = p->conf.no_wait };
+	endpoint_req_config(&q, &p->cfg, sock, sizeof(sock));
 	r = endpoint_create(p->ds, &q, &e);
 	if (r < 0) {
 		r = plug_ep_fail(p, &e);

@@ -67,6 +67,16 @@ int endpoint_open(const char *path, struct petrel_config *cfg, struct ds **ds,
 	return 0;
 }
 
+void endpoint_req_config(struct endpoint_req *q, const struct petrel_config *cfg,
+			 char *sock, size_t len)
+{
+	config_status_socket(cfg, sock, len);
+	q->allow_ports = cfg->allow_host_ports;
+	q->n_allow_ports = cfg->n_allow_host_ports;
+	q->status_sock = sock;
+	q->wait_ms = cfg->wait_timeout * 1000;
+}
+
 const char *endpoint_wl_ifname(const struct wep *w)
 {
 	return w->wl_ifname[0] ? w->wl_ifname : "eth0";

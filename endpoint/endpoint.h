@@ -119,6 +119,12 @@ struct endpoint_req {
 	volatile sig_atomic_t *stop;	/* may be NULL */
 };
 
+/* q's node-wide part from the node's config: allowHostPorts, felix's
+ * status socket (written into sock, len bytes: CONFIG_PATH_MAX + 16) and
+ * waitTimeout. */
+void endpoint_req_config(struct endpoint_req *q, const struct petrel_config *cfg,
+			 char *sock, size_t len);
+
 /* 0 (res complete, recorded, programmed), or -errno after undoing
  * everything (e filled; e->warn says what undo left). */
 int endpoint_create(struct ds *ds, struct endpoint_req *q,

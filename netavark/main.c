@@ -243,16 +243,9 @@ static int cmd_setup(struct nvp *p, const char *netns, const struct nv_exec *x)
 	}
 	w->n_ports = x->n_ports;
 	memcpy(w->ports, x->ports, x->n_ports * sizeof(w->ports[0]));
-	config_status_socket(&p->cfg, sock, sizeof(sock));
-	q = (struct endpoint_req){
-		.res = &res,
-		.want = x->static_ip,
-		.allow_ports = p->cfg.allow_host_ports,
-		.n_allow_ports = p->cfg.n_allow_host_ports,
-		.status_sock = sock,
-		.wait_ms = p->cfg.wait_timeout * 1000,
-		.no_wait = x->net.no_wait,
-	};
+	q = (struct endpoint_req){ .res = &res, .want = x->static_ip,
+				   .no_wait = x->net.no_wait };
+	endpoint_req_config(&q, &p->cfg, sock, sizeof(sock));
 	r = endpoint_create(p->ds, &q, &e);
 	if (r < 0) {
 		nvp_fail(p, "%s%s", e.msg, e.stage == EP_WAIT ? " (-o no_wait=true skips the "

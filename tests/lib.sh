@@ -207,6 +207,13 @@ felix_wait_ready() {
 	wait_for 150 0.1 ctl status
 }
 
+# felix_up: felix started on the node and answering, or the test ends.
+felix_up() {
+	felix_start
+	felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
+	pass "felix answers status"
+}
+
 # felix_stop [SIGNAL]: signals felix and reaps it (bounded). Its exit status
 # goes to FELIX_RC (128+n when killed by signal n).
 # (stderr muted throughout: bash reports a child killed by a signal there.)

@@ -62,9 +62,7 @@ CNI_BIN_PATH="$TMP/bin:/usr/lib/cni"
 # is drop, test_hostprotect)
 PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_node
-felix_start
-felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
-pass "felix answers status"
+felix_up
 expect_ok "pool create" ctl pool create p1 --cidr 10.65.0.0/16
 expect_ok "run web (the petrelctl workload to ping)" ctl run --name web
 WEB=$OUT

@@ -38,9 +38,7 @@ cp "$NV" "$TMP/bin/" && NV="$TMP/bin/petrel-netavark"
 
 PT_CONF_EXTRA="endpointToHostAction: accept"
 pt_node
-felix_start
-felix_wait_ready || { fail "felix answers status" "no answer"; exit 1; }
-pass "felix answers status"
+felix_up
 expect_ok "pool create p1 10.65.0.0/16" ctl pool create p1 --cidr 10.65.0.0/16
 expect_ok "network create blue --pool 10.70.0.0/24" ctl network create blue --pool 10.70.0.0/24
 expect_ok "run web (default network)" ctl run --name web
