@@ -98,6 +98,7 @@ static int create_pools(struct nvp *p, const char *name, struct ip4_net *out, si
 {
 	struct ippool *pools = NULL;
 	struct ds_kv *kvs = NULL;
+	bool *named;		/* named[k]: pool k is some Network's */
 	size_t np = 0, nk = 0;
 	char prefix[RES_KEY_MAX], own[RES_NAME_MAX] = "";
 	bool found = !strcmp(name, NETWORK_DEFAULT);
@@ -116,8 +117,7 @@ static int create_pools(struct nvp *p, const char *name, struct ip4_net *out, si
 		ds_kvs_free(kvs, nk);
 		return nvp_fail(p, "listing pools: %s", endpoint_strerror(r));
 	}
-	/* named[i]: pool i is some Network's */
-	bool *named = calloc(np + 1, sizeof(*named));
+	named = calloc(np + 1, sizeof(*named));
 
 	for (size_t i = 0; i < nk && named; i++) {
 		struct resource w = { 0 };

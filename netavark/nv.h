@@ -6,7 +6,7 @@
  * and the JSON the plugin prints (the network, the status block, info,
  * {"error": ...}). No logging and no I/O: netavark/main.c does the work.
  *
- * Functions return 0 or -EINVAL (-EBADMSG: not JSON); every message, each
+ * Parsers return 0 or -EINVAL (-EBADMSG: not JSON; -ENOMEM); every message, each
  * naming its field ("port_mappings[1].protocol: ..."), goes into a struct
  * errs. A failed parse leaves nothing allocated and *out untouched.
  *
@@ -70,10 +70,11 @@ struct nv_exec {
 };
 
 /* create's input (len bytes, need not be NUL-terminated). 0, -EBADMSG, or
- * -EINVAL; every error into e. */
+ * -EINVAL; every error into e. *out owns the document (nv_network_clear). */
 int nv_network_parse(const char *buf, size_t len, struct nv_network *out,
 		     struct errs *e);
-/* setup's and teardown's input. 0, -EBADMSG, or -EINVAL. */
+/* setup's and teardown's input. 0, -EBADMSG, -EINVAL or -ENOMEM. *out
+ * owns nothing (net.doc stays NULL). */
 int nv_exec_parse(const char *buf, size_t len, struct nv_exec *out,
 		  struct errs *e);
 void nv_network_clear(struct nv_network *n);	/* empty ok */
