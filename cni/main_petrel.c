@@ -70,9 +70,10 @@ static int plug_setup(struct plug *p, const char *path)
 	r = endpoint_open(path, &p->cfg, &p->ds, &ce, &e);
 	cni_err_details(&p->err, &ce);
 	errs_clear(&ce);
+	if (r < 0 && e.stage == EP_CONFIG)
+		return cni_err_set(&p->err, CNI_ECONFIG, "petrelConfig %s", e.msg);
 	if (r < 0)
-		return cni_err_set(&p->err, e.stage == EP_CONFIG ? CNI_ECONFIG : CNI_EIO,
-				   "%s", e.msg);
+		return cni_err_set(&p->err, CNI_EIO, "%s", e.msg);
 	return 0;
 }
 

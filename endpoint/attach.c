@@ -52,7 +52,7 @@ int endpoint_open(const char *path, struct petrel_config *cfg, struct ds **ds,
 	memset(e, 0, sizeof(*e));
 	r = config_load(path, cfg, ce);
 	if (r < 0)
-		return ep_fail(e, EP_CONFIG, r, "petrel config %s: %s", path,
+		return ep_fail(e, EP_CONFIG, r, "%s: %s", path,
 			       r == -EINVAL ? "invalid" : strerror(-r));
 	if (cfg->netns[0]) {
 		r = netns_enter(cfg->netns);

@@ -261,8 +261,9 @@ int endpoint_each(struct ds *ds, const char *node,
 		  struct endpoint_err *e);
 /* An engine plugin's start: the node's petrel.yaml at path (config_load;
  * its messages into ce), its namespace entered (netns:), its datastore
- * opened into *ds. 0, or -errno with e filled: EP_CONFIG, EP_NETNS (the
- * node's namespace), EP_STORE (code: ds_open's). */
+ * opened into *ds. 0, or -errno with e filled: EP_CONFIG (msg "PATH:
+ * why", for the glue to prefix with its field), EP_NETNS (the node's
+ * namespace), EP_STORE (code: ds_open's). */
 int endpoint_open(const char *path, struct petrel_config *cfg, struct ds **ds,
 		  struct errs *ce, struct endpoint_err *e);
 /* w's workload-side interface: its wl_ifname, "" meaning "eth0". */

@@ -84,8 +84,15 @@ static int nvp_open(struct nvp *p, const char *path)
 	struct endpoint_err e;
 	int r = endpoint_open(path, &p->cfg, &p->ds, &ce, &e);
 
-	if (r < 0)
-		r = ce.n ? nvp_fail_errs(p, e.msg, &ce) : nvp_fail(p, "%s", e.msg);
+	if (r < 0 && e.stage == EP_CONFIG) {
+		char what[sizeof(e.msg) + 32];
+
+		/* config_load's own messages name the file (and line) */
+		snprintf(what, sizeof(what), "options.config%s%s", ce.n ? "" : " ",
+			 ce.n ? "" : e.msg);
+		r = nvp_fail_errs(p, what, &ce);
+	} else if (r < 0)
+		r = nvp_fail(p, "%s", e.msg);
 	errs_clear(&ce);
 	return r;
 }

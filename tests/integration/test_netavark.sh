@@ -100,6 +100,8 @@ expect_ok "create with --subnet 10.70.0.0/24 (blue's pool)" nv create \
 err_case "create with --subnet 10.99.0.0/16 (not blue's pool)" 'not a pool of petrel network blue' \
 	nv create <<<"$(pconf blue '.subnets = [{"subnet":"10.99.0.0/16"}]')"
 err_case "create of an unknown network" 'no petrel network nosuch' nv create <<<"$(pconf nosuch)"
+err_case "create with a petrel.yaml that does not exist" 'options.config: /nonexistent/petrel.yaml' \
+	nv create <<<"$(pconf blue '.options.config = "/nonexistent/petrel.yaml"')"
 err_case "create with bad JSON" 'invalid network config' nv create <<<'{"name":'
 err_case "create with an IPv6 subnet" 'no IPv6' nv create \
 	<<<"$(pconf blue '.subnets = [{"subnet":"fd00::/64"}]')"
