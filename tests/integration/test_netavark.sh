@@ -209,6 +209,11 @@ pt_snapshot "$TMP/td.before"
 expect_ok "teardown testctr again (idempotent)" nv teardown "/run/netns/$N1" <<<"$(req "$TMP/blue.json" "$CID1" testctr)"
 pt_snapshot "$TMP/td.after"
 same_files "teardown again: nothing changed" "$TMP/td.before" "$TMP/td.after"
+pt_snapshot "$TMP/td0.before"
+expect_ok "teardown of a container never set up" nv teardown "/run/netns/$E1" \
+	<<<"$(req "$TMP/blue.json" "$(cid_of never)" never)"
+pt_snapshot "$TMP/td0.after"
+same_files "teardown of a container never set up: nothing changed" "$TMP/td0.before" "$TMP/td0.after"
 ip netns del "$N2"
 expect_ok "teardown Web_Two with its netns gone" nv teardown "/run/netns/$N2" \
 	<<<"$(req "$TMP/blue.json" "$CID2" Web_Two)"
