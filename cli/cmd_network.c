@@ -121,6 +121,14 @@ static int network_pool_decode(const char *name, const char *cidr, long bs,
 		errs_clear(&e);
 		return CTL_ERR;
 	}
+	if (p->v6) {
+		char msg[256];
+
+		ippool_v6_refusal(name, msg, sizeof(msg));
+		log_err("ippool/%s: %s", name, msg);
+		ippool_clear(p);
+		return CTL_ERR;
+	}
 	return CTL_OK;
 }
 

@@ -56,7 +56,10 @@ static int pool_create(struct ctl *c, int argc, char **argv)
 		case O_BS:
 			errno = 0;
 			bs = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || bs <= 0 || bs > 32)
+			/* 116..128 reaches the model, which has the IPv6
+			 * answer (docs/ipv6.md) */
+			if (errno || end == optarg || *end || bs <= 0 ||
+			    (bs > 32 && (bs < 116 || bs > 128)))
 				return ctl_usage_err(c, "--block-size %s: a prefix length "
 						     "20..32", optarg);
 			break;
@@ -103,6 +106,14 @@ static int pool_create(struct ctl *c, int argc, char **argv)
 		for (size_t i = 0; i < e.n; i++)
 			log_err("ippool/%s: %s", name, e.msg[i]);
 		errs_clear(&e);
+		return CTL_ERR;
+	}
+	if (p.v6) {
+		char msg[256];
+
+		ippool_v6_refusal(name, msg, sizeof(msg));
+		log_err("ippool/%s: %s", name, msg);
+		ippool_clear(&p);
 		return CTL_ERR;
 	}
 	if (ctl_ds(c) != CTL_OK) {

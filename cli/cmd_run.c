@@ -30,6 +30,7 @@
 #include "cli/petrelctl.h"
 #include "common/hosts.h"
 #include "common/ip4.h"
+#include "common/ip6.h"
 #include "common/log.h"
 #include "common/netns.h"
 #include "endpoint/endpoint.h"
@@ -372,12 +373,21 @@ int cmd_run(struct ctl *c, int argc, char **argv)
 		case 'P':
 			s.publish_all = true;
 			break;
-		case O_IP:
+		case O_IP: {
+			struct ip6 a6;
+
+			if (ip6_parse(optarg, &a6) == 0) {
+				log_err("--ip %s: IPv6 is not routed yet (see docs/ipv6.md)",
+					optarg);
+				rc = CTL_ERR;
+				goto out;
+			}
 			if (ip4_parse(optarg, &s.want) < 0 || s.want == 0) {
 				rc = ctl_usage_err(c, "--ip %s: invalid IPv4 address", optarg);
 				goto out;
 			}
 			break;
+		}
 		case O_LABEL: {
 			char *eq = strchr(optarg, '='), *k;
 

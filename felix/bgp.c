@@ -133,6 +133,8 @@ void bgp_mark_dirty(struct felix *f)
 		mark_dirty(f);
 }
 
+static void res_gone(struct felix *f, int k, const char *name);
+
 /* Takes res's contents (moved into the tables, or cleared), except a
  * pool's: the policy part reads pools too, so only what BIRD needs of it is
  * copied (its name, CIDR and whether it is disabled). */
@@ -171,6 +173,10 @@ static void res_put(struct felix *f, int k, const char *name,
 		}
 		break;
 	case BK_POOL:
+		if (res->u.pool.v6) {	/* not routed yet (docs/ipv6.md) */
+			res_gone(f, k, name);
+			return;		/* res keeps its contents */
+		}
 		memset(&pool, 0, sizeof(pool));
 		memcpy(pool.name, res->u.pool.name, sizeof(pool.name));
 		pool.cidr = res->u.pool.cidr;

@@ -603,6 +603,11 @@ static void pool_event(struct felix *f, const char *name, const char *text,
 			pool_rebuild(p);
 			return;
 		}
+		if (res.u.pool.v6) {	/* not routed yet (docs/ipv6.md) */
+			res_clear(&res);
+			pool_rebuild(p);
+			return;
+		}
 		v = realloc(p->pools, (p->n_pools + 1) * sizeof(*v));
 		if (v) {
 			p->pools = v;

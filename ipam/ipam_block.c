@@ -56,6 +56,11 @@ int ipam_snap_pools(struct ds *ds, struct snap *s, int strict,
 		rc = res_from_text(RES_IPPOOL, s->pkv[i].value,
 				   s->pkv[i].mod_rev, &r, &pe);
 		errs_clear(&pe);
+		if (rc == 0 && s->fam != SNAP_ALL &&
+		    r.u.pool.v6 != (s->fam == SNAP_V6)) {
+			res_clear(&r);
+			continue;	/* the other family's */
+		}
 		/* Written by anyone: its geometry is checked before use. */
 		if (rc == 0 && ipam_pool_validate(&r.u.pool, NULL) < 0) {
 			res_clear(&r);

@@ -38,7 +38,12 @@ struct bent {
 	uint64_t used;
 };
 
+/* Which pools ipam_snap_pools keeps: zero-initialised, IPv4's only (every
+ * IPv4 operation, unchanged); SNAP_ALL for the name check of a new pool. */
+enum { SNAP_V4 = 0, SNAP_V6 = 6, SNAP_ALL = -1 };
+
 struct snap {
+	int fam;		/* SNAP_* */
 	struct ds_kv *pkv, *bkv;
 	size_t npkv, nbkv;
 	int have_blocks;

@@ -20,6 +20,7 @@ int ippool_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 	struct ippool p = { .block_size = 26 };
 	json_int_t bs = 0;
 	bool cidr_ok = false;
+	int fam = 0, len = 0, bmin = 20, bmax = 32, bdef = 26;
 	struct head h;
 	const char *sel;
 
@@ -27,16 +28,26 @@ int ippool_from_json(const json_t *j, const struct ydoc *doc, const char *file,
 	res_check_name(&v, &h, p.name);
 	if (h.has_spec) {
 		res_check_known(&v, &h.spec, spec_keys);
-		cidr_ok = res_get_cidr(&v, &h.spec, "cidr", true, &p.cidr) > 0;
-		if (res_get_int(&v, &h.spec, "blockSize", 20, 32, &bs) > 0) {
+		fam = res_get_cidr46(&v, &h.spec, "cidr", true, &p.cidr, &p.cidr6);
+		cidr_ok = fam > 0;
+		if (fam == 6) {
+			p.v6 = true;
+			len = p.cidr6.len;
+			bmin = IPPOOL_V6_BLOCK_MIN;
+			bmax = 128;
+			bdef = p.block_size = IPPOOL_V6_BLOCK_DEFAULT;
+		} else if (fam == 4) {
+			len = p.cidr.len;
+		}
+		if (res_get_int(&v, &h.spec, "blockSize", bmin, bmax, &bs) > 0) {
 			p.block_size = (int)bs;
-			if (cidr_ok && bs < p.cidr.len)
+			if (cidr_ok && bs < len)
 				res_verr_field(&v, &h.spec, "blockSize",
-					   "%d is shorter than the pool's prefix length %u "
+					   "%d is shorter than the pool's prefix length %d "
 					   "(a block must fit in the pool)",
-					   p.block_size, (unsigned)p.cidr.len);
-		} else if (cidr_ok && p.cidr.len > 26) {
-			p.block_size = p.cidr.len;
+					   p.block_size, len);
+		} else if (cidr_ok && len > bdef) {
+			p.block_size = len;
 		}
 		res_get_bool(&v, &h.spec, "natOutgoing", &p.nat_outgoing);
 		res_get_bool(&v, &h.spec, "disabled", &p.disabled);
@@ -61,7 +72,7 @@ json_t *ippool_to_json(const struct ippool *p)
 	struct jb b = { 0 };
 	json_t *spec, *j = res_enc_head(&b, RES_IPPOOL, p->name, NULL, &spec);
 
-	res_jset(&b, spec, "cidr", res_enc_net(&p->cidr));
+	res_jset(&b, spec, "cidr", p->v6 ? res_enc_net6(&p->cidr6) : res_enc_net(&p->cidr));
 	res_jset(&b, spec, "blockSize", json_integer(p->block_size));
 	res_jset(&b, spec, "natOutgoing", json_boolean(p->nat_outgoing));
 	res_jset(&b, spec, "disabled", json_boolean(p->disabled));
@@ -77,4 +88,10 @@ void ippool_clear(struct ippool *p)
 		return;
 	free(p->node_selector);
 	memset(p, 0, sizeof(*p));
+}
+
+void ippool_v6_refusal(const char *what, char *buf, size_t len)
+{
+	snprintf(buf, len, "IPv6 pools are not routed yet: %s is IPv6 (petrel's "
+		 "data path, BGP and policy are IPv4 only; see docs/ipv6.md)", what);
 }

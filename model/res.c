@@ -387,6 +387,35 @@ int res_get_cidr(struct vctx *v, const struct vobj *o, const char *key,
 	return -1;
 }
 
+/* A CIDR of either family (model/ippool.h: a pool's): 4 into *out4 or 6
+ * into *out6, the text telling which (a ':' is IPv6); errors as above. */
+int res_get_cidr46(struct vctx *v, const struct vobj *o, const char *key,
+		   bool required, struct ip4_net *out4, struct ip6_net *out6)
+{
+	struct ip6_net n, fixed;
+	char buf[IP6_NETSTRLEN];
+	const char *s;
+	int r = res_get_str(v, o, key, required, 64, &s);
+
+	if (r <= 0)
+		return r;
+	if (!strchr(s, ':'))
+		return res_get_cidr(v, o, key, required, out4) > 0 ? 4 : -1;
+	if (ip6_net_parse(s, &n, false, false) == 0) {
+		*out6 = n;
+		return 6;
+	}
+	if (ip6_net_parse(s, &n, false, true) == 0) {
+		fixed.addr = ip6_masked(&n.addr, n.len);
+		fixed.len = n.len;
+		res_verr_field(v, o, key, "host bits must be zero in CIDR \"%s\" (did you mean %s?)",
+			   s, ip6_net_fmt(&fixed, buf));
+	} else {
+		res_verr_field(v, o, key, "invalid CIDR \"%s\"", s);
+	}
+	return -1;
+}
+
 /* A selector (model/selector.h: Calico's language); *dst NULL when absent
  * or "" (all()). A parse error is reported where it is: at the string's
  * position plus the offending token's offset. (Exact for a plain scalar on
@@ -606,6 +635,20 @@ json_t *res_enc_net(const struct ip4_net *n)
 	char buf[IP4_NETSTRLEN];
 
 	return json_string(ip4_net_fmt(n, buf));
+}
+
+json_t *res_enc_net6(const struct ip6_net *n)
+{
+	char buf[IP6_NETSTRLEN];
+
+	return json_string(ip6_net_fmt(n, buf));
+}
+
+json_t *res_enc_addr6(const struct ip6 *a)
+{
+	char buf[IP6_STRLEN];
+
+	return json_string(ip6_fmt(a, buf));
 }
 
 json_t *res_enc_addr(uint32_t a)

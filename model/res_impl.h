@@ -18,6 +18,7 @@
 
 #include "common/errs.h"
 #include "common/ip4.h"
+#include "common/ip6.h"
 #include "common/yamljson.h"
 #include "model/labels.h"
 #include "model/res.h"
@@ -114,6 +115,9 @@ void res_vitem(const struct vctx *v, const struct vobj *a, size_t i,
 /* A CIDR with zero host bits; the message says what is wrong. */
 int res_get_cidr(struct vctx *v, const struct vobj *o, const char *key,
 		    bool required, struct ip4_net *out);
+/* Either family: 4 (into out4) or 6 (into out6), 0 absent, -1 reported. */
+int res_get_cidr46(struct vctx *v, const struct vobj *o, const char *key,
+		   bool required, struct ip4_net *out4, struct ip6_net *out6);
 
 /* A selector (model/selector.h: Calico's language); *dst NULL when absent
  * or "" (all()). A parse error is reported where it is: at the string's
@@ -151,6 +155,8 @@ json_t *res_enc_head(struct jb *b, enum res_kind k, const char *name,
 json_t *res_enc_done(struct jb *b, json_t *j, json_t *spec);
 
 json_t *res_enc_net(const struct ip4_net *n);
+json_t *res_enc_net6(const struct ip6_net *n);
+json_t *res_enc_addr6(const struct ip6 *a);
 
 json_t *res_enc_addr(uint32_t a);
 

@@ -84,6 +84,15 @@ refused "apply an unknown field" "colour" ctl apply -f "$TMP/unknown.yaml"
 refused "pool create with invalid CIDR" "cidr|10\\.65\\.0\\.300" ctl pool create bad --cidr 10.65.0.300/24
 refused "pool create overlapping p1 (names p1)" "p1" ctl pool create p2 --cidr 10.65.128.0/17
 refused "pool create with a taken name" "exist|already|tiny" ctl pool create tiny --cidr 10.80.0.0/16
+# IPv6 pools: the IPAM library has them, the data path not yet
+# (docs/ipv6.md): every edge refuses them with one line, nothing written
+refused "pool create with an IPv6 CIDR" "IPv6 pools are not routed yet: p6" ctl pool create p6 --cidr fd00:10::/48
+refused "pool create IPv6 with blockSize 122" "IPv6 pools are not routed yet" ctl pool create p6 --cidr fd00:10::/48 --block-size 122
+refused "pool create IPv6 with blockSize 115 (out of range)" "blockSize: 115 is out of range \\(116\\.\\.128\\)" ctl pool create p6 --cidr fd00:10::/48 --block-size 115
+printf 'apiVersion: petrel/v1\nkind: IPPool\nmetadata:\n  name: y6\nspec:\n  cidr: fd00:20::/48\n' >"$TMP/v6.yaml"
+refused "apply an IPv6 IPPool (file:line:col)" "v6\\.yaml:6:[0-9]+: spec\\.cidr: IPv6 pools are not routed yet: y6" ctl apply -f "$TMP/v6.yaml"
+refused "network create with an IPv6 pool" "IPv6 pools are not routed yet" ctl network create n6 --pool fd00:30::/48
+refused "run --ip IPv6" "IPv6 is not routed yet" ctl run --name x6 --ip fd00:10::5
 refused "pool rm while addresses are allocated" "allocat|use|force" ctl pool rm p1
 
 # --- workloads ---

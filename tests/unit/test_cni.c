@@ -394,7 +394,12 @@ static void test_args(void **state)
 		assert_true(has_err(&e, "CNI_ARGS: IP: one IPv4 address"));
 		errs_clear(&e);
 		assert_int_equal(cni_args_parse("IP=fd00::1", &a, &e), -CNI_EENV);
-		assert_true(has_err(&e, "CNI_ARGS: IP: invalid IPv4 address \"fd00::1\""));
+		assert_true(has_err(&e, "CNI_ARGS: IP: IPv6 is not routed yet: \"fd00::1\" "
+				    "is IPv6"));
+		errs_clear(&e);
+		/* not an address of either family: still the IPv4 message */
+		assert_int_equal(cni_args_parse("IP=fd00::1::2", &a, &e), -CNI_EENV);
+		assert_true(has_err(&e, "CNI_ARGS: IP: invalid IPv4 address \"fd00::1::2\""));
 		errs_clear(&e);
 		assert_int_equal(cni_args_parse("IP=10.0.0.0/24", &a, &e), -CNI_EENV);
 		errs_clear(&e);

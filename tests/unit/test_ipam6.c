@@ -1,0 +1,308 @@
+/*
+ * test_ipam6: the first slice of IPv6 (issue 12, docs/ipv6.md) in the
+ * model and IPAM: an IPPool with an IPv6 CIDR decodes with IPv6's block
+ * sizes and errors at file:line:col; ipam_pool_create stores it with the
+ * overlap check of its own family and a name unique over both; every IPv4
+ * consumer (ipam_pools_list, ipam_assign, ipam_usage) is unchanged by it;
+ * the user-facing edges' one line of refusal. Against a real sqlite store
+ * in a fresh temporary folder per test, as test_ipam.c.
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/ip4.h"
+#include "common/ip6.h"
+#include "common/yamljson.h"
+#include "datastore/datastore.h"
+#include "ipam/ipam.h"
+#include "model/resource.h"
+
+struct fx {
+	char dir[64];
+	char url[96];
+	struct ds *ds;
+};
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/petrel-ipam6-XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->url, sizeof(f->url), "sqlite:%s/petrel.db", f->dir);
+	if (ds_open(f->url, &f->ds) < 0) {
+		nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	ds_close(f->ds);
+	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Decodes one YAML document (file "t.yaml"); rc, errors joined into msg. */
+static int decode(const char *text, struct resource *r, char *msg, size_t len)
+{
+	struct errs e = ERRS_INIT;
+	struct ydoc *d = NULL;
+	size_t n = 0, off = 0;
+	int rc;
+
+	rc = yaml_load("t.yaml", text, strlen(text), &d, &n, &e);
+	if (rc == 0) {
+		assert_int_equal(n, 1);
+		rc = res_from_json(d[0].root, &d[0], "t.yaml", r, &e);
+	}
+	msg[0] = '\0';
+	for (size_t i = 0; i < e.n && off < len; i++)
+		off += (size_t)snprintf(msg + off, len - off, "%s\n", e.msg[i]);
+	errs_clear(&e);
+	ydocs_free(d, n);
+	return rc;
+}
+
+#define POOL_DOC(spec) "apiVersion: petrel/v1\nkind: IPPool\nmetadata: {name: p6}\n" \
+	"spec: " spec "\n"
+
+static void expect_pool_error(const char *text, const char *want)
+{
+	struct resource r;
+	char msg[1024];
+
+	if (decode(text, &r, msg, sizeof(msg)) != -EINVAL || !strstr(msg, want))
+		fail_msg("document:\n%s\nwanted an error containing: %s\ngot: %s",
+			 text, want, msg);
+}
+
+static void test_pool_model(void **state)
+{
+	struct resource r;
+	char msg[1024], *text;
+
+	/* the v6 default block size is 122 (64 addresses, as v4's /26) */
+	assert_int_equal(decode(POOL_DOC("{cidr: fd00:10::/48}"), &r, msg, sizeof(msg)), 0);
+	assert_true(r.u.pool.v6);
+	assert_int_equal(r.u.pool.block_size, 122);
+	assert_int_equal(r.u.pool.cidr6.len, 48);
+	assert_int_equal(r.u.pool.cidr.len, 0);
+	text = res_to_text(&r);
+	assert_string_equal(text, "{\"apiVersion\":\"petrel/v1\",\"kind\":\"IPPool\","
+			    "\"metadata\":{\"name\":\"p6\"},\"spec\":{\"cidr\":\"fd00:10::/48\","
+			    "\"blockSize\":122,\"natOutgoing\":false,\"disabled\":false,"
+			    "\"strictAffinity\":false}}");
+	res_clear(&r);
+	/* the stored text decodes to the same */
+	assert_int_equal(res_from_text(RES_IPPOOL, text, 1, &r, NULL), 0);
+	assert_true(r.u.pool.v6);
+	assert_int_equal(r.u.pool.block_size, 122);
+	res_clear(&r);
+	free(text);
+	/* canonical text (RFC 5952) whatever the input's spelling */
+	assert_int_equal(decode(POOL_DOC("{cidr: \"FD00:0010:0:0::/64\", blockSize: 116}"),
+				&r, msg, sizeof(msg)), 0);
+	text = res_to_text(&r);
+	assert_non_null(strstr(text, "\"cidr\":\"fd00:10::/64\",\"blockSize\":116"));
+	free(text);
+	res_clear(&r);
+	/* a pool smaller than the default block is one block */
+	assert_int_equal(decode(POOL_DOC("{cidr: \"fd00::100/124\"}"), &r, msg, sizeof(msg)), 0);
+	assert_int_equal(r.u.pool.block_size, 124);
+	res_clear(&r);
+	assert_int_equal(decode(POOL_DOC("{cidr: \"fd00::/120\", blockSize: 128}"),
+				&r, msg, sizeof(msg)), 0);
+	res_clear(&r);
+	/* v4 keeps its default and range */
+	assert_int_equal(decode(POOL_DOC("{cidr: 10.9.0.0/16}"), &r, msg, sizeof(msg)), 0);
+	assert_false(r.u.pool.v6);
+	assert_int_equal(r.u.pool.block_size, 26);
+	res_clear(&r);
+	expect_pool_error(POOL_DOC("{cidr: 10.9.0.0/16, blockSize: 122}"),
+			  "t.yaml:4:38: spec.blockSize: 122 is out of range (20..32)");
+
+	expect_pool_error(POOL_DOC("{cidr: \"fd00:10::/48\", blockSize: 115}"),
+			  "t.yaml:4:41: spec.blockSize: 115 is out of range (116..128)");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00:10::/48\", blockSize: 26}"),
+			  "spec.blockSize: 26 is out of range (116..128)");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00:10::/48\", blockSize: 129}"),
+			  "spec.blockSize: 129 is out of range (116..128)");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00::/124\", blockSize: 120}"),
+			  "spec.blockSize: 120 is shorter than the pool's prefix length 124");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00:10::1/48\"}"),
+			  "t.yaml:4:14: spec.cidr: host bits must be zero in CIDR "
+			  "\"fd00:10::1/48\" (did you mean fd00:10::/48?)");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00::1::/48\"}"),
+			  "spec.cidr: invalid CIDR \"fd00::1::/48\"");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00::/129\"}"),
+			  "spec.cidr: invalid CIDR \"fd00::/129\"");
+	expect_pool_error(POOL_DOC("{cidr: \"fd00::\"}"), "spec.cidr: invalid CIDR \"fd00::\"");
+}
+
+static void pool6(struct ippool *p, const char *name, const char *cidr, int bs)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->v6 = true;
+	assert_int_equal(ip6_net_parse(cidr, &p->cidr6, false, false), 0);
+	p->block_size = bs;
+}
+
+static void pool4(struct ippool *p, const char *name, const char *cidr, int bs)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	assert_int_equal(ip4_net_parse(cidr, &p->cidr, false, false), 0);
+	p->block_size = bs;
+}
+
+static bool has(const struct errs *e, const char *sub)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strstr(e->msg[i], sub))
+			return true;
+	return false;
+}
+
+static void test_pool_create(void **state)
+{
+	struct fx *f = *state;
+	struct errs e = ERRS_INIT;
+	struct ippool p, *v;
+	size_t n;
+
+	pool6(&p, "v6a", "fd00:10::/48", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	pool4(&p, "v4a", "10.70.0.0/16", 26);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	assert_int_equal(e.n, 0);
+	/* overlap within the family, named */
+	pool6(&p, "v6b", "fd00:10:0:5::/64", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), IPAM_EOVERLAP);
+	assert_true(has(&e, "spec.cidr: fd00:10:0:5::/64 overlaps ippool v6a (fd00:10::/48)"));
+	errs_clear(&e);
+	pool6(&p, "v6b", "fd00::/8", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), IPAM_EOVERLAP);
+	errs_clear(&e);
+	/* next to it: fine; a v4 pool overlaps no v6 one (nor 0.0.0.0/0 a v6) */
+	pool6(&p, "v6b", "fd00:11::/48", 128);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	pool4(&p, "v4all", "0.0.0.0/0", 26);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), IPAM_EOVERLAP);
+	assert_true(has(&e, "overlaps ippool v4a (10.70.0.0/16)"));
+	assert_false(has(&e, "v6a"));
+	errs_clear(&e);
+	/* a name is one pool, whatever its family */
+	pool4(&p, "v6a", "10.80.0.0/16", 26);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EEXIST);
+	errs_clear(&e);
+	pool6(&p, "v4a", "fd00:12::/48", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EEXIST);
+	errs_clear(&e);
+	/* the library validates its input too */
+	pool6(&p, "v6c", "fd00:13::/48", 115);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EINVAL);
+	assert_true(has(&e, "spec.blockSize: 115 out of range 116..128 (IPv6)"));
+	errs_clear(&e);
+	pool6(&p, "v6c", "fd00::/124", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EINVAL);
+	assert_true(has(&e, "spec.blockSize: 122 shorter than the CIDR's /124"));
+	errs_clear(&e);
+	pool6(&p, "v6c", "fd00:13::/48", 122);
+	p.cidr6.addr.b[15] = 1;
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EINVAL);
+	assert_true(has(&e, "host bits set"));
+	errs_clear(&e);
+
+	/* IPv4's consumers see IPv4's pools only */
+	assert_int_equal(ipam_pools_list(f->ds, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].name, "v4a");
+	ippool_clear(&v[0]);
+	free(v);
+
+	/* deleted by name like any pool */
+	assert_int_equal(ipam_pool_delete(f->ds, "v6b", 0), 0);
+	assert_int_equal(ipam_pool_delete(f->ds, "v6b", 0), -ENOENT);
+	pool6(&p, "v6b", "fd00:11::/48", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	assert_int_equal(e.n, 0);
+}
+
+/* An IPv4 workload's address never comes from (nor is refused for) a v6
+ * pool: the v4 allocator does not see it, and its usage lists none. */
+static void test_v4_unaffected(void **state)
+{
+	struct fx *f = *state;
+	struct errs e = ERRS_INIT;
+	struct ipam_usage *u;
+	struct ippool p;
+	uint32_t a;
+	size_t n;
+
+	pool6(&p, "v6a", "fd00:10::/48", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	/* only a v6 pool: the v4 allocator has none */
+	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a, NULL), IPAM_ENOSPC);
+	pool4(&p, "v4a", "10.70.0.0/24", 26);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a, NULL), 0);
+	assert_int_equal(a, 0x0a460000);
+	assert_int_equal(ipam_usage(f->ds, &u, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(u[0].pool, "v4a");
+	assert_int_equal(u[0].used, 1);
+	free(u);
+	assert_int_equal(ipam_release_handle(f->ds, "c1.eth0"), 0);
+	/* a pool named by the assignment that is v6: not an IPv4 pool */
+	struct ipam_pool_sel sel = { .pool = "v6a" };
+	assert_int_not_equal(ipam_assign_in(f->ds, "n1", "c2.eth0", 0, &sel, &a, NULL), 0);
+}
+
+static void test_refusal_line(void **state)
+{
+	char buf[256];
+
+	ippool_v6_refusal("p6", buf, sizeof(buf));
+	assert_non_null(strstr(buf, "IPv6 pools are not routed yet: p6 is IPv6"));
+	assert_null(strchr(buf, '\n'));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pool_model),
+		cmocka_unit_test_setup_teardown(test_pool_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v4_unaffected, setup, teardown),
+		cmocka_unit_test(test_refusal_line),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
