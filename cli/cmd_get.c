@@ -76,7 +76,7 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 
 		snprintf(b, sizeof(b), "%d", p->block_size);
 		cells[0] = p->name;
-		cells[1] = ip4_net_fmt(&p->cidr, a);
+		cells[1] = p->v6 ? ip6_net_fmt(&p->cidr6, a) : ip4_net_fmt(&p->cidr, a);
 		cells[2] = b;
 		cells[3] = p->nat_outgoing ? "true" : "false";
 		cells[4] = p->disabled ? "true" : "false";
@@ -119,9 +119,8 @@ static void get_row(enum out_fmt fmt, struct table *t, const struct resource *r)
 	case RES_IPAMBLOCK: {
 		const struct ipamblock *k = &r->u.block;
 
-		snprintf(b, sizeof(b), "%zu/%llu", ipamblock_used(k),
-			 (unsigned long long)ip4_net_size(&k->cidr));
-		cells[0] = ip4_net_fmt(&k->cidr, a);
+		snprintf(b, sizeof(b), "%zu/%zu", ipamblock_used(k), ipamblock_size(k));
+		cells[0] = k->v6 ? ip6_net_fmt(&k->cidr6, a) : ip4_net_fmt(&k->cidr, a);
 		cells[1] = k->affinity;
 		cells[2] = k->pool;
 		cells[3] = b;

@@ -56,12 +56,10 @@ static int pool_create(struct ctl *c, int argc, char **argv)
 		case O_BS:
 			errno = 0;
 			bs = strtol(optarg, &end, 10);
-			/* 116..128 reaches the model, which has the IPv6
-			 * answer (docs/ipv6.md) */
-			if (errno || end == optarg || *end || bs <= 0 ||
-			    (bs > 32 && (bs < 116 || bs > 128)))
+			/* the range of the pool's family: the model says */
+			if (errno || end == optarg || *end || bs <= 0 || bs > 128)
 				return ctl_usage_err(c, "--block-size %s: a prefix length "
-						     "20..32", optarg);
+						     "20..32 (IPv6 116..128)", optarg);
 			break;
 		case O_NAT:
 			nat = true;

@@ -352,7 +352,8 @@ static void block_put(struct felix *f, const char *name,
 			b->gen = f->store_gen;
 		return;
 	}
-	mine = !strcmp(blk->affinity, f->cfg->node);
+	/* an IPv6 block is not routed yet (docs/ipv6.md): never ours */
+	mine = !blk->v6 && !strcmp(blk->affinity, f->cfg->node);
 	cidr = blk->cidr;
 	if (b && mine && b->key.dst == cidr.addr && b->key.len == cidr.len) {
 		b->gen = f->store_gen;

@@ -115,6 +115,11 @@ int ipam_snap_blocks(struct ds *ds, struct snap *s, int strict)
 		struct bent *b = &s->blocks[s->nblocks];
 
 		if (ipam_block_name_parse(s->bkv[i].key + plen, &b->cidr) < 0) {
+			struct ip6_net c6;
+
+			/* the other family's block: not an error */
+			if (ipamblock_name6_parse(s->bkv[i].key + plen, &c6) == 0)
+				continue;
 			if (strict)
 				return -EINVAL;
 			continue;

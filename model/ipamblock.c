@@ -11,6 +11,7 @@
 #include "model/res_impl.h"
 
 #define BLOCK_MIN_LEN 20	/* the largest block: /20, 4096 addresses */
+#define BLOCK6_MIN_LEN 116	/* the same 4096 in IPv6 */
 
 void ipamblock_name(const struct ip4_net *cidr, char *buf)
 {
@@ -20,6 +21,55 @@ void ipamblock_name(const struct ip4_net *cidr, char *buf)
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash = '-';
+}
+
+void ipamblock_name6(const struct ip6_net *cidr, char *buf)
+{
+	ip6_net_fmt(cidr, buf);
+	for (char *p = buf; *p; p++)
+		if (*p == ':' || *p == '/')
+			*p = '-';
+}
+
+int ipamblock_name6_parse(const char *name, struct ip6_net *out)
+{
+	char buf[IPAMBLOCK_NAMELEN], canon[IPAMBLOCK_NAMELEN];
+	size_t n = strlen(name);
+	char *last;
+
+	if (n >= sizeof(buf) || strchr(name, ':'))
+		return -EINVAL;
+	memcpy(buf, name, n + 1);
+	last = strrchr(buf, '-');
+	if (!last)
+		return -EINVAL;
+	for (char *p = buf; p < last; p++)
+		if (*p == '-')
+			*p = ':';
+	*last = '/';
+	if (ip6_net_parse(buf, out, false, false) < 0 || out->len < BLOCK6_MIN_LEN)
+		return -EINVAL;
+	ipamblock_name6(out, canon);
+	return strcmp(canon, name) ? -EINVAL : 0;	/* one name per block */
+}
+
+size_t ipamblock_size(const struct ipamblock *b)
+{
+	return b->v6 ? (size_t)ip6_net_size(&b->cidr6) : (size_t)ip4_net_size(&b->cidr);
+}
+
+int ipamblock_init6(struct ipamblock *b, const struct ip6_net *cidr)
+{
+	if (cidr->len < BLOCK6_MIN_LEN || cidr->len > 128)
+		return -EINVAL;
+	memset(b, 0, sizeof(*b));
+	b->handles = calloc((size_t)ip6_net_size(cidr), sizeof(*b->handles));
+	if (!b->handles)
+		return -ENOMEM;
+	b->v6 = true;
+	b->cidr6.addr = ip6_masked(&cidr->addr, cidr->len);
+	b->cidr6.len = cidr->len;
+	return 0;
 }
 
 int ipamblock_init(struct ipamblock *b, const struct ip4_net *cidr)
@@ -41,7 +91,7 @@ size_t ipamblock_used(const struct ipamblock *b)
 
 	if (!b->handles)
 		return 0;
-	size = (size_t)ip4_net_size(&b->cidr);
+	size = ipamblock_size(b);
 	for (size_t i = 0; i < size; i++)
 		n += b->handles[i] != NULL;
 	return n;
@@ -73,7 +123,7 @@ static void block_allocs(struct vctx *v, const struct vobj *spec, struct ipamblo
 
 	if (res_get_sub(v, spec, "allocations", false, false, &al) <= 0 || !b->handles)
 		return;
-	size = (size_t)ip4_net_size(&b->cidr);
+	size = ipamblock_size(b);
 	json_object_foreach((json_t *)al.j, key, val) {
 		char path[160];
 		size_t ord;
@@ -109,15 +159,31 @@ int ipamblock_from_json(const json_t *j, const struct ydoc *doc,
 	struct vctx v = { doc, file, e, 0, NULL, 0 };
 	struct ipamblock b = { 0 };
 	struct ip4_net cidr;
+	struct ip6_net cidr6;
 	struct head h;
 	const char *s;
+	int fam;
 
 	res_decode_head(&v, j, RES_IPAMBLOCK, false, true, &h);
 	if (h.has_spec) {
 		const struct vobj *sp = &h.spec;
 
 		res_check_known(&v, sp, spec_keys);
-		if (res_get_cidr(&v, sp, "cidr", true, &cidr) > 0) {
+		fam = res_get_cidr46(&v, sp, "cidr", true, &cidr, &cidr6);
+		if (fam == 6) {
+			char name[IPAMBLOCK_NAMELEN];
+
+			if (cidr6.len < BLOCK6_MIN_LEN)
+				res_verr_field(&v, sp, "cidr", "an IPv6 block is /%d to /128, "
+					   "not /%u", BLOCK6_MIN_LEN, (unsigned)cidr6.len);
+			else if (ipamblock_init6(&b, &cidr6) < 0)
+				res_verr(&v, 0, 0, NULL, "out of memory");
+			ipamblock_name6(&cidr6, name);
+			if (h.name && strcmp(h.name, name))
+				res_verr_field(&v, &h.meta, "name",
+					   "\"%.80s\" does not match spec.cidr (expected \"%s\")",
+					   h.name, name);
+		} else if (fam == 4) {
 			char name[IP4_NETSTRLEN];
 
 			if (cidr.len < BLOCK_MIN_LEN)
@@ -155,20 +221,23 @@ int ipamblock_from_json(const json_t *j, const struct ydoc *doc,
 
 json_t *ipamblock_to_json(const struct ipamblock *b)
 {
-	char name[IP4_NETSTRLEN];
+	char name[IPAMBLOCK_NAMELEN];
 	struct jb bb = { 0 };
 	json_t *spec, *j, *al;
 
-	ipamblock_name(&b->cidr, name);
+	if (b->v6)
+		ipamblock_name6(&b->cidr6, name);
+	else
+		ipamblock_name(&b->cidr, name);
 	j = res_enc_head(&bb, RES_IPAMBLOCK, name, NULL, &spec);
-	res_jset(&bb, spec, "cidr", res_enc_net(&b->cidr));
+	res_jset(&bb, spec, "cidr", b->v6 ? res_enc_net6(&b->cidr6) : res_enc_net(&b->cidr));
 	if (b->affinity[0])
 		res_jset(&bb, spec, "affinity", json_string(b->affinity));
 	if (b->pool[0])
 		res_jset(&bb, spec, "pool", json_string(b->pool));
 	al = json_object();
 	if (b->handles) {
-		size_t size = (size_t)ip4_net_size(&b->cidr);
+		size_t size = ipamblock_size(b);
 
 		for (size_t i = 0; i < size; i++) {
 			char ord[24];
@@ -299,7 +368,7 @@ void ipamblock_clear(struct ipamblock *b)
 	if (!b)
 		return;
 	if (b->handles) {
-		size_t size = (size_t)ip4_net_size(&b->cidr);
+		size_t size = ipamblock_size(b);
 
 		for (size_t i = 0; i < size; i++)
 			free(b->handles[i]);
