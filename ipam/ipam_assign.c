@@ -179,6 +179,12 @@ static int handle_held(struct ds *ds, struct snap *s,
 	rc = ipam_handle_decode(&kv, &h);
 	if (rc < 0)
 		goto out;
+	if (h.n == 0 && h.n6) {
+		/* IPv6 only: IPv4 is added to it by the dual-stack slice
+		 * (docs/ipv6.md); never cleared as empty */
+		rc = -EEXIST;
+		goto out;
+	}
 	if (h.n == 0) {
 		/* Never written so; clear it (CAS) and start over. */
 		rc = ds_delete(ds, q->hkey, kv.mod_rev);

@@ -52,18 +52,32 @@ int ipamhandle_from_json(const json_t *j, const struct ydoc *doc,
 			if (n > HANDLE_ADDRS_MAX)
 				res_verr(&v, al.line, al.col, al.path,
 				     "too many addresses (%zu, at most %d)", n, HANDLE_ADDRS_MAX);
-			else if (n && !(hd.addrs = calloc(n, sizeof(*hd.addrs))))
+			else if (n && (!(hd.addrs = calloc(n, sizeof(*hd.addrs))) ||
+				       !(hd.addrs6 = calloc(n, sizeof(*hd.addrs6)))))
 				res_verr(&v, 0, 0, NULL, "out of memory");
-			for (size_t i = 0; hd.addrs && i < n; i++) {
+			for (size_t i = 0; hd.addrs && hd.addrs6 && i < n; i++) {
 				struct vobj it;
+				struct ip6 a6;
 				uint32_t a;
 				size_t k;
 
 				res_vitem(&v, &al, i, &it);
+				if (json_is_string(it.j) &&
+				    ip6_parse(json_string_value(it.j), &a6) == 0) {
+					for (k = 0; k < hd.n6 && ip6_cmp(&hd.addrs6[k], &a6); k++)
+						;
+					if (k < hd.n6)
+						res_verr(&v, it.line, it.col, it.path,
+						     "duplicate address \"%s\"",
+						     json_string_value(it.j));
+					else
+						hd.addrs6[hd.n6++] = a6;
+					continue;
+				}
 				if (!json_is_string(it.j) ||
 				    ip4_parse(json_string_value(it.j), &a) < 0) {
 					res_verr(&v, it.line, it.col, it.path,
-					     "invalid IPv4 address%s%.64s%s",
+					     "invalid IP address%s%.64s%s",
 					     json_is_string(it.j) ? " \"" : "",
 					     json_is_string(it.j) ? json_string_value(it.j) : "",
 					     json_is_string(it.j) ? "\"" : "");
@@ -99,6 +113,9 @@ json_t *ipamhandle_to_json(const struct ipamhandle *h)
 	for (size_t i = 0; i < h->n; i++)
 		if (!a || json_array_append_new(a, res_enc_addr(h->addrs[i])) < 0)
 			b.oom = true;
+	for (size_t i = 0; i < h->n6; i++)
+		if (!a || json_array_append_new(a, res_enc_addr6(&h->addrs6[i])) < 0)
+			b.oom = true;
 	res_jset(&b, spec, "addresses", a);
 	res_jset(&b, spec, "created", json_integer(h->created));
 	return res_enc_done(&b, j, spec);
@@ -109,5 +126,6 @@ void ipamhandle_clear(struct ipamhandle *h)
 	if (!h)
 		return;
 	free(h->addrs);
+	free(h->addrs6);
 	memset(h, 0, sizeof(*h));
 }

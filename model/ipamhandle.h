@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/errs.h"
+#include "common/ip6.h"
 #include "common/yamljson.h"
 #include "model/res.h"
 
@@ -17,6 +18,11 @@ struct ipamhandle {
 	char id[IPAMHANDLE_ID_MAX];	/* "<containerID>.<interface>" */
 	size_t n;
 	uint32_t *addrs;		/* owned */
+	/* Its IPv6 addresses (a dual-stack workload holds one of each
+	 * family); stored in the same list, after the IPv4 ones. IPv4's
+	 * callers read addrs only. */
+	size_t n6;
+	struct ip6 *addrs6;		/* owned */
 	int64_t created;		/* unix time of the first allocation */
 };
 /* A handle id: 1..IPAMHANDLE_ID_MAX-1 of [A-Za-z0-9._-]. */

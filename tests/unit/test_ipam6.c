@@ -423,6 +423,69 @@ static void test_block_v4_unaffected(void **state)
 	assert_int_equal(a, 0x0a460000);
 }
 
+/* A handle holds addresses of both families (one of each for a
+ * dual-stack workload); IPv4's readers see its IPv4 ones as before. */
+static void test_handle_both(void **state)
+{
+	struct resource r;
+	char msg[1024], *text;
+
+	assert_int_equal(decode("apiVersion: petrel/v1\nkind: IPAMHandle\n"
+				"metadata: {name: c1.eth0}\n"
+				"spec: {addresses: [\"FD00:10::0040\", 10.70.0.5], created: 7}\n",
+				&r, msg, sizeof(msg)), 0);
+	assert_int_equal(r.u.handle.n, 1);
+	assert_int_equal(r.u.handle.addrs[0], 0x0a460005);
+	assert_int_equal(r.u.handle.n6, 1);
+	text = res_to_text(&r);
+	/* v4 first, then v6 in canonical text */
+	assert_non_null(strstr(text, "\"addresses\":[\"10.70.0.5\",\"fd00:10::40\"]"));
+	res_clear(&r);
+	assert_int_equal(res_from_text(RES_IPAMHANDLE, text, 1, &r, NULL), 0);
+	assert_int_equal(r.u.handle.n, 1);
+	assert_int_equal(r.u.handle.n6, 1);
+	res_clear(&r);
+	free(text);
+	assert_int_equal(decode("apiVersion: petrel/v1\nkind: IPAMHandle\n"
+				"metadata: {name: c1.eth0}\n"
+				"spec: {addresses: [\"fd00::1\", \"fd00:0::1\"]}\n",
+				&r, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "spec.addresses[1]: duplicate address \"fd00:0::1\""));
+	assert_int_equal(decode("apiVersion: petrel/v1\nkind: IPAMHandle\n"
+				"metadata: {name: c1.eth0}\n"
+				"spec: {addresses: [\"fd00::1::2\"]}\n", &r, msg, sizeof(msg)), -EINVAL);
+	assert_non_null(strstr(msg, "spec.addresses[0]: invalid IP address \"fd00::1::2\""));
+}
+
+/* The IPv4 allocator, given a handle that holds an IPv6 address only,
+ * neither clears it as empty nor adds to it (that is the dual-stack slice):
+ * -EEXIST, the record untouched. */
+static void test_handle_v6_only(void **state)
+{
+	struct fx *f = *state;
+	struct errs e = ERRS_INIT;
+	struct ippool p;
+	struct ds_kv kv = { 0 }, kv2 = { 0 };
+	char key[RES_KEY_MAX];
+	uint32_t a;
+
+	pool4(&p, "v4a", "10.70.0.0/24", 26);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	assert_int_equal(res_key(RES_IPAMHANDLE, "c1.eth0", key, sizeof(key)), 0);
+	assert_int_equal(ds_create(f->ds, key, "{\"apiVersion\":\"petrel/v1\",\"kind\":"
+				   "\"IPAMHandle\",\"metadata\":{\"name\":\"c1.eth0\"},"
+				   "\"spec\":{\"addresses\":[\"fd00:10::40\"],\"created\":1}}",
+				   NULL), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), 0);
+	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a, NULL), -EEXIST);
+	assert_int_equal(ds_get(f->ds, key, &kv2), 0);
+	assert_int_equal(kv.mod_rev, kv2.mod_rev);
+	ds_kv_clear(&kv);
+	ds_kv_clear(&kv2);
+	/* another handle is served as before */
+	assert_int_equal(ipam_assign(f->ds, "n1", "c2.eth0", 0, &a, NULL), 0);
+}
+
 static void test_refusal_line(void **state)
 {
 	char buf[256];
@@ -440,6 +503,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v4_unaffected, setup, teardown),
 		cmocka_unit_test(test_block_model),
 		cmocka_unit_test_setup_teardown(test_block_v4_unaffected, setup, teardown),
+		cmocka_unit_test(test_handle_both),
+		cmocka_unit_test_setup_teardown(test_handle_v6_only, setup, teardown),
 		cmocka_unit_test(test_refusal_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

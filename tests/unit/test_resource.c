@@ -888,13 +888,13 @@ static void test_ipam_handle(void **state)
 		expect_ok(doc, NULL);
 	}
 	expect_error(HANDLE_HEAD "spec: {addresses: [10.0.0.256]}\n",
-		     "t.yaml:4:20: spec.addresses[0]: invalid IPv4 address \"10.0.0.256\"");
+		     "t.yaml:4:20: spec.addresses[0]: invalid IP address \"10.0.0.256\"");
 	expect_error(HANDLE_HEAD "spec: {addresses: [10.0.0.1/32]}\n",
-		     "spec.addresses[0]: invalid IPv4 address");
+		     "spec.addresses[0]: invalid IP address");
 	expect_error(HANDLE_HEAD "spec: {addresses: [10.0.0.1, 10.0.0.1]}\n",
 		     "spec.addresses[1]: duplicate address");
 	expect_error(HANDLE_HEAD "spec: {addresses: [1]}\n",
-		     "spec.addresses[0]: invalid IPv4 address");
+		     "spec.addresses[0]: invalid IP address");
 	expect_error(HANDLE_HEAD "spec: {created: -1}\n", "spec.created: -1 is out of range");
 	expect_error(HANDLE_HEAD "spec: {created: soon}\n", "spec.created: must be an integer");
 	expect_error(HANDLE_HEAD "spec: {handleID: x}\n", "spec.handleID: unknown field");
