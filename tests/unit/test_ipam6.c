@@ -27,48 +27,7 @@
 #include "ipam/ipam.h"
 #include "model/resource.h"
 
-struct fx {
-	char dir[64];
-	char url[96];
-	struct ds *ds;
-};
-
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/petrel-ipam6-XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->url, sizeof(f->url), "sqlite:%s/petrel.db", f->dir);
-	if (ds_open(f->url, &f->ds) < 0) {
-		nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-
-	ds_close(f->ds);
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	free(f);
-	return 0;
-}
+#include "ipam_fixture.h"
 
 /* Decodes one YAML document (file "t.yaml"); rc, errors joined into msg. */
 static int decode(const char *text, struct resource *r, char *msg, size_t len)
