@@ -167,6 +167,16 @@ char *ipam_handle_text(const char *id, const uint32_t *addrs, size_t n,
 	return res_to_text(&r);
 }
 
+char *ipam_handle_rec_text(const struct ipamhandle *h)
+{
+	struct resource r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = RES_IPAMHANDLE;
+	r.u.handle = *h;	/* shallow: only read */
+	return res_to_text(&r);
+}
+
 int ipam_handle_decode(const struct ds_kv *kv, struct ipamhandle *out)
 {
 	struct resource r;
@@ -237,7 +247,7 @@ uint64_t ipam_net_end(const struct ip4_net *c)
 
 long ipam_block_free_slot(const struct ipamblock *b)
 {
-	uint64_t i, n = ip4_net_size(&b->cidr);
+	uint64_t i, n = ipamblock_size(b);
 
 	for (i = 0; i < n; i++)
 		if (!b->handles[i])

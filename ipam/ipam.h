@@ -140,7 +140,8 @@ int ipam_release_prepare(struct ds *ds, const char *handle, struct ipam_txn *t);
 bool ipam_txn_retry(struct ipam_txn *t, int r, size_t i);
 void ipam_txn_clear(struct ipam_txn *t);		/* NULL ops ok */
 
-/* Releases every address of handle; 0 also when it holds none. */
+/* Releases every address of handle (both families: its IPv6 ones first,
+ * in a transaction of their own); 0 also when it holds none. */
 int ipam_release_handle(struct ds *ds, const char *handle);
 /* Releases one address whatever its handle; -ENOENT if not allocated. */
 int ipam_release_addr(struct ds *ds, uint32_t addr);
@@ -150,6 +151,21 @@ int ipam_release_addr(struct ds *ds, uint32_t addr);
 int ipam_blocks_list(struct ds *ds, const char *node, struct ipamblock **out,
 		     size_t *n);
 void ipam_blocks_free(struct ipamblock *b, size_t n);
+
+/* IPv6 (ipam6.c; docs/ipv6.md: the library has it, the data path not yet,
+ * so no user-facing edge calls these). As ipam_assign_in for one IPv6
+ * address: want NULL = any, else that one (IPAM_EINUSE / IPAM_ENOPOOL /
+ * IPAM_EDISABLED / IPAM_EAFFINITY / IPAM_ENOTALLOWED); from the pools with
+ * an IPv6 CIDR only, by the same rules (own blocks first, then a new
+ * block, then borrowing unless strictAffinity). A handle holding an IPv6
+ * address gets it back (-EEXIST when want is another); one holding IPv4
+ * only (dual stack) gets the IPv6 one added to its record. */
+int ipam_assign6(struct ds *ds, const char *node, const char *handle,
+		 const struct ip6 *want, const struct ipam_pool_sel *sel,
+		 struct ip6 *out, int *borrowed);
+/* Releases the handle's IPv6 addresses; its record stays while it holds
+ * IPv4 ones. 0 also when it holds none. */
+int ipam_release_handle6(struct ds *ds, const char *handle);
 
 struct ipam_leak {
 	uint32_t addr;

@@ -154,6 +154,14 @@ out:
 	return rc;
 }
 
+int ipam_snap_mark(struct ds *ds, struct snap *s, const char *node,
+		   bool want, const struct ipam_pool_sel *sel)
+{
+	struct assign_req q = { .node = node, .want = want, .sel = sel };
+
+	return snap_pools_mark(ds, s, &q);
+}
+
 static bool pent_usable(const struct pent *p)
 {
 	return !p->p.disabled && p->allowed && p->selected;
@@ -682,6 +690,10 @@ static int release_handle_once(struct ds *ds, const char *hkey,
 	rc = ipam_handle_decode(&hkv, &h);
 	if (rc < 0)
 		goto out;
+	if (h.n6) {
+		rc = RELEASE6;	/* its IPv6 addresses first (ipam6.c) */
+		goto out;
+	}
 	if (h.n + 1 > DS_TXN_MAX) {
 		rc = -E2BIG;
 		goto out;
@@ -763,7 +775,11 @@ int ipam_release_handle(struct ds *ds, const char *handle)
 		if (t)
 			ipam_backoff(t);
 		rc = release_handle_once(ds, hkey, handle, NULL);
-		if (rc != RETRY)
+		if (rc == RELEASE6)
+			rc = ipam_release_handle6(ds, handle);
+		else if (rc != RETRY)
+			return rc;
+		if (rc < 0)
 			return rc;
 	}
 	return IPAM_ECONFLICT;
@@ -781,7 +797,12 @@ int ipam_release_prepare(struct ds *ds, const char *handle, struct ipam_txn *t)
 	if (rc < 0)
 		return rc;
 	rc = release_handle_once(ds, hkey, handle, t);
-	return rc == RETRY ? IPAM_ECONFLICT : rc;
+	if (rc == RELEASE6) {	/* committed on its own, then IPv4's */
+		rc = ipam_release_handle6(ds, handle);
+		if (rc == 0)
+			rc = release_handle_once(ds, hkey, handle, t);
+	}
+	return rc == RETRY || rc == RELEASE6 ? IPAM_ECONFLICT : rc;
 }
 
 static int release_addr_once(struct ds *ds, uint32_t addr)
@@ -825,11 +846,12 @@ static int release_addr_once(struct ds *ds, uint32_t addr)
 		for (i = k = 0; i < h.n; i++)
 			if (h.addrs[i] != addr)
 				h.addrs[k++] = h.addrs[i];
-		if (k == 0) {
+		if (k == 0 && h.n6 == 0) {
 			ops[nops++] = (struct ds_op){ DS_OP_DELETE, hkey, NULL,
 						      hkv.mod_rev };
 		} else if (k != h.n) {
-			htext = ipam_handle_text(h.id, h.addrs, k, h.created);
+			h.n = k;	/* its IPv6 addresses kept */
+			htext = ipam_handle_rec_text(&h);
 			if (!htext) {
 				rc = -ENOMEM;
 				goto out;

@@ -20,6 +20,7 @@
  * only makes each write visible to a human reading the store. */
 #define POOLS_SENTINEL KEYS_POOLS_SENTINEL
 #define RETRY 1			/* internal: re-read and try again */
+#define RELEASE6 2		/* internal: release the handle's IPv6 first */
 
 struct pent {
 	struct ippool p;
@@ -67,6 +68,9 @@ char *ipam_block_text(const struct ipamblock *b);
 char *ipam_handle_text(const char *id, const uint32_t *addrs, size_t n,
 			 int64_t created);
 
+/* A whole handle record, both families (h only read). */
+char *ipam_handle_rec_text(const struct ipamhandle *h);
+
 int ipam_handle_decode(const struct ds_kv *kv, struct ipamhandle *out);
 
 int ipam_block_decode(const struct ds_kv *kv, const struct ip4_net *cidr,
@@ -81,6 +85,19 @@ int ipam_block_name_parse(const char *name, struct ip4_net *out);
 uint64_t ipam_net_end(const struct ip4_net *c);
 
 long ipam_block_free_slot(const struct ipamblock *b);
+
+/* --- ipam_assign.c --- */
+
+/* Sets allowed and selected of s's pools as an assignment for node with
+ * sel (want: a requested address, which ignores nodeSelector) does. */
+int ipam_snap_mark(struct ds *ds, struct snap *s, const char *node,
+		   bool want, const struct ipam_pool_sel *sel);
+
+/* --- ipam6.c --- */
+
+/* 1 when a stored IPv6 block within c holds an address, else 0 (blocks
+ * are deleted when they become empty: none is left to delete). */
+int ipam6_pool_used(struct ds *ds, const struct ip6_net *c);
 
 /* --- ipam_pool.c --- */
 

@@ -242,6 +242,10 @@ static int pool_delete_once(struct ds *ds, const char *name, int force,
 		rc = -ENOENT;
 		goto out;
 	}
+	if (p->p.v6 && !force && (rc = ipam6_pool_used(ds, &p->p.cidr6)) != 0) {
+		rc = rc > 0 ? IPAM_EPOOLUSED : rc;
+		goto out;
+	}
 	rc = ipam_snap_blocks(ds, &s, 0);
 	if (rc < 0)
 		goto out;
@@ -256,8 +260,7 @@ static int pool_delete_once(struct ds *ds, const char *name, int force,
 	for (i = 0; i < s.nblocks; i++) {
 		struct bent *b = &s.blocks[i];
 
-		/* IPv6 blocks do not exist yet (docs/ipv6.md): a v6 pool
-		 * has none of these IPv4 ones */
+		/* a v6 pool has none of these IPv4 ones (its own: above) */
 		if (p->p.v6 || !ip4_net_within(&b->cidr, &p->p.cidr))
 			continue;
 		rc = ipam_bent_decode(b);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -445,6 +446,327 @@ static void test_handle_v6_only(void **state)
 	assert_int_equal(ipam_assign(f->ds, "n1", "c2.eth0", 0, &a, NULL), 0);
 }
 
+/* ---- the IPv6 allocator (ipam6.c) ---- */
+
+static struct ip6 A6(const char *s)
+{
+	struct ip6 a;
+
+	assert_int_equal(ip6_parse(s, &a), 0);
+	return a;
+}
+
+static const char *S6(const struct ip6 *a)
+{
+	static char buf[4][IP6_STRLEN];
+	static int i;
+
+	i = (i + 1) % 4;
+	return ip6_fmt(a, buf[i]);
+}
+
+static void mkpool6(struct ds *ds, const char *name, const char *cidr, int bs,
+		    bool strict)
+{
+	struct errs e = ERRS_INIT;
+	struct ippool p;
+
+	pool6(&p, name, cidr, bs);
+	p.strict_affinity = strict;
+	assert_int_equal(ipam_pool_create(ds, &p, &e), 0);
+}
+
+/* The IPv6 blocks in the store (node NULL: all), and every block slot's
+ * handle lists that address and every handle's v6 address is in its
+ * block under that handle. */
+static size_t blocks6(struct ds *ds, const char *node)
+{
+	struct ds_kv *kv = NULL, *hkv = NULL;
+	char prefix[RES_KEY_MAX], hpre[RES_KEY_MAX];
+	size_t n = 0, nh = 0, count = 0, held = 0, listed = 0;
+
+	assert_int_equal(res_prefix(RES_IPAMBLOCK, NULL, prefix, sizeof(prefix)), 0);
+	assert_int_equal(res_prefix(RES_IPAMHANDLE, NULL, hpre, sizeof(hpre)), 0);
+	assert_int_equal(ds_list(ds, prefix, &kv, &n, NULL), 0);
+	assert_int_equal(ds_list(ds, hpre, &hkv, &nh, NULL), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct resource r;
+
+		assert_int_equal(res_from_text(RES_IPAMBLOCK, kv[i].value, 1, &r, NULL), 0);
+		if (!r.u.block.v6) {
+			res_clear(&r);
+			continue;
+		}
+		if (!node || !strcmp(r.u.block.affinity, node))
+			count++;
+		for (size_t k = 0; k < ipamblock_size(&r.u.block); k++) {
+			struct ip6 a;
+			bool found = false;
+
+			if (!r.u.block.handles[k])
+				continue;
+			held++;
+			assert_int_equal(ip6_add(&r.u.block.cidr6.addr, k, &a), 0);
+			for (size_t j = 0; j < nh && !found; j++) {
+				struct resource h;
+
+				assert_int_equal(res_from_text(RES_IPAMHANDLE, hkv[j].value, 1,
+							       &h, NULL), 0);
+				if (!strcmp(h.u.handle.id, r.u.block.handles[k]))
+					for (size_t m = 0; m < h.u.handle.n6; m++)
+						found |= !ip6_cmp(&h.u.handle.addrs6[m], &a);
+				res_clear(&h);
+			}
+			if (!found)
+				fail_msg("%s held by %s, not in its handle", S6(&a),
+					 r.u.block.handles[k]);
+		}
+		res_clear(&r);
+	}
+	for (size_t j = 0; j < nh; j++) {
+		struct resource h;
+
+		assert_int_equal(res_from_text(RES_IPAMHANDLE, hkv[j].value, 1, &h, NULL), 0);
+		listed += h.u.handle.n6;
+		res_clear(&h);
+	}
+	assert_int_equal(listed, held);
+	ds_kvs_free(kv, n);
+	ds_kvs_free(hkv, nh);
+	return count;
+}
+
+static struct ip6 take6(struct ds *ds, const char *node, const char *h, int *borrowed)
+{
+	struct ip6 a;
+	int rc = ipam_assign6(ds, node, h, NULL, NULL, &a, borrowed);
+
+	if (rc)
+		fail_msg("assign6 %s/%s: %d (%s)", node, h, rc, ipam_strerror(rc));
+	return a;
+}
+
+static void test_assign6_full(void **state)
+{
+	struct fx *f = *state;
+	struct ip6 a, w, base;
+	char h[16];
+	int borrowed = 9;
+
+	mkpool6(f->ds, "p6", "fd00:10::/124", 124, false);
+	for (int i = 0; i < 16; i++) {
+		snprintf(h, sizeof(h), "h%d", i);
+		a = take6(f->ds, "n1", h, &borrowed);
+		base = A6("fd00:10::");
+		assert_int_equal(ip6_add(&base, (uint64_t)i, &w), 0);
+		assert_int_equal(ip6_cmp(&a, &w), 0);
+		assert_int_equal(borrowed, 0);
+	}
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h16", NULL, NULL, &a, NULL), IPAM_ENOSPC);
+	/* idempotent: a handle gets what it holds */
+	a = take6(f->ds, "n1", "h3", NULL);
+	assert_string_equal(S6(&a), "fd00:10::3");
+	w = A6("fd00:10::4");
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h3", &w, NULL, &a, NULL), -EEXIST);
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h99", &w, NULL, &a, NULL), IPAM_EINUSE);
+	w = A6("fd00:11::1");
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h99", &w, NULL, &a, NULL), IPAM_ENOPOOL);
+	assert_int_equal(blocks6(f->ds, "n1"), 1);
+	/* release: the address comes back, the lowest first */
+	assert_int_equal(ipam_release_handle6(f->ds, "h5"), 0);
+	assert_int_equal(ipam_release_handle6(f->ds, "h5"), 0);
+	assert_int_equal(ipam_release_handle(f->ds, "h7"), 0);	/* either call */
+	a = take6(f->ds, "n1", "h20", NULL);
+	assert_string_equal(S6(&a), "fd00:10::5");
+	w = A6("fd00:10::7");
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h21", &w, NULL, &a, NULL), 0);
+	assert_string_equal(S6(&a), "fd00:10::7");
+	assert_int_equal(blocks6(f->ds, NULL), 1);
+	/* a pool in use is not deleted */
+	assert_int_equal(ipam_pool_delete(f->ds, "p6", 0), IPAM_EPOOLUSED);
+}
+
+/* /128 blocks: one address each, a block per workload, gone when freed. */
+static void test_assign6_128(void **state)
+{
+	struct fx *f = *state;
+	struct ip6 a;
+
+	mkpool6(f->ds, "p6", "fd00:20::/126", 128, false);
+	a = take6(f->ds, "n1", "h0", NULL);
+	assert_string_equal(S6(&a), "fd00:20::");
+	a = take6(f->ds, "n1", "h1", NULL);
+	assert_string_equal(S6(&a), "fd00:20::1");
+	a = take6(f->ds, "n2", "h2", NULL);
+	assert_string_equal(S6(&a), "fd00:20::2");
+	a = take6(f->ds, "n1", "h3", NULL);
+	assert_string_equal(S6(&a), "fd00:20::3");
+	assert_int_equal(blocks6(f->ds, "n1"), 3);
+	assert_int_equal(blocks6(f->ds, "n2"), 1);
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h4", NULL, NULL, &a, NULL), IPAM_ENOSPC);
+	assert_int_equal(ipam_release_handle6(f->ds, "h2"), 0);
+	assert_int_equal(blocks6(f->ds, NULL), 3);	/* empty: deleted */
+	a = take6(f->ds, "n1", "h4", NULL);
+	assert_string_equal(S6(&a), "fd00:20::2");
+	assert_int_equal(blocks6(f->ds, "n1"), 4);
+}
+
+/* Borrowing across nodes, and strictAffinity forbidding it. */
+static void test_borrow6(void **state)
+{
+	struct fx *f = *state;
+	struct ip6 a, w;
+	int borrowed = 0;
+
+	mkpool6(f->ds, "loose", "fd00:30::/124", 124, false);
+	a = take6(f->ds, "n1", "h1", &borrowed);
+	assert_string_equal(S6(&a), "fd00:30::");
+	assert_int_equal(borrowed, 0);
+	a = take6(f->ds, "n2", "h2", &borrowed);	/* the pool's one block is n1's */
+	assert_string_equal(S6(&a), "fd00:30::1");
+	assert_int_equal(borrowed, 1);
+	assert_int_equal(blocks6(f->ds, "n1"), 1);
+	assert_int_equal(blocks6(f->ds, "n2"), 0);
+	/* the idempotent answer is the same */
+	a = take6(f->ds, "n2", "h2", NULL);
+	assert_string_equal(S6(&a), "fd00:30::1");
+
+	mkpool6(f->ds, "strict", "fd00:31::/124", 124, true);
+	struct ipam_pool_sel sel = { .pool = "strict" };
+	assert_int_equal(ipam_assign6(f->ds, "n1", "h3", NULL, &sel, &a, &borrowed), 0);
+	assert_string_equal(S6(&a), "fd00:31::");
+	assert_int_equal(ipam_assign6(f->ds, "n2", "h4", NULL, &sel, &a, NULL), IPAM_ENOSPC);
+	w = A6("fd00:31::9");
+	assert_int_equal(ipam_assign6(f->ds, "n2", "h4", &w, &sel, &a, NULL), IPAM_EAFFINITY);
+	/* only the pool asked for */
+	w = A6("fd00:30::9");
+	assert_int_equal(ipam_assign6(f->ds, "n2", "h4", &w, &sel, &a, NULL), IPAM_ENOTALLOWED);
+	assert_int_equal(ipam_release_handle(f->ds, "h2"), 0);
+	blocks6(f->ds, NULL);
+}
+
+/* One handle, both families: IPv4's allocator creates it, IPv6's adds to
+ * it; each gets its own back; release takes both, in either API. */
+static void test_dual_handle(void **state)
+{
+	struct fx *f = *state;
+	struct errs e = ERRS_INIT;
+	struct ippool p;
+	struct ds_kv kv = { 0 };
+	struct resource r;
+	char key[RES_KEY_MAX];
+	struct ip6 a6;
+	uint32_t a4;
+
+	pool4(&p, "v4", "10.70.0.0/24", 26);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), 0);
+	mkpool6(f->ds, "v6", "fd00:10::/120", 122, false);
+	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a4, NULL), 0);
+	a6 = take6(f->ds, "n1", "c1.eth0", NULL);
+	assert_string_equal(S6(&a6), "fd00:10::");
+	assert_int_equal(res_key(RES_IPAMHANDLE, "c1.eth0", key, sizeof(key)), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), 0);
+	assert_non_null(strstr(kv.value, "\"addresses\":[\"10.70.0.0\",\"fd00:10::\"]"));
+	ds_kv_clear(&kv);
+	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a4, NULL), 0);
+	assert_int_equal(a4, 0x0a460000);
+	a6 = take6(f->ds, "n1", "c1.eth0", NULL);
+	assert_string_equal(S6(&a6), "fd00:10::");
+	/* IPv4's release of one address keeps the IPv6 one */
+	assert_int_equal(ipam_release_addr(f->ds, a4), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), 0);
+	assert_int_equal(res_from_text(RES_IPAMHANDLE, kv.value, 1, &r, NULL), 0);
+	assert_int_equal(r.u.handle.n, 0);
+	assert_int_equal(r.u.handle.n6, 1);
+	res_clear(&r);
+	ds_kv_clear(&kv);
+	/* the v4 allocator leaves a v6-only handle alone */
+	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a4, NULL), -EEXIST);
+	assert_int_equal(ipam_release_handle(f->ds, "c1.eth0"), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), -ENOENT);
+	assert_int_equal(blocks6(f->ds, NULL), 0);
+
+	/* both again, released through the IPv4 call: both freed */
+	assert_int_equal(ipam_assign(f->ds, "n1", "c2.eth0", 0, &a4, NULL), 0);
+	a6 = take6(f->ds, "n1", "c2.eth0", NULL);
+	assert_int_equal(ipam_release_handle(f->ds, "c2.eth0"), 0);
+	assert_int_equal(res_key(RES_IPAMHANDLE, "c2.eth0", key, sizeof(key)), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), -ENOENT);
+	assert_int_equal(blocks6(f->ds, NULL), 0);
+	assert_int_equal(ipam_assign(f->ds, "n1", "c3.eth0", 0, &a4, NULL), 0);
+	assert_int_equal(a4, 0x0a460000);	/* v4 freed too */
+	/* IPv6's release of a dual handle keeps its IPv4 */
+	a6 = take6(f->ds, "n1", "c3.eth0", NULL);
+	assert_int_equal(ipam_release_handle6(f->ds, "c3.eth0"), 0);
+	assert_int_equal(res_key(RES_IPAMHANDLE, "c3.eth0", key, sizeof(key)), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), 0);
+	assert_non_null(strstr(kv.value, "\"addresses\":[\"10.70.0.0\"]"));
+	ds_kv_clear(&kv);
+	assert_int_equal(ipam_pool_delete(f->ds, "v6", 0), 0);
+}
+
+/* Allocators in 6 processes at once, two nodes: no address twice, every
+ * record consistent after. */
+static void test_concurrent6(void **state)
+{
+	struct fx *f = *state;
+	enum { PROCS = 6, EACH = 8 };
+	pid_t pid[PROCS];
+	struct ds_kv *kv = NULL;
+	char hpre[RES_KEY_MAX];
+	size_t n = 0;
+
+	mkpool6(f->ds, "p6", "fd00:40::/120", 124, false);
+	ds_close(f->ds);	/* not shared across fork */
+	f->ds = NULL;
+	for (int k = 0; k < PROCS; k++) {
+		pid[k] = fork();
+		assert_true(pid[k] >= 0);
+		if (pid[k] == 0) {
+			struct ds *ds;
+			int bad = 0;
+
+			if (ds_open(f->url, &ds) < 0)
+				_exit(2);
+			for (int i = 0; i < EACH; i++) {
+				char h[32];
+				struct ip6 a;
+
+				snprintf(h, sizeof(h), "p%d-%d", k, i);
+				bad |= ipam_assign6(ds, k % 2 ? "n1" : "n2", h, NULL, NULL,
+						    &a, NULL) != 0;
+			}
+			ds_close(ds);
+			_exit(bad);
+		}
+	}
+	for (int k = 0; k < PROCS; k++) {
+		int st;
+
+		assert_int_equal(waitpid(pid[k], &st, 0), pid[k]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	assert_int_equal(ds_open(f->url, &f->ds), 0);
+	assert_int_equal(res_prefix(RES_IPAMHANDLE, NULL, hpre, sizeof(hpre)), 0);
+	assert_int_equal(ds_list(f->ds, hpre, &kv, &n, NULL), 0);
+	assert_int_equal(n, PROCS * EACH);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			struct resource a, b;
+
+			assert_int_equal(res_from_text(RES_IPAMHANDLE, kv[i].value, 1, &a, NULL), 0);
+			assert_int_equal(res_from_text(RES_IPAMHANDLE, kv[j].value, 1, &b, NULL), 0);
+			assert_int_equal(a.u.handle.n6, 1);
+			assert_int_not_equal(ip6_cmp(&a.u.handle.addrs6[0], &b.u.handle.addrs6[0]), 0);
+			res_clear(&a);
+			res_clear(&b);
+		}
+	ds_kvs_free(kv, n);
+	/* 48 addresses of /124 blocks (16 each): at least 3 blocks */
+	assert_true(blocks6(f->ds, NULL) >= 3);
+}
+
 static void test_refusal_line(void **state)
 {
 	char buf[256];
@@ -464,6 +786,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_block_v4_unaffected, setup, teardown),
 		cmocka_unit_test(test_handle_both),
 		cmocka_unit_test_setup_teardown(test_handle_v6_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign6_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_assign6_128, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_borrow6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dual_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent6, setup, teardown),
 		cmocka_unit_test(test_refusal_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
