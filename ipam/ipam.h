@@ -185,4 +185,21 @@ struct ipam_usage {
 };
 int ipam_usage(struct ds *ds, struct ipam_usage **out, size_t *n);
 
+/* IPv6's (ipam6.c): the same answers for its blocks and pools, apart from
+ * IPv4's so that no table of IPv4 meets an IPv6 row before the edges show
+ * both (docs/ipv6.md). size saturates at UINT64_MAX (a pool shorter than
+ * /64). Caller frees the array. */
+struct ipam_leak6 {
+	struct ip6 addr;
+	char handle[IPAMHANDLE_ID_MAX];
+	int64_t age;
+};
+int ipam_check6(struct ds *ds, struct ipam_leak6 **out, size_t *n);
+struct ipam_usage6 {
+	char pool[RES_NAME_MAX];
+	struct ip6_net cidr;
+	uint64_t size, used, blocks;
+};
+int ipam_usage6(struct ds *ds, struct ipam_usage6 **out, size_t *n);
+
 #endif

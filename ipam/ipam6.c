@@ -499,3 +499,117 @@ int ipam6_pool_used(struct ds *ds, const struct ip6_net *c)
 	snap6_clear(&x);
 	return rc;
 }
+
+static int str_cmp6(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int ipam_check6(struct ds *ds, struct ipam_leak6 **out, size_t *n)
+{
+	struct snap6 x;
+	struct ipam_leak6 *v = NULL;
+	char **hs = NULL;
+	size_t nhs = 0, nv = 0, cap = 0;
+	int64_t now = (int64_t)time(NULL);
+	int rc;
+
+	if (!ds || !out || !n)
+		return -EINVAL;
+	memset(&x, 0, sizeof(x));
+	rc = snap6_blocks(ds, &x);
+	if (rc == 0)
+		rc = ipam_wep_handles(ds, &hs, &nhs);
+	for (size_t i = 0; rc == 0 && i < x.nblocks; i++) {
+		const struct ipamblock *b = &x.blocks[i].b;
+
+		for (size_t j = 0; rc == 0 && j < ipamblock_size(b); j++) {
+			const char *h = b->handles[j];
+			struct ipam_leak6 *l;
+
+			if (!h || (nhs && bsearch(&h, hs, nhs, sizeof(*hs), str_cmp6)))
+				continue;
+			if (nv == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				void *p = realloc(v, nc * sizeof(*v));
+
+				if (!p) {
+					rc = -ENOMEM;
+					break;
+				}
+				v = p;
+				cap = nc;
+			}
+			l = &v[nv++];
+			memset(l, 0, sizeof(*l));
+			ip6_add(&b->cidr6.addr, j, &l->addr);
+			snprintf(l->handle, sizeof(l->handle), "%s", h);
+			l->age = -1;
+		}
+	}
+	/* ages: leaks are few, their handles read one by one */
+	for (size_t i = 0; rc == 0 && i < nv; i++) {
+		char key[RES_KEY_MAX];
+		struct ds_kv kv;
+		struct ipamhandle h;
+
+		memset(&kv, 0, sizeof(kv));
+		memset(&h, 0, sizeof(h));
+		if (res_key(RES_IPAMHANDLE, v[i].handle, key, sizeof(key)) ||
+		    handle_get(ds, key, &kv, &h))
+			continue;
+		if (h.created > 0)
+			v[i].age = now > h.created ? now - h.created : 0;
+		ipamhandle_clear(&h);
+		ds_kv_clear(&kv);
+	}
+	if (rc == 0) {
+		*out = v;
+		*n = nv;
+		v = NULL;
+	}
+	free(v);
+	for (size_t i = 0; i < nhs; i++)
+		free(hs[i]);
+	free(hs);
+	snap6_clear(&x);
+	return rc;
+}
+
+int ipam_usage6(struct ds *ds, struct ipam_usage6 **out, size_t *n)
+{
+	struct snap6 x;
+	struct ipam_usage6 *v = NULL;
+	int rc;
+
+	if (!ds || !out || !n)
+		return -EINVAL;
+	memset(&x, 0, sizeof(x));
+	x.s.fam = SNAP_V6;
+	rc = ipam_snap_pools(ds, &x.s, 1, NULL);
+	if (rc == 0)
+		rc = snap6_blocks(ds, &x);
+	if (rc == 0 && x.s.npools && !(v = calloc(x.s.npools, sizeof(*v))))
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < x.s.npools; i++) {
+		const struct ippool *p = &x.s.pools[i].p;
+
+		snprintf(v[i].pool, sizeof(v[i].pool), "%s", p->name);
+		v[i].cidr = p->cidr6;
+		v[i].size = ip6_net_size(&p->cidr6);
+		for (size_t j = 0; j < x.nblocks; j++) {
+			if (!ip6_net_within(&x.blocks[j].b.cidr6, &p->cidr6))
+				continue;
+			v[i].blocks++;
+			v[i].used += ipamblock_used(&x.blocks[j].b);
+		}
+	}
+	if (rc == 0) {
+		*out = v;
+		*n = x.s.npools;
+		v = NULL;
+	}
+	free(v);
+	snap6_clear(&x);
+	return rc;
+}

@@ -135,7 +135,7 @@ static int gw_handles(struct ds *ds, char ***v, size_t *k)
 	return rc;
 }
 
-static int wep_handles(struct ds *ds, char ***out, size_t *n)
+int ipam_wep_handles(struct ds *ds, char ***out, size_t *n)
 {
 	char prefix[RES_KEY_MAX];
 	struct ds_kv *kv = NULL;
@@ -209,7 +209,7 @@ int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n)
 	rc = ipam_snap_blocks(ds, &s, 1);
 	if (rc < 0)
 		goto out;
-	rc = wep_handles(ds, &hs, &nhs);
+	rc = ipam_wep_handles(ds, &hs, &nhs);
 	if (rc < 0)
 		goto out;
 	for (i = 0; i < s.nblocks; i++) {

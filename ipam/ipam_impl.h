@@ -93,6 +93,12 @@ long ipam_block_free_slot(const struct ipamblock *b);
 int ipam_snap_mark(struct ds *ds, struct snap *s, const char *node,
 		   bool want, const struct ipam_pool_sel *sel);
 
+/* --- ipam_check.c --- */
+
+/* The handles in use (each WorkloadEndpoint's and each petrel-ipam
+ * gateway's), sorted (strcmp); free each and the array. */
+int ipam_wep_handles(struct ds *ds, char ***out, size_t *n);
+
 /* --- ipam6.c --- */
 
 /* 1 when a stored IPv6 block within c holds an address, else 0 (blocks

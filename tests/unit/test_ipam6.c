@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "common/ifname.h"
 #include "common/ip4.h"
 #include "common/ip6.h"
 #include "common/yamljson.h"
@@ -767,6 +768,66 @@ static void test_concurrent6(void **state)
 	assert_true(blocks6(f->ds, NULL) >= 3);
 }
 
+/* Leaks and usage of IPv6: a handle of no WorkloadEndpoint is a leak. */
+static void test_check_usage6(void **state)
+{
+	struct fx *f = *state;
+	struct ipam_leak6 *l = NULL;
+	struct ipam_usage6 *u = NULL;
+	struct resource r;
+	char key[RES_KEY_MAX], *text;
+	struct ip6 a;
+	size_t n = 9;
+
+	mkpool6(f->ds, "p6", "fd00:10::/120", 122, false);
+	mkpool6(f->ds, "wide", "fd00:20::/48", 122, false);
+	assert_int_equal(ipam_check6(f->ds, &l, &n), 0);
+	assert_int_equal(n, 0);
+	free(l);
+	a = take6(f->ds, "node-a", "c1.eth0", NULL);
+	a = take6(f->ds, "node-a", "c2.eth0", NULL);
+	assert_string_equal(S6(&a), "fd00:10::1");
+	memset(&r, 0, sizeof(r));
+	r.kind = RES_WEP;
+	snprintf(r.u.wep.node, sizeof(r.u.wep.node), "node-a");
+	snprintf(r.u.wep.name, sizeof(r.u.wep.name), "w1");
+	r.u.wep.mode = WEP_ROUTED;
+	snprintf(r.u.wep.netns, sizeof(r.u.wep.netns), "/run/netns/w1");
+	ifname_for_workload("node-a", "w1", r.u.wep.ifname);
+	snprintf(r.u.wep.wl_ifname, sizeof(r.u.wep.wl_ifname), "eth0");
+	r.u.wep.n_nets = 1;
+	r.u.wep.nets[0].addr = 0x0a460001;
+	r.u.wep.nets[0].len = 32;
+	memcpy(r.u.wep.mac, "\xee\xee\xee\xee\xee\x01", 6);
+	r.u.wep.has_mac = true;
+	snprintf(r.u.wep.container_id, sizeof(r.u.wep.container_id), "c1");
+	assert_int_equal(res_key(RES_WEP, "node-a/w1", key, sizeof(key)), 0);
+	assert_non_null(text = res_to_text(&r));
+	assert_int_equal(ds_create(f->ds, key, text, NULL), 0);
+	free(text);
+	assert_int_equal(ipam_check6(f->ds, &l, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(l[0].handle, "c2.eth0");
+	assert_string_equal(S6(&l[0].addr), "fd00:10::1");
+	assert_true(l[0].age >= 0);
+	free(l);
+	assert_int_equal(ipam_usage6(f->ds, &u, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(u[0].pool, "p6");
+	assert_int_equal(u[0].size, 256);
+	assert_int_equal(u[0].used, 2);
+	assert_int_equal(u[0].blocks, 1);
+	assert_string_equal(u[1].pool, "wide");
+	assert_int_equal(u[1].size, UINT64_MAX);
+	assert_int_equal(u[1].used, 0);
+	free(u);
+	/* released: no leak left */
+	assert_int_equal(ipam_release_handle(f->ds, "c2.eth0"), 0);
+	assert_int_equal(ipam_check6(f->ds, &l, &n), 0);
+	assert_int_equal(n, 0);
+	free(l);
+}
+
 static void test_refusal_line(void **state)
 {
 	char buf[256];
@@ -791,6 +852,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_borrow6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dual_handle, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_usage6, setup, teardown),
 		cmocka_unit_test(test_refusal_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
