@@ -548,21 +548,8 @@ int ipam_check6(struct ds *ds, struct ipam_leak6 **out, size_t *n)
 		}
 	}
 	/* ages: leaks are few, their handles read one by one */
-	for (size_t i = 0; rc == 0 && i < nv; i++) {
-		char key[RES_KEY_MAX];
-		struct ds_kv kv;
-		struct ipamhandle h;
-
-		memset(&kv, 0, sizeof(kv));
-		memset(&h, 0, sizeof(h));
-		if (res_key(RES_IPAMHANDLE, v[i].handle, key, sizeof(key)) ||
-		    handle_get(ds, key, &kv, &h))
-			continue;
-		if (h.created > 0)
-			v[i].age = now > h.created ? now - h.created : 0;
-		ipamhandle_clear(&h);
-		ds_kv_clear(&kv);
-	}
+	for (size_t i = 0; rc == 0 && i < nv; i++)
+		v[i].age = ipam_handle_age(ds, v[i].handle, now);
 	if (rc == 0) {
 		*out = v;
 		*n = nv;

@@ -193,6 +193,24 @@ out:
 	return rc;
 }
 
+int64_t ipam_handle_age(struct ds *ds, const char *handle, int64_t now)
+{
+	char key[RES_KEY_MAX];
+	struct ds_kv kv;
+	struct ipamhandle h;
+	int64_t age = -1;
+
+	memset(&kv, 0, sizeof(kv));
+	memset(&h, 0, sizeof(h));
+	if (res_key(RES_IPAMHANDLE, handle, key, sizeof(key)) || ds_get(ds, key, &kv))
+		return -1;
+	if (ipam_handle_decode(&kv, &h) == 0 && h.created > 0)
+		age = now > h.created ? now - h.created : 0;
+	ipamhandle_clear(&h);
+	ds_kv_clear(&kv);
+	return age;
+}
+
 int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n)
 {
 	struct snap s;
@@ -244,21 +262,8 @@ int ipam_check(struct ds *ds, struct ipam_leak **out, size_t *n)
 		}
 	}
 	/* Ages: leaks are few, so read their handles one by one. */
-	for (i = 0; i < nv; i++) {
-		char key[RES_KEY_MAX];
-		struct ds_kv kv;
-		struct ipamhandle h;
-
-		memset(&kv, 0, sizeof(kv));
-		memset(&h, 0, sizeof(h));
-		if (res_key(RES_IPAMHANDLE, v[i].handle, key, sizeof(key)) ||
-		    ds_get(ds, key, &kv))
-			continue;
-		if (ipam_handle_decode(&kv, &h) == 0 && h.created > 0)
-			v[i].age = now > h.created ? now - h.created : 0;
-		ipamhandle_clear(&h);
-		ds_kv_clear(&kv);
-	}
+	for (i = 0; i < nv; i++)
+		v[i].age = ipam_handle_age(ds, v[i].handle, now);
 	*out = v;
 	*n = nv;
 	v = NULL;

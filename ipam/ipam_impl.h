@@ -99,6 +99,9 @@ int ipam_snap_mark(struct ds *ds, struct snap *s, const char *node,
  * gateway's), sorted (strcmp); free each and the array. */
 int ipam_wep_handles(struct ds *ds, char ***out, size_t *n);
 
+/* Seconds since handle's first allocation at now; -1 unknown. */
+int64_t ipam_handle_age(struct ds *ds, const char *handle, int64_t now);
+
 /* --- ipam6.c --- */
 
 /* 1 when a stored IPv6 block within c holds an address, else 0 (blocks
