@@ -52,6 +52,12 @@ static int pool_validate6(const struct ippool *p, struct errs *e)
 		EADD(e, "spec.cidr: invalid CIDR %s (host bits set)", cidr);
 		bad = 1;
 	}
+	/* its blocks' names would begin with '-' ("::/122" is "---122"), and
+	 * workloads' addresses are global or ULA (2000::/3, fc00::/7) */
+	if (!bad && p->cidr6.addr.b[0] == 0 && p->cidr6.addr.b[1] == 0) {
+		EADD(e, "spec.cidr: %s is in ::/16, not an IPv6 pool's range", cidr);
+		bad = 1;
+	}
 	if (p->block_size < IPPOOL_V6_BLOCK_MIN || p->block_size > 128) {
 		EADD(e, "spec.blockSize: %d out of range %d..128 (IPv6)",
 		     p->block_size, IPPOOL_V6_BLOCK_MIN);

@@ -197,6 +197,10 @@ static void test_pool_create(void **state)
 	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EINVAL);
 	assert_true(has(&e, "spec.blockSize: 122 shorter than the CIDR's /124"));
 	errs_clear(&e);
+	pool6(&p, "v6c", "::/112", 122);
+	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EINVAL);
+	assert_true(has(&e, "spec.cidr: ::/112 is in ::/16, not an IPv6 pool's range"));
+	errs_clear(&e);
 	pool6(&p, "v6c", "fd00:13::/48", 122);
 	p.cidr6.addr.b[15] = 1;
 	assert_int_equal(ipam_pool_create(f->ds, &p, &e), -EINVAL);
