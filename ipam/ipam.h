@@ -166,6 +166,8 @@ int ipam_assign6(struct ds *ds, const char *node, const char *handle,
 /* Releases the handle's IPv6 addresses; its record stays while it holds
  * IPv4 ones. 0 also when it holds none. */
 int ipam_release_handle6(struct ds *ds, const char *handle);
+/* Releases one IPv6 address whatever its handle; -ENOENT if not allocated. */
+int ipam_release_addr6(struct ds *ds, const struct ip6 *a);
 
 struct ipam_leak {
 	uint32_t addr;

@@ -600,3 +600,82 @@ int ipam_usage6(struct ds *ds, struct ipam_usage6 **out, size_t *n)
 	snap6_clear(&x);
 	return rc;
 }
+
+/* Frees one IPv6 address whatever its handle, and takes it from that
+ * handle's record (deleted when it holds nothing else): one transaction. */
+static int release_addr6_once(struct ds *ds, const struct ip6 *a)
+{
+	struct snap6 x;
+	struct ipamhandle h;
+	struct ds_kv hkv;
+	char hkey[RES_KEY_MAX], *btext = NULL, *htext = NULL, *id;
+	struct ds_op ops[2];
+	size_t nops = 0, k = 0;
+	struct b6 *b;
+	uint64_t off;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	memset(&h, 0, sizeof(h));
+	memset(&hkv, 0, sizeof(hkv));
+	rc = snap6_blocks(ds, &x);
+	if (rc < 0)
+		goto out;
+	b = block6_at(&x, a);
+	if (!b || ip6_net_offset(&b->b.cidr6, a, &off) < 0 || !b->b.handles[off]) {
+		rc = -ENOENT;
+		goto out;
+	}
+	id = b->b.handles[off];
+	b->b.handles[off] = NULL;
+	if (ipamblock_used(&b->b) == 0) {
+		ops[nops++] = (struct ds_op){ DS_OP_DELETE, b->kv->key, NULL, b->kv->mod_rev };
+	} else if ((btext = ipam_block_text(&b->b))) {
+		ops[nops++] = (struct ds_op){ DS_OP_UPDATE, b->kv->key, btext, b->kv->mod_rev };
+	}
+	/* a missing or unreadable record must not keep the address forever */
+	if (nops && res_key(RES_IPAMHANDLE, id, hkey, sizeof(hkey)) == 0 &&
+	    handle_get(ds, hkey, &hkv, &h) == 0) {
+		for (size_t i = 0; i < h.n6; i++)
+			if (ip6_cmp(&h.addrs6[i], a))
+				h.addrs6[k++] = h.addrs6[i];
+		if (k == 0 && h.n == 0) {
+			ops[nops++] = (struct ds_op){ DS_OP_DELETE, hkey, NULL, hkv.mod_rev };
+		} else if (k != h.n6) {
+			h.n6 = k;
+			if ((htext = ipam_handle_rec_text(&h)))
+				ops[nops++] = (struct ds_op){ DS_OP_UPDATE, hkey, htext,
+							      hkv.mod_rev };
+			else
+				nops = 0;
+		}
+	}
+	free(id);
+	rc = nops ? ds_txn(ds, ops, nops, NULL, NULL) : -ENOMEM;
+	if (ipam_conflict(rc))
+		rc = RETRY;
+out:
+	free(btext);
+	free(htext);
+	ipamhandle_clear(&h);
+	ds_kv_clear(&hkv);
+	snap6_clear(&x);
+	return rc;
+}
+
+int ipam_release_addr6(struct ds *ds, const struct ip6 *a)
+{
+	unsigned t;
+	int rc;
+
+	if (!ds || !a)
+		return -EINVAL;
+	for (t = 0; t < IPAM_TRIES; t++) {
+		if (t)
+			ipam_backoff(t);
+		rc = release_addr6_once(ds, a);
+		if (rc != RETRY)
+			return rc;
+	}
+	return IPAM_ECONFLICT;
+}

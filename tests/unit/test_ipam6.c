@@ -587,6 +587,15 @@ static void test_assign6_full(void **state)
 	assert_int_equal(ipam_assign6(f->ds, "n1", "h21", &w, NULL, &a, NULL), 0);
 	assert_string_equal(S6(&a), "fd00:10::7");
 	assert_int_equal(blocks6(f->ds, NULL), 1);
+	/* one address, whatever its handle: the handle loses it too */
+	w = A6("fd00:10::9");
+	assert_int_equal(ipam_release_addr6(f->ds, &w), 0);
+	assert_int_equal(ipam_release_addr6(f->ds, &w), -ENOENT);
+	w = A6("fd00:99::9");
+	assert_int_equal(ipam_release_addr6(f->ds, &w), -ENOENT);
+	assert_int_equal(blocks6(f->ds, NULL), 1);	/* h9's record gone */
+	a = take6(f->ds, "n1", "h9", NULL);
+	assert_string_equal(S6(&a), "fd00:10::9");
 	/* a pool in use is not deleted */
 	assert_int_equal(ipam_pool_delete(f->ds, "p6", 0), IPAM_EPOOLUSED);
 }
@@ -675,6 +684,13 @@ static void test_dual_handle(void **state)
 	ds_kv_clear(&kv);
 	assert_int_equal(ipam_assign(f->ds, "n1", "c1.eth0", 0, &a4, NULL), 0);
 	assert_int_equal(a4, 0x0a460000);
+	a6 = take6(f->ds, "n1", "c1.eth0", NULL);
+	assert_string_equal(S6(&a6), "fd00:10::");
+	/* and IPv6's keeps the IPv4 one */
+	assert_int_equal(ipam_release_addr6(f->ds, &a6), 0);
+	assert_int_equal(ds_get(f->ds, key, &kv), 0);
+	assert_non_null(strstr(kv.value, "\"addresses\":[\"10.70.0.0\"]"));
+	ds_kv_clear(&kv);
 	a6 = take6(f->ds, "n1", "c1.eth0", NULL);
 	assert_string_equal(S6(&a6), "fd00:10::");
 	/* IPv4's release of one address keeps the IPv6 one */
