@@ -52,10 +52,9 @@ int ipamhandle_from_json(const json_t *j, const struct ydoc *doc,
 			if (n > HANDLE_ADDRS_MAX)
 				res_verr(&v, al.line, al.col, al.path,
 				     "too many addresses (%zu, at most %d)", n, HANDLE_ADDRS_MAX);
-			else if (n && (!(hd.addrs = calloc(n, sizeof(*hd.addrs))) ||
-				       !(hd.addrs6 = calloc(n, sizeof(*hd.addrs6)))))
+			else if (n && !(hd.addrs = calloc(n, sizeof(*hd.addrs))))
 				res_verr(&v, 0, 0, NULL, "out of memory");
-			for (size_t i = 0; hd.addrs && hd.addrs6 && i < n; i++) {
+			for (size_t i = 0; hd.addrs && i < n; i++) {
 				struct vobj it;
 				struct ip6 a6;
 				uint32_t a;
@@ -64,6 +63,12 @@ int ipamhandle_from_json(const json_t *j, const struct ydoc *doc,
 				res_vitem(&v, &al, i, &it);
 				if (json_is_string(it.j) &&
 				    ip6_parse(json_string_value(it.j), &a6) == 0) {
+					/* IPv4's handles allocate nothing for it */
+					if (!hd.addrs6 &&
+					    !(hd.addrs6 = calloc(n, sizeof(*hd.addrs6)))) {
+						res_verr(&v, 0, 0, NULL, "out of memory");
+						break;
+					}
 					for (k = 0; k < hd.n6 && ip6_cmp(&hd.addrs6[k], &a6); k++)
 						;
 					if (k < hd.n6)
