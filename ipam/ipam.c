@@ -115,6 +115,20 @@ int ipam_conflict(int rc)
 	return rc == -ECANCELED || rc == -EEXIST || rc == -ENOENT;
 }
 
+int ipam_retry(int (*once)(void *arg), void *arg)
+{
+	for (unsigned t = 0; t < IPAM_TRIES; t++) {
+		int rc;
+
+		if (t)
+			ipam_backoff(t);
+		rc = once(arg);
+		if (rc != RETRY)
+			return rc;
+	}
+	return IPAM_ECONFLICT;
+}
+
 /* Random wait before retry `attempt` (1..), growing to ~3 ms, so that
  * processes that collided do not collide again in lock step. */
 void ipam_backoff(unsigned attempt)

@@ -36,6 +36,7 @@ struct snap6 {
 };
 
 struct req6 {
+	struct ds *ds;
 	const char *node, *handle;
 	char hkey[RES_KEY_MAX];
 	const struct ip6 *want;
@@ -345,28 +346,25 @@ out:
 	return rc;
 }
 
+static int assign6_try(void *arg)
+{
+	const struct req6 *q = arg;
+
+	return assign6_once(q->ds, q);
+}
+
 int ipam_assign6(struct ds *ds, const char *node, const char *handle,
 		 const struct ip6 *want, const struct ipam_pool_sel *sel,
 		 struct ip6 *out, int *borrowed)
 {
-	struct req6 q = { node, handle, "", want, sel, out, borrowed };
-	unsigned t;
+	struct req6 q = { ds, node, handle, "", want, sel, out, borrowed };
 	int rc;
 
 	if (!ds || !node || !res_name_valid(node) || !ipam_handle_valid(handle) ||
 	    !out)
 		return -EINVAL;
 	rc = res_key(RES_IPAMHANDLE, handle, q.hkey, sizeof(q.hkey));
-	if (rc < 0)
-		return rc;
-	for (t = 0; t < IPAM_TRIES; t++) {
-		if (t)
-			ipam_backoff(t);
-		rc = assign6_once(ds, &q);
-		if (rc != RETRY)
-			return rc;
-	}
-	return IPAM_ECONFLICT;
+	return rc < 0 ? rc : ipam_retry(assign6_try, &q);
 }
 
 /* Frees the handle's IPv6 addresses in their blocks (a block left empty
@@ -464,25 +462,22 @@ out:
 	return rc;
 }
 
+static int release6_try(void *arg)
+{
+	const struct req6 *q = arg;
+
+	return release6_once(q->ds, q->hkey, q->handle);
+}
+
 int ipam_release_handle6(struct ds *ds, const char *handle)
 {
-	char hkey[RES_KEY_MAX];
-	unsigned t;
+	struct req6 q = { .ds = ds, .handle = handle };
 	int rc;
 
 	if (!ds || !ipam_handle_valid(handle))
 		return -EINVAL;
-	rc = res_key(RES_IPAMHANDLE, handle, hkey, sizeof(hkey));
-	if (rc < 0)
-		return rc;
-	for (t = 0; t < IPAM_TRIES; t++) {
-		if (t)
-			ipam_backoff(t);
-		rc = release6_once(ds, hkey, handle);
-		if (rc != RETRY)
-			return rc;
-	}
-	return IPAM_ECONFLICT;
+	rc = res_key(RES_IPAMHANDLE, handle, q.hkey, sizeof(q.hkey));
+	return rc < 0 ? rc : ipam_retry(release6_try, &q);
 }
 
 int ipam6_pool_used(struct ds *ds, const struct ip6_net *c)
@@ -663,19 +658,18 @@ out:
 	return rc;
 }
 
+static int release_addr6_try(void *arg)
+{
+	const struct req6 *q = arg;
+
+	return release_addr6_once(q->ds, q->want);
+}
+
 int ipam_release_addr6(struct ds *ds, const struct ip6 *a)
 {
-	unsigned t;
-	int rc;
+	struct req6 q = { .ds = ds, .want = a };
 
 	if (!ds || !a)
 		return -EINVAL;
-	for (t = 0; t < IPAM_TRIES; t++) {
-		if (t)
-			ipam_backoff(t);
-		rc = release_addr6_once(ds, a);
-		if (rc != RETRY)
-			return rc;
-	}
-	return IPAM_ECONFLICT;
+	return ipam_retry(release_addr6_try, &q);
 }

@@ -62,6 +62,10 @@ int ipam_handle_valid(const char *h);
 
 int ipam_conflict(int rc);
 
+/* Calls once(arg) until it answers other than RETRY, backing off between
+ * (ipam_backoff, ipam.h); IPAM_ECONFLICT after IPAM_TRIES. The retry policy
+ * of ipam6.c (IPv4's files still spell the loop out). */
+int ipam_retry(int (*once)(void *arg), void *arg);
 
 char *ipam_block_text(const struct ipamblock *b);
 
