@@ -7,11 +7,11 @@
 #ifndef PETREL_TESTS_IPAM_FIXTURE_H
 #define PETREL_TESTS_IPAM_FIXTURE_H
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "datastore/datastore.h"
+#include "tmpdir.h"
 
 struct fx {
 	char dir[64];
@@ -19,29 +19,19 @@ struct fx {
 	struct ds *ds;
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/petrel-ipam-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (tmpdir_make(f->dir, sizeof(f->dir), "petrel-ipam") < 0) {
 		free(f);
 		return -1;
 	}
 	snprintf(f->url, sizeof(f->url), "sqlite:%s/petrel.db", f->dir);
 	if (ds_open(f->url, &f->ds) < 0) {
-		nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+		tmpdir_rm(f->dir);
 		free(f);
 		return -1;
 	}
@@ -54,7 +44,7 @@ static int teardown(void **state)
 	struct fx *f = *state;
 
 	ds_close(f->ds);
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_rm(f->dir);
 	free(f);
 	return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "common/hosts.h"
 #include "model/resource.h"
+#include "tmpdir.h"
 
 static void wep_make(struct wep *w, const char *node, const char *name,
 		     uint32_t addr, const char *n1, const char *n2)
@@ -133,23 +134,13 @@ struct fx {
 	char dir[64];
 };
 
-static int rm_one(const char *path, const struct stat *st, int flag,
-		  struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/petrel-hosts-XXXXXX");
-	if (!mkdtemp(f->dir)) {
+	if (tmpdir_make(f->dir, sizeof(f->dir), "petrel-hosts") < 0) {
 		free(f);
 		return -1;
 	}
@@ -161,7 +152,7 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_rm(f->dir);
 	free(f);
 	return 0;
 }
