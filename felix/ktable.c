@@ -279,6 +279,18 @@ static void link_af_spec(struct klink *l, struct nlattr *spec)
 	}
 }
 
+/* A name is one link's at any instant: a link under name at another index
+ * (than the one taking it, new or renamed) is gone (its RTM_DELLINK lost,
+ * the dump newer than the tables), or the table would hold two links of
+ * one name and by-name lookups pick either. */
+static void kt_link_drop_name(struct felix *f, const char *name)
+{
+	struct klink *old;
+
+	while ((old = kern_link_by_name(f, name)))
+		kt_link_remove(f, old);
+}
+
 static void link_msg(struct felix *f, struct nlmsghdr *h)
 {
 	struct ifinfomsg *ifi = nlmsg_data(h);
@@ -319,6 +331,7 @@ static void link_msg(struct felix *f, struct nlmsghdr *h)
 		}
 		rec_queue_ifname(f, l->name);
 		htab_del(&f->links_by_name, &l->by_name);
+		kt_link_drop_name(f, name);
 		memcpy(l->name, name, sizeof(name));
 		if (htab_add(&f->links_by_name, &l->by_name, hash_str(l->name)) < 0) {
 			kt_routes_flush_oif(f, l->ifindex);
@@ -329,16 +342,9 @@ static void link_msg(struct felix *f, struct nlmsghdr *h)
 		}
 	}
 	if (!l) {
-		struct klink *old;
-
 		if (!name[0] || !ifname_is_ours(name))
 			return;
-		/* A name is one link's at any instant: the same name at another
-		 * index means that link is gone (its RTM_DELLINK lost, the
-		 * dump newer than the tables), or the table would hold two
-		 * links of one name and by-name lookups pick either. */
-		while ((old = kern_link_by_name(f, name)))
-			kt_link_remove(f, old);
+		kt_link_drop_name(f, name);
 		l = calloc(1, sizeof(*l));
 		if (!l)
 			return;

@@ -343,6 +343,22 @@ static void test_renamed_host_end(void **state)
 	f->watch = NULL;
 }
 
+/* A link renamed onto a name another index still holds (that one's
+ * RTM_DELLINK lost): the name is the renamed link's alone (found by
+ * fuzz_felix_netlink once the rename and the new-index cases met). */
+static void test_rename_onto_held_name(void **state)
+{
+	struct felix *f = *state;
+
+	fake_link(f, IFX, IF, true);
+	fake_link(f, IFX + 4, "ptl0123456789ff", true);
+	fake_link(f, IFX + 4, IF, true);	/* renamed */
+	assert_null(kern_link_by_index(f, IFX));
+	assert_non_null(kern_link_by_name(f, IF));
+	assert_int_equal(kern_link_by_name(f, IF)->ifindex, IFX + 4);
+	assert_null(kern_link_by_name(f, "ptl0123456789ff"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +375,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sweep_record_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link_same_name_new_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renamed_host_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_onto_held_name, setup, teardown),
 	};
 
 	log_init("test_felix_reconcile", LOG_LVL_ERR, 0);
